@@ -1,0 +1,87 @@
+// Command tracer samples and traces a Python or Node.js implementation of the
+// Moltbook transition system and checks what it did against the Go model of
+// the Lean specification.
+//
+// This package owns the command line only: flags, help text, exit codes and
+// signals. Each command's action builds a config and calls one function of a
+// package below it.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Exit codes shared by every command (ARCHITECTURE.md, contract 4).
+const (
+	exitOK         = 0 // conforming
+	exitDivergence = 1 // a divergence was found
+	exitUsage      = 2 // usage or input error
+)
+
+func main() { os.Exit(run(os.Args)) }
+
+// run executes the command line and returns the process exit code. It never
+// calls os.Exit itself, so deferred cleanup in the commands always runs.
+func run(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return exitCode(newApp().RunContext(ctx, args))
+}
+
+func newApp() *cli.App {
+	return &cli.App{
+		Name:  "tracer",
+		Usage: "profile a Python or Node.js transition system with eBPF and check it against its Lean specification",
+		Description: "tracer samples CPU stacks with perf_event, captures every transition of the\n" +
+			"traced program with uprobes on its interpreter, attributes the samples to the\n" +
+			"transitions, and checks the recorded states against the Go model of the Lean spec.\n\n" +
+			"Exit codes: 0 conforming, 1 divergence found, 2 usage or input error.",
+		HideHelpCommand:      true,
+		EnableBashCompletion: false,
+		Commands:             commands(),
+		// Errors are printed and mapped to exit codes by exitCode; urfave/cli must
+		// not call os.Exit on its own.
+		ExitErrHandler: func(*cli.Context, error) {},
+		OnUsageError: func(c *cli.Context, err error, _ bool) error {
+			return usageError{err}
+		},
+	}
+}
+
+// commands lists the subcommands; each lives in its own file.
+func commands() []*cli.Command {
+	return []*cli.Command{
+		checkCommand(),
+		versionCommand(),
+	}
+}
+
+// usageError marks an error as the user's: wrong flag, bad value, bad file.
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+// exitCode prints err (one line, prefixed "tracer: ") and maps it to an exit code:
+// a cli.ExitCoder carries its own code, anything else is a usage or input error.
+func exitCode(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var ec cli.ExitCoder
+	if errors.As(err, &ec) {
+		if msg := ec.Error(); msg != "" {
+			fmt.Fprintln(os.Stderr, "tracer:", msg)
+		}
+		return ec.ExitCode()
+	}
+	fmt.Fprintln(os.Stderr, "tracer:", err)
+	return exitUsage
+}
