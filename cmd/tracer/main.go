@@ -59,6 +59,7 @@ func newApp() *cli.App {
 func commands() []*cli.Command {
 	return []*cli.Command{
 		checkCommand(),
+		diffCommand(),
 		versionCommand(),
 	}
 }
