@@ -1,0 +1,233 @@
+package symbolize
+
+import (
+	"bytes"
+	"debug/elf"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+)
+
+// object is one parsed ELF file: its loadable segments and, read on first
+// use, its function symbols.
+type object struct {
+	path    string
+	buildID string
+	ra      io.ReaderAt // the file's contents; kept so symbols can be read later
+	closer  io.Closer   // the open file, nil for in-memory images
+	loads   []segment
+
+	symsRead bool
+	syms     []symbol
+	symErr   error
+}
+
+// segment is one PT_LOAD program header.
+type segment struct {
+	off, filesz, vaddr, memsz uint64
+	exec                      bool
+}
+
+// symbol is one function symbol. The name is demangled on first use.
+type symbol struct {
+	addr, size uint64
+	name       string
+	demangled  bool
+}
+
+// stGNUIFunc is STT_GNU_IFUNC, an indirect function (glibc's memcpy etc.).
+const stGNUIFunc = elf.SymType(10)
+
+// maxObjectSymbols bounds the symbol table read from one file, so a corrupt
+// header cannot make us allocate without limit.
+const maxObjectSymbols = 4 << 20
+
+// openObject reads the ELF header, program headers and build ID of ra.
+// Symbols are read later, on the first lookup.
+func openObject(ra io.ReaderAt, path string) (*object, error) {
+	f, err := elf.NewFile(ra)
+	if err != nil {
+		return nil, fmt.Errorf("read elf %s: %w", path, err)
+	}
+	o := &object{path: path, ra: ra}
+	for _, p := range f.Progs {
+		if p.Type != elf.PT_LOAD {
+			continue
+		}
+		o.loads = append(o.loads, segment{
+			off: p.Off, filesz: p.Filesz, vaddr: p.Vaddr, memsz: p.Memsz,
+			exec: p.Flags&elf.PF_X != 0,
+		})
+	}
+	o.buildID = buildID(f)
+	return o, nil
+}
+
+// close releases the file behind the object.
+func (o *object) close() error {
+	if o.closer == nil {
+		return nil
+	}
+	err := o.closer.Close()
+	o.closer = nil
+	return err
+}
+
+// vaddr converts a file offset inside a mapping of this object to the
+// address the ELF file links it at. ok is false when no segment holds it.
+func (o *object) vaddr(off uint64) (uint64, bool) {
+	const page = 4096
+	best := -1
+	for i, s := range o.loads {
+		lo := s.off &^ (page - 1)
+		if off < lo || off >= s.off+max(s.filesz, 1) {
+			continue
+		}
+		if best < 0 || (s.exec && !o.loads[best].exec) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return 0, false
+	}
+	s := o.loads[best]
+	return off - s.off + s.vaddr, true
+}
+
+// lookup returns the function symbol covering vaddr.
+func (o *object) lookup(vaddr uint64) (*symbol, bool) {
+	if !o.symsRead {
+		o.syms, o.symErr = readSymbols(o.ra)
+		o.symsRead = true
+	}
+	syms := o.syms
+	i := sort.Search(len(syms), func(i int) bool { return syms[i].addr > vaddr }) - 1
+	if i < 0 {
+		return nil, false
+	}
+	s := &syms[i]
+	if s.size > 0 && vaddr-s.addr >= s.size {
+		return nil, false
+	}
+	if s.size == 0 && !o.sameSegment(s.addr, vaddr) {
+		return nil, false
+	}
+	if !s.demangled {
+		s.name = demangleName(s.name)
+		s.demangled = true
+	}
+	return s, true
+}
+
+// sameSegment reports whether both link addresses lie in one loaded segment.
+func (o *object) sameSegment(a, b uint64) bool {
+	for _, s := range o.loads {
+		if a >= s.vaddr && a < s.vaddr+s.memsz {
+			return b >= s.vaddr && b < s.vaddr+s.memsz
+		}
+	}
+	return false
+}
+
+// readSymbols collects the function symbols of .symtab and .dynsym, sorted
+// by address with one symbol per address (.symtab names and global symbols
+// win).
+func readSymbols(ra io.ReaderAt) ([]symbol, error) {
+	f, err := elf.NewFile(ra)
+	if err != nil {
+		return nil, fmt.Errorf("read elf: %w", err)
+	}
+	var out []symbol
+	var firstErr error
+	rank := map[uint64]int{}
+	add := func(list []elf.Symbol, base int, err error) {
+		if err != nil && !errors.Is(err, elf.ErrNoSymbols) && firstErr == nil {
+			firstErr = err
+		}
+		for _, s := range list {
+			t := elf.ST_TYPE(s.Info)
+			if t != elf.STT_FUNC && t != stGNUIFunc {
+				continue
+			}
+			if s.Value == 0 || s.Section == elf.SHN_UNDEF || s.Name == "" {
+				continue
+			}
+			if len(out) >= maxObjectSymbols {
+				return
+			}
+			r := base
+			if elf.ST_BIND(s.Info) == elf.STB_GLOBAL {
+				r += 2
+			}
+			if old, seen := rank[s.Value]; seen && old >= r {
+				continue
+			}
+			rank[s.Value] = r
+			out = append(out, symbol{addr: s.Value, size: s.Size, name: s.Name})
+		}
+	}
+	syms, err := f.Symbols()
+	add(syms, 1, err)
+	dyn, err := f.DynamicSymbols()
+	add(dyn, 0, err)
+	// Keep, for each address, the last appended (highest ranked) symbol.
+	sort.SliceStable(out, func(i, j int) bool { return out[i].addr < out[j].addr })
+	dedup := out[:0]
+	for i, s := range out {
+		if i+1 < len(out) && out[i+1].addr == s.addr {
+			continue
+		}
+		dedup = append(dedup, s)
+	}
+	return dedup, firstErr
+}
+
+// buildID returns the hex GNU build ID of f, or "".
+func buildID(f *elf.File) string {
+	if s := f.Section(".note.gnu.build-id"); s != nil {
+		if data, err := s.Data(); err == nil {
+			if id := noteBuildID(data, f.ByteOrder); id != "" {
+				return id
+			}
+		}
+	}
+	for _, p := range f.Progs {
+		if p.Type != elf.PT_NOTE || p.Filesz > 1<<16 {
+			continue
+		}
+		data := make([]byte, p.Filesz)
+		if _, err := p.ReadAt(data, 0); err != nil {
+			continue
+		}
+		if id := noteBuildID(data, f.ByteOrder); id != "" {
+			return id
+		}
+	}
+	return ""
+}
+
+// noteBuildID finds an NT_GNU_BUILD_ID note in a run of ELF notes.
+func noteBuildID(data []byte, bo binary.ByteOrder) string {
+	const ntGNUBuildID = 3
+	for len(data) >= 12 {
+		namesz := uint64(bo.Uint32(data[0:]))
+		descsz := uint64(bo.Uint32(data[4:]))
+		typ := bo.Uint32(data[8:])
+		data = data[12:]
+		nameEnd := (namesz + 3) &^ 3
+		descEnd := nameEnd + (descsz+3)&^3
+		if nameEnd > uint64(len(data)) || descEnd > uint64(len(data)) {
+			return ""
+		}
+		name := data[:namesz]
+		desc := data[nameEnd : nameEnd+descsz]
+		if typ == ntGNUBuildID && bytes.Equal(bytes.TrimRight(name, "\x00"), []byte("GNU")) && descsz > 0 {
+			return hex.EncodeToString(desc)
+		}
+		data = data[descEnd:]
+	}
+	return ""
+}

@@ -1,0 +1,128 @@
+package symbolize
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+)
+
+// objectFor returns the parsed ELF object mapped by m, opening the file if
+// it is not cached yet. It returns nil for anonymous memory and for files
+// that cannot be read or are not ELF.
+func (s *Symbolizer) objectFor(pid int, m Mapping) *object {
+	if m.Path == "[vdso]" {
+		return s.vdsoObject()
+	}
+	if !m.fileBacked() {
+		return nil
+	}
+	path := strings.TrimSuffix(m.Path, deletedSuffix)
+	key := fileKey{path: path, inode: m.Inode}
+	if o, ok := s.files[key]; ok {
+		return o
+	}
+	o := s.openMapped(pid, m, path)
+	if o != nil && o.buildID != "" {
+		if known := s.byBuildID[o.buildID]; known != nil {
+			_ = o.close()
+			o = known
+		} else {
+			s.byBuildID[o.buildID] = o
+		}
+	}
+	s.files[key] = o
+	return o
+}
+
+// openMapped opens the file behind a mapping. The path is used when it
+// still names the same file (same inode); otherwise, while the process
+// lives, /proc/PID/map_files gives the file that is really mapped, even
+// when it has been deleted or replaced.
+func (s *Symbolizer) openMapped(pid int, m Mapping, path string) *object {
+	deleted := strings.HasSuffix(m.Path, deletedSuffix)
+	if !deleted {
+		if o := openFile(path, m.Inode); o != nil {
+			return o
+		}
+	}
+	mf := fmt.Sprintf("%s/%d/map_files/%x-%x", s.procRoot, pid, m.Start, m.Limit)
+	if o := openFile(mf, m.Inode); o != nil {
+		o.path = path
+		return o
+	}
+	return nil
+}
+
+// openFile opens an ELF file and checks its inode when one is given.
+func openFile(path string, inode uint64) *object {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return nil
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok && inode != 0 && sys.Ino != inode {
+		f.Close()
+		return nil
+	}
+	o, err := openObject(f, path)
+	if err != nil {
+		f.Close()
+		return nil
+	}
+	o.closer = f
+	return o
+}
+
+// vdsoObject reads the vDSO image of this process. Every process on the
+// machine maps the same image, so it names the vDSO frames of any target.
+func (s *Symbolizer) vdsoObject() *object {
+	if s.vdsoRead {
+		return s.vdso
+	}
+	s.vdsoRead = true
+	data, err := readSelfVDSO()
+	if err != nil {
+		return nil
+	}
+	o, err := openObject(bytes.NewReader(data), "[vdso]")
+	if err != nil {
+		return nil
+	}
+	s.vdso = o
+	return o
+}
+
+// readSelfVDSO copies [vdso] out of /proc/self/mem.
+func readSelfVDSO() ([]byte, error) {
+	f, err := os.Open("/proc/self/maps")
+	if err != nil {
+		return nil, fmt.Errorf("open maps: %w", err)
+	}
+	maps, err := parseProcMaps(f)
+	f.Close()
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range maps {
+		if m.Path != "[vdso]" || m.Limit-m.Start > 1<<20 {
+			continue
+		}
+		mem, err := os.Open("/proc/self/mem")
+		if err != nil {
+			return nil, fmt.Errorf("open mem: %w", err)
+		}
+		defer mem.Close()
+		data := make([]byte, m.Limit-m.Start)
+		if _, err := mem.ReadAt(data, int64(m.Start)); err != nil {
+			return nil, fmt.Errorf("read vdso: %w", err)
+		}
+		return data, nil
+	}
+	return nil, fmt.Errorf("no [vdso] mapping")
+}

@@ -1,0 +1,181 @@
+package symbolize
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// DefaultPerfMapDir is where JIT compilers write perf map files.
+const DefaultPerfMapDir = "/tmp"
+
+// jitModule is the Module of frames named by a perf map.
+const jitModule = "[jit]"
+
+// perfMapEntry is one line of a perf map: code at [start, start+size).
+type perfMapEntry struct {
+	start, size uint64
+	seq         int // line order; a later line wins where code was reused
+	name        string
+}
+
+// perfMap is the part of one process's perf map file read so far. The file
+// only grows while the process runs; it is re-read from where the last read
+// stopped when it has grown.
+type perfMap struct {
+	path     string
+	entries  []perfMapEntry // sorted by start
+	consumed int64          // bytes of complete lines read
+	maxSize  uint64         // largest entry size, bounds the backward scan
+	lines    int
+}
+
+// perfMapPath is the file a process pid writes its JIT symbols to.
+func perfMapPath(dir string, pid int) string {
+	return filepath.Join(dir, fmt.Sprintf("perf-%d.map", pid))
+}
+
+// refresh reads what was appended to the file since the last read. It
+// reports whether new entries arrived. A missing file is not an error.
+func (m *perfMap) refresh() (bool, error) {
+	f, err := os.Open(m.path)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("open perf map: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return false, fmt.Errorf("stat perf map: %w", err)
+	}
+	if st.Size() == m.consumed {
+		return false, nil
+	}
+	if st.Size() < m.consumed { // a new file under the same name
+		*m = perfMap{path: m.path}
+	}
+	data := make([]byte, st.Size()-m.consumed)
+	n, err := f.ReadAt(data, m.consumed)
+	if err != nil && err != io.EOF {
+		return false, fmt.Errorf("read perf map: %w", err)
+	}
+	data = data[:n]
+	end := bytes.LastIndexByte(data, '\n')
+	if end < 0 {
+		return false, nil // only a partial line so far
+	}
+	m.consumed += int64(end + 1)
+	added := m.add(data[:end+1])
+	return added > 0, nil
+}
+
+// add parses complete lines and merges their entries into the sorted list.
+func (m *perfMap) add(data []byte) int {
+	fresh := parsePerfMap(data, m.lines)
+	m.lines += bytes.Count(data, []byte{'\n'})
+	if len(fresh) == 0 {
+		return 0
+	}
+	for _, e := range fresh {
+		m.maxSize = max(m.maxSize, e.size)
+	}
+	sort.SliceStable(fresh, func(i, j int) bool { return fresh[i].start < fresh[j].start })
+	m.entries = mergeEntries(m.entries, fresh)
+	return len(fresh)
+}
+
+// mergeEntries merges two lists sorted by start.
+func mergeEntries(a, b []perfMapEntry) []perfMapEntry {
+	if len(a) == 0 {
+		return b
+	}
+	out := make([]perfMapEntry, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if b[0].start < a[0].start {
+			out = append(out, b[0])
+			b = b[1:]
+		} else {
+			out = append(out, a[0])
+			a = a[1:]
+		}
+	}
+	out = append(out, a...)
+	return append(out, b...)
+}
+
+// maxPerfMapScan bounds the backward scan for overlapping entries.
+const maxPerfMapScan = 64
+
+// lookup returns the entry covering addr; where entries overlap, the one
+// written last.
+func (m *perfMap) lookup(addr uint64) (perfMapEntry, bool) {
+	es := m.entries
+	i := sort.Search(len(es), func(i int) bool { return es[i].start > addr }) - 1
+	var best perfMapEntry
+	found := false
+	for j := i; j >= 0 && i-j < maxPerfMapScan; j-- {
+		e := es[j]
+		if addr-e.start >= m.maxSize {
+			break
+		}
+		if addr-e.start < e.size && (!found || e.seq > best.seq) {
+			best, found = e, true
+		}
+	}
+	return best, found
+}
+
+// parsePerfMap parses lines "START SIZE name" (hex numbers, optional 0x).
+// Malformed lines are skipped. firstSeq numbers the first line.
+func parsePerfMap(data []byte, firstSeq int) []perfMapEntry {
+	var out []perfMapEntry
+	seq := firstSeq
+	for len(data) > 0 {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		seq++
+		e, ok := parsePerfMapLine(string(bytes.TrimRight(line, "\r")))
+		if !ok {
+			continue
+		}
+		e.seq = seq
+		out = append(out, e)
+	}
+	return out
+}
+
+// parsePerfMapLine parses one perf map line.
+func parsePerfMapLine(line string) (perfMapEntry, bool) {
+	startS, rest, ok := strings.Cut(strings.TrimLeft(line, " \t"), " ")
+	if !ok {
+		return perfMapEntry{}, false
+	}
+	sizeS, name, ok := strings.Cut(strings.TrimLeft(rest, " \t"), " ")
+	if !ok {
+		return perfMapEntry{}, false
+	}
+	start, err1 := parseHex(startS)
+	size, err2 := parseHex(sizeS)
+	name = strings.TrimSpace(name)
+	if err1 != nil || err2 != nil || name == "" || size == 0 || start+size < start {
+		return perfMapEntry{}, false
+	}
+	return perfMapEntry{start: start, size: size, name: name}, true
+}
+
+// parseHex parses a hex number with or without 0x.
+func parseHex(s string) (uint64, error) {
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "0x"), "0X")
+	return strconv.ParseUint(s, 16, 64)
+}

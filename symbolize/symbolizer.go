@@ -1,0 +1,356 @@
+package symbolize
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Symbolizer resolves addresses of many processes and of the kernel. It is
+// safe for concurrent use.
+type Symbolizer struct {
+	mu         sync.Mutex
+	perfMapDir string
+	kallsyms   string
+	procRoot   string
+
+	procs     map[int]*process
+	files     map[fileKey]*object // by (path, inode); nil value: not an ELF file
+	byBuildID map[string]*object
+	vdso      *object
+	vdsoRead  bool
+
+	kernel     *kernelSymbols
+	kernelRead bool
+	kernelErr  error
+	kcache     map[uint64]Frame
+}
+
+// fileKey names a file version: the same path with another inode is a
+// different file (a library replaced on disk).
+type fileKey struct {
+	path  string
+	inode uint64
+}
+
+// process is what the symbolizer knows of one process.
+type process struct {
+	maps       []region // sorted by Start, not overlapping
+	cache      map[uint64]Frame
+	jit        *perfMap
+	misses     map[uint64]int // unnamed addresses → perf map lines read when tried
+	procLoaded bool           // /proc/PID/maps was read (or reading it was tried)
+}
+
+// region is a mapping and the object mapped there (nil for anonymous
+// memory or files that are not ELF).
+type region struct {
+	Mapping
+	obj *object
+}
+
+// Option configures a Symbolizer.
+type Option func(*Symbolizer)
+
+// WithPerfMapDir reads perf map files from dir instead of /tmp.
+func WithPerfMapDir(dir string) Option { return func(s *Symbolizer) { s.perfMapDir = dir } }
+
+// WithKallsyms reads kernel symbols from path instead of /proc/kallsyms.
+func WithKallsyms(path string) Option { return func(s *Symbolizer) { s.kallsyms = path } }
+
+// New returns an empty Symbolizer.
+func New(opts ...Option) *Symbolizer {
+	s := &Symbolizer{
+		perfMapDir: DefaultPerfMapDir,
+		kallsyms:   "/proc/kallsyms",
+		procRoot:   "/proc",
+		procs:      map[int]*process{},
+		files:      map[fileKey]*object{},
+		byBuildID:  map[string]*object{},
+		kcache:     map[uint64]Frame{},
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Close releases the files the symbolizer keeps open. Frames already
+// returned stay valid; later lookups in files not yet read return no name.
+func (s *Symbolizer) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var first error
+	seen := map[*object]bool{}
+	for _, o := range s.files {
+		if o == nil || seen[o] {
+			continue
+		}
+		seen[o] = true
+		if err := o.close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// proc returns the record of pid, creating it.
+func (s *Symbolizer) proc(pid int) *process {
+	p := s.procs[pid]
+	if p == nil {
+		p = &process{cache: map[uint64]Frame{}}
+		s.procs[pid] = p
+	}
+	return p
+}
+
+// LoadProcMaps replaces what is known of pid's mappings with a snapshot of
+// /proc/PID/maps, opening every mapped file (used by attach, where the
+// mappings were made before tracing began).
+func (s *Symbolizer) LoadProcMaps(pid int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.proc(pid)
+	p.procLoaded = true
+	return s.loadProcMaps(pid, p)
+}
+
+func (s *Symbolizer) loadProcMaps(pid int, p *process) error {
+	path := fmt.Sprintf("%s/%d/maps", s.procRoot, pid)
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("read mappings of pid %d (is the process still running?): %w", pid, err)
+	}
+	defer f.Close()
+	maps, err := parseProcMaps(f)
+	if err != nil {
+		return fmt.Errorf("parse %s: %w", path, err)
+	}
+	p.maps = p.maps[:0]
+	clear(p.cache)
+	for _, m := range maps {
+		s.addRegion(pid, p, m)
+	}
+	return nil
+}
+
+// AddMapping records an executable mapping of pid (from PERF_RECORD_MMAP2).
+// The file is opened at once, so the process may exit or the file may be
+// deleted before its addresses are symbolized. A mapping that overlaps
+// earlier ones replaces them where they overlap, as mmap does.
+func (s *Symbolizer) AddMapping(pid int, m Mapping) {
+	if m.Limit <= m.Start {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.proc(pid)
+	for a := range p.cache {
+		if a >= m.Start && a < m.Limit {
+			delete(p.cache, a)
+		}
+	}
+	s.addRegion(pid, p, m)
+}
+
+// addRegion inserts m into p's sorted list, trimming what it covers.
+func (s *Symbolizer) addRegion(pid int, p *process, m Mapping) {
+	r := region{Mapping: m, obj: s.objectFor(pid, m)}
+	if r.obj != nil && r.BuildID == "" {
+		r.BuildID = r.obj.buildID
+	}
+	kept := p.maps[:0:0]
+	for _, old := range p.maps {
+		if old.Limit <= m.Start || old.Start >= m.Limit {
+			kept = append(kept, old)
+			continue
+		}
+		if old.Start < m.Start {
+			left := old
+			left.Limit = m.Start
+			kept = append(kept, left)
+		}
+		if old.Limit > m.Limit {
+			right := old
+			if right.fileBacked() {
+				right.Offset += m.Limit - old.Start
+			}
+			right.Start = m.Limit
+			kept = append(kept, right)
+		}
+	}
+	kept = append(kept, r)
+	sort.Slice(kept, func(i, j int) bool { return kept[i].Start < kept[j].Start })
+	p.maps = kept
+}
+
+// Fork gives child a copy of parent's mappings (fork copies the address
+// space). Threads share their process's mappings; Fork with parent == child
+// does nothing.
+func (s *Symbolizer) Fork(parent, child int) {
+	if parent == child {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pp := s.procs[parent]
+	if pp == nil {
+		return // unknown parent: the child's maps are read from /proc on first use
+	}
+	c := &process{cache: map[uint64]Frame{}, procLoaded: true}
+	c.maps = append(c.maps, pp.maps...)
+	s.procs[child] = c
+}
+
+// Exec forgets pid's mappings and JIT symbols: the process now runs a new
+// image, whose mappings follow as new AddMapping calls.
+func (s *Symbolizer) Exec(pid int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.procs[pid] = &process{cache: map[uint64]Frame{}}
+}
+
+// Mappings returns pid's executable mappings sorted by address, with build
+// IDs where the files have them.
+func (s *Symbolizer) Mappings(pid int) []Mapping {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.procs[pid]
+	if p == nil {
+		return nil
+	}
+	out := make([]Mapping, len(p.maps))
+	for i, r := range p.maps {
+		out[i] = r.Mapping
+	}
+	return out
+}
+
+// PerfMapPath returns the perf map file that process pid would write.
+func (s *Symbolizer) PerfMapPath(pid int) string { return perfMapPath(s.perfMapDir, pid) }
+
+// HasPerfMap reports whether process pid has written a perf map file.
+func (s *Symbolizer) HasPerfMap(pid int) bool {
+	_, err := os.Stat(s.PerfMapPath(pid))
+	return err == nil
+}
+
+// Kernel resolves a kernel address from /proc/kallsyms (read on first use).
+func (s *Symbolizer) Kernel(addr uint64) Frame {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f, ok := s.kcache[addr]; ok {
+		return f
+	}
+	if !s.kernelRead {
+		s.kernelRead = true
+		s.kernel, s.kernelErr = loadKallsyms(s.kallsyms)
+	}
+	f := s.kernel.frame(addr)
+	s.kcache[addr] = f
+	return f
+}
+
+// KernelErr reports why kernel symbols are unavailable, if they are.
+func (s *Symbolizer) KernelErr() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.kernelErr
+}
+
+// perfContextMax is the lowest of the PERF_CONTEXT_* markers that perf puts
+// in callchains; they are not addresses.
+const perfContextMax = ^uint64(4095)
+
+// User resolves an address in process pid. Pass return addresses minus one
+// for the frames under the leaf, so that a call at the end of a function is
+// named after that function.
+func (s *Symbolizer) User(pid int, addr uint64) Frame {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.proc(pid)
+	if f, ok := p.cache[addr]; ok {
+		if f.Function != "" || p.misses[addr] == s.jitLines(p) {
+			return f
+		}
+	}
+	if len(p.maps) == 0 && !p.procLoaded {
+		p.procLoaded = true
+		_ = s.loadProcMaps(pid, p) // the process may be gone: then only perf maps help
+	}
+	f := s.resolve(pid, p, addr)
+	if f.Function == "" {
+		if p.misses == nil {
+			p.misses = map[uint64]int{}
+		}
+		p.misses[addr] = s.jitLines(p)
+	} else {
+		delete(p.misses, addr)
+	}
+	p.cache[addr] = f
+	return f
+}
+
+// jitLines is how many perf map lines of p have been read.
+func (s *Symbolizer) jitLines(p *process) int {
+	if p.jit == nil {
+		return 0
+	}
+	return p.jit.lines
+}
+
+// resolve does the work behind User.
+func (s *Symbolizer) resolve(pid int, p *process, addr uint64) Frame {
+	f := Frame{Addr: addr}
+	if addr >= perfContextMax {
+		return f
+	}
+	i := sort.Search(len(p.maps), func(i int) bool { return p.maps[i].Limit > addr })
+	if i < len(p.maps) && p.maps[i].Start <= addr {
+		r := p.maps[i]
+		f.Module = moduleName(r.Path)
+		if r.obj != nil {
+			off := addr - r.Start + r.Offset
+			if r.Path == "[vdso]" {
+				off = addr - r.Start
+			}
+			if va, ok := r.obj.vaddr(off); ok {
+				if sym, ok := r.obj.lookup(va); ok {
+					f.Function = sym.name
+					f.Kind = Native
+					return f
+				}
+			}
+			f.Kind = Native
+		}
+	}
+	if jf, ok := s.lookupJIT(pid, p, addr); ok {
+		return jf
+	}
+	return f
+}
+
+// lookupJIT names addr from pid's perf map, reading what the file gained
+// since the last look.
+func (s *Symbolizer) lookupJIT(pid int, p *process, addr uint64) (Frame, bool) {
+	if p.jit == nil {
+		p.jit = &perfMap{path: s.PerfMapPath(pid)}
+	}
+	if e, ok := p.jit.lookup(addr); ok {
+		return jitFrame(addr, e.name), true
+	}
+	if grew, _ := p.jit.refresh(); !grew {
+		return Frame{}, false
+	}
+	if e, ok := p.jit.lookup(addr); ok {
+		return jitFrame(addr, e.name), true
+	}
+	return Frame{}, false
+}
+
+// moduleName is the Module shown for a mapping path.
+func moduleName(path string) string {
+	return strings.TrimSuffix(path, deletedSuffix)
+}
