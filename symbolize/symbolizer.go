@@ -40,8 +40,12 @@ type process struct {
 	maps       []region // sorted by Start, not overlapping
 	cache      map[uint64]Frame
 	jit        *perfMap
-	misses     map[uint64]int // unnamed addresses → perf map lines read when tried
-	procLoaded bool           // /proc/PID/maps was read (or reading it was tried)
+	misses     map[uint64]uint32 // unnamed addresses → lookups since
+	procLoaded bool              // /proc/PID/maps was read (or reading it was tried)
+}
+
+func newProcess() *process {
+	return &process{cache: map[uint64]Frame{}, misses: map[uint64]uint32{}}
 }
 
 // region is a mapping and the object mapped there (nil for anonymous
@@ -100,7 +104,7 @@ func (s *Symbolizer) Close() error {
 func (s *Symbolizer) proc(pid int) *process {
 	p := s.procs[pid]
 	if p == nil {
-		p = &process{cache: map[uint64]Frame{}}
+		p = newProcess()
 		s.procs[pid] = p
 	}
 	return p
@@ -130,6 +134,7 @@ func (s *Symbolizer) loadProcMaps(pid int, p *process) error {
 	}
 	p.maps = p.maps[:0]
 	clear(p.cache)
+	clear(p.misses)
 	for _, m := range maps {
 		s.addRegion(pid, p, m)
 	}
@@ -150,6 +155,7 @@ func (s *Symbolizer) AddMapping(pid int, m Mapping) {
 	for a := range p.cache {
 		if a >= m.Start && a < m.Limit {
 			delete(p.cache, a)
+			delete(p.misses, a)
 		}
 	}
 	s.addRegion(pid, p, m)
@@ -199,7 +205,8 @@ func (s *Symbolizer) Fork(parent, child int) {
 	if pp == nil {
 		return // unknown parent: the child's maps are read from /proc on first use
 	}
-	c := &process{cache: map[uint64]Frame{}, procLoaded: true}
+	c := newProcess()
+	c.procLoaded = true
 	c.maps = append(c.maps, pp.maps...)
 	s.procs[child] = c
 }
@@ -209,7 +216,7 @@ func (s *Symbolizer) Fork(parent, child int) {
 func (s *Symbolizer) Exec(pid int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.procs[pid] = &process{cache: map[uint64]Frame{}}
+	s.procs[pid] = newProcess()
 }
 
 // Mappings returns pid's executable mappings sorted by address, with build
@@ -267,12 +274,22 @@ const perfContextMax = ^uint64(4095)
 // User resolves an address in process pid. Pass return addresses minus one
 // for the frames under the leaf, so that a call at the end of a function is
 // named after that function.
+//
+// Results are cached per process and address. An address that could not be
+// named is tried again on its 2nd, 4th, 8th… lookup, so JIT code whose perf
+// map line was written after its first lookup is still named, at a cost that
+// does not grow with the number of samples.
 func (s *Symbolizer) User(pid int, addr uint64) Frame {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.proc(pid)
 	if f, ok := p.cache[addr]; ok {
-		if f.Function != "" || p.misses[addr] == s.jitLines(p) {
+		if f.Function != "" {
+			return f
+		}
+		n := p.misses[addr] + 1
+		p.misses[addr] = n
+		if n&(n-1) != 0 {
 			return f
 		}
 	}
@@ -281,24 +298,13 @@ func (s *Symbolizer) User(pid int, addr uint64) Frame {
 		_ = s.loadProcMaps(pid, p) // the process may be gone: then only perf maps help
 	}
 	f := s.resolve(pid, p, addr)
-	if f.Function == "" {
-		if p.misses == nil {
-			p.misses = map[uint64]int{}
-		}
-		p.misses[addr] = s.jitLines(p)
-	} else {
-		delete(p.misses, addr)
-	}
 	p.cache[addr] = f
-	return f
-}
-
-// jitLines is how many perf map lines of p have been read.
-func (s *Symbolizer) jitLines(p *process) int {
-	if p.jit == nil {
-		return 0
+	if f.Function != "" {
+		delete(p.misses, addr)
+	} else if _, ok := p.misses[addr]; !ok {
+		p.misses[addr] = 0
 	}
-	return p.jit.lines
+	return f
 }
 
 // resolve does the work behind User.
@@ -332,18 +338,14 @@ func (s *Symbolizer) resolve(pid int, p *process, addr uint64) Frame {
 	return f
 }
 
-// lookupJIT names addr from pid's perf map, reading what the file gained
-// since the last look.
+// lookupJIT names addr from pid's perf map, reading first what the file
+// gained since the last look. Where code space was reused, the entry written
+// last when the address is first resolved wins.
 func (s *Symbolizer) lookupJIT(pid int, p *process, addr uint64) (Frame, bool) {
 	if p.jit == nil {
 		p.jit = &perfMap{path: s.PerfMapPath(pid)}
 	}
-	if e, ok := p.jit.lookup(addr); ok {
-		return jitFrame(addr, e.name), true
-	}
-	if grew, _ := p.jit.refresh(); !grew {
-		return Frame{}, false
-	}
+	_, _ = p.jit.refresh() // a stat; the file is read again only when it grew
 	if e, ok := p.jit.lookup(addr); ok {
 		return jitFrame(addr, e.name), true
 	}
