@@ -1,0 +1,300 @@
+//go:build ignore
+
+// pyperf: a perf_event program that reads the Python stack of the sampled
+// thread. It runs in the overflow handler of the cpu-clock samplers, just
+// before the kernel writes the perf sample, so each record it emits pairs with
+// the sample of the same thread taken at (nearly) the same time.
+//
+// For a process whose interpreter userspace has described in py_procs, it
+//   1. finds the thread's PyThreadState: the tstate whose thread_id (the
+//      pthread_t, which on x86-64 glibc is the thread's fs base) equals the
+//      task's thread.fsbase; a per-thread cache remembers the last match and
+//      is checked before it is trusted;
+//   2. walks the frame chain from that thread's own current frame (not the GIL
+//      holder's) to at most PY_MAX_FRAMES frames, recording for each the code
+//      object address, the instruction byte offset and co_firstlineno (a guard
+//      against a freed code object whose address was reused);
+//   3. emits one py_event into the ring buffer.
+// The return value 1 keeps the perf sample.
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+#define PY_MAX_FRAMES 128
+#define PY_MAX_THREADS 256
+#define PY_MAX_INTERPS 4
+#define PY_WINDOW 128
+
+// Layouts of the frame chain.
+#define PY_LAYOUT_310 1 // PyFrameObject chain: tstate->frame, f_back, f_lasti
+#define PY_LAYOUT_311 2 // tstate->cframe->current_frame, is_entry, prev_instr
+#define PY_LAYOUT_312 3 // tstate->cframe->current_frame, owner, prev_instr
+#define PY_LAYOUT_313 4 // tstate->current_frame, owner, instr_ptr
+
+#define FRAME_OWNED_BY_CSTACK 3
+
+// Flags in py_frame.offset (the low 28 bits are the byte offset).
+#define PY_FRAME_ENTRY (1u << 31)   // the outermost frame of one eval-loop activation
+#define PY_OFFSET_NONE 0x0fffffffu  // offset unknown
+
+// Errors in py_event.err.
+#define PY_ERR_NONE 0
+#define PY_ERR_NO_TSTATE 1 // no thread state matched this thread
+#define PY_ERR_READ 2      // a read of interpreter memory failed mid-walk
+
+// Counters in py_stats.
+#define PY_STAT_SAMPLES 0   // samples of a described process
+#define PY_STAT_EMITTED 1   // events written to the ring
+#define PY_STAT_NO_TSTATE 2 // thread without a matching thread state
+#define PY_STAT_READ_ERR 3  // failed reads of interpreter memory
+#define PY_STAT_TRUNCATED 4 // stacks deeper than PY_MAX_FRAMES
+#define PY_STAT_RING_FULL 5 // events lost because the ring was full
+#define PY_STAT_CACHE_HIT 6 // thread state found through the per-thread cache
+#define PY_STAT_MAX 7
+
+struct py_config {
+	__u64 runtime;            // address of _PyRuntime in the process
+	__u32 layout;             // PY_LAYOUT_*
+	__u32 runtime_interp_head;// _PyRuntime.interpreters.head
+	__u32 interp_next;        // PyInterpreterState.next
+	__u32 interp_threads_head;// PyInterpreterState.threads.head (tstate_head)
+	__u32 tstate_next;        // PyThreadState.next
+	__u32 tstate_thread_id;   // PyThreadState.thread_id (pthread_t)
+	__u32 tstate_frame;       // .frame (3.10), .cframe (3.11, 3.12), .current_frame (3.13)
+	__u32 cframe_current_frame;// _PyCFrame.current_frame (3.11, 3.12)
+	__u32 frame_code;         // f_code / f_executable
+	__u32 frame_previous;     // f_back / previous
+	__u32 frame_instr;        // f_lasti (int, code units) / prev_instr / instr_ptr
+	__u32 frame_owner;        // is_entry (3.11) / owner (3.12+)
+	__u32 code_adaptive;      // PyCodeObject.co_code_adaptive (3.11+)
+	__u32 code_firstlineno;   // PyCodeObject.co_firstlineno
+	__u32 frame_window;       // bytes of a frame to read: its last used field's end
+};
+
+struct py_frame {
+	__u64 code;
+	__u32 offset; // byte offset of the instruction, PY_FRAME_ENTRY flag
+	__s32 firstlineno;
+};
+
+struct py_event {
+	__u32 pid;
+	__u32 tid;
+	__u64 ktime;
+	__u32 cpu;
+	__u16 n;
+	__u8 truncated;
+	__u8 err;
+	__u64 tstate;
+	struct py_frame frames[PY_MAX_FRAMES];
+};
+
+struct py_scratch {
+	__u8 win[PY_WINDOW + 16];
+	struct py_event ev;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32); // tgid
+	__type(value, struct py_config);
+} py_procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); // tid
+	__type(value, __u64); // tstate address
+} py_tstates SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct py_scratch);
+} py_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PY_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} py_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} py_events SEC(".maps");
+
+
+static __always_inline void count(__u32 key)
+{
+	__u64 *v = bpf_map_lookup_elem(&py_stats, &key);
+	if (v)
+		(*v)++;
+}
+
+static __always_inline __u64 read_ptr(__u64 addr)
+{
+	__u64 v = 0;
+	if (bpf_probe_read_user(&v, sizeof(v), (void *)addr) != 0)
+		return 0;
+	return v;
+}
+
+static __always_inline __u64 win_u64(struct py_scratch *s, __u32 off)
+{
+	off &= (PY_WINDOW - 1);
+	return *(__u64 *)&s->win[off];
+}
+
+static __always_inline __u32 win_u32(struct py_scratch *s, __u32 off)
+{
+	off &= (PY_WINDOW - 1);
+	return *(__u32 *)&s->win[off];
+}
+
+static __always_inline __u8 win_u8(struct py_scratch *s, __u32 off)
+{
+	off &= (PY_WINDOW - 1);
+	return s->win[off];
+}
+
+// find_tstate returns the PyThreadState of the current thread, or 0.
+static __always_inline __u64 find_tstate(struct py_config *cfg, __u32 tid, __u64 fsbase)
+{
+	__u64 *cached = bpf_map_lookup_elem(&py_tstates, &tid);
+	if (cached && *cached) {
+		if (read_ptr(*cached + cfg->tstate_thread_id) == fsbase) {
+			count(PY_STAT_CACHE_HIT);
+			return *cached;
+		}
+	}
+	__u64 interp = read_ptr(cfg->runtime + cfg->runtime_interp_head);
+	for (int i = 0; i < PY_MAX_INTERPS && interp; i++) {
+		__u64 ts = read_ptr(interp + cfg->interp_threads_head);
+		for (int j = 0; j < PY_MAX_THREADS && ts; j++) {
+			if (read_ptr(ts + cfg->tstate_thread_id) == fsbase) {
+				bpf_map_update_elem(&py_tstates, &tid, &ts, BPF_ANY);
+				return ts;
+			}
+			ts = read_ptr(ts + cfg->tstate_next);
+		}
+		interp = read_ptr(interp + cfg->interp_next);
+	}
+	return 0;
+}
+
+SEC("perf_event")
+int on_sample(struct bpf_perf_event_data *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 pid = pid_tgid >> 32;
+	__u32 tid = (__u32)pid_tgid;
+	struct py_config *cfg = bpf_map_lookup_elem(&py_procs, &pid);
+	if (!cfg)
+		return 1;
+	count(PY_STAT_SAMPLES);
+
+	__u32 zero = 0;
+	struct py_scratch *s = bpf_map_lookup_elem(&py_scratch, &zero);
+	if (!s)
+		return 1;
+	struct py_event *ev = &s->ev;
+	ev->pid = pid;
+	ev->tid = tid;
+	ev->ktime = bpf_ktime_get_ns();
+	ev->cpu = bpf_get_smp_processor_id();
+	ev->n = 0;
+	ev->truncated = 0;
+	ev->err = PY_ERR_NONE;
+
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 fsbase = BPF_CORE_READ(task, thread.fsbase);
+	__u64 ts = find_tstate(cfg, tid, fsbase);
+	ev->tstate = ts;
+	if (!ts) {
+		count(PY_STAT_NO_TSTATE);
+		ev->err = PY_ERR_NO_TSTATE;
+		goto emit;
+	}
+
+	__u32 layout = cfg->layout;
+	__u64 frame = read_ptr(ts + cfg->tstate_frame);
+	if (frame && (layout == PY_LAYOUT_311 || layout == PY_LAYOUT_312))
+		frame = read_ptr(frame + cfg->cframe_current_frame);
+
+	__u32 n = 0;
+	for (int i = 0; i < PY_MAX_FRAMES * 2; i++) {
+		if (!frame)
+			break;
+		if (n >= PY_MAX_FRAMES) {
+			ev->truncated = 1;
+			count(PY_STAT_TRUNCATED);
+			break;
+		}
+		__u32 wsz = cfg->frame_window;
+		if (wsz < 8 || wsz > PY_WINDOW)
+			wsz = PY_WINDOW;
+		if (bpf_probe_read_user(s->win, wsz, (void *)frame) != 0) {
+			ev->err = PY_ERR_READ;
+			count(PY_STAT_READ_ERR);
+			break;
+		}
+		__u64 code = win_u64(s, cfg->frame_code);
+		__u64 prev = win_u64(s, cfg->frame_previous);
+		__u32 flags = 0;
+		__u32 off = PY_OFFSET_NONE;
+		if (layout == PY_LAYOUT_310) {
+			__s32 lasti = (__s32)win_u32(s, cfg->frame_instr);
+			if (lasti >= 0)
+				off = (__u32)lasti * 2;
+			flags = PY_FRAME_ENTRY;
+		} else {
+			if (layout != PY_LAYOUT_311 &&
+			    win_u8(s, cfg->frame_owner) == FRAME_OWNED_BY_CSTACK) {
+				// A shim frame pushed when C code entered the eval
+				// loop: the frame below it was that loop's first.
+				if (n > 0 && n <= PY_MAX_FRAMES)
+					ev->frames[(n - 1) & (PY_MAX_FRAMES - 1)].offset |= PY_FRAME_ENTRY;
+				frame = prev;
+				continue;
+			}
+			if (layout == PY_LAYOUT_311 && win_u8(s, cfg->frame_owner))
+				flags = PY_FRAME_ENTRY;
+			__u64 instr = win_u64(s, cfg->frame_instr);
+			__u64 base = code + cfg->code_adaptive;
+			if (instr >= base && instr - base < PY_OFFSET_NONE)
+				off = (__u32)(instr - base);
+		}
+		__s32 first = 0;
+		if (bpf_probe_read_user(&first, sizeof(first),
+					(void *)(code + cfg->code_firstlineno)) != 0) {
+			ev->err = PY_ERR_READ;
+			count(PY_STAT_READ_ERR);
+			break;
+		}
+		struct py_frame *f = &ev->frames[n & (PY_MAX_FRAMES - 1)];
+		f->code = code;
+		f->offset = off | flags;
+		f->firstlineno = first;
+		n++;
+		frame = prev;
+	}
+	ev->n = n;
+
+emit:;
+	__u64 size = sizeof(*ev) - sizeof(ev->frames) + (__u64)(ev->n & 0xff) * sizeof(struct py_frame);
+	if (size > sizeof(*ev))
+		size = sizeof(*ev);
+	if (bpf_ringbuf_output(&py_events, ev, size, 0) != 0)
+		count(PY_STAT_RING_FULL);
+	else
+		count(PY_STAT_EMITTED);
+	return 1;
+}

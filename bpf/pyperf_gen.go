@@ -1,0 +1,3 @@
+package bpf
+
+//go:generate go tool bpf2go -cc clang-19 -tags linux -target amd64 -go-package bpf -type py_event -type py_config -type py_frame Pyperf pyperf.bpf.c -- -I./headers -I/usr/include
