@@ -3,6 +3,7 @@ package symbolize
 import (
 	"bytes"
 	"debug/elf"
+	"debug/gosym"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -23,6 +24,7 @@ type object struct {
 	symsRead bool
 	syms     []symbol
 	symErr   error
+	gotab    *gosym.Table // Go function table, used when syms is empty
 }
 
 // segment is one PT_LOAD program header.
@@ -101,6 +103,9 @@ func (o *object) vaddr(off uint64) (uint64, bool) {
 func (o *object) lookup(vaddr uint64) (*symbol, bool) {
 	if !o.symsRead {
 		o.syms, o.symErr = readSymbols(o.ra)
+		if len(o.syms) == 0 {
+			o.gotab = goTable(o.ra)
+		}
 		o.symsRead = true
 	}
 	syms := o.syms
@@ -230,4 +235,16 @@ func noteBuildID(data []byte, bo binary.ByteOrder) string {
 		data = data[descEnd:]
 	}
 	return ""
+}
+
+// resolve names the code at link address vaddr: the function and, where
+// the file says, the source file and line.
+func (o *object) resolve(vaddr uint64) (fn, file string, line int, ok bool) {
+	if sym, ok := o.lookup(vaddr); ok {
+		return sym.name, "", 0, true
+	}
+	if o.gotab != nil {
+		return goLookup(o.gotab, vaddr)
+	}
+	return "", "", 0, false
 }

@@ -323,9 +323,8 @@ func (s *Symbolizer) resolve(pid int, p *process, addr uint64) Frame {
 				off = addr - r.Start
 			}
 			if va, ok := r.obj.vaddr(off); ok {
-				if sym, ok := r.obj.lookup(va); ok {
-					f.Function = sym.name
-					f.Kind = Native
+				if fn, file, line, ok := r.obj.resolve(va); ok {
+					f.Function, f.File, f.Line, f.Kind = fn, file, line, Native
 					return f
 				}
 			}
