@@ -1,0 +1,80 @@
+package model
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Decoder reads a trace one record at a time. It holds one line at a time, so
+// its memory is bounded by the longest line.
+type Decoder struct {
+	r    *bufio.Reader
+	name string
+	line int
+	long []byte // a line longer than the reader's buffer
+	p    parser
+}
+
+// NewDecoder reads JSONL records from r; name (usually the file name) appears
+// in errors and in each record's File.
+func NewDecoder(r io.Reader, name string) *Decoder {
+	return &Decoder{r: bufio.NewReaderSize(r, 64<<10), name: name}
+}
+
+// Name returns the name given to NewDecoder.
+func (d *Decoder) Name() string { return d.name }
+
+// Next returns the next record, or io.EOF after the last. Blank lines are
+// skipped. A malformed line gives an *InputError naming the file and line.
+func (d *Decoder) Next() (Record, error) {
+	var rec Record
+	err := d.ReadInto(&rec)
+	return rec, err
+}
+
+// ReadInto is Next into rec, reusing the capacity of rec's data and items
+// slices: a loop that reads into the same Record does not allocate for them.
+func (d *Decoder) ReadInto(rec *Record) error {
+	for {
+		line, err := d.readLine()
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("read %s: %w", d.name, err)
+		}
+		if len(line) == 0 && err != nil {
+			return io.EOF
+		}
+		d.line++
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		if derr := decodeInto(&d.p, line, rec); derr != nil {
+			return &InputError{File: d.name, Line: d.line, Msg: derr.Error()}
+		}
+		rec.File, rec.Line = d.name, d.line
+		return nil
+	}
+}
+
+// readLine returns the next line without its newline; at the end of input it
+// returns the last unterminated line (if any) with io.EOF.
+func (d *Decoder) readLine() ([]byte, error) {
+	line, err := d.r.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		d.long = append(d.long[:0], line...)
+		for errors.Is(err, bufio.ErrBufferFull) {
+			line, err = d.r.ReadSlice('\n')
+			d.long = append(d.long, line...)
+		}
+		line = d.long
+	}
+	if n := len(line); n > 0 && line[n-1] == '\n' {
+		line = line[:n-1]
+	}
+	if err == nil && len(line) == 0 {
+		return line, nil
+	}
+	return line, err
+}

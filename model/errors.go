@@ -1,0 +1,29 @@
+package model
+
+import "fmt"
+
+// InputError is malformed input: a line that is not a contract-1 record, or a
+// record out of place (seq not increasing, a second init). File and Line name
+// where; Line is 0 when the problem is the whole file (an empty trace).
+type InputError struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *InputError) Error() string {
+	switch {
+	case e.File != "" && e.Line > 0:
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	case e.File != "":
+		return e.File + ": " + e.Msg
+	case e.Line > 0:
+		return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
+	}
+	return e.Msg
+}
+
+// inputErrorf makes an InputError for rec's place in its file.
+func inputErrorf(rec *Record, format string, args ...any) *InputError {
+	return &InputError{File: rec.File, Line: rec.Line, Msg: fmt.Sprintf(format, args...)}
+}

@@ -1,0 +1,457 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// parser is a small JSON scanner over one line. It is hand-written for speed on
+// the contract-1 shape (decoding a record allocates only its strings), but it
+// accepts and validates all of JSON (RFC 8259): unknown fields are skipped,
+// escapes and surrogate pairs are decoded, invalid UTF-8 is rejected.
+type parser struct {
+	b       []byte
+	i       int
+	scratch []byte // unescaped string bytes
+}
+
+// maxDepth bounds the nesting of skipped values.
+const maxDepth = 256
+
+// errSyntax makes a "not JSON" error at the current column.
+func (p *parser) errSyntax(what string) error {
+	return fmt.Errorf("not JSON: %s at column %d", what, p.i+1)
+}
+
+// unexpected describes the byte at the cursor for an error message.
+func (p *parser) unexpected() error {
+	if p.i >= len(p.b) {
+		return p.errSyntax("unexpected end of line")
+	}
+	c := p.b[p.i]
+	if c >= 0x20 && c < 0x7f {
+		return p.errSyntax(fmt.Sprintf("unexpected %q", rune(c)))
+	}
+	return p.errSyntax(fmt.Sprintf("unexpected byte 0x%02x", c))
+}
+
+func (p *parser) ws() {
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case ' ', '\t', '\r', '\n':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+// peek returns the next non-space byte (0 at the end) without consuming it.
+func (p *parser) peek() byte {
+	p.ws()
+	if p.i < len(p.b) {
+		return p.b[p.i]
+	}
+	return 0
+}
+
+// expect consumes c after optional space.
+func (p *parser) expect(c byte) error {
+	if p.peek() != c {
+		return p.unexpected()
+	}
+	p.i++
+	return nil
+}
+
+// object walks the members of an object, calling member for each key with the
+// cursor on the value; member must consume the value.
+func (p *parser) object(member func(key []byte) error) error {
+	if err := p.expect('{'); err != nil {
+		return err
+	}
+	if p.peek() == '}' {
+		p.i++
+		return nil
+	}
+	for {
+		if p.peek() != '"' {
+			return p.unexpected()
+		}
+		key, err := p.str()
+		if err != nil {
+			return err
+		}
+		if err := p.expect(':'); err != nil {
+			return err
+		}
+		p.ws()
+		if err := member(key); err != nil {
+			return err
+		}
+		switch p.peek() {
+		case ',':
+			p.i++
+		case '}':
+			p.i++
+			return nil
+		default:
+			return p.unexpected()
+		}
+	}
+}
+
+// null consumes a JSON null if one is next.
+func (p *parser) null() bool {
+	if p.peek() == 'n' && len(p.b)-p.i >= 4 && string(p.b[p.i:p.i+4]) == "null" {
+		p.i += 4
+		return true
+	}
+	return false
+}
+
+// str parses a string at the cursor. The result aliases the line or the
+// scratch buffer; it is valid until the next call.
+func (p *parser) str() ([]byte, error) {
+	if p.peek() != '"' {
+		return nil, p.unexpected()
+	}
+	p.i++
+	start := p.i
+	ascii := true
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		switch {
+		case c == '"':
+			s := p.b[start:p.i]
+			p.i++
+			if !ascii && !utf8.Valid(s) {
+				return nil, errors.New("string is not valid UTF-8: a trace is UTF-8 text")
+			}
+			return s, nil
+		case c == '\\':
+			return p.strEscaped(start)
+		case c < 0x20:
+			return nil, p.errSyntax("control character in string")
+		case c >= 0x80:
+			ascii = false
+		}
+		p.i++
+	}
+	return nil, p.errSyntax("unterminated string")
+}
+
+// strEscaped finishes a string that contains escapes, from start (just after
+// the opening quote), unescaping into p.scratch.
+func (p *parser) strEscaped(start int) ([]byte, error) {
+	out := append(p.scratch[:0], p.b[start:p.i]...)
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		switch {
+		case c == '"':
+			p.i++
+			p.scratch = out
+			if !utf8.Valid(out) {
+				return nil, errors.New("string is not valid UTF-8: a trace is UTF-8 text")
+			}
+			return out, nil
+		case c < 0x20:
+			return nil, p.errSyntax("control character in string")
+		case c != '\\':
+			out = append(out, c)
+			p.i++
+			continue
+		}
+		if p.i+1 >= len(p.b) {
+			return nil, p.errSyntax("unterminated string")
+		}
+		e := p.b[p.i+1]
+		p.i += 2
+		switch e {
+		case '"', '\\', '/':
+			out = append(out, e)
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, err := p.hex4()
+			if err != nil {
+				return nil, err
+			}
+			if utf16.IsSurrogate(r) {
+				// A high surrogate followed by a low one is one scalar value;
+				// a lone surrogate (which no Lean String can hold) becomes
+				// U+FFFD, one scalar value, as Python's len also counts it.
+				r2 := rune(-1)
+				if p.i+1 < len(p.b) && p.b[p.i] == '\\' && p.b[p.i+1] == 'u' {
+					save := p.i
+					p.i += 2
+					if r2, err = p.hex4(); err != nil {
+						return nil, err
+					}
+					if utf16.DecodeRune(r, r2) == utf8.RuneError {
+						p.i, r2 = save, -1
+					}
+				}
+				if r2 >= 0 {
+					r = utf16.DecodeRune(r, r2)
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			out = utf8.AppendRune(out, r)
+		default:
+			p.i--
+			return nil, p.errSyntax(fmt.Sprintf("bad escape \\%c", e))
+		}
+	}
+	return nil, p.errSyntax("unterminated string")
+}
+
+func (p *parser) hex4() (rune, error) {
+	if len(p.b)-p.i < 4 {
+		return 0, p.errSyntax("short \\u escape")
+	}
+	var r rune
+	for _, c := range p.b[p.i : p.i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, p.errSyntax("bad \\u escape")
+		}
+	}
+	p.i += 4
+	return r, nil
+}
+
+// number scans a JSON number and reports its parts: the integer digits, and
+// whether it had a minus sign or a fraction/exponent.
+func (p *parser) number() (digits []byte, neg, frac bool, err error) {
+	p.ws()
+	b := p.b
+	i := p.i
+	if i < len(b) && b[i] == '-' {
+		neg = true
+		i++
+	}
+	ds := i
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	digits = b[ds:i]
+	if len(digits) == 0 {
+		return nil, false, false, p.unexpected()
+	}
+	if len(digits) > 1 && digits[0] == '0' {
+		p.i = ds
+		return nil, false, false, p.errSyntax("number with a leading zero")
+	}
+	if i < len(b) && b[i] == '.' {
+		frac = true
+		i++
+		s := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == s {
+			p.i = i
+			return nil, false, false, p.errSyntax("number without fraction digits")
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		frac = true
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		s := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == s {
+			p.i = i
+			return nil, false, false, p.errSyntax("number without exponent digits")
+		}
+	}
+	p.i = i
+	return digits, neg, frac, nil
+}
+
+// nat parses a natural number; field names it in errors. The fast path reads
+// up to 19 plain digits into a uint64 with no allocation.
+func (p *parser) nat(field string, index int) (Nat, error) {
+	b := p.b
+	i := p.i
+	var v uint64
+	for i < len(b) {
+		c := b[i]
+		if c < '0' || c > '9' {
+			break
+		}
+		v = v*10 + uint64(c-'0')
+		i++
+	}
+	n := i - p.i
+	if n > 0 && n <= 19 && (n == 1 || b[p.i] != '0') &&
+		(i == len(b) || (b[i] != '.' && b[i] != 'e' && b[i] != 'E')) {
+		p.i = i
+		return Nat{small: v}, nil
+	}
+	if c := p.peek(); c != '-' && (c < '0' || c > '9') {
+		if err := p.skip(0); err != nil {
+			return Nat{}, err
+		}
+		return Nat{}, fmt.Errorf("%s: want a natural number", fieldName(field, index))
+	}
+	start := p.i
+	digits, neg, frac, err := p.number()
+	if err != nil {
+		return Nat{}, err
+	}
+	if neg || frac {
+		what := "is negative"
+		if frac {
+			what = "is not a whole number"
+		}
+		return Nat{}, fmt.Errorf("%s: %s %s: a Nat is written as plain digits", fieldName(field, index), p.b[start:p.i], what)
+	}
+	return natFromDigits(digits), nil
+}
+
+// fieldName renders a field and, when index >= 0, an index into it.
+func fieldName(field string, index int) string {
+	if index < 0 {
+		return field
+	}
+	return fmt.Sprintf("%s[%d]", field, index)
+}
+
+// u64 parses a natural number that must fit in 64 bits (seq, times, ids).
+func (p *parser) u64(field string) (uint64, error) {
+	n, err := p.nat(field, -1)
+	if err != nil {
+		return 0, err
+	}
+	v, ok := n.Uint64()
+	if !ok {
+		return 0, fmt.Errorf("%s: %s is larger than 2^64-1", field, n)
+	}
+	return v, nil
+}
+
+// boolean parses true or false.
+func (p *parser) boolean(field string) (bool, error) {
+	p.ws()
+	rest := p.b[p.i:]
+	switch {
+	case len(rest) >= 4 && string(rest[:4]) == "true":
+		p.i += 4
+		return true, nil
+	case len(rest) >= 5 && string(rest[:5]) == "false":
+		p.i += 5
+		return false, nil
+	}
+	if len(rest) > 0 && (rest[0] == 't' || rest[0] == 'f') {
+		return false, p.unexpected()
+	}
+	if err := p.skip(0); err != nil {
+		return false, err
+	}
+	return false, fmt.Errorf("%s: want true or false", field)
+}
+
+// natList parses an array of naturals into dst[:0].
+func (p *parser) natList(dst []Nat, field string) ([]Nat, error) {
+	if p.peek() != '[' {
+		if err := p.skip(0); err != nil {
+			return dst, err
+		}
+		return dst, fmt.Errorf("%s: want an array of natural numbers", field)
+	}
+	p.i++
+	dst = dst[:0]
+	if p.peek() == ']' {
+		p.i++
+		return dst, nil
+	}
+	for {
+		p.ws()
+		n, err := p.nat(field, len(dst))
+		if err != nil {
+			return dst, err
+		}
+		dst = append(dst, n)
+		if p.i < len(p.b) && p.b[p.i] == ',' { // the common case, no space
+			p.i++
+			continue
+		}
+		switch p.peek() {
+		case ',':
+			p.i++
+		case ']':
+			p.i++
+			return dst, nil
+		default:
+			return dst, p.unexpected()
+		}
+	}
+}
+
+// skip consumes any JSON value, validating it.
+func (p *parser) skip(depth int) error {
+	if depth > maxDepth {
+		return p.errSyntax("nesting too deep")
+	}
+	switch c := p.peek(); {
+	case c == '"':
+		_, err := p.str()
+		return err
+	case c == '{':
+		return p.object(func([]byte) error { return p.skip(depth + 1) })
+	case c == '[':
+		p.i++
+		if p.peek() == ']' {
+			p.i++
+			return nil
+		}
+		for {
+			if err := p.skip(depth + 1); err != nil {
+				return err
+			}
+			switch p.peek() {
+			case ',':
+				p.i++
+			case ']':
+				p.i++
+				return nil
+			default:
+				return p.unexpected()
+			}
+		}
+	case c == '-' || (c >= '0' && c <= '9'):
+		_, _, _, err := p.number()
+		return err
+	case c == 't' || c == 'f':
+		_, err := p.boolean("")
+		return err
+	case c == 'n':
+		if p.null() {
+			return nil
+		}
+	}
+	return p.unexpected()
+}

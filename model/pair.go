@@ -1,0 +1,160 @@
+package model
+
+import (
+	"errors"
+	"io"
+)
+
+// pairSide is one trace of a pair: its decoder, its order, and the current
+// record (nil at the end).
+type pairSide struct {
+	d   *Decoder
+	ord order
+	rec Record
+	cur *Record
+	n   int // records read
+}
+
+// next reads the next record of the side, validating its order.
+func (s *pairSide) next() error {
+	err := s.d.ReadInto(&s.rec)
+	if errors.Is(err, io.EOF) {
+		s.cur = nil
+		if s.n == 0 {
+			return &InputError{File: s.d.Name(), Msg: "empty trace: no records; a trace has one JSON record per line"}
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	s.n++
+	if s.rec.Kind == KindStep && (s.rec.Action.Type < Register || s.rec.Action.Type > Distribute) {
+		return inputErrorf(&s.rec, "unknown action type %d", s.rec.Action.Type)
+	}
+	if _, err := s.ord.admit(&s.rec); err != nil {
+		return err
+	}
+	s.cur = &s.rec
+	return nil
+}
+
+// CheckPair checks two traces against each other under rel: the steps with
+// the same seq in both must have the same action and related states, and so
+// must the init records when both traces have one. Steps present in only one
+// trace are counted, not judged. Both traces are streamed side by side.
+func CheckPair(a, b *Decoder, rel Relation) (Result, error) {
+	if rel != Bisim {
+		rel = Exact
+	}
+	res := Result{Relation: rel, Files: []string{a.Name(), b.Name()}, Pair: true}
+	A, B := &pairSide{d: a}, &pairSide{d: b}
+	if err := A.next(); err != nil {
+		return res, err
+	}
+	if err := B.next(); err != nil {
+		return res, err
+	}
+	// Init records: compared when both have one, else skipped.
+	if A.cur != nil && A.cur.Kind == KindInit {
+		res.FromInit = true
+	}
+	if A.cur != nil && B.cur != nil && A.cur.Kind == KindInit && B.cur.Kind == KindInit {
+		res.InitCompared = true
+		judgePair(&res, A.cur, B.cur)
+	}
+	for _, s := range []*pairSide{A, B} {
+		if s.cur != nil && s.cur.Kind == KindInit {
+			if err := s.next(); err != nil {
+				return res, err
+			}
+		}
+	}
+	for A.cur != nil || B.cur != nil {
+		switch {
+		case B.cur == nil || (A.cur != nil && A.cur.Seq < B.cur.Seq):
+			res.OnlyFirst++
+			if err := A.next(); err != nil {
+				return res, err
+			}
+			continue
+		case A.cur == nil || B.cur.Seq < A.cur.Seq:
+			res.OnlySecond++
+			if err := B.next(); err != nil {
+				return res, err
+			}
+			continue
+		}
+		res.Steps++
+		res.Actions.add(A.cur.Action.Type)
+		if res.FirstSeq == 0 {
+			res.FirstSeq = A.cur.Seq
+		}
+		res.LastSeq = A.cur.Seq
+		judgePair(&res, A.cur, B.cur)
+		if err := A.next(); err != nil {
+			return res, err
+		}
+		if err := B.next(); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// judgePair compares two records of the same seq (or two init records).
+func judgePair(res *Result, x, y *Record) {
+	if x.Kind == KindStep {
+		res.Checked++
+	}
+	sameAction := x.Kind == KindInit || actionsEqual(&x.Action, &y.Action)
+	exact, known := Equal(x.State, y.State)
+	bisim := Bisimilar(x.State, y.State)
+	if !known {
+		res.Unchecked++
+		res.UncheckedSeqs = addSeqs(res.UncheckedSeqs, x.Seq, x.Seq)
+	}
+	if !exact {
+		if res.ExactFailed == 0 {
+			res.FirstExactFail = x.Seq
+		}
+		res.ExactFailed++
+	}
+	if !bisim {
+		if res.BisimFailed == 0 {
+			res.FirstBisimFail = x.Seq
+		}
+		res.BisimFailed++
+	}
+	if !sameAction {
+		res.ActionMismatches++
+	}
+	held := exact
+	if res.Relation == Bisim {
+		held = bisim
+	}
+	if held && sameAction {
+		return
+	}
+	res.Divergences++
+	if res.First != nil {
+		return
+	}
+	d := &Divergence{
+		Seq: x.Seq, File: x.File, Line: x.Line, Relation: res.Relation,
+		Action: cloneAction(x.Action), Expected: cloneState(x.State), Observed: cloneState(y.State),
+		OtherFile: y.File, OtherLine: y.Line, Init: x.Kind == KindInit,
+	}
+	if !sameAction {
+		d.ActionMismatch = true
+		d.OtherAction = cloneAction(y.Action)
+		d.Differences = actionDifferences(x.Action, y.Action)
+	}
+	d.Differences = append(d.Differences, differences(x.State, y.State, res.Relation)...)
+	if res.Relation == Exact {
+		d.OtherHolds, d.OtherKnown = bisim, true
+	} else {
+		d.OtherHolds, d.OtherKnown = exact, known
+	}
+	res.First = d
+}

@@ -1,0 +1,321 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Record kinds (the "kind" field of contract 1).
+const (
+	KindInit = "init"
+	KindStep = "step"
+)
+
+// Record is one decoded line of a trace (contract 1, docs/trace-format.md).
+// An init record has Impl, PID and State; a step record has Seq, T0, T1, TID,
+// Action and State (the state after the step). File and Line say where the
+// record came from (set by Decoder; empty and 0 from DecodeRecord).
+type Record struct {
+	Kind   string
+	Seq    uint64
+	T0, T1 uint64 // CLOCK_MONOTONIC nanoseconds at the start and end of the step
+	TID    int
+	PID    int
+	Impl   string
+	Action Action
+	State  State
+
+	File string
+	Line int
+}
+
+// DecodeRecord decodes one JSONL line (without or with its newline). Errors are
+// *InputError values without a file or line.
+func DecodeRecord(line []byte) (Record, error) {
+	var rec Record
+	var p parser
+	if err := decodeInto(&p, line, &rec); err != nil {
+		return Record{}, &InputError{Msg: err.Error()}
+	}
+	return rec, nil
+}
+
+// intern returns prev when b spells it, else a new string: consecutive records
+// mostly repeat agent ids, names and authors, and this saves their allocation.
+func intern(prev string, b []byte) string {
+	if string(b) == prev {
+		return prev
+	}
+	return string(b)
+}
+
+// decodeInto decodes line into rec, reusing rec's data and items slices.
+func decodeInto(p *parser, line []byte, rec *Record) error {
+	p.b, p.i = line, 0
+	data, items := rec.State.Data, rec.Action.Items
+	prevAgent, prevName, prevAuthor, prevImpl := rec.State.AgentID, rec.Action.Name, rec.Action.Author, rec.Impl
+	*rec = Record{}
+	rec.State.Data, rec.Action.Items = data[:0], items[:0]
+
+	if p.peek() != '{' {
+		if p.i >= len(p.b) {
+			return errors.New("not JSON: empty line")
+		}
+		if err := p.skip(0); err == nil {
+			return errors.New("not a JSON object: a record is one object per line")
+		}
+		return p.unexpected()
+	}
+	var kind []byte
+	var hasSeq, hasAction, hasState bool
+	err := p.object(func(key []byte) error {
+		if p.null() {
+			return nil // null is the same as absent
+		}
+		var err error
+		switch string(key) {
+		case "kind":
+			kind, err = p.text("kind")
+			switch string(kind) {
+			case KindInit:
+				rec.Kind = KindInit
+			case KindStep:
+				rec.Kind = KindStep
+			}
+		case "seq":
+			rec.Seq, err = p.u64("seq")
+			hasSeq = true
+		case "t0":
+			rec.T0, err = p.u64("t0")
+		case "t1":
+			rec.T1, err = p.u64("t1")
+		case "tid":
+			rec.TID, err = p.id("tid")
+		case "pid":
+			rec.PID, err = p.id("pid")
+		case "impl":
+			var s []byte
+			if s, err = p.text("impl"); err == nil {
+				rec.Impl = intern(prevImpl, s)
+			}
+		case "action":
+			err = p.action(&rec.Action, prevName, prevAuthor)
+			hasAction = true
+		case "state":
+			err = p.state(&rec.State, prevAgent)
+			hasState = true
+		default:
+			err = p.skip(0)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if p.peek() != 0 {
+		return p.errSyntax("extra text after the object")
+	}
+	switch {
+	case kind == nil:
+		return errors.New(`record has no "kind": want "init" or "step"`)
+	case rec.Kind == "":
+		return fmt.Errorf("unknown kind %q: want \"init\" or \"step\"", kind)
+	case !hasState:
+		return fmt.Errorf("%s record has no \"state\"", rec.Kind)
+	case rec.Kind == KindStep && !hasSeq:
+		return errors.New(`step record has no "seq"`)
+	case rec.Kind == KindStep && rec.Seq == 0:
+		return errors.New("step record has seq 0: seq counts from 1")
+	case rec.Kind == KindStep && !hasAction:
+		return errors.New(`step record has no "action"`)
+	}
+	return nil
+}
+
+// text parses a string field; a value of another type is named in the error.
+func (p *parser) text(field string) ([]byte, error) {
+	if p.peek() != '"' {
+		if err := p.skip(0); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%s: want a string", field)
+	}
+	b, err := p.str()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", field, err)
+	}
+	return b, nil
+}
+
+// id parses a process or thread id.
+func (p *parser) id(field string) (int, error) {
+	v, err := p.u64(field)
+	if err != nil {
+		return 0, err
+	}
+	if v > 1<<62 {
+		return 0, fmt.Errorf("%s: %d is not a process or thread id", field, v)
+	}
+	return int(v), nil
+}
+
+// state parses a state object into s (whose Data is already reset).
+func (p *parser) state(s *State, prevAgent string) error {
+	if p.peek() != '{' {
+		if err := p.skip(0); err != nil {
+			return err
+		}
+		return errors.New("state: want an object {agent_id, shard_id, data}")
+	}
+	var hasAgent, hasShard, hasData, hasLen bool
+	err := p.object(func(key []byte) error {
+		if p.null() {
+			return nil
+		}
+		var err error
+		switch string(key) {
+		case "agent_id":
+			var b []byte
+			if b, err = p.text("state.agent_id"); err != nil {
+				return err
+			}
+			s.AgentID, hasAgent = intern(prevAgent, b), true
+		case "shard_id":
+			s.ShardID, err = p.nat("state.shard_id", -1)
+			hasShard = true
+		case "data":
+			s.Data, err = p.natList(s.Data, "state.data")
+			hasData = true
+		case "data_len":
+			s.DataLen, err = p.u64("state.data_len")
+			hasLen = true
+		case "data_capped":
+			s.DataCapped, err = p.boolean("state.data_capped")
+		default:
+			err = p.skip(0)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	switch {
+	case !hasAgent:
+		return errors.New(`state has no "agent_id"`)
+	case !hasShard:
+		return errors.New(`state has no "shard_id"`)
+	case s.DataCapped && hasData:
+		return errors.New(`state has both "data" and "data_capped": a capped state omits data`)
+	case s.DataCapped && !hasLen:
+		return errors.New(`capped state has no "data_len"`)
+	case !s.DataCapped && !hasData:
+		return errors.New(`state has no "data"`)
+	}
+	if !s.DataCapped {
+		s.DataLen = 0
+	}
+	return nil
+}
+
+// action parses an action object into a (whose Items is already reset).
+func (p *parser) action(a *Action, prevName, prevAuthor string) error {
+	if p.peek() != '{' {
+		if err := p.skip(0); err != nil {
+			return err
+		}
+		return errors.New(`action: want an object {"type": ...}`)
+	}
+	var typ []byte
+	var hasName, hasAuthor, hasContent, hasContentLen, hasItems, hasItemsLen bool
+	err := p.object(func(key []byte) error {
+		if p.null() {
+			return nil
+		}
+		var err error
+		var b []byte
+		switch string(key) {
+		case "type":
+			if typ, err = p.text("action.type"); err == nil {
+				switch string(typ) {
+				case "register":
+					a.Type = Register
+				case "post":
+					a.Type = Post
+				case "comment":
+					a.Type = Comment
+				case "distribute":
+					a.Type = Distribute
+				}
+			}
+		case "name":
+			if b, err = p.text("action.name"); err == nil {
+				a.Name, hasName = intern(prevName, b), true
+			}
+		case "author":
+			if b, err = p.text("action.author"); err == nil {
+				a.Author, hasAuthor = intern(prevAuthor, b), true
+			}
+		case "content":
+			if b, err = p.text("action.content"); err == nil {
+				a.Content, hasContent = string(b), true
+			}
+		case "content_len":
+			a.ContentLen, err = p.u64("action.content_len")
+			hasContentLen = true
+		case "content_capped":
+			a.ContentCapped, err = p.boolean("action.content_capped")
+		case "items":
+			a.Items, err = p.natList(a.Items, "action.items")
+			hasItems = true
+		case "items_len":
+			a.ItemsLen, err = p.u64("action.items_len")
+			hasItemsLen = true
+		case "items_capped":
+			a.ItemsCapped, err = p.boolean("action.items_capped")
+		default:
+			err = p.skip(0)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	switch a.Type {
+	case 0:
+		if typ == nil {
+			return errors.New(`action has no "type": want register, post, comment or distribute`)
+		}
+		return fmt.Errorf("unknown action type %q: want register, post, comment or distribute", typ)
+	case Register:
+		if !hasName {
+			return errors.New(`register action has no "name"`)
+		}
+	case Post, Comment:
+		switch {
+		case !hasAuthor:
+			return fmt.Errorf("%s action has no \"author\"", a.Type)
+		case a.ContentCapped && hasContent:
+			return fmt.Errorf("%s action has both \"content\" and \"content_capped\": a capped action omits content", a.Type)
+		case a.ContentCapped && !hasContentLen:
+			return fmt.Errorf("%s action with capped content has no \"content_len\"", a.Type)
+		case !a.ContentCapped && !hasContent:
+			return fmt.Errorf("%s action has no \"content\"", a.Type)
+		}
+	case Distribute:
+		switch {
+		case a.ItemsCapped && hasItems:
+			return errors.New(`distribute action has both "items" and "items_capped": a capped action omits items`)
+		case a.ItemsCapped && !hasItemsLen:
+			return errors.New(`distribute action with capped items has no "items_len"`)
+		case !a.ItemsCapped && !hasItems:
+			return errors.New(`distribute action has no "items"`)
+		}
+	}
+	if !a.ContentCapped {
+		a.ContentLen = 0
+	}
+	if !a.ItemsCapped {
+		a.ItemsLen = 0
+	}
+	return nil
+}

@@ -1,0 +1,183 @@
+package model
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// shownItems is how many data items a human report prints per list.
+const shownItems = 16
+
+// WriteText writes the human report: the first divergence (if any), then the
+// summary.
+func (r *Result) WriteText(w io.Writer) error {
+	var b strings.Builder
+	if r.First != nil {
+		r.First.writeText(&b, r)
+		b.WriteByte('\n')
+	}
+	r.writeSummary(&b)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// Report returns the human report of the divergence alone.
+func (d *Divergence) Report(r *Result) string {
+	var b strings.Builder
+	d.writeText(&b, r)
+	return b.String()
+}
+
+func (d *Divergence) writeText(b *strings.Builder, r *Result) {
+	what := "step " + fmt.Sprint(d.Seq) + " (" + d.Action.Type.String() + ")"
+	if d.Init {
+		what = "the init records"
+	}
+	if !r.Pair {
+		fmt.Fprintf(b, "DIVERGENCE at %s, %s:%d, under --relation %s\n", what, d.File, d.Line, d.Relation)
+		fmt.Fprintf(b, "  action:   %s\n", appendAction(nil, d.Action, shownItems))
+		from := fmt.Sprintf("the state observed at step %d", d.PrevSeq)
+		if d.PrevSeq == 0 {
+			from = "the init state"
+		}
+		fmt.Fprintf(b, "  expected: %s\n            (the model: transition of %s by this action)\n", appendState(nil, d.Expected, shownItems), from)
+		fmt.Fprintf(b, "  observed: %s\n", appendState(nil, d.Observed, shownItems))
+		writeDiffs(b, "expected ≠ observed", d.Differences)
+	} else {
+		a, o := r.Files[0], r.Files[1]
+		problem := "the states are not related"
+		if d.ActionMismatch {
+			problem = "the actions differ"
+		}
+		fmt.Fprintf(b, "DIVERGENCE at %s under --relation %s: %s\n", what, d.Relation, problem)
+		if !d.Init {
+			fmt.Fprintf(b, "  action   %s:%d: %s\n", a, d.Line, appendAction(nil, d.Action, shownItems))
+			other := d.Action
+			if d.ActionMismatch {
+				other = d.OtherAction
+			}
+			fmt.Fprintf(b, "  action   %s:%d: %s\n", o, d.OtherLine, appendAction(nil, other, shownItems))
+		}
+		fmt.Fprintf(b, "  state    %s:%d: %s\n", a, d.Line, appendState(nil, d.Expected, shownItems))
+		fmt.Fprintf(b, "  state    %s:%d: %s\n", o, d.OtherLine, appendState(nil, d.Observed, shownItems))
+		writeDiffs(b, "first ≠ second", d.Differences)
+	}
+	other := d.Relation.Other()
+	switch {
+	case !d.OtherKnown:
+		fmt.Fprintf(b, "  under --relation %s: cannot tell at this step (capped data)\n", other)
+	case d.OtherHolds && other == Bisim:
+		fmt.Fprintf(b, "  under --relation bisim: holds at this step (same agent_id, shard_id and data length)\n")
+	case d.OtherHolds:
+		fmt.Fprintf(b, "  under --relation exact: holds at this step\n")
+	default:
+		fmt.Fprintf(b, "  under --relation %s: also fails at this step\n", other)
+	}
+}
+
+func writeDiffs(b *strings.Builder, legend string, diffs []string) {
+	if len(diffs) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "  differs (%s):\n", legend)
+	for _, d := range diffs {
+		fmt.Fprintf(b, "    %s\n", d)
+	}
+}
+
+func (r *Result) writeSummary(b *strings.Builder) {
+	name := strings.Join(r.Files, " ~ ")
+	if r.Conforming() {
+		fmt.Fprintf(b, "%s: conforming under --relation %s\n", name, r.Relation)
+	} else {
+		fmt.Fprintf(b, "%s: DIVERGENT under --relation %s: %d divergent %s, the first at %s\n",
+			name, r.Relation, r.Divergences, plural(r.Divergences, "step", "steps"), seqName(r.First))
+	}
+	span := ""
+	if r.Steps > 0 {
+		span = fmt.Sprintf(" (seq %d–%d)", r.FirstSeq, r.LastSeq)
+	}
+	switch {
+	case r.Pair:
+		fmt.Fprintf(b, "  steps:        %d in both traces%s\n", r.Steps, span)
+		if r.InitCompared {
+			fmt.Fprintf(b, "  init:         the init records were compared\n")
+		}
+		if r.OnlyFirst > 0 || r.OnlySecond > 0 {
+			fmt.Fprintf(b, "  unmatched:    %d steps only in %s, %d only in %s (not compared)\n", r.OnlyFirst, r.Files[0], r.OnlySecond, r.Files[1])
+		}
+	case r.FromInit:
+		fmt.Fprintf(b, "  steps:        %d%s, replayed from the init record\n", r.Steps, span)
+	default:
+		fmt.Fprintf(b, "  steps:        %d%s, no init record: checked stepwise from the state observed at seq %d\n", r.Steps, span, r.FirstSeq)
+	}
+	a := r.Actions
+	fmt.Fprintf(b, "  actions:      register %d, post %d, comment %d, distribute %d\n", a.Register, a.Post, a.Comment, a.Distribute)
+	if r.Pair {
+		fmt.Fprintf(b, "  compared:     %d steps (action and state)\n", r.Checked)
+		if r.ActionMismatches > 0 {
+			fmt.Fprintf(b, "  actions differ at %d %s\n", r.ActionMismatches, plural(r.ActionMismatches, "step", "steps"))
+		}
+	} else {
+		fmt.Fprintf(b, "  checked:      %d steps against the model\n", r.Checked)
+	}
+	r.writeRelation(b, Exact, r.ExactFailed, r.FirstExactFail)
+	r.writeRelation(b, Bisim, r.BisimFailed, r.FirstBisimFail)
+	if r.NotObserved > 0 {
+		fmt.Fprintf(b, "  not observed: %d %s (seq %s): records lost; checking resumed stepwise after each gap\n",
+			r.NotObserved, plural(r.NotObserved, "step", "steps"), rangesText(r.Gaps))
+	}
+	if r.Unchecked > 0 {
+		fmt.Fprintf(b, "  not checked:  data contents at %d %s (seq %s): capped in the trace; agent_id, shard_id and lengths were checked\n",
+			r.Unchecked, plural(r.Unchecked, "step", "steps"), rangesText(r.UncheckedSeqs))
+	}
+}
+
+func (r *Result) writeRelation(b *strings.Builder, rel Relation, failed, first uint64) {
+	label := rel.String() + ":"
+	switch {
+	case r.Checked == 0 && !r.InitCompared:
+		fmt.Fprintf(b, "  %-13s nothing to check\n", label)
+	case failed > 0:
+		fmt.Fprintf(b, "  %-13s failed at %d %s, the first at seq %d\n", label, failed, plural(failed, "step", "steps"), first)
+	case rel == Exact && r.Unchecked > 0:
+		fmt.Fprintf(b, "  %-13s held wherever it could be checked (see not checked)\n", label)
+	default:
+		fmt.Fprintf(b, "  %-13s held at every step\n", label)
+	}
+}
+
+func seqName(d *Divergence) string {
+	if d == nil {
+		return "?"
+	}
+	if d.Init {
+		return "the init records"
+	}
+	return fmt.Sprintf("seq %d", d.Seq)
+}
+
+func plural(n uint64, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// rangesText renders ranges as "5–8, 12"; a trailing ", …" when the list was
+// cut at maxRanges.
+func rangesText(rs []SeqRange) string {
+	parts := make([]string, 0, len(rs)+1)
+	for _, s := range rs {
+		if s.From == s.To {
+			parts = append(parts, fmt.Sprint(s.From))
+		} else {
+			parts = append(parts, fmt.Sprintf("%d–%d", s.From, s.To))
+		}
+	}
+	if len(rs) >= maxRanges {
+		parts = append(parts, "…")
+	}
+	return strings.Join(parts, ", ")
+}
