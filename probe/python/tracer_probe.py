@@ -1,0 +1,355 @@
+"""tracer_probe: report the transitions of a Moltbook implementation to tracer.
+
+Standard library only, Python 3.8 or newer. Put this file's directory on
+sys.path and:
+
+    import time, tracer_probe
+    p = tracer_probe.Probe(impl="python")
+    p.init(state)                      # {"agent_id": str, "shard_id": int, "data": [int, ...]}
+    t0 = time.monotonic_ns()
+    state = transition(state, action)
+    p.step(action, state, t0)          # action per contract 1, state after the step
+    p.close()                          # also done at interpreter exit
+
+Records (docs/trace-format.md, contract 1) are collected in memory and written
+in batches, one os.write per batch, at most 64 KiB per batch, and at least every
+100 ms while steps arrive (an idle flusher thread writes a batch that has waited
+100 ms when no further step comes). The sink is the file named by
+TRACER_PROBE_FILE (plain JSONL, a trace that `tracer check` reads as it is), else
+/dev/null, where every batch is framed per docs/probe-framing.md so that
+tracer's uprobe on CPython's _Py_write can recognise it.
+
+Flushing: close(), normal exit, sys.exit, KeyboardInterrupt and uncaught
+exceptions all write the pending batch (atexit). A hard crash (SIGKILL, an
+unhandled SIGTERM, os._exit, a segfault) loses at most the unflushed batch:
+the records of the last 100 ms or the last 64 KiB, whichever is less.
+
+See probe/README.md for the caps on large states and the other details.
+"""
+
+import atexit
+import json
+import os
+import struct
+import threading
+import time
+
+__all__ = ["Probe"]
+
+# Batch framing (docs/probe-framing.md): magic, payload length, batch number.
+MAGIC = b"\xfeTRCBAT1"
+HEADER = struct.Struct("<8sII")
+MAX_BATCH = 65536  # bytes of one write, header included
+MAX_PAYLOAD = MAX_BATCH - HEADER.size
+FLUSH_NS = 100000000  # a batch is written once its first record is this old
+
+# Caps (docs/trace-format.md): longer values are recorded as their length.
+MAX_DATA = 1000  # state.data items
+MAX_ITEMS = 1000  # distribute items
+MAX_CONTENT = 4096  # post/comment content, Unicode scalar values
+
+_mono = time.monotonic_ns
+_esc = json.encoder.encode_basestring  # JSON string literal, quotes included
+_int = int.__repr__  # decimal digits; TypeError for anything but an int
+_generic = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), check_circular=False, default=repr
+).encode
+
+
+class Probe:
+    """One stream of records: an optional init record, then steps seq 1, 2, ...
+
+    A Probe is safe to use from several threads; each step records the native
+    thread id of its caller. After os.fork the child's copy stays silent.
+    """
+
+    def __init__(self, impl="python"):
+        self.impl = str(impl)
+        self.dropped = 0  # records too large to frame even after capping
+        self._framed = False
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._parts = []
+        self._size = 0  # UTF-8 bytes in _parts
+        self._first = 0  # t1 of the oldest pending record
+        self._seq = 0
+        self._batch = 0
+        self._closed = False
+        self._flusher = None
+        self._pid = os.getpid()
+        path = os.environ.get("TRACER_PROBE_FILE", "")
+        if path:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+            self._fd = os.open(path, flags, 0o644)
+            # TRACER_PROBE_FRAMED=1 writes the framed batches to the file, as a
+            # uprobe would see them (for testing readers of the framing).
+            self._framed = os.environ.get("TRACER_PROBE_FRAMED", "") == "1"
+        else:
+            self._fd = os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
+            self._framed = True
+        atexit.register(self.close)
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._after_fork)
+
+    def init(self, state):
+        """Record the initial state."""
+        rec = '{"kind":"init","impl":%s,"pid":%d,"state":%s}\n' % (
+            _esc(self.impl),
+            self._pid,
+            _state(state),
+        )
+        with self._lock:
+            if self._closed:
+                return
+            self._add(rec, time.monotonic_ns())
+
+    def step(self, action, state, t0):
+        """Record one step: the action, the state after it, and its start time
+        t0 (time.monotonic_ns() taken before the transition). t1 is now."""
+        t1 = _mono()
+        try:
+            tid = self._local.tid
+        except AttributeError:
+            tid = self._local.tid = threading.get_native_id()
+        # The common shapes are formatted inline: this is the hot path.
+        try:
+            kind = action["type"]
+            if kind == "post" or kind == "comment":
+                content = action["content"]
+                if len(content) <= MAX_CONTENT:
+                    act = '{"type":"%s","author":%s,"content":%s}' % (kind, _esc(action["author"]), _esc(content))
+                else:
+                    act = _action(action)
+            elif kind == "register":
+                act = '{"type":"register","name":%s}' % _esc(action["name"])
+            else:
+                act = _action(action)
+            data = state["data"]
+            if len(data) <= MAX_DATA:
+                st = '{"agent_id":%s,"shard_id":%s,"data":[%s]}' % (
+                    _esc(state["agent_id"]),
+                    _int(state["shard_id"]),
+                    _nats(data),
+                )
+            else:
+                st = _state(state)
+        except (TypeError, KeyError, AttributeError):
+            act = _action(action)
+            st = _state(state)
+        with self._lock:
+            if self._closed:
+                return
+            self._seq += 1
+            rec = '{"kind":"step","seq":%d,"t0":%d,"t1":%d,"tid":%d,"action":%s,"state":%s}\n' % (
+                self._seq,
+                t0,
+                t1,
+                tid,
+                act,
+                st,
+            )
+            n = len(rec) if rec.isascii() else len(_utf8(rec))
+            if n > MAX_PAYLOAD or self._size + n > MAX_PAYLOAD or not self._parts:
+                self._add(rec, t1)
+                return
+            self._parts.append(rec)
+            self._size += n
+            if t1 - self._first >= FLUSH_NS:
+                self._flush()
+
+    def flush(self):
+        """Write the pending batch now."""
+        with self._lock:
+            self._flush()
+
+    def close(self):
+        """Write the pending batch and close the sink. Later calls do nothing."""
+        with self._lock:
+            if self._closed:
+                return
+            self._flush()
+            self._closed = True
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+
+    # The methods below run with self._lock held.
+
+    def _add(self, rec, now):
+        n = len(rec) if rec.isascii() else len(_utf8(rec))
+        if n > MAX_PAYLOAD:
+            rec = _shrink(rec)
+            n = len(_utf8(rec))
+            if n > MAX_PAYLOAD:
+                self._oversized(rec)
+                return
+        if self._size + n > MAX_PAYLOAD:
+            self._flush()
+        if not self._parts:
+            self._first = now
+            if self._flusher is None:
+                self._start_flusher()
+        self._parts.append(rec)
+        self._size += n
+        if now - self._first >= FLUSH_NS:
+            self._flush()
+
+    def _flush(self):
+        if not self._parts or self._closed:
+            return
+        payload = _utf8("".join(self._parts))
+        self._parts = []
+        self._size = 0
+        self._batch += 1
+        if self._framed:
+            payload = HEADER.pack(MAGIC, len(payload), self._batch & 0xFFFFFFFF) + payload
+            self._write_once(payload)
+        else:
+            self._write_all(payload)
+
+    def _oversized(self, rec):
+        # A record that does not fit in one batch even with data and content
+        # capped (a huge agent_id or name). A plain file takes it as it is; in
+        # the framed stream it is dropped and its batch number skipped, so the
+        # reader counts one lost batch.
+        self._flush()
+        if self._framed:
+            self._batch += 1
+            self.dropped += 1
+        else:
+            self._write_all(_utf8(rec))
+
+    def _write_once(self, buf):
+        try:
+            os.write(self._fd, buf)
+        except OSError:
+            pass  # a full disk or a closed fd must not break the program
+
+    def _write_all(self, buf):
+        view = memoryview(buf)
+        try:
+            while view:
+                view = view[os.write(self._fd, view):]
+        except OSError:
+            pass
+
+    def _start_flusher(self):
+        t = threading.Thread(target=self._flush_idle, name="tracer-probe-flush", daemon=True)
+        self._flusher = t
+        t.start()
+
+    def _flush_idle(self):
+        while True:
+            time.sleep(FLUSH_NS / 1e9)
+            with self._lock:
+                if self._closed:
+                    return
+                if self._parts and time.monotonic_ns() - self._first >= FLUSH_NS:
+                    self._flush()
+
+    def _after_fork(self):
+        # The child must not repeat the parent's pending records nor mix its
+        # steps into the parent's sequence.
+        self._lock = threading.Lock()
+        self._parts = []
+        self._size = 0
+        self._closed = True
+        self._flusher = None
+
+
+# _NATS[n] formats n list items; %r keeps ints exact and makes anything else
+# (True, None, "5", inf) an invalid or visibly wrong record, never a silent
+# conversion.
+_NATS = tuple(",".join(["%r"] * n) for n in range(65))
+
+
+def _nats(items):
+    n = len(items)
+    if n < len(_NATS):
+        return _NATS[n] % tuple(items)
+    return ",".join(map(repr, items))
+
+
+def _utf8(s):
+    # Lone surrogates (from surrogateescape'd bytes) become \udXXX, which is a
+    # valid JSON escape inside the string they occur in.
+    return s.encode("utf-8", "backslashreplace")
+
+
+def _state(s):
+    try:
+        data = s["data"]
+        if len(data) > MAX_DATA:
+            body = '"data_len":%d,"data_capped":true' % len(data)
+        else:
+            body = '"data":[%s]' % _nats(data)
+        return '{"agent_id":%s,"shard_id":%s,%s}' % (_esc(s["agent_id"]), _int(s["shard_id"]), body)
+    except (TypeError, KeyError, AttributeError):
+        return _generic(_cap_state(s))
+
+
+def _action(a):
+    try:
+        kind = a["type"]
+        if kind == "post" or kind == "comment":
+            content = a["content"]
+            if len(content) > MAX_CONTENT:
+                body = '"content_len":%d,"content_capped":true' % len(content)
+            else:
+                body = '"content":' + _esc(content)
+            return '{"type":"%s","author":%s,%s}' % (kind, _esc(a["author"]), body)
+        if kind == "register":
+            return '{"type":"register","name":%s}' % _esc(a["name"])
+        if kind == "distribute":
+            items = a["items"]
+            if len(items) > MAX_ITEMS:
+                return '{"type":"distribute","items_len":%d,"items_capped":true}' % len(items)
+            return '{"type":"distribute","items":[%s]}' % _nats(items)
+    except (TypeError, KeyError, AttributeError):
+        pass
+    return _generic(_cap_action(a))
+
+
+def _cap_state(s):
+    if isinstance(s, dict) and isinstance(s.get("data"), (list, tuple)) and len(s["data"]) > MAX_DATA:
+        s = dict(s)
+        s["data_len"] = len(s.pop("data"))
+        s["data_capped"] = True
+    return s
+
+
+def _cap_action(a):
+    if not isinstance(a, dict):
+        return a
+    c = a.get("content")
+    if isinstance(c, str) and len(c) > MAX_CONTENT:
+        a = dict(a)
+        a["content_len"] = len(a.pop("content"))
+        a["content_capped"] = True
+    it = a.get("items")
+    if isinstance(it, (list, tuple)) and len(it) > MAX_ITEMS:
+        a = dict(a)
+        a["items_len"] = len(a.pop("items"))
+        a["items_capped"] = True
+    return a
+
+
+def _shrink(rec):
+    # Make a record that would not fit in one batch smaller: cap its data,
+    # items and content whatever their length. The checker treats a capped
+    # field the same way at any length.
+    r = json.loads(rec)
+    st = r.get("state")
+    if isinstance(st, dict) and "data" in st:
+        st["data_len"] = len(st.pop("data"))
+        st["data_capped"] = True
+    act = r.get("action")
+    if isinstance(act, dict):
+        if isinstance(act.get("items"), list):
+            act["items_len"] = len(act.pop("items"))
+            act["items_capped"] = True
+        if isinstance(act.get("content"), str):
+            act["content_len"] = len(act.pop("content"))
+            act["content_capped"] = True
+    return _generic(r) + "\n"
