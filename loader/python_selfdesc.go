@@ -15,7 +15,6 @@ import (
 
 var pyLE = binary.LittleEndian
 
-
 // debugOffsets reads the _Py_DebugOffsets that 3.13 keeps at the start of
 // _PyRuntime. Other versions (and free-threaded builds, whose frames differ)
 // are refused.

@@ -1,0 +1,276 @@
+package loader
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/ringbuf"
+	"github.com/elastic/go-perf"
+
+	"github.com/tracer-dev/tracer/bpf"
+)
+
+// PyNoOffset is PyFrame.Offset when the instruction is not known.
+const PyNoOffset = 0x0fffffff
+
+const (
+	pyFrameEntry = 1 << 31
+	pyOffsetMask = 0x0fffffff
+)
+
+// Errors of one Python stack read (PyStack.Err).
+const (
+	PyErrNone     = 0
+	PyErrNoTstate = 1 // no PyThreadState belongs to the sampled thread
+	PyErrRead     = 2 // a read of interpreter memory failed (paged out, or freed meanwhile)
+)
+
+// PyFrame is one Python frame as the BPF walk saw it.
+type PyFrame struct {
+	Code      uint64 // address of the code object
+	Offset    uint32 // byte offset of the instruction in the code, PyNoOffset if unknown
+	FirstLine int32  // co_firstlineno read with the frame: guards against a reused address
+	// Entry marks the outermost Python frame of one activation of the
+	// interpreter's eval loop (_PyEval_EvalFrameDefault): the frames from the
+	// previous Entry (exclusive) to this one ran in that native frame.
+	Entry bool
+}
+
+// PyStack is the Python stack of one sampled thread, leaf first. Time is
+// CLOCK_MONOTONIC ns taken in the perf overflow handler just before the
+// kernel wrote the matching perf sample of the same thread.
+type PyStack struct {
+	PID, TID, CPU int
+	Time          uint64
+	Tstate        uint64
+	Truncated     bool // the stack was deeper than the walk's bound
+	Err           int  // PyErr*
+	Frames        []PyFrame
+}
+
+// PyStats are the frame reader's counters, summed over CPUs.
+type PyStats struct {
+	Samples   uint64 // samples of described processes
+	Emitted   uint64 // stacks written to the ring
+	NoTstate  uint64 // samples of threads without a thread state
+	ReadErr   uint64 // stacks cut short by a failed read
+	Truncated uint64 // stacks deeper than the bound
+	RingFull  uint64 // stacks lost because the ring was full
+	CacheHit  uint64 // thread states found through the per-thread cache
+	Malformed uint64 // ring records that could not be decoded
+}
+
+// PythonFrames is the loaded pyperf program: it reads the Python stack of
+// every sampled thread of the processes added with AddProcess, on the perf
+// events it is attached to.
+type PythonFrames struct {
+	objs   bpf.PyperfObjects
+	reader *ringbuf.Reader
+	out    chan *PyStack
+
+	mu       sync.Mutex
+	attached []*perf.Event
+
+	wg        sync.WaitGroup
+	stopping  atomic.Bool
+	started   bool
+	once      sync.Once
+	malformed atomic.Uint64
+}
+
+// OpenPythonFrames loads the pyperf program and its maps.
+func OpenPythonFrames() (*PythonFrames, error) {
+	p := &PythonFrames{out: make(chan *PyStack, 4096)}
+	if err := bpf.LoadPyperfObjects(&p.objs, nil); err != nil {
+		var ve *ebpf.VerifierError
+		if errors.As(err, &ve) {
+			return nil, fmt.Errorf("load python frame reader: %w (verifier log tail: %s)", err, pyVerifierTail(ve))
+		}
+		return nil, fmt.Errorf("load python frame reader (run as root or grant CAP_BPF and CAP_PERFMON): %w", err)
+	}
+	r, err := ringbuf.NewReader(p.objs.PyEvents)
+	if err != nil {
+		p.objs.Close()
+		return nil, fmt.Errorf("open python stack ring: %w", err)
+	}
+	p.reader = r
+	return p, nil
+}
+
+func pyVerifierTail(ve *ebpf.VerifierError) string {
+	n := len(ve.Log)
+	if n > 8 {
+		return fmt.Sprint(ve.Log[n-8:])
+	}
+	return fmt.Sprint(ve.Log)
+}
+
+// Attach sets the program as the overflow handler of perf events (the
+// sampler's cpu-clock events). An event may carry one program only.
+func (p *PythonFrames) Attach(events []*perf.Event) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fd := uint32(p.objs.OnSample.FD())
+	for _, ev := range events {
+		if err := ev.SetBPF(fd); err != nil {
+			return fmt.Errorf("attach python frame reader to perf event: %w", err)
+		}
+		p.attached = append(p.attached, ev)
+	}
+	return nil
+}
+
+// AddProcess makes the program read the Python stacks of pp's process.
+func (p *PythonFrames) AddProcess(pp *PythonProcess) error {
+	o := pp.Offsets
+	cfg := bpf.PyperfPyConfig{
+		Runtime:            pp.Runtime,
+		Layout:             uint32(o.Layout),
+		RuntimeInterpHead:  o.RuntimeInterpHead,
+		InterpNext:         o.InterpNext,
+		InterpThreadsHead:  o.InterpThreadsHead,
+		TstateNext:         o.TstateNext,
+		TstateThreadId:     o.TstateThreadID,
+		TstateFrame:        o.TstateFrame,
+		CframeCurrentFrame: o.CFrameCurrentFrame,
+		FrameCode:          o.FrameCode,
+		FramePrevious:      o.FramePrevious,
+		FrameInstr:         o.FrameInstr,
+		FrameOwner:         o.FrameOwner,
+		CodeAdaptive:       o.CodeAdaptive,
+		CodeFirstlineno:    o.CodeFirstlineno,
+		FrameWindow:        o.frameWindow(),
+	}
+	if err := p.objs.PyProcs.Put(uint32(pp.PID), &cfg); err != nil {
+		return fmt.Errorf("describe python process %d: %w", pp.PID, err)
+	}
+	return nil
+}
+
+// RemoveProcess stops reading a process's Python stacks (it exec'd or exited).
+func (p *PythonFrames) RemoveProcess(pid int) {
+	_ = p.objs.PyProcs.Delete(uint32(pid))
+}
+
+// Stacks returns the stacks read, in ring order (per CPU in time order).
+// The channel is closed after Stop once the ring is drained.
+func (p *PythonFrames) Stacks() <-chan *PyStack { return p.out }
+
+// Start begins reading the ring.
+func (p *PythonFrames) Start() {
+	if p.started {
+		return
+	}
+	p.started = true
+	p.wg.Add(1)
+	go p.read()
+}
+
+// Stop drains what the ring holds, then ends the reading; Stacks is closed.
+func (p *PythonFrames) Stop() {
+	p.once.Do(func() {
+		p.stopping.Store(true)
+		p.reader.SetDeadline(time.Now())
+		if !p.started {
+			close(p.out)
+		}
+	})
+	p.wg.Wait()
+}
+
+func (p *PythonFrames) read() {
+	defer p.wg.Done()
+	defer close(p.out)
+	var rec ringbuf.Record
+	for {
+		if err := p.reader.ReadInto(&rec); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				if p.stopping.Load() {
+					return
+				}
+				continue
+			}
+			if errors.Is(err, ringbuf.ErrFlushed) {
+				continue
+			}
+			return // closed
+		}
+		st, err := decodePyStack(rec.RawSample)
+		if err != nil {
+			p.malformed.Add(1)
+			continue
+		}
+		p.out <- st
+	}
+}
+
+// pyEventHeader is the size of py_event before its frames.
+const pyEventHeader = int(unsafe.Offsetof(bpf.PyperfPyEvent{}.Frames))
+
+func decodePyStack(b []byte) (*PyStack, error) {
+	if len(b) < pyEventHeader {
+		return nil, errors.New("short python stack record")
+	}
+	n := int(pyLE.Uint16(b[20:]))
+	if n > len(bpf.PyperfPyEvent{}.Frames) || len(b) < pyEventHeader+n*16 {
+		return nil, fmt.Errorf("python stack record claims %d frames in %d bytes", n, len(b))
+	}
+	st := &PyStack{
+		PID:       int(pyLE.Uint32(b[0:])),
+		TID:       int(pyLE.Uint32(b[4:])),
+		Time:      pyLE.Uint64(b[8:]),
+		CPU:       int(pyLE.Uint32(b[16:])),
+		Truncated: b[22] != 0,
+		Err:       int(b[23]),
+		Tstate:    pyLE.Uint64(b[24:]),
+		Frames:    make([]PyFrame, n),
+	}
+	for i := range st.Frames {
+		f := b[pyEventHeader+i*16:]
+		off := pyLE.Uint32(f[8:])
+		st.Frames[i] = PyFrame{
+			Code:      pyLE.Uint64(f),
+			Offset:    off & pyOffsetMask,
+			FirstLine: int32(pyLE.Uint32(f[12:])),
+			Entry:     off&pyFrameEntry != 0,
+		}
+	}
+	return st, nil
+}
+
+// Stats sums the program's per-CPU counters.
+func (p *PythonFrames) Stats() PyStats {
+	var s PyStats
+	get := func(key uint32) uint64 {
+		var per []uint64
+		if err := p.objs.PyStats.Lookup(key, &per); err != nil {
+			return 0
+		}
+		t := uint64(0)
+		for _, v := range per {
+			t += v
+		}
+		return t
+	}
+	s.Samples, s.Emitted, s.NoTstate = get(0), get(1), get(2)
+	s.ReadErr, s.Truncated, s.RingFull, s.CacheHit = get(3), get(4), get(5), get(6)
+	s.Malformed = p.malformed.Load()
+	return s
+}
+
+// Close stops reading, detaches nothing (closing the perf events detaches
+// the program; the sampler owns them) and frees the program and maps.
+func (p *PythonFrames) Close() error {
+	p.Stop()
+	err := p.reader.Close()
+	if cerr := p.objs.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,229 @@
+package symbolize
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"unicode/utf8"
+)
+
+// PythonLayout says where one CPython version keeps what names a code object:
+// byte offsets into PyCodeObject, PyASCIIObject and PyBytesObject. The loader
+// reads them from the interpreter (DWARF, _Py_DebugOffsets, PyCode_Type's
+// member table, or its built-in table).
+type PythonLayout struct {
+	Minor int // 3.Minor; 10 selects the 3.10 line table, 11+ the location table
+
+	CodeFilename    uint32
+	CodeName        uint32
+	CodeQualname    uint32 // 0: none (3.10), co_name is used
+	CodeLinetable   uint32
+	CodeFirstlineno uint32
+
+	UnicodeState       uint32
+	UnicodeLength      uint32
+	UnicodeASCIISize   uint32
+	UnicodeCompactSize uint32
+	BytesSize          uint32
+	BytesData          uint32
+}
+
+// Limits on what is read from a target for one code object.
+const (
+	maxPyString    = 4096
+	maxPyLinetable = 1 << 20
+)
+
+// PythonCodes names the code objects of one process by reading its memory.
+// Results are cached by address; each entry remembers co_firstlineno, and a
+// lookup whose firstlineno (read in the kernel with the frame) differs reads
+// the object again, since a freed code object's address can be reused.
+type PythonCodes struct {
+	pid    int
+	layout PythonLayout
+
+	mu    sync.Mutex
+	mem   *os.File
+	cache map[uint64]*pyCode
+	reads uint64 // code objects read
+	fails uint64 // code objects that could not be read
+}
+
+type pyCode struct {
+	first int32
+	name  string
+	file  string
+	lines []pyLineRange
+}
+
+// NewPythonCodes reads code objects of process pid laid out as l. Memory is
+// read through /proc/PID/mem, opened on first use.
+func NewPythonCodes(pid int, l PythonLayout) *PythonCodes {
+	return &PythonCodes{pid: pid, layout: l, cache: map[uint64]*pyCode{}}
+}
+
+// Close releases the process's memory file. Cached names stay usable.
+func (c *PythonCodes) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mem == nil {
+		return nil
+	}
+	err := c.mem.Close()
+	c.mem = nil
+	return err
+}
+
+// Counts returns how many code objects were read, and how many could not be.
+func (c *PythonCodes) Counts() (read, failed uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reads, c.fails
+}
+
+// Frame names one Python frame: the code object at address code, running
+// the instruction at byte offset offset (noOffset when unknown), whose
+// co_firstlineno was firstLine when the frame was sampled.
+func (c *PythonCodes) Frame(code uint64, offset uint32, firstLine int32) Frame {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	pc, ok := c.cache[code]
+	if !ok || pc.first != firstLine {
+		var err error
+		pc, err = c.readCode(code)
+		c.reads++
+		if err != nil {
+			c.fails++
+			return Frame{Function: fmt.Sprintf("[python code 0x%x]", code), Module: "[python]", Addr: code, Kind: Python}
+		}
+		c.cache[code] = pc
+	}
+	f := Frame{Function: pc.name, File: pc.file, Line: int(pc.first), Module: "[python]", Addr: code, Kind: Python}
+	if pc.first != firstLine {
+		// The object changed between the sample and this read.
+		f.Function = "[freed python code]"
+		f.File, f.Line = "", 0
+		return f
+	}
+	if line, ok := lineAt(pc.lines, offset); ok {
+		f.Line = line
+	}
+	return f
+}
+
+func (c *PythonCodes) readCode(code uint64) (*pyCode, error) {
+	l := c.layout
+	hdr := max(l.CodeFilename, l.CodeName, l.CodeQualname, l.CodeLinetable, l.CodeFirstlineno) + 8
+	b := make([]byte, hdr)
+	if err := c.read(code, b); err != nil {
+		return nil, err
+	}
+	ptr := func(off uint32) uint64 { return binary.LittleEndian.Uint64(b[off:]) }
+	pc := &pyCode{first: int32(binary.LittleEndian.Uint32(b[l.CodeFirstlineno:]))}
+	nameField := l.CodeName
+	if l.CodeQualname != 0 {
+		nameField = l.CodeQualname
+	}
+	var err error
+	if pc.name, err = c.readString(ptr(nameField)); err != nil {
+		return nil, fmt.Errorf("code name: %w", err)
+	}
+	if pc.file, err = c.readString(ptr(l.CodeFilename)); err != nil {
+		return nil, fmt.Errorf("code filename: %w", err)
+	}
+	table, err := c.readBytes(ptr(l.CodeLinetable))
+	if err != nil {
+		return nil, fmt.Errorf("code line table: %w", err)
+	}
+	if l.Minor <= 10 {
+		pc.lines = decodeLinetable310(table, int(pc.first))
+	} else {
+		pc.lines = decodeLocationTable(table, int(pc.first))
+	}
+	return pc, nil
+}
+
+func (c *PythonCodes) read(addr uint64, b []byte) error {
+	if addr == 0 {
+		return errors.New("null pointer")
+	}
+	if c.mem == nil {
+		f, err := os.Open(fmt.Sprintf("/proc/%d/mem", c.pid))
+		if err != nil {
+			return fmt.Errorf("open memory of pid %d: %w", c.pid, err)
+		}
+		c.mem = f
+	}
+	if _, err := c.mem.ReadAt(b, int64(addr)); err != nil {
+		return fmt.Errorf("read pid %d at 0x%x: %w", c.pid, addr, err)
+	}
+	return nil
+}
+
+// readString reads a compact str object (the form of every name and file
+// name the compiler makes).
+func (c *PythonCodes) readString(addr uint64) (string, error) {
+	l := c.layout
+	hdr := make([]byte, l.UnicodeCompactSize)
+	if err := c.read(addr, hdr); err != nil {
+		return "", err
+	}
+	n := binary.LittleEndian.Uint64(hdr[l.UnicodeLength:])
+	state := binary.LittleEndian.Uint32(hdr[l.UnicodeState:])
+	kind := int(state>>2) & 7
+	compact, ascii := state&(1<<5) != 0, state&(1<<6) != 0
+	if !compact {
+		return "", errors.New("not a compact string")
+	}
+	if n > maxPyString {
+		n = maxPyString
+	}
+	if ascii {
+		b := make([]byte, n)
+		if err := c.read(addr+uint64(l.UnicodeASCIISize), b); err != nil {
+			return "", err
+		}
+		return string(b), nil
+	}
+	if kind != 1 && kind != 2 && kind != 4 {
+		return "", fmt.Errorf("string kind %d", kind)
+	}
+	b := make([]byte, n*uint64(kind))
+	if err := c.read(addr+uint64(l.UnicodeCompactSize), b); err != nil {
+		return "", err
+	}
+	out := make([]byte, 0, len(b))
+	for i := 0; i+kind <= len(b); i += kind {
+		var r rune
+		switch kind {
+		case 1:
+			r = rune(b[i])
+		case 2:
+			r = rune(binary.LittleEndian.Uint16(b[i:]))
+		case 4:
+			r = rune(binary.LittleEndian.Uint32(b[i:]))
+		}
+		out = utf8.AppendRune(out, r)
+	}
+	return string(out), nil
+}
+
+// readBytes reads a bytes object's contents.
+func (c *PythonCodes) readBytes(addr uint64) ([]byte, error) {
+	l := c.layout
+	hdr := make([]byte, l.BytesSize+8)
+	if err := c.read(addr, hdr); err != nil {
+		return nil, err
+	}
+	n := binary.LittleEndian.Uint64(hdr[l.BytesSize:])
+	if n > maxPyLinetable {
+		return nil, fmt.Errorf("line table of %d bytes", n)
+	}
+	b := make([]byte, n)
+	if err := c.read(addr+uint64(l.BytesData), b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
