@@ -8,9 +8,15 @@ import (
 )
 
 // NodeJITOptions makes node write /tmp/perf-PID.map with the names of its
-// JIT-compiled JavaScript functions, and keep interpreted functions visible
-// as frames of their own on the native stack.
-const NodeJITOptions = "--perf-basic-prof --interpreted-frames-native-stack"
+// JavaScript functions, and keep interpreted functions visible as frames of
+// their own on the native stack.
+//
+// It uses --perf-basic-prof-only-functions rather than --perf-basic-prof:
+// node 20's --perf-basic-prof also writes an isolate-*-v8.log file into the
+// working directory of the traced program, and the extra entries it adds
+// (builtins, bytecode handlers) are already named by node's own symbol
+// table (Builtins_*). Both are accepted in NODE_OPTIONS.
+const NodeJITOptions = "--perf-basic-prof-only-functions --interpreted-frames-native-stack"
 
 // IsNode reports whether argv0 names the node executable.
 func IsNode(argv0 string) bool {

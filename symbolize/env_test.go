@@ -36,7 +36,7 @@ func TestJITHint(t *testing.T) {
 	dir := t.TempDir()
 	script := filepath.Join(dir, "idle.js")
 	writeFile(t, script, "console.log('ready'); process.stdin.resume();\n")
-	pid := startInterpreter(t, []string{"NODE_OPTIONS="}, "node", script)
+	pid := startInterpreter(t, dir, []string{"NODE_OPTIONS="}, "node", script)
 	s := New(WithPerfMapDir(dir))
 	hint := s.JITHint(pid)
 	if !strings.Contains(hint, "--perf-basic-prof") || strings.Contains(hint, "\n") {

@@ -10,15 +10,16 @@ import (
 	"testing"
 )
 
-// startInterpreter runs an interpreter on a script that prints "ready" and
-// then waits for stdin to close. It returns the pid.
-func startInterpreter(t *testing.T, env []string, name string, args ...string) int {
+// startInterpreter runs an interpreter in dir on a script that prints
+// "ready" and then waits for stdin to close. It returns the pid.
+func startInterpreter(t *testing.T, dir string, env []string, name string, args ...string) int {
 	t.Helper()
 	path, err := exec.LookPath(name)
 	if err != nil {
 		t.Fatalf("%s is needed for this test: %v", name, err)
 	}
 	cmd := exec.Command(path, args...)
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -79,7 +80,7 @@ func TestNodeJIT(t *testing.T) {
 	if err := os.WriteFile(script, []byte(nodeScript), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	pid := startInterpreter(t, []string{"NODE_OPTIONS=" + NodeJITOptions}, "node", script)
+	pid := startInterpreter(t, dir, []string{"NODE_OPTIONS=" + NodeJITOptions}, "node", script)
 	s := New()
 	defer s.Close()
 	if !s.HasPerfMap(pid) {
@@ -92,6 +93,9 @@ func TestNodeJIT(t *testing.T) {
 	f := s.User(pid, e.start+e.size/2)
 	if f.Function != "transition" || f.File != script || f.Line != 2 || f.Kind != JIT {
 		t.Errorf("JIT frame: got %+v", f)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "isolate-*.log")); len(left) > 0 {
+		t.Errorf("node left %v in its working directory", left)
 	}
 
 	// node::Start, placed by hand from node's ELF header and its mapping.
@@ -122,7 +126,7 @@ func TestPythonPerfMap(t *testing.T) {
 	if err := os.WriteFile(script, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	pid := startInterpreter(t, nil, py, "-X", "perf", script)
+	pid := startInterpreter(t, dir, nil, py, "-X", "perf", script)
 	s := New()
 	defer s.Close()
 	e := perfMapEntryFor(t, s.PerfMapPath(pid), "py::transition:")
