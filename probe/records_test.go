@@ -1,0 +1,155 @@
+package probe
+
+import (
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// The record scripts report an init state and five steps whose texts need
+// escaping and Unicode counting, then print their pid.
+const pyRecords = `
+p = tracer_probe.Probe(impl="python")
+s = {"agent_id": "A-0", "shard_id": 3, "data": []}
+p.init(s)
+def go(a, s2, t0=None):
+    p.step(a, s2, time.monotonic_ns() if t0 is None else t0)
+    return s2
+s = go({"type": "register", "name": "花子 \"q\" \\ \t"}, dict(s, agent_id="花子 \"q\" \\ \t"), t0=12345)
+s = go({"type": "post", "author": "Zoë", "content": "🦀 日本 e\u0301"}, dict(s, data=[7] + s["data"]))
+s = go({"type": "comment", "author": "x", "content": "\U0001F469\u200d\U0001F4BB"}, s)
+s = go({"type": "distribute", "items": [18446744073709551616, 0]}, dict(s, data=[18446744073709551616, 0]))
+s = go({"type": "post", "author": "bad", "content": "lone \udc80 surrogate"}, dict(s, data=[16] + s["data"]))
+p.close()
+print(os.getpid())
+`
+
+const jsRecords = `
+const p = new Probe({ impl: 'node' });
+let s = { agent_id: 'A-0', shard_id: 3, data: [] };
+p.init(s);
+function go(a, s2, t0) {
+  p.step(a, s2, t0 === undefined ? process.hrtime.bigint() : t0);
+  return s2;
+}
+s = go({ type: 'register', name: '花子 "q" \\ \t' }, { ...s, agent_id: '花子 "q" \\ \t' }, 12345n);
+s = go({ type: 'post', author: 'Zoë', content: '🦀 日本 e\u0301' }, { ...s, data: [7, ...s.data] });
+s = go({ type: 'comment', author: 'x', content: '\u{1F469}\u200d\u{1F4BB}' }, s);
+s = go({ type: 'distribute', items: [18446744073709551616n, 0] }, { ...s, data: [18446744073709551616n, 0] });
+s = go({ type: 'post', author: 'bad', content: 'lone \udc80 surrogate' }, { ...s, data: [16, ...s.data] });
+p.close();
+console.log(process.pid);
+`
+
+func TestRecords(t *testing.T) {
+	for _, in := range interps(t) {
+		t.Run(in.name, func(t *testing.T) {
+			trace := filepath.Join(t.TempDir(), "trace.jsonl")
+			code := pyRecords
+			if in.name == "node" {
+				code = jsRecords
+			}
+			res := in.run(t, code, "TRACER_PROBE_FILE="+trace)
+			if res.code != 0 {
+				t.Fatalf("exit %d: %s", res.code, res.stderr)
+			}
+			pid := strings.TrimSpace(res.stdout)
+			recs := readTrace(t, trace)
+			if len(recs) != 6 {
+				t.Fatalf("%d records, want init and 5 steps", len(recs))
+			}
+			init := recs[0]
+			if init["kind"] != "init" || init["impl"] != in.name || init.num(t, "pid") != pid {
+				t.Errorf("init record %v: want kind init, impl %s, pid %s", init, in.name, pid)
+			}
+			if init.num(t, "state.shard_id") != "3" || init.get(t, "state.agent_id") != "A-0" {
+				t.Errorf("init state %v", init["state"])
+			}
+			for i, r := range recs[1:] {
+				if r["kind"] != "step" || r.num(t, "seq") != strconv.Itoa(i+1) {
+					t.Errorf("record %d: kind %v seq %v, want step %d", i+1, r["kind"], r["seq"], i+1)
+				}
+				// The main thread's id is the pid, in both bindings.
+				if r.num(t, "tid") != pid {
+					t.Errorf("step %d: tid %s, want the pid %s", i+1, r.num(t, "tid"), pid)
+				}
+				t0, _ := strconv.ParseUint(r.num(t, "t0"), 10, 64)
+				t1, _ := strconv.ParseUint(r.num(t, "t1"), 10, 64)
+				if t0 == 0 || t1 < t0 {
+					t.Errorf("step %d: t0 %d t1 %d, want 0 < t0 <= t1", i+1, t0, t1)
+				}
+			}
+			if got := recs[1].num(t, "t0"); got != "12345" {
+				t.Errorf("t0 %s, want the caller's 12345", got)
+			}
+			if got := recs[1].get(t, "action.name"); got != "花子 \"q\" \\ \t" {
+				t.Errorf("register name %q did not survive escaping", got)
+			}
+			if got := recs[2].get(t, "action.content"); got != "🦀 日本 e\u0301" {
+				t.Errorf("post content %q", got)
+			}
+			if got := recs[4].get(t, "state.data").([]any); len(got) != 2 || got[0].(interface{ String() string }).String() != "18446744073709551616" {
+				t.Errorf("distribute state data %v, want [18446744073709551616 0] exactly", got)
+			}
+			// A lone surrogate is written as a JSON escape, which decodes to
+			// U+FFFD: one scalar value either way.
+			if got := recs[5].get(t, "action.content"); got != "lone \ufffd surrogate" {
+				t.Errorf("lone surrogate content %q", got)
+			}
+			out := mustConform(t, trace)
+			if !strings.Contains(out, "5 (seq 1–5)") {
+				t.Errorf("check did not count 5 steps:\n%s", out)
+			}
+		})
+	}
+}
+
+// Steps from several Python threads get distinct seqs in file order and the
+// native id of their own thread.
+func TestPythonThreads(t *testing.T) {
+	in := python(t, "python3")
+	trace := filepath.Join(t.TempDir(), "trace.jsonl")
+	res := in.run(t, `
+p = tracer_probe.Probe()
+s = {"agent_id": "A", "shard_id": 0, "data": [1]}
+p.init(s)
+tids = set()
+def work():
+    tids.add(threading.get_native_id())
+    for i in range(2000):
+        p.step({"type": "comment", "author": "t", "content": "c"}, s, time.monotonic_ns())
+ts = [threading.Thread(target=work) for _ in range(4)]
+for x in ts: x.start()
+for x in ts: x.join()
+print(" ".join(str(x) for x in sorted(tids)))
+`, "TRACER_PROBE_FILE="+trace)
+	if res.code != 0 {
+		t.Fatalf("exit %d: %s", res.code, res.stderr)
+	}
+	want := map[string]bool{}
+	for _, f := range strings.Fields(res.stdout) {
+		want[f] = true
+	}
+	recs := readTrace(t, trace)
+	if len(recs) != 8001 {
+		t.Fatalf("%d records, want 8001", len(recs))
+	}
+	seen := map[string]int{}
+	for i, r := range recs[1:] {
+		if r.num(t, "seq") != strconv.Itoa(i+1) {
+			t.Fatalf("record %d has seq %s: seqs must increase in file order", i+1, r.num(t, "seq"))
+		}
+		tid := r.num(t, "tid")
+		if !want[tid] {
+			t.Fatalf("step %d: tid %s is none of the worker threads %v", i+1, tid, res.stdout)
+		}
+		seen[tid]++
+	}
+	for tid, n := range seen {
+		if n != 2000 {
+			t.Errorf("thread %s: %d steps, want 2000", tid, n)
+		}
+	}
+	mustConform(t, trace)
+}
