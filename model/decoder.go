@@ -47,7 +47,7 @@ func (d *Decoder) ReadInto(rec *Record) error {
 			return io.EOF
 		}
 		d.line++
-		if len(bytes.TrimSpace(line)) == 0 {
+		if (len(line) == 0 || line[0] != '{') && len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
 		if derr := decodeInto(&d.p, line, rec); derr != nil {

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"unicode/utf16"
@@ -38,6 +39,9 @@ func (p *parser) unexpected() error {
 }
 
 func (p *parser) ws() {
+	if p.i < len(p.b) && p.b[p.i] > ' ' { // the common case: no space
+		return
+	}
 	for p.i < len(p.b) {
 		switch p.b[p.i] {
 		case ' ', '\t', '\r', '\n':
@@ -66,45 +70,45 @@ func (p *parser) expect(c byte) error {
 	return nil
 }
 
-// object walks the members of an object, calling member for each key with the
-// cursor on the value; member must consume the value.
-func (p *parser) object(member func(key []byte) error) error {
-	if err := p.expect('{'); err != nil {
-		return err
+// member advances to the next member of an object whose '{' has been
+// consumed: it returns the key with the cursor on the value, or ok=false after
+// the closing '}'. first is true for the first call on an object. The key
+// aliases the line or the scratch buffer: use it before parsing the value.
+func (p *parser) member(first bool) (key []byte, ok bool, err error) {
+	p.ws()
+	if p.i >= len(p.b) {
+		return nil, false, p.unexpected()
 	}
-	if p.peek() == '}' {
+	switch c := p.b[p.i]; {
+	case c == '}':
 		p.i++
-		return nil
-	}
-	for {
-		if p.peek() != '"' {
-			return p.unexpected()
-		}
-		key, err := p.str()
-		if err != nil {
-			return err
-		}
-		if err := p.expect(':'); err != nil {
-			return err
-		}
+		return nil, false, nil
+	case c == ',' && !first:
+		p.i++
 		p.ws()
-		if err := member(key); err != nil {
-			return err
-		}
-		switch p.peek() {
-		case ',':
-			p.i++
-		case '}':
-			p.i++
-			return nil
-		default:
-			return p.unexpected()
-		}
+	case !first:
+		return nil, false, p.unexpected()
 	}
+	if p.i >= len(p.b) || p.b[p.i] != '"' {
+		return nil, false, p.unexpected()
+	}
+	if key, err = p.strq(); err != nil {
+		return nil, false, err
+	}
+	if p.i < len(p.b) && p.b[p.i] == ':' { // the common case: no space
+		p.i++
+	} else if err := p.expect(':'); err != nil {
+		return nil, false, err
+	}
+	p.ws()
+	return key, true, nil
 }
 
 // null consumes a JSON null if one is next.
 func (p *parser) null() bool {
+	if p.i < len(p.b) && p.b[p.i] != 'n' { // the common case
+		return false
+	}
 	if p.peek() == 'n' && len(p.b)-p.i >= 4 && string(p.b[p.i:p.i+4]) == "null" {
 		p.i += 4
 		return true
@@ -112,35 +116,76 @@ func (p *parser) null() bool {
 	return false
 }
 
+// strPlain marks the bytes that end the fast scan of a string: the quote, the
+// backslash, control characters and non-ASCII bytes.
+var strPlain = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // str parses a string at the cursor. The result aliases the line or the
 // scratch buffer; it is valid until the next call.
 func (p *parser) str() ([]byte, error) {
 	if p.peek() != '"' {
 		return nil, p.unexpected()
 	}
+	return p.strq()
+}
+
+// Word-at-a-time masks for the string scan.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// special reports (with rare false positives, never false negatives) whether
+// any of the 8 bytes in w is a quote, a backslash, a control character or
+// non-ASCII: the classic "has zero byte" and "has byte less than" tricks.
+func special(w uint64) bool {
+	q := w ^ (ones * '"')
+	s := w ^ (ones * '\\')
+	return ((q-ones)&^q|(s-ones)&^s|(w-ones*0x20)&^w|w)&highs != 0
+}
+
+// strq is str with the cursor on the opening quote.
+func (p *parser) strq() ([]byte, error) {
 	p.i++
+	b := p.b
 	start := p.i
+	i := p.i
 	ascii := true
-	for p.i < len(p.b) {
-		c := p.b[p.i]
-		switch {
+	for {
+		for i+8 <= len(b) && !special(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
+		}
+		for i < len(b) && strPlain[b[i]] {
+			i++
+		}
+		if i >= len(b) {
+			p.i = i
+			return nil, p.errSyntax("unterminated string")
+		}
+		switch c := b[i]; {
 		case c == '"':
-			s := p.b[start:p.i]
-			p.i++
+			s := b[start:i]
+			p.i = i + 1
 			if !ascii && !utf8.Valid(s) {
 				return nil, errors.New("string is not valid UTF-8: a trace is UTF-8 text")
 			}
 			return s, nil
 		case c == '\\':
+			p.i = i
 			return p.strEscaped(start)
 		case c < 0x20:
+			p.i = i
 			return nil, p.errSyntax("control character in string")
-		case c >= 0x80:
+		default:
 			ascii = false
+			i++
 		}
-		p.i++
 	}
-	return nil, p.errSyntax("unterminated string")
 }
 
 // strEscaped finishes a string that contains escapes, from start (just after
@@ -421,7 +466,16 @@ func (p *parser) skip(depth int) error {
 		_, err := p.str()
 		return err
 	case c == '{':
-		return p.object(func([]byte) error { return p.skip(depth + 1) })
+		p.i++
+		for first := true; ; first = false {
+			_, ok, err := p.member(first)
+			if err != nil || !ok {
+				return err
+			}
+			if err := p.skip(depth + 1); err != nil {
+				return err
+			}
+		}
 	case c == '[':
 		p.i++
 		if p.peek() == ']' {

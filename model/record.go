@@ -68,11 +68,18 @@ func decodeInto(p *parser, line []byte, rec *Record) error {
 	}
 	var kind []byte
 	var hasSeq, hasAction, hasState bool
-	err := p.object(func(key []byte) error {
-		if p.null() {
-			return nil // null is the same as absent
+	p.i++ // the '{' seen by peek
+	for first := true; ; first = false {
+		key, ok, err := p.member(first)
+		if err != nil {
+			return err
 		}
-		var err error
+		if !ok {
+			break
+		}
+		if p.null() {
+			continue // null is the same as absent
+		}
 		switch string(key) {
 		case "kind":
 			kind, err = p.text("kind")
@@ -107,10 +114,9 @@ func decodeInto(p *parser, line []byte, rec *Record) error {
 		default:
 			err = p.skip(0)
 		}
-		return err
-	})
-	if err != nil {
-		return err
+		if err != nil {
+			return err
+		}
 	}
 	if p.peek() != 0 {
 		return p.errSyntax("extra text after the object")
@@ -134,6 +140,13 @@ func decodeInto(p *parser, line []byte, rec *Record) error {
 
 // text parses a string field; a value of another type is named in the error.
 func (p *parser) text(field string) ([]byte, error) {
+	if p.i < len(p.b) && p.b[p.i] == '"' { // the common case: cursor on the quote
+		b, err := p.strq()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", field, err)
+		}
+		return b, nil
+	}
 	if p.peek() != '"' {
 		if err := p.skip(0); err != nil {
 			return nil, err
@@ -168,11 +181,18 @@ func (p *parser) state(s *State, prevAgent string) error {
 		return errors.New("state: want an object {agent_id, shard_id, data}")
 	}
 	var hasAgent, hasShard, hasData, hasLen bool
-	err := p.object(func(key []byte) error {
-		if p.null() {
-			return nil
+	p.i++ // the '{' seen by peek
+	for first := true; ; first = false {
+		key, ok, err := p.member(first)
+		if err != nil {
+			return err
 		}
-		var err error
+		if !ok {
+			break
+		}
+		if p.null() {
+			continue
+		}
 		switch string(key) {
 		case "agent_id":
 			var b []byte
@@ -194,10 +214,9 @@ func (p *parser) state(s *State, prevAgent string) error {
 		default:
 			err = p.skip(0)
 		}
-		return err
-	})
-	if err != nil {
-		return err
+		if err != nil {
+			return err
+		}
 	}
 	switch {
 	case !hasAgent:
@@ -227,11 +246,18 @@ func (p *parser) action(a *Action, prevName, prevAuthor string) error {
 	}
 	var typ []byte
 	var hasName, hasAuthor, hasContent, hasContentLen, hasItems, hasItemsLen bool
-	err := p.object(func(key []byte) error {
-		if p.null() {
-			return nil
+	p.i++ // the '{' seen by peek
+	for first := true; ; first = false {
+		key, ok, err := p.member(first)
+		if err != nil {
+			return err
 		}
-		var err error
+		if !ok {
+			break
+		}
+		if p.null() {
+			continue
+		}
 		var b []byte
 		switch string(key) {
 		case "type":
@@ -275,10 +301,9 @@ func (p *parser) action(a *Action, prevName, prevAuthor string) error {
 		default:
 			err = p.skip(0)
 		}
-		return err
-	})
-	if err != nil {
-		return err
+		if err != nil {
+			return err
+		}
 	}
 	switch a.Type {
 	case 0:

@@ -1,0 +1,70 @@
+package model
+
+import (
+	"bytes"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// cpuTime is the user+system CPU time of this process so far. On a shared
+// machine, steps per CPU second is steadier than steps per wall second.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkCheckTrace checks a generated 300k-step trace from memory; the
+// steps/s metric is the figure quoted in docs/trace-format.md.
+func BenchmarkCheckTrace(b *testing.B) {
+	const steps = 300_000
+	trace := genTrace(steps, 1)
+	for _, rel := range []Relation{Exact, Bisim} {
+		b.Run(rel.String(), func(b *testing.B) {
+			b.SetBytes(int64(len(trace)))
+			b.ReportAllocs()
+			cpu0 := cpuTime()
+			for i := 0; i < b.N; i++ {
+				res, err := CheckTrace(NewDecoder(bytes.NewReader(trace), "bench"), rel)
+				if err != nil || !res.Conforming() || res.Checked != steps {
+					b.Fatalf("%v %+v", err, res)
+				}
+			}
+			cpu := cpuTime() - cpu0
+			b.ReportMetric(float64(steps)*float64(b.N)/b.Elapsed().Seconds(), "steps/s")
+			if cpu > 0 {
+				b.ReportMetric(float64(steps)*float64(b.N)/cpu.Seconds(), "steps/cpu-s")
+			}
+		})
+	}
+}
+
+// BenchmarkCheckPair checks the generated trace against itself.
+func BenchmarkCheckPair(b *testing.B) {
+	const steps = 300_000
+	trace := genTrace(steps, 1)
+	b.SetBytes(2 * int64(len(trace)))
+	for i := 0; i < b.N; i++ {
+		res, err := CheckPair(NewDecoder(bytes.NewReader(trace), "a"), NewDecoder(bytes.NewReader(trace), "b"), Exact)
+		if err != nil || !res.Conforming() {
+			b.Fatalf("%v %+v", err, res)
+		}
+	}
+	b.ReportMetric(float64(steps)*float64(b.N)/b.Elapsed().Seconds(), "steps/s")
+}
+
+// BenchmarkDecodeRecord decodes one typical step line.
+func BenchmarkDecodeRecord(b *testing.B) {
+	line := []byte(stepLine)
+	var p parser
+	var rec Record
+	b.SetBytes(int64(len(line)))
+	for i := 0; i < b.N; i++ {
+		if err := decodeInto(&p, line, &rec); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
