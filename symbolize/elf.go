@@ -25,6 +25,9 @@ type object struct {
 	syms     []symbol
 	symErr   error
 	gotab    *gosym.Table // Go function table, used when syms is empty
+
+	lines    *lineTable // DWARF line rows; nil when the file has none
+	lineRead bool
 }
 
 // segment is one PT_LOAD program header.
@@ -241,7 +244,14 @@ func noteBuildID(data []byte, bo binary.ByteOrder) string {
 // the file says, the source file and line.
 func (o *object) resolve(vaddr uint64) (fn, file string, line int, ok bool) {
 	if sym, ok := o.lookup(vaddr); ok {
-		return sym.name, "", 0, true
+		if !o.lineRead {
+			o.lines = readLineTable(o.ra)
+			o.lineRead = true
+		}
+		if o.lines != nil {
+			file, line, _ = o.lines.lookup(vaddr)
+		}
+		return sym.name, file, line, true
 	}
 	if o.gotab != nil {
 		return goLookup(o.gotab, vaddr)

@@ -12,7 +12,7 @@ import (
 
 // startInterpreter runs an interpreter in dir on a script that prints
 // "ready" and then waits for stdin to close. It returns the pid.
-func startInterpreter(t *testing.T, dir string, env []string, name string, args ...string) int {
+func startInterpreter(t testing.TB, dir string, env []string, name string, args ...string) int {
 	t.Helper()
 	path, err := exec.LookPath(name)
 	if err != nil {

@@ -2,6 +2,7 @@ package symbolize
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -58,6 +59,16 @@ func TestLiveProcess(t *testing.T) {
 					}
 					if f.Module != wantMod {
 						t.Errorf("%s: module %q, want %q", printed, f.Module, wantMod)
+					}
+					// The PIE and libfixture.so are built with -g: DWARF lines.
+					if tc.name == "pie" && want != "" {
+						wantFile := "fixture.c"
+						if strings.HasPrefix(printed, "lib_") {
+							wantFile = "libfixture.c"
+						}
+						if filepath.Base(f.File) != wantFile || f.Line < 1 || f.Line > 60 {
+							t.Errorf("%s: source %s:%d, want a line of %s", printed, f.File, f.Line, wantFile)
+						}
 					}
 				}
 			}

@@ -1,0 +1,154 @@
+package symbolize
+
+import (
+	"debug/dwarf"
+	"debug/elf"
+	"errors"
+	"io"
+	"sort"
+)
+
+// lineTable maps code addresses to source lines from DWARF .debug_line.
+// Compilation units are found by their address ranges; a unit's rows are
+// decoded the first time one of its addresses is asked for.
+type lineTable struct {
+	d     *dwarf.Data
+	units []*dwarf.Entry
+	cus   []cuRange         // sorted by lo
+	rows  map[int][]lineRow // unit index → rows sorted by address
+}
+
+// cuRange is one address range of a compilation unit.
+type cuRange struct {
+	lo, hi uint64
+	unit   int
+}
+
+// lineRow is one row of a line program; end marks the address after a
+// sequence, where no line applies.
+type lineRow struct {
+	addr uint64
+	file string
+	line int
+	end  bool
+}
+
+// maxLineRows bounds the rows decoded for one compilation unit.
+const maxLineRows = 1 << 22
+
+// readLineTable reads the unit ranges of the DWARF in ra; nil when the file
+// has no usable DWARF.
+func readLineTable(ra io.ReaderAt) (lt *lineTable) {
+	defer func() {
+		if recover() != nil { // corrupt DWARF must not take the tracer down
+			lt = nil
+		}
+	}()
+	f, err := elf.NewFile(ra)
+	if err != nil || f.Section(".debug_info") == nil || f.Section(".debug_line") == nil {
+		return nil
+	}
+	d, err := f.DWARF()
+	if err != nil {
+		return nil
+	}
+	lt = &lineTable{d: d, rows: map[int][]lineRow{}}
+	r := d.Reader()
+	for {
+		e, err := r.Next()
+		if err != nil || e == nil {
+			break
+		}
+		if e.Tag == dwarf.TagCompileUnit {
+			ranges, err := d.Ranges(e)
+			if err == nil {
+				idx := len(lt.units)
+				lt.units = append(lt.units, e)
+				for _, rg := range ranges {
+					if rg[1] > rg[0] {
+						lt.cus = append(lt.cus, cuRange{lo: rg[0], hi: rg[1], unit: idx})
+					}
+				}
+			}
+		}
+		r.SkipChildren()
+	}
+	if len(lt.cus) == 0 {
+		return nil
+	}
+	sort.Slice(lt.cus, func(i, j int) bool { return lt.cus[i].lo < lt.cus[j].lo })
+	return lt
+}
+
+// lookup returns the source file and line of pc.
+func (lt *lineTable) lookup(pc uint64) (file string, line int, ok bool) {
+	defer func() {
+		if recover() != nil {
+			file, line, ok = "", 0, false
+		}
+	}()
+	i := sort.Search(len(lt.cus), func(i int) bool { return lt.cus[i].lo > pc }) - 1
+	// Ranges of different units may nest or overlap; look back a little.
+	for j := i; j >= 0 && i-j < 8; j-- {
+		c := lt.cus[j]
+		if pc < c.lo || pc >= c.hi {
+			continue
+		}
+		if file, line, ok := lt.unitLookup(c.unit, pc); ok {
+			return file, line, true
+		}
+	}
+	return "", 0, false
+}
+
+// unitLookup finds pc in the rows of one unit, decoding them if needed.
+func (lt *lineTable) unitLookup(unit int, pc uint64) (string, int, bool) {
+	rows, seen := lt.rows[unit]
+	if !seen {
+		rows = lt.decode(unit)
+		lt.rows[unit] = rows
+	}
+	k := sort.Search(len(rows), func(k int) bool { return rows[k].addr > pc }) - 1
+	if k < 0 || rows[k].end || rows[k].line == 0 {
+		return "", 0, false
+	}
+	return rows[k].file, rows[k].line, true
+}
+
+// decode reads the line program of one unit into rows sorted by address.
+func (lt *lineTable) decode(unit int) []lineRow {
+	lr, err := lt.d.LineReader(lt.units[unit])
+	if err != nil || lr == nil {
+		return nil
+	}
+	var rows []lineRow
+	var le dwarf.LineEntry
+	for len(rows) < maxLineRows {
+		if err := lr.Next(&le); err != nil {
+			if !errors.Is(err, io.EOF) {
+				rows = nil
+			}
+			break
+		}
+		row := lineRow{addr: le.Address, line: le.Line, end: le.EndSequence}
+		if le.File != nil {
+			row.file = le.File.Name
+		}
+		rows = append(rows, row)
+	}
+	// Sequences may come in any order; within one address the last row wins,
+	// except that an end marker never hides the start of the next sequence.
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].addr < rows[j].addr })
+	out := rows[:0]
+	for _, r := range rows {
+		if n := len(out); n > 0 && out[n-1].addr == r.addr {
+			if r.end && !out[n-1].end {
+				continue
+			}
+			out[n-1] = r
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
