@@ -69,8 +69,13 @@ class Probe:
         self._framed = False
         self._lock = threading.Lock()
         self._local = threading.local()
+        # A batch is _buf (the header's room, then records already encoded)
+        # followed by _parts (records not yet encoded); _bound is at least the
+        # UTF-8 size of _parts: exact for ASCII records, 4 bytes a character
+        # for the others, so most records are never measured one by one.
+        self._buf = bytearray(HEADER.size)
         self._parts = []
-        self._size = 0  # UTF-8 bytes in _parts
+        self._bound = 0
         self._first = 0  # t1 of the oldest pending record
         self._seq = 0
         self._batch = 0
@@ -148,12 +153,12 @@ class Probe:
                 act,
                 st,
             )
-            n = len(rec) if rec.isascii() else len(_utf8(rec))
-            if n > MAX_PAYLOAD or self._size + n > MAX_PAYLOAD or not self._parts:
+            n = len(rec) if rec.isascii() else 4 * len(rec)
+            if not self._parts or len(self._buf) + self._bound + n > MAX_BATCH:
                 self._add(rec, t1)
                 return
             self._parts.append(rec)
-            self._size += n
+            self._bound += n
             if t1 - self._first >= FLUSH_NS:
                 self._flush()
 
@@ -177,36 +182,47 @@ class Probe:
     # The methods below run with self._lock held.
 
     def _add(self, rec, now):
-        n = len(rec) if rec.isascii() else len(_utf8(rec))
+        # The slow path of adding a record: the first of a batch, or one that
+        # may not fit by the bound. It encodes what is pending and measures.
+        self._settle()
+        n = len(_utf8(rec))
         if n > MAX_PAYLOAD:
             rec = _shrink(rec)
             n = len(_utf8(rec))
             if n > MAX_PAYLOAD:
                 self._oversized(rec)
                 return
-        if self._size + n > MAX_PAYLOAD:
+        if len(self._buf) + n > MAX_BATCH:
             self._flush()
-        if not self._parts:
+        if len(self._buf) == HEADER.size:
             self._first = now
             if self._flusher is None:
                 self._start_flusher()
         self._parts.append(rec)
-        self._size += n
+        self._bound = n
         if now - self._first >= FLUSH_NS:
             self._flush()
 
+    def _settle(self):
+        if self._parts:
+            self._buf += _utf8("".join(self._parts))
+            self._parts = []
+            self._bound = 0
+
     def _flush(self):
-        if not self._parts or self._closed:
+        if self._closed:
             return
-        payload = _utf8("".join(self._parts))
-        self._parts = []
-        self._size = 0
+        self._settle()
+        buf = self._buf
+        if len(buf) == HEADER.size:
+            return
         self._batch += 1
         if self._framed:
-            payload = HEADER.pack(MAGIC, len(payload), self._batch & 0xFFFFFFFF) + payload
-            self._write_once(payload)
+            HEADER.pack_into(buf, 0, MAGIC, len(buf) - HEADER.size, self._batch & 0xFFFFFFFF)
+            self._write_once(buf)
         else:
-            self._write_all(payload)
+            self._write_all(memoryview(buf)[HEADER.size :])
+        self._buf = bytearray(HEADER.size)
 
     def _oversized(self, rec):
         # A record that does not fit in one batch even with data and content
@@ -245,15 +261,16 @@ class Probe:
             with self._lock:
                 if self._closed:
                     return
-                if self._parts and time.monotonic_ns() - self._first >= FLUSH_NS:
+                if (self._parts or len(self._buf) > HEADER.size) and time.monotonic_ns() - self._first >= FLUSH_NS:
                     self._flush()
 
     def _after_fork(self):
         # The child must not repeat the parent's pending records nor mix its
         # steps into the parent's sequence.
         self._lock = threading.Lock()
+        self._buf = bytearray(HEADER.size)
         self._parts = []
-        self._size = 0
+        self._bound = 0
         self._closed = True
         self._flusher = None
 
