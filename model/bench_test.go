@@ -42,6 +42,25 @@ func BenchmarkCheckTrace(b *testing.B) {
 	}
 }
 
+// BenchmarkCheckTraceOneCPU is BenchmarkCheckTrace/exact without the decoding
+// pipeline: reading, decoding and checking on one goroutine.
+func BenchmarkCheckTraceOneCPU(b *testing.B) {
+	const steps = 300_000
+	trace := genTrace(steps, 1)
+	b.SetBytes(int64(len(trace)))
+	cpu0 := cpuTime()
+	for i := 0; i < b.N; i++ {
+		d := NewDecoder(bytes.NewReader(trace), "bench")
+		res, err := checkSource(d, &plainSource{d: d}, Exact)
+		if err != nil || !res.Conforming() || res.Checked != steps {
+			b.Fatalf("%v %+v", err, res)
+		}
+	}
+	cpu := cpuTime() - cpu0
+	b.ReportMetric(float64(steps)*float64(b.N)/b.Elapsed().Seconds(), "steps/s")
+	b.ReportMetric(float64(steps)*float64(b.N)/cpu.Seconds(), "steps/cpu-s")
+}
+
 // BenchmarkCheckPair checks the generated trace against itself.
 func BenchmarkCheckPair(b *testing.B) {
 	const steps = 300_000

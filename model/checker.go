@@ -181,12 +181,18 @@ func (c *Checker) FirstDivergence() *Divergence { return c.res.First }
 // an *InputError for malformed input (including an empty trace) or a read
 // error; a divergence is reported in the Result, not as an error.
 func CheckTrace(d *Decoder, rel Relation) (Result, error) {
+	src := newSource(d)
+	defer src.close()
+	return checkSource(d, src, rel)
+}
+
+// checkSource is CheckTrace over a given record source.
+func checkSource(d *Decoder, src recordSource, rel Relation) (Result, error) {
 	c := NewChecker(rel)
 	c.res.Files = []string{d.Name()}
-	var rec Record
 	records := 0
 	for {
-		err := d.ReadInto(&rec)
+		rec, err := src.next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -194,7 +200,7 @@ func CheckTrace(d *Decoder, rel Relation) (Result, error) {
 			return c.res, err
 		}
 		records++
-		if err := c.Feed(rec); err != nil {
+		if err := c.Feed(*rec); err != nil {
 			return c.res, err
 		}
 	}

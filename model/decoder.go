@@ -41,7 +41,7 @@ func (d *Decoder) ReadInto(rec *Record) error {
 	for {
 		line, err := d.readLine()
 		if err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("read %s: %w", d.name, err)
+			return readErrorf(d.name, err)
 		}
 		if len(line) == 0 && err != nil {
 			return io.EOF
@@ -78,3 +78,6 @@ func (d *Decoder) readLine() ([]byte, error) {
 	}
 	return line, err
 }
+
+// readErrorf wraps an error reading the named trace.
+func readErrorf(name string, err error) error { return fmt.Errorf("read %s: %w", name, err) }

@@ -16,6 +16,10 @@ type parser struct {
 	b       []byte
 	i       int
 	scratch []byte // unescaped string bytes
+
+	// The last strings decoded for these fields: consecutive records mostly
+	// repeat them, and intern then reuses the string instead of allocating.
+	lastAgent, lastName, lastAuthor, lastImpl string
 }
 
 // maxDepth bounds the nesting of skipped values.

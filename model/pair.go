@@ -9,15 +9,15 @@ import (
 // record (nil at the end).
 type pairSide struct {
 	d   *Decoder
+	src recordSource
 	ord order
-	rec Record
 	cur *Record
 	n   int // records read
 }
 
 // next reads the next record of the side, validating its order.
 func (s *pairSide) next() error {
-	err := s.d.ReadInto(&s.rec)
+	rec, err := s.src.next()
 	if errors.Is(err, io.EOF) {
 		s.cur = nil
 		if s.n == 0 {
@@ -29,13 +29,13 @@ func (s *pairSide) next() error {
 		return err
 	}
 	s.n++
-	if s.rec.Kind == KindStep && (s.rec.Action.Type < Register || s.rec.Action.Type > Distribute) {
-		return inputErrorf(&s.rec, "unknown action type %d", s.rec.Action.Type)
+	if rec.Kind == KindStep && (rec.Action.Type < Register || rec.Action.Type > Distribute) {
+		return inputErrorf(rec, "unknown action type %d", rec.Action.Type)
 	}
-	if _, err := s.ord.admit(&s.rec); err != nil {
+	if _, err := s.ord.admit(rec); err != nil {
 		return err
 	}
-	s.cur = &s.rec
+	s.cur = rec
 	return nil
 }
 
@@ -48,7 +48,9 @@ func CheckPair(a, b *Decoder, rel Relation) (Result, error) {
 		rel = Exact
 	}
 	res := Result{Relation: rel, Files: []string{a.Name(), b.Name()}, Pair: true}
-	A, B := &pairSide{d: a}, &pairSide{d: b}
+	A, B := &pairSide{d: a, src: newSource(a)}, &pairSide{d: b, src: newSource(b)}
+	defer A.src.close()
+	defer B.src.close()
 	if err := A.next(); err != nil {
 		return res, err
 	}

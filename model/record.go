@@ -53,7 +53,6 @@ func intern(prev string, b []byte) string {
 func decodeInto(p *parser, line []byte, rec *Record) error {
 	p.b, p.i = line, 0
 	data, items := rec.State.Data, rec.Action.Items
-	prevAgent, prevName, prevAuthor, prevImpl := rec.State.AgentID, rec.Action.Name, rec.Action.Author, rec.Impl
 	*rec = Record{}
 	rec.State.Data, rec.Action.Items = data[:0], items[:0]
 
@@ -103,13 +102,14 @@ func decodeInto(p *parser, line []byte, rec *Record) error {
 		case "impl":
 			var s []byte
 			if s, err = p.text("impl"); err == nil {
-				rec.Impl = intern(prevImpl, s)
+				rec.Impl = intern(p.lastImpl, s)
+				p.lastImpl = rec.Impl
 			}
 		case "action":
-			err = p.action(&rec.Action, prevName, prevAuthor)
+			err = p.action(&rec.Action)
 			hasAction = true
 		case "state":
-			err = p.state(&rec.State, prevAgent)
+			err = p.state(&rec.State)
 			hasState = true
 		default:
 			err = p.skip(0)
@@ -173,7 +173,7 @@ func (p *parser) id(field string) (int, error) {
 }
 
 // state parses a state object into s (whose Data is already reset).
-func (p *parser) state(s *State, prevAgent string) error {
+func (p *parser) state(s *State) error {
 	if p.peek() != '{' {
 		if err := p.skip(0); err != nil {
 			return err
@@ -199,7 +199,8 @@ func (p *parser) state(s *State, prevAgent string) error {
 			if b, err = p.text("state.agent_id"); err != nil {
 				return err
 			}
-			s.AgentID, hasAgent = intern(prevAgent, b), true
+			s.AgentID, hasAgent = intern(p.lastAgent, b), true
+			p.lastAgent = s.AgentID
 		case "shard_id":
 			s.ShardID, err = p.nat("state.shard_id", -1)
 			hasShard = true
@@ -237,7 +238,7 @@ func (p *parser) state(s *State, prevAgent string) error {
 }
 
 // action parses an action object into a (whose Items is already reset).
-func (p *parser) action(a *Action, prevName, prevAuthor string) error {
+func (p *parser) action(a *Action) error {
 	if p.peek() != '{' {
 		if err := p.skip(0); err != nil {
 			return err
@@ -275,11 +276,13 @@ func (p *parser) action(a *Action, prevName, prevAuthor string) error {
 			}
 		case "name":
 			if b, err = p.text("action.name"); err == nil {
-				a.Name, hasName = intern(prevName, b), true
+				a.Name, hasName = intern(p.lastName, b), true
+				p.lastName = a.Name
 			}
 		case "author":
 			if b, err = p.text("action.author"); err == nil {
-				a.Author, hasAuthor = intern(prevAuthor, b), true
+				a.Author, hasAuthor = intern(p.lastAuthor, b), true
+				p.lastAuthor = a.Author
 			}
 		case "content":
 			if b, err = p.text("action.content"); err == nil {
