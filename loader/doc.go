@@ -1,0 +1,21 @@
+// Package loader owns tracer's contact with the kernel and with the traced
+// process: loading and attaching BPF objects, opening the perf_event samplers
+// (elastic/go-perf), reading their rings and the BPF ring buffers, starting
+// the traced command (gated so that it execs only once the samplers are
+// enabled), forwarding signals to it, and counting every lost record.
+//
+// Sampling (sampler*.go): one cpu-clock event per CPU for the target, with
+// user and kernel callchains and CLOCK_MONOTONIC timestamps, so a sample's
+// time is directly comparable with the t0/t1 of a transition record and with
+// bpf_ktime_get_ns. The same events carry mmap2, comm (with the exec flag),
+// fork and exit records, which the symbolizer needs to place addresses. For an
+// attach, every existing thread of the process gets its own event per CPU and
+// all events of one CPU share that CPU's ring (PERF_EVENT_IOC_SET_OUTPUT);
+// threads created later are followed through inherit.
+//
+// Process lifecycle (process*.go): `tracer run` starts the command through a
+// small shim, the tracer binary itself re-executed with TRACER_EXEC_SHIM set.
+// The shim blocks on a pipe until the samplers are open on its pid (inherit,
+// enable_on_exec), then execs the command, so the command's first
+// instruction is already sampled. No shell interprets the command.
+package loader
