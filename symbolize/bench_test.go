@@ -39,7 +39,21 @@ func BenchmarkUserNode(b *testing.B) {
 	if err := os.WriteFile(script, []byte("console.log('ready'); process.stdin.resume();\n"), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	pid := startInterpreter(b, dir, nil, "node", script)
+	benchProcess(b, startInterpreter(b, dir, nil, "node", script))
+}
+
+// BenchmarkUserPython does the same on python3 with pyenv's libpython,
+// whose DWARF line tables are read as well.
+func BenchmarkUserPython(b *testing.B) {
+	dir := b.TempDir()
+	script := filepath.Join(dir, "idle.py")
+	if err := os.WriteFile(script, []byte("import sys\nprint('ready', flush=True)\nsys.stdin.read()\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	benchProcess(b, startInterpreter(b, dir, nil, "python3", script))
+}
+
+func benchProcess(b *testing.B, pid int) {
 	s0 := New()
 	if err := s0.LoadProcMaps(pid); err != nil {
 		b.Fatal(err)

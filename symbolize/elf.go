@@ -24,7 +24,7 @@ type object struct {
 	symsRead bool
 	syms     []symbol
 	symErr   error
-	gotab    *gosym.Table // Go function table, used when syms is empty
+	gotab    *gosym.Table // Go function table (.gopclntab), nil for non-Go files
 
 	lines    *lineTable // DWARF line rows; nil when the file has none
 	lineRead bool
@@ -106,9 +106,7 @@ func (o *object) vaddr(off uint64) (uint64, bool) {
 func (o *object) lookup(vaddr uint64) (*symbol, bool) {
 	if !o.symsRead {
 		o.syms, o.symErr = readSymbols(o.ra)
-		if len(o.syms) == 0 {
-			o.gotab = goTable(o.ra)
-		}
+		o.gotab = goTable(o.ra)
 		o.symsRead = true
 	}
 	syms := o.syms
@@ -241,9 +239,17 @@ func noteBuildID(data []byte, bo binary.ByteOrder) string {
 }
 
 // resolve names the code at link address vaddr: the function and, where
-// the file says, the source file and line.
+// the file says, the source file and line. Go code is named from the Go
+// function table, which survives stripping and carries lines; other code
+// from the ELF symbols and DWARF.
 func (o *object) resolve(vaddr uint64) (fn, file string, line int, ok bool) {
-	if sym, ok := o.lookup(vaddr); ok {
+	sym, found := o.lookup(vaddr)
+	if o.gotab != nil {
+		if fn, file, line, ok := goLookup(o.gotab, vaddr); ok {
+			return fn, file, line, true
+		}
+	}
+	if found {
 		if !o.lineRead {
 			o.lines = readLineTable(o.ra)
 			o.lineRead = true
@@ -252,9 +258,6 @@ func (o *object) resolve(vaddr uint64) (fn, file string, line int, ok bool) {
 			file, line, _ = o.lines.lookup(vaddr)
 		}
 		return sym.name, file, line, true
-	}
-	if o.gotab != nil {
-		return goLookup(o.gotab, vaddr)
 	}
 	return "", "", 0, false
 }

@@ -22,15 +22,6 @@ func (m Mapping) fileBacked() bool {
 	return strings.HasPrefix(m.Path, "/") && !strings.HasPrefix(m.Path, "//anon")
 }
 
-// anonymous reports whether the mapping is memory with no file, where JIT
-// code lives.
-func (m Mapping) anonymous() bool {
-	p := m.Path
-	return p == "" || p == "//anon" || strings.HasPrefix(p, "[anon") ||
-		strings.HasPrefix(p, "/memfd:") || strings.HasPrefix(p, "[heap]") ||
-		strings.HasPrefix(p, "[stack")
-}
-
 // deletedSuffix is what the kernel appends to the path of an unlinked file.
 const deletedSuffix = " (deleted)"
 
