@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -152,4 +153,65 @@ print(" ".join(str(x) for x in sorted(tids)))
 		}
 	}
 	mustConform(t, trace)
+}
+
+// Whatever a program passes, step() neither raises nor stops recording: bad
+// values become JSON null, a placeholder, a capped list, or (Python's data
+// items, written with repr) an invalid line that `tracer check` reports.
+func TestBadInputs(t *testing.T) {
+	const py = `
+p = tracer_probe.Probe()
+p.init(None)
+p.step(None, None, None)
+p.step({"type": "x"}, {"agent_id": "a", "shard_id": 0, "data": [10**5000]}, 1.5)
+p.step({"type": "distribute", "items": [10**5000, 1]}, {"agent_id": "a", "shard_id": 0, "data": [1]}, time.monotonic_ns())
+c = []; c.append(c)
+p.step({"type": "distribute", "items": [1]}, {"agent_id": 5, "shard_id": "x", "data": c}, "soon")
+p.step({"type": "post", "author": None, "content": 5}, {"agent_id": "a", "shard_id": 0, "data": [True, None, "5"]}, time.monotonic_ns())
+print("still running")
+`
+	const js = `
+const p = new Probe();
+p.init(null);
+p.step(null, undefined, undefined);
+p.step({ type: 'x' }, { agent_id: 'a', shard_id: 0, data: [10n ** 5000n] }, 1.5);
+p.step({ type: 'distribute', items: [10n ** 5000n, 1] }, { agent_id: 'a', shard_id: 0, data: [1] }, process.hrtime.bigint());
+const c = []; c.push(c);
+p.step({ type: 'distribute', items: [1] }, { agent_id: 5, shard_id: 'x', data: c }, 'soon');
+p.step({ type: 'post', author: null, content: 5 }, { agent_id: 'a', shard_id: 0, data: [true, null, '5', Symbol('s')] }, Symbol('t'));
+console.log('still running');
+`
+	for _, in := range interps(t) {
+		t.Run(in.name, func(t *testing.T) {
+			code := py
+			if in.name == "node" {
+				code = js
+			}
+			trace := filepath.Join(t.TempDir(), "trace.jsonl")
+			res := in.run(t, code, "TRACER_PROBE_FILE="+trace)
+			if res.code != 0 || !strings.Contains(res.stdout, "still running") {
+				t.Fatalf("exit %d, stdout %q: a bad value must not stop the program: %s", res.code, res.stdout, res.stderr)
+			}
+			b, err := os.ReadFile(trace)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+			if len(lines) != 6 {
+				t.Fatalf("%d records, want 6", len(lines))
+			}
+			// Every step got its seq and a t0 from an integer clock value.
+			for i, l := range lines[1:] {
+				if !strings.HasPrefix(l, `{"kind":"step","seq":`+strconv.Itoa(i+1)+`,"t0":`) {
+					t.Errorf("line %d: %.80s", i+2, l)
+				}
+			}
+			if recs := decodeLines(t, []byte(strings.Join(lines[:5], "\n"))); recs[1]["action"] != nil || recs[2].num(t, "t0") != "1" {
+				t.Errorf("step 1 action %v (want null), step 2 t0 %v (want 1 from 1.5)", recs[1]["action"], recs[2]["t0"])
+			}
+			if _, code := check(t, trace); code == 0 {
+				t.Error("tracer check accepted a trace of bad values")
+			}
+		})
+	}
 }

@@ -93,6 +93,7 @@ class Probe {
   step(action, state, t0) {
     const t1 = process.hrtime.bigint();
     if (this._closed) return;
+    if (typeof t0 !== 'bigint') t0 = toNs(t0, t1);
     const seq = ++this._seq;
     const rec = `{"kind":"step","seq":${seq},"t0":${t0},"t1":${t1},"tid":${this._tid},"action":${actionJSON(action)},"state":${stateJSON(state)}}\n`;
     this._add(rec, t1);
@@ -198,6 +199,12 @@ class Probe {
       writeAll(this._fd, b, 0, b.length);
     }
   }
+}
+
+// toNs makes a t0 that is not a BigInt usable: a finite Number is truncated,
+// anything else becomes t1.
+function toNs(t0, t1) {
+  return typeof t0 === 'number' && Number.isFinite(t0) && t0 >= 0 ? BigInt(Math.trunc(t0)) : t1;
 }
 
 function writeOnce(fd, buf, off, len) {

@@ -51,9 +51,20 @@ MAX_CONTENT = 4096  # post/comment content, Unicode scalar values
 _mono = time.monotonic_ns
 _esc = json.encoder.encode_basestring  # JSON string literal, quotes included
 _int = int.__repr__  # decimal digits; TypeError for anything but an int
-_generic = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), check_circular=False, default=repr
-).encode
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=repr).encode
+
+# Encoding errors that the slow path turns into a capped or placeholder value:
+# a Python int beyond sys.get_int_max_str_digits() (4300 digits by default
+# from 3.11 on) raises ValueError, and so does a reference cycle.
+_BAD = (TypeError, KeyError, AttributeError, ValueError, RecursionError)
+
+
+def _generic(v):
+    """JSON for any value; it never raises."""
+    try:
+        return _encode(v)
+    except _BAD as e:
+        return _encode("<tracer_probe: cannot encode %s: %s>" % (type(v).__name__, e))
 
 
 class Probe:
@@ -112,6 +123,8 @@ class Probe:
         """Record one step: the action, the state after it, and its start time
         t0 (time.monotonic_ns() taken before the transition). t1 is now."""
         t1 = _mono()
+        if type(t0) is not int:
+            t0 = _ns(t0, t1)
         try:
             tid = self._local.tid
         except AttributeError:
@@ -138,7 +151,7 @@ class Probe:
                 )
             else:
                 st = _state(state)
-        except (TypeError, KeyError, AttributeError):
+        except _BAD:
             act = _action(action)
             st = _state(state)
         with self._lock:
@@ -302,8 +315,9 @@ def _state(s):
         else:
             body = '"data":[%s]' % _nats(data)
         return '{"agent_id":%s,"shard_id":%s,%s}' % (_esc(s["agent_id"]), _int(s["shard_id"]), body)
-    except (TypeError, KeyError, AttributeError):
-        return _generic(_cap_state(s))
+    except _BAD:
+        pass
+    return _generic(_cap_state(s, 0 if _has_bad_int(s, "data") else MAX_DATA))
 
 
 def _action(a):
@@ -323,20 +337,41 @@ def _action(a):
             if len(items) > MAX_ITEMS:
                 return '{"type":"distribute","items_len":%d,"items_capped":true}' % len(items)
             return '{"type":"distribute","items":[%s]}' % _nats(items)
-    except (TypeError, KeyError, AttributeError):
+    except _BAD:
         pass
-    return _generic(_cap_action(a))
+    return _generic(_cap_action(a, 0 if _has_bad_int(a, "items") else MAX_ITEMS))
 
 
-def _cap_state(s):
-    if isinstance(s, dict) and isinstance(s.get("data"), (list, tuple)) and len(s["data"]) > MAX_DATA:
+def _ns(t0, t1):
+    # A t0 that is not an int: a float is truncated, anything else becomes t1.
+    try:
+        return int(t0)
+    except (TypeError, ValueError, OverflowError):
+        return t1
+
+
+def _has_bad_int(d, key):
+    # Whether d[key] holds an int too long for repr(); such a list is capped.
+    try:
+        for x in d[key]:
+            if type(x) is int:
+                repr(x)
+    except ValueError:
+        return True
+    except Exception:  # noqa: BLE001 - anything else is the generic encoder's business
+        pass
+    return False
+
+
+def _cap_state(s, limit=MAX_DATA):
+    if isinstance(s, dict) and isinstance(s.get("data"), (list, tuple)) and len(s["data"]) > limit:
         s = dict(s)
         s["data_len"] = len(s.pop("data"))
         s["data_capped"] = True
     return s
 
 
-def _cap_action(a):
+def _cap_action(a, limit=MAX_ITEMS):
     if not isinstance(a, dict):
         return a
     c = a.get("content")
@@ -345,7 +380,7 @@ def _cap_action(a):
         a["content_len"] = len(a.pop("content"))
         a["content_capped"] = True
     it = a.get("items")
-    if isinstance(it, (list, tuple)) and len(it) > MAX_ITEMS:
+    if isinstance(it, (list, tuple)) and len(it) > limit:
         a = dict(a)
         a["items_len"] = len(a.pop("items"))
         a["items_capped"] = True
@@ -356,7 +391,10 @@ def _shrink(rec):
     # Make a record that would not fit in one batch smaller: cap its data,
     # items and content whatever their length. The checker treats a capped
     # field the same way at any length.
-    r = json.loads(rec)
+    try:
+        r = json.loads(rec)
+    except ValueError:
+        return rec  # cannot happen for our own output; let the caller drop it
     st = r.get("state")
     if isinstance(st, dict) and "data" in st:
         st["data_len"] = len(st.pop("data"))
