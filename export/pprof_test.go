@@ -1,0 +1,177 @@
+package export
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/pprof/profile"
+	"github.com/tracer-dev/tracer/symbolize"
+)
+
+func testProfile() *Profile {
+	exe := symbolize.Mapping{Start: 0x400000, Limit: 0x401000, Path: "/usr/bin/burn", BuildID: "abcd"}
+	lib := symbolize.Mapping{Start: 0x7f0000000000, Limit: 0x7f0000100000, Offset: 0x1000, Path: "/lib/libc.so.6"}
+	main := symbolize.Frame{Function: "main", File: "burn.c", Line: 40, Module: "/usr/bin/burn", Addr: 0x400100, Kind: symbolize.Native}
+	three := symbolize.Frame{Function: "burn_three", File: "burn.c", Line: 12, Module: "/usr/bin/burn", Addr: 0x400200, Kind: symbolize.Native}
+	one := symbolize.Frame{Function: "burn_one", Module: "/usr/bin/burn", Addr: 0x400300, Kind: symbolize.Native}
+	write := symbolize.Frame{Function: "write", Module: "/lib/libc.so.6", Addr: 0x7f0000000400, Kind: symbolize.Native}
+	ksys := symbolize.Frame{Function: "ksys_write", Module: "[kernel.kallsyms]", Addr: 0xffffffff81000000, Kind: symbolize.Kernel}
+	js := symbolize.Frame{Function: "JS:*transition /app.js:1:20", Module: "[jit]", Addr: 0x3000, Kind: symbolize.JIT}
+	p := &Profile{
+		Mappings: map[int][]symbolize.Mapping{10: {exe, lib}},
+		Freq:     100,
+		Start:    time.Unix(1700000000, 0),
+		Duration: 2 * time.Second,
+		Lost:     3,
+	}
+	for i := 0; i < 3; i++ {
+		p.Samples = append(p.Samples, Sample{Stack: []symbolize.Frame{three, main}, PID: 10, TID: 10, Comm: "burn", Step: 7, Action: "post"})
+	}
+	p.Samples = append(p.Samples,
+		Sample{Stack: []symbolize.Frame{one, main}, PID: 10, TID: 11, Comm: "burn", Period: 12345},
+		Sample{Stack: []symbolize.Frame{ksys, write, main}, PID: 10, TID: 10, Comm: "burn"},
+		Sample{Stack: []symbolize.Frame{js}, PID: 10, TID: 10, Comm: "node;x"},
+	)
+	return p
+}
+
+func TestPprofRoundTrip(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WritePprof(&buf, testProfile()); err != nil {
+		t.Fatal(err)
+	}
+	prof, err := profile.Parse(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := prof.CheckValid(); err != nil {
+		t.Fatal(err)
+	}
+	if len(prof.SampleType) != 2 || prof.SampleType[0].Type != "samples" || prof.SampleType[1].Unit != "nanoseconds" {
+		t.Errorf("sample types %v", prof.SampleType)
+	}
+	if prof.Period != 10_000_000 || prof.DurationNanos != 2e9 {
+		t.Errorf("period %d duration %d", prof.Period, prof.DurationNanos)
+	}
+	var stacks []string
+	var posts int
+	for _, s := range prof.Sample {
+		var names []string
+		for _, l := range s.Location {
+			names = append(names, l.Line[0].Function.Name)
+		}
+		stacks = append(stacks, strings.Join(names, "<"))
+		if s.Label["action"] != nil && s.Label["action"][0] == "post" {
+			posts++
+			if s.NumLabel["step"][0] != 7 || s.NumLabel["pid"][0] != 10 || s.Label["comm"][0] != "burn" {
+				t.Errorf("labels %v %v", s.Label, s.NumLabel)
+			}
+			if s.Value[1] != 10_000_000 {
+				t.Errorf("cpu value %d, want the period", s.Value[1])
+			}
+		}
+		if s.NumLabel["tid"][0] == 11 && s.Value[1] != 12345 {
+			t.Errorf("cpu value %d, want the sample's own period", s.Value[1])
+		}
+	}
+	want := "burn_three<main burn_three<main burn_three<main burn_one<main ksys_write<write<main JS:*transition /app.js:1:20"
+	if got := strings.Join(stacks, " "); got != want {
+		t.Errorf("stacks\n got %s\nwant %s", got, want)
+	}
+	if posts != 3 {
+		t.Errorf("%d samples labelled action=post, want 3", posts)
+	}
+	names := map[string]int{}
+	for _, f := range prof.Function {
+		names[f.Name]++
+	}
+	if names["main"] != 1 {
+		t.Errorf("function main appears %d times, want once", names["main"])
+	}
+	var exe *profile.Mapping
+	for _, m := range prof.Mapping {
+		if m.File == "/usr/bin/burn" {
+			exe = m
+		}
+	}
+	if exe == nil || exe.BuildID != "abcd" || !exe.HasFunctions {
+		t.Errorf("executable mapping %+v", exe)
+	}
+	for _, l := range prof.Location {
+		if l.Line[0].Function.Name == "ksys_write" && l.Mapping != nil {
+			t.Errorf("kernel frame placed in mapping %s", l.Mapping.File)
+		}
+		if l.Line[0].Function.Name == "write" && (l.Mapping == nil || l.Mapping.File != "/lib/libc.so.6") {
+			t.Errorf("libc frame mapping %+v", l.Mapping)
+		}
+	}
+}
+
+func TestFolded(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteFolded(&buf, testProfile()); err != nil {
+		t.Fatal(err)
+	}
+	want := "burn;main;burn_one 1\nburn;main;burn_three 3\nburn;main;write;ksys_write 1\nnode:x;JS:*transition /app.js:1:20 1\n"
+	if buf.String() != want {
+		t.Errorf("folded:\n%s\nwant:\n%s", buf.String(), want)
+	}
+}
+
+func TestSummary(t *testing.T) {
+	s := Summarize(testProfile(), 2)
+	if s.Samples != 6 || s.Lost != 3 {
+		t.Errorf("samples %d lost %d", s.Samples, s.Lost)
+	}
+	if len(s.BySelf) != 2 || s.BySelf[0].Name != "burn_three" || s.BySelf[0].Self != 3 {
+		t.Errorf("by self %+v", s.BySelf)
+	}
+	if s.ByCum[0].Name != "main" || s.ByCum[0].CumShare != 5.0/6 {
+		t.Errorf("by cum %+v", s.ByCum)
+	}
+	var buf bytes.Buffer
+	s.Write(&buf)
+	out := buf.String()
+	for _, want := range []string{"6 samples in 2.00 s", "3 lost", " 50.0%   50.0%  burn_three", " 83.3%  main"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestWriteFileAtomic(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.txt")
+	if err := os.WriteFile(path, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := WriteFile(path, -1, -1, func(w io.Writer) error {
+		io.WriteString(w, "partial")
+		return io.ErrUnexpectedEOF
+	})
+	if err == nil {
+		t.Fatal("a failing writer did not fail WriteFile")
+	}
+	if b, _ := os.ReadFile(path); string(b) != "old" {
+		t.Errorf("failed write changed the file to %q", b)
+	}
+	if err := WriteFile(path, os.Getuid(), os.Getgid(), func(w io.Writer) error {
+		_, err := io.WriteString(w, "new")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	fi, _ := os.Stat(path)
+	if string(b) != "new" || fi.Mode().Perm() != 0o644 {
+		t.Errorf("file %q mode %v", b, fi.Mode())
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("temporary files left: %v", ents)
+	}
+}

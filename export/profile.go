@@ -1,0 +1,43 @@
+package export
+
+import (
+	"time"
+
+	"github.com/tracer-dev/tracer/symbolize"
+)
+
+// Sample is one CPU sample with its symbolized stack.
+type Sample struct {
+	Stack    []symbolize.Frame // leaf first: kernel frames, then user frames
+	PID, TID int
+	Comm     string // the process's command name when the sample was taken
+	Period   uint64 // CPU nanoseconds the sample stands for; 0: 1/Freq
+	Step     uint64 // seq of the transition running on the thread; 0: none
+	Action   string // its action type ("post"); empty when Step is 0
+}
+
+// Profile is everything an export needs.
+type Profile struct {
+	Samples  []Sample
+	Mappings map[int][]symbolize.Mapping // executable mappings per pid, for pprof
+	Freq     int                         // sampling frequency in Hz
+	Start    time.Time                   // when sampling began
+	Duration time.Duration               // how long it ran
+	Lost     uint64                      // records the kernel dropped
+}
+
+// period is the CPU time one sample stands for when it does not say.
+func (p *Profile) period() int64 {
+	if p.Freq <= 0 {
+		return 0
+	}
+	return int64(time.Second) / int64(p.Freq)
+}
+
+// sampleNanos is the CPU time sample s stands for.
+func (p *Profile) sampleNanos(s *Sample) int64 {
+	if s.Period > 0 {
+		return int64(s.Period)
+	}
+	return p.period()
+}
