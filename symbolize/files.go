@@ -2,8 +2,10 @@ package symbolize
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"syscall"
 )
@@ -39,44 +41,84 @@ func (s *Symbolizer) objectFor(pid int, m Mapping) *object {
 // openMapped opens the file behind a mapping. The path is used when it
 // still names the same file (same inode); otherwise, while the process
 // lives, /proc/PID/map_files gives the file that is really mapped, even
-// when it has been deleted or replaced.
+// when it has been deleted or replaced. A failure is noted once per file.
 func (s *Symbolizer) openMapped(pid int, m Mapping, path string) *object {
 	deleted := strings.HasSuffix(m.Path, deletedSuffix)
+	var first error
 	if !deleted {
-		if o := openFile(path, m.Inode); o != nil {
+		o, err := openFile(path, m.Inode)
+		if o != nil {
 			return o
 		}
+		first = err
 	}
 	mf := fmt.Sprintf("%s/%d/map_files/%x-%x", s.procRoot, pid, m.Start, m.Limit)
-	if o := openFile(mf, m.Inode); o != nil {
+	o, err := openFile(mf, m.Inode)
+	if o != nil {
 		o.path = path
 		return o
+	}
+	if first == nil || errors.Is(first, errReplaced) {
+		first = err
+	}
+	if first != nil && !errors.Is(first, errNotRegular) {
+		s.warn(path, first)
 	}
 	return nil
 }
 
+var (
+	errReplaced   = errors.New("the file was replaced since it was mapped and the process has exited")
+	errNotRegular = errors.New("not a regular file")
+)
+
 // openFile opens an ELF file and checks its inode when one is given.
-func openFile(path string, inode uint64) *object {
+func openFile(path string, inode uint64) (*object, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil
+		return nil, err
 	}
 	st, err := f.Stat()
-	if err != nil || !st.Mode().IsRegular() {
+	if err != nil {
 		f.Close()
-		return nil
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, errNotRegular
 	}
 	if sys, ok := st.Sys().(*syscall.Stat_t); ok && inode != 0 && sys.Ino != inode {
 		f.Close()
-		return nil
+		return nil, errReplaced
 	}
 	o, err := openObject(f, path)
 	if err != nil {
 		f.Close()
-		return nil
+		return nil, err
 	}
 	o.closer = f
-	return o
+	return o, nil
+}
+
+// warn notes, once per subject, why something could not be symbolized.
+func (s *Symbolizer) warn(subject string, err error) {
+	if _, seen := s.warnings[subject]; !seen {
+		s.warnings[subject] = fmt.Sprintf("no symbols for %s: %v", subject, err)
+	}
+}
+
+// Warnings lists, one line each and sorted, the files whose symbols could
+// not be read (and kallsyms, if it could not be read), so that a profile
+// with unnamed frames says why.
+func (s *Symbolizer) Warnings() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.warnings))
+	for _, w := range s.warnings {
+		out = append(out, w)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // vdsoObject reads the vDSO image of this process. Every process on the

@@ -89,4 +89,7 @@ func TestKallsymsMissing(t *testing.T) {
 	if s.KernelErr() == nil {
 		t.Error("KernelErr is nil for a missing kallsyms file")
 	}
+	if w := s.Warnings(); len(w) != 1 || !strings.Contains(w[0], "kernel") {
+		t.Errorf("warnings: %q", w)
+	}
 }

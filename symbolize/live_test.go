@@ -160,6 +160,9 @@ func TestReplacedLibrary(t *testing.T) {
 			t.Errorf("%s resolved to %+v", name, f)
 		}
 	}
+	if w := s.Warnings(); len(w) > 0 {
+		t.Errorf("warnings: %q", w)
+	}
 }
 
 func copyFile(t *testing.T, from, to string) string {

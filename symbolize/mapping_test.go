@@ -51,6 +51,9 @@ func TestMappingReplaceForkExec(t *testing.T) {
 	if f := s.User(pid, 0x3100); f.Module != "/nonexistent/a.so" || f.Function != "" {
 		t.Errorf("unreadable file: got %+v", f)
 	}
+	if w := s.Warnings(); len(w) != 1 || !strings.Contains(w[0], "/nonexistent/a.so") || !strings.Contains(w[0], "no such file") {
+		t.Errorf("warnings: %q", w)
+	}
 	const child = noSuchPid + 1
 	s.Fork(pid, child)
 	if got := s.Mappings(child); !reflect.DeepEqual(got, want) {

@@ -26,6 +26,8 @@ type Symbolizer struct {
 	kernelRead bool
 	kernelErr  error
 	kcache     map[uint64]Frame
+
+	warnings map[string]string // subject → one line
 }
 
 // fileKey names a file version: the same path with another inode is a
@@ -74,6 +76,7 @@ func New(opts ...Option) *Symbolizer {
 		files:      map[fileKey]*object{},
 		byBuildID:  map[string]*object{},
 		kcache:     map[uint64]Frame{},
+		warnings:   map[string]string{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -254,6 +257,11 @@ func (s *Symbolizer) Kernel(addr uint64) Frame {
 	if !s.kernelRead {
 		s.kernelRead = true
 		s.kernel, s.kernelErr = loadKallsyms(s.kallsyms)
+		if s.kernelErr != nil {
+			s.warn("the kernel", s.kernelErr)
+		} else if len(s.kernel.syms) == 0 {
+			s.warn("the kernel", fmt.Errorf("%s shows no addresses; run as root or set kernel.kptr_restrict=0", s.kallsyms))
+		}
 	}
 	f := s.kernel.frame(addr)
 	s.kcache[addr] = f
