@@ -1,0 +1,46 @@
+package model
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
+
+// FuzzDecodeRecord: no input panics; everything accepted is valid JSON; an
+// accepted record survives AppendRecord and decodes to the same record.
+func FuzzDecodeRecord(f *testing.F) {
+	f.Add([]byte(stepLine))
+	f.Add([]byte(`{"kind":"init","impl":"python","pid":1,"state":{"agent_id":"","shard_id":0,"data":[]}}`))
+	f.Add([]byte(`{"kind":"step","seq":1,"action":{"type":"distribute","items_len":2000,"items_capped":true},"state":{"agent_id":"a","shard_id":0,"data_len":2000,"data_capped":true}}`))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		r, err := DecodeRecord(line)
+		if err != nil {
+			if _, ok := err.(*InputError); !ok {
+				t.Fatalf("error of type %T: %v", err, err)
+			}
+			return
+		}
+		if !json.Valid(line) {
+			t.Fatalf("accepted invalid JSON: %q", line)
+		}
+		out := AppendRecord(nil, r)
+		back, err := DecodeRecord(out)
+		if err != nil {
+			t.Fatalf("re-encoded record does not decode: %s: %v", out, err)
+		}
+		if !bytes.Equal(AppendRecord(nil, back), out) {
+			t.Fatalf("round trip changed the record:\n%s\n%s", out, AppendRecord(nil, back))
+		}
+	})
+}
+
+// FuzzCheckTrace: no trace panics the checker, and the pipelined and plain
+// checkers agree on every input.
+func FuzzCheckTrace(f *testing.F) {
+	f.Add(genTrace(5, 1))
+	f.Add([]byte("{\"kind\":\"step\",\"seq\":3,\"action\":{\"type\":\"comment\",\"author\":\"a\",\"content\":\"\"},\"state\":{\"agent_id\":\"a\",\"shard_id\":0,\"data\":[1]}}\n" +
+		"{\"kind\":\"step\",\"seq\":7,\"action\":{\"type\":\"post\",\"author\":\"a\",\"content\":\"\\ud83d\\ude00\"},\"state\":{\"agent_id\":\"a\",\"shard_id\":0,\"data\":[1,1]}}\n"))
+	f.Fuzz(func(t *testing.T, trace []byte) {
+		checkBoth(t, trace)
+	})
+}
