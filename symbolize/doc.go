@@ -22,7 +22,9 @@
 //   - ELF: function symbols of .symtab and .dynsym (sizes honoured, so a
 //     stripped library names only its exported functions), C++ and Rust
 //     names demangled without parameter lists, source file and line from
-//     DWARF .debug_line when the file has it.
+//     DWARF .debug_line when the file has it. A separate debug file found
+//     by build ID under /usr/lib/debug/.build-id/ (Debian's -dbg packages)
+//     adds the symbols and lines a stripped file lost.
 //   - Go binaries: the .gopclntab function table, which survives stripping
 //     (go run and go test strip symbols) and carries files and lines.
 //   - [vdso]: this process's own vDSO image, which every process shares.

@@ -28,6 +28,8 @@ type object struct {
 
 	lines    *lineTable // DWARF line rows; nil when the file has none
 	lineRead bool
+
+	debug *object // separate debug file found by build ID, or nil
 }
 
 // segment is one PT_LOAD program header.
@@ -71,8 +73,11 @@ func openObject(ra io.ReaderAt, path string) (*object, error) {
 	return o, nil
 }
 
-// close releases the file behind the object.
+// close releases the file behind the object (and its debug file).
 func (o *object) close() error {
+	if o.debug != nil {
+		_ = o.debug.close()
+	}
 	if o.closer == nil {
 		return nil
 	}
@@ -106,6 +111,11 @@ func (o *object) vaddr(off uint64) (uint64, bool) {
 func (o *object) lookup(vaddr uint64) (*symbol, bool) {
 	if !o.symsRead {
 		o.syms, o.symErr = readSymbols(o.ra)
+		if o.debug != nil {
+			if extra, err := readSymbols(o.debug.ra); err == nil {
+				o.syms = mergeSymbols(extra, o.syms)
+			}
+		}
 		o.gotab = goTable(o.ra)
 		o.symsRead = true
 	}
@@ -252,6 +262,9 @@ func (o *object) resolve(vaddr uint64) (fn, file string, line int, ok bool) {
 	if found {
 		if !o.lineRead {
 			o.lines = readLineTable(o.ra)
+			if o.lines == nil && o.debug != nil {
+				o.lines = readLineTable(o.debug.ra)
+			}
 			o.lineRead = true
 		}
 		if o.lines != nil {

@@ -32,6 +32,7 @@ func (s *Symbolizer) objectFor(pid int, m Mapping) *object {
 			o = known
 		} else {
 			s.byBuildID[o.buildID] = o
+			s.attachDebugFile(o)
 		}
 	}
 	s.files[key] = o

@@ -15,6 +15,7 @@ type Symbolizer struct {
 	perfMapDir string
 	kallsyms   string
 	procRoot   string
+	debugDirs  []string
 
 	procs     map[int]*process
 	files     map[fileKey]*object // by (path, inode); nil value: not an ELF file
@@ -66,12 +67,19 @@ func WithPerfMapDir(dir string) Option { return func(s *Symbolizer) { s.perfMapD
 // WithKallsyms reads kernel symbols from path instead of /proc/kallsyms.
 func WithKallsyms(path string) Option { return func(s *Symbolizer) { s.kallsyms = path } }
 
+// WithDebugDirs looks for separate debug files (DIR/.build-id/…) in dirs
+// instead of /usr/lib/debug.
+func WithDebugDirs(dirs ...string) Option {
+	return func(s *Symbolizer) { s.debugDirs = dirs }
+}
+
 // New returns an empty Symbolizer.
 func New(opts ...Option) *Symbolizer {
 	s := &Symbolizer{
 		perfMapDir: DefaultPerfMapDir,
 		kallsyms:   "/proc/kallsyms",
 		procRoot:   "/proc",
+		debugDirs:  []string{DefaultDebugDir},
 		procs:      map[int]*process{},
 		files:      map[fileKey]*object{},
 		byBuildID:  map[string]*object{},
