@@ -143,6 +143,7 @@ func TestWorkloadErrors(t *testing.T) {
 		{"items not a list", `{"type":"distribute","items":3}`, `distribute needs an array "items"`},
 		{"negative item", `{"type":"distribute","items":[1,-2]}`, "distribute item 2 is -2, not a natural number"},
 		{"fractional item", `{"type":"distribute","items":[1.5]}`, "distribute item 1 is 1.5, not a natural number"},
+		{"exponent item", `{"type":"distribute","items":[0,1e3]}`, "distribute item 2 is 1"},
 		{"boolean item", `{"type":"distribute","items":[true]}`, "distribute item 1 is true, not a natural number"},
 		{"string item", `{"type":"distribute","items":["7"]}`, `distribute item 1 is "7", not a natural number`},
 	}

@@ -204,7 +204,7 @@ function checkAction(a) {
     if (!Array.isArray(a.items)) return 'distribute needs an array "items"';
     for (let i = 0; i < a.items.length; i++) {
       const x = a.items[i];
-      const nat = typeof x === 'bigint' ? x >= 0n : Number.isSafeInteger(x) && x >= 0 && !Object.is(x, -0);
+      const nat = typeof x === 'bigint' ? x >= 0n : Number.isSafeInteger(x) && x >= 0;
       if (!nat) return `distribute item ${i + 1} is ${show(x)}, not a natural number`;
     }
     return '';
@@ -214,14 +214,27 @@ function checkAction(a) {
 
 function show(v) {
   if (typeof v === 'bigint') return v.toString();
+  if (v instanceof JSONFloat) return v.text;
   if (v === undefined) return 'missing';
   return JSON.stringify(v);
 }
 
+// JSONFloat is a number literal with a fraction or an exponent ("1.5", "1e3"):
+// never a natural, as in Python's json, where such a literal is a float.
+class JSONFloat {
+  constructor(text) {
+    this.text = text;
+  }
+
+  toJSON() {
+    return Number(this.text);
+  }
+}
+
 // parseJSON parses one JSON text like JSON.parse, except that an integer
 // literal beyond Number.MAX_SAFE_INTEGER becomes a BigInt instead of being
-// rounded (JSON.parse would turn 18446744073709551615 into ...616). Numbers
-// with a fraction or an exponent stay Numbers.
+// rounded (JSON.parse would turn 18446744073709551615 into ...616), and a
+// literal with a fraction or an exponent becomes a JSONFloat.
 function parseJSON(text) {
   let i = 0;
   const fail = (what) => {
@@ -301,9 +314,10 @@ function parseJSON(text) {
     i += m[0].length;
     if (m[1] === undefined && m[2] === undefined) {
       const n = Number(m[0]);
+      if (Object.is(n, -0)) return 0;
       return Number.isSafeInteger(n) ? n : BigInt(m[0]);
     }
-    return Number(m[0]);
+    return new JSONFloat(m[0]);
   };
   const string = () => {
     const start = i;
