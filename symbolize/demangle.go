@@ -10,8 +10,12 @@ import (
 // form without parameter lists, as profiles show it:
 // "_ZN2v88internal4Heap14CollectGarbageE..." becomes
 // "v8::internal::Heap::CollectGarbage". Other names are returned unchanged.
-// A versioned name ("memcpy@@GLIBC_2.14") keeps only the name.
+// A versioned name ("memcpy@@GLIBC_2.14") keeps only the name; a PLT stub
+// keeps its "@plt".
 func demangleName(name string) string {
+	if base, ok := strings.CutSuffix(name, "@plt"); ok && base != "" {
+		return demangleName(base) + "@plt"
+	}
 	if i := strings.IndexByte(name, '@'); i > 0 {
 		name = name[:i]
 	}

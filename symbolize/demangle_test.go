@@ -10,6 +10,8 @@ func TestDemangleName(t *testing.T) {
 		{"_ZN7fixture4spinEi", "fixture::spin"},
 		{"_ZN4node13SpinEventLoopEPNS_11EnvironmentE.cold", "node::SpinEventLoop"},
 		{"memcpy@@GLIBC_2.14", "memcpy"},
+		{"dlopen@plt", "dlopen@plt"},
+		{"_ZN7fixture4spinEi@plt", "fixture::spin@plt"},
 		{"_PyEval_EvalFrameDefault", "_PyEval_EvalFrameDefault"},
 		{"_Znotreallymangled", "_Znotreallymangled"},
 		{"main.main", "main.main"},

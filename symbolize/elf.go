@@ -189,6 +189,12 @@ func readSymbols(ra io.ReaderAt) ([]symbol, error) {
 	add(syms, 1, err)
 	dyn, err := f.DynamicSymbols()
 	add(dyn, 0, err)
+	plt := pltSymbols(f)
+	for _, p := range plt {
+		if _, seen := rank[p.addr]; !seen && len(out) < maxObjectSymbols {
+			out = append(out, p)
+		}
+	}
 	// Keep, for each address, the last appended (highest ranked) symbol.
 	sort.SliceStable(out, func(i, j int) bool { return out[i].addr < out[j].addr })
 	dedup := out[:0]
