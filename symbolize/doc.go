@@ -14,13 +14,15 @@
 // symbolizes; a file replaced on disk is read through /proc/PID/map_files
 // while the process lives. Parsed objects are shared between processes:
 // keyed by build ID when the file has one, otherwise by path and inode, so
-// the same libpython is read once. A pid never announced is read from
-// /proc/PID/maps on its first lookup.
+// the same libpython is read once. The first address of a process that no
+// known mapping covers makes the symbolizer read /proc/PID/maps once and add
+// what the records did not announce.
 //
 // # Names
 //
 //   - ELF: function symbols of .symtab and .dynsym (sizes honoured, so a
-//     stripped library names only its exported functions), C++ and Rust
+//     stripped library names only its exported functions), PLT stubs as
+//     "name@plt", C++ and Rust
 //     names demangled without parameter lists, source file and line from
 //     DWARF .debug_line when the file has it. A separate debug file found
 //     by build ID under /usr/lib/debug/.build-id/ (Debian's -dbg packages)

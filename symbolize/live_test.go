@@ -3,6 +3,7 @@ package symbolize
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -175,4 +176,34 @@ func copyFile(t *testing.T, from, to string) string {
 		t.Fatal(err)
 	}
 	return to
+}
+
+// TestGapsFilledFromProc: when the records announced only some mappings
+// (the library), an address outside them is placed by reading
+// /proc/PID/maps once.
+func TestGapsFilledFromProc(t *testing.T) {
+	fx := fixtures(t)
+	p := startFixture(t, fx.pie, fx.lib)
+	f, err := os.Open("/proc/" + strconv.Itoa(p.pid) + "/maps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	maps, err := parseProcMaps(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New()
+	defer s.Close()
+	for _, m := range maps {
+		if m.Path == fx.lib {
+			s.AddMapping(p.pid, m)
+		}
+	}
+	if got := s.User(p.pid, p.addrs["lib_fixture_exported"]).Function; got != "lib_fixture_exported" {
+		t.Errorf("announced library: got %q", got)
+	}
+	if got := s.User(p.pid, p.addrs["fixture_alpha"]).Function; got != "fixture_alpha" {
+		t.Errorf("unannounced executable: got %q", got)
+	}
 }

@@ -152,6 +152,30 @@ func (s *Symbolizer) loadProcMaps(pid int, p *process) error {
 	return nil
 }
 
+// fillFromProc adds the mappings of /proc/PID/maps that overlap nothing
+// already known, and reports whether it added any.
+func (s *Symbolizer) fillFromProc(pid int, p *process) bool {
+	f, err := os.Open(fmt.Sprintf("%s/%d/maps", s.procRoot, pid))
+	if err != nil {
+		return false
+	}
+	maps, err := parseProcMaps(f)
+	f.Close()
+	if err != nil {
+		return false
+	}
+	added := false
+	for _, m := range maps {
+		i := sort.Search(len(p.maps), func(i int) bool { return p.maps[i].Limit > m.Start })
+		if i < len(p.maps) && p.maps[i].Start < m.Limit {
+			continue // overlaps a mapping the records announced
+		}
+		s.addRegion(pid, p, m)
+		added = true
+	}
+	return added
+}
+
 // AddMapping records an executable mapping of pid (from PERF_RECORD_MMAP2).
 // The file is opened at once, so the process may exit or the file may be
 // deleted before its addresses are symbolized. A mapping that overlaps
@@ -217,7 +241,6 @@ func (s *Symbolizer) Fork(parent, child int) {
 		return // unknown parent: the child's maps are read from /proc on first use
 	}
 	c := newProcess()
-	c.procLoaded = true
 	c.maps = append(c.maps, pp.maps...)
 	s.procs[child] = c
 }
@@ -309,11 +332,15 @@ func (s *Symbolizer) User(pid int, addr uint64) Frame {
 			return f
 		}
 	}
-	if len(p.maps) == 0 && !p.procLoaded {
-		p.procLoaded = true
-		_ = s.loadProcMaps(pid, p) // the process may be gone: then only perf maps help
-	}
 	f := s.resolve(pid, p, addr)
+	if f.Module == "" && !p.procLoaded {
+		// No mapping covers addr: fill what the records did not announce
+		// from /proc/PID/maps, once (the process may be gone by now).
+		p.procLoaded = true
+		if s.fillFromProc(pid, p) {
+			f = s.resolve(pid, p, addr)
+		}
+	}
 	p.cache[addr] = f
 	if f.Function != "" {
 		delete(p.misses, addr)
