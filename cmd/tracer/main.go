@@ -58,6 +58,8 @@ func newApp() *cli.App {
 // commands lists the subcommands; each lives in its own file.
 func commands() []*cli.Command {
 	return []*cli.Command{
+		runCommand(),
+		attachCommand(),
 		checkCommand(),
 		diffCommand(),
 		versionCommand(),

@@ -1,35 +1,46 @@
 /* burn: a CPU burner with a known split, for the sampler tests.
  * usage: burn SECONDS [EXIT_CODE] [THREADS]
- * burn_three does three units of work for each unit burn_one does, so a
- * profile should give them 75 % and 25 % of the samples. */
+ * Each round, burn_three spins for 30 ms of the thread's CPU time and
+ * burn_one for 10 ms, so a profile should give them 75 % and 25 % of the
+ * samples. The rounds are timed by CPU time rather than counted in loop
+ * iterations: two identical loops can run at different speeds (code
+ * alignment), and the machine may be shared. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 
+#define CHUNK 1000000 /* iterations between clock reads, well under 1 ms */
+
 static volatile unsigned long sink;
 
+static double clock_s(clockid_t id) {
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 __attribute__((noinline)) void burn_three(void) {
-	for (int i = 0; i < 200000 * 3; i++)
-		sink += i;
+	double end = clock_s(CLOCK_THREAD_CPUTIME_ID) + 0.030;
+	do {
+		for (int i = 0; i < CHUNK; i++)
+			sink += i;
+	} while (clock_s(CLOCK_THREAD_CPUTIME_ID) < end);
 }
 
 __attribute__((noinline)) void burn_one(void) {
-	for (int i = 0; i < 200000; i++)
-		sink += i;
+	double end = clock_s(CLOCK_THREAD_CPUTIME_ID) + 0.010;
+	do {
+		for (int i = 0; i < CHUNK; i++)
+			sink += i;
+	} while (clock_s(CLOCK_THREAD_CPUTIME_ID) < end);
 }
 
 static double seconds;
 
-static double now(void) {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void *loop(void *arg) {
-	double end = now() + seconds;
+	double end = clock_s(CLOCK_MONOTONIC) + seconds;
 	(void)arg;
-	while (now() < end) {
+	while (clock_s(CLOCK_MONOTONIC) < end) {
 		burn_three();
 		burn_one();
 	}

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/tracer-dev/tracer/session"
+)
+
+func attachCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "attach",
+		Usage: "sample a running process and write its profile",
+		Description: "Samples every thread of PID (and threads it starts) until the duration has passed,\n" +
+			"Ctrl-C, or the process exits. A node process gets JavaScript names only when it was\n" +
+			"started with --perf-basic-prof-only-functions; tracer says so when the map is missing.\n\n" +
+			"Example:\n" +
+			"   sudo tracer attach --pid 4242 --duration 5s -o app.pb.gz",
+		Flags: append(samplingFlags(),
+			&cli.StringFlag{Name: "pid", Aliases: []string{"p"}, Usage: "sample process `PID`", Required: true},
+			&cli.DurationFlag{Name: "duration", Aliases: []string{"d"}, Usage: "stop after `D` (e.g. 2s); default: until Ctrl-C or exit"},
+		),
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usageError{fmt.Errorf("attach takes no arguments (got %q): use --pid PID", c.Args().First())}
+			}
+			pid, err := parsePID(c.String("pid"))
+			if err != nil {
+				return usageError{err}
+			}
+			if c.Duration("duration") < 0 {
+				return usageError{fmt.Errorf("invalid duration %v: give a positive duration such as 2s", c.Duration("duration"))}
+			}
+			cfg, err := sessionConfig(c)
+			if err != nil {
+				return err
+			}
+			cfg.PID = pid
+			cfg.Duration = c.Duration("duration")
+			if _, err := session.Run(c.Context, cfg); err != nil {
+				return sessionError(err)
+			}
+			return nil
+		},
+	}
+}
+
+func parsePID(s string) (int, error) {
+	pid, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || pid <= 0 {
+		return 0, errors.New("invalid pid " + strconv.Quote(s) + ": give the numeric id of a running process")
+	}
+	return pid, nil
+}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/tracer-dev/tracer/loader"
+	"github.com/tracer-dev/tracer/session"
+)
+
+// samplingFlags are the flags run and attach share.
+func samplingFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: session.DefaultOutput,
+			Usage: "write the pprof profile to `FILE` (\"-\": none); view it with go tool pprof -http=: FILE"},
+		&cli.IntFlag{Name: "freq", Aliases: []string{"F"}, Value: loader.DefaultFreq,
+			Usage: fmt.Sprintf("sample each thread `HZ` times per second of CPU (%d to %d)", loader.MinFreq, loader.MaxFreq)},
+		&cli.StringFlag{Name: "folded", Usage: "also write folded stacks for flamegraph.pl to `FILE`"},
+	}
+}
+
+func runCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "run a command under the CPU samplers and write its profile",
+		ArgsUsage: "[flags] -- CMD [ARGS...]",
+		Description: "Starts CMD (no shell) so that it execs only once the samplers are enabled, follows\n" +
+			"its threads and children, passes SIGINT and SIGTERM on to it, and exits with its exit\n" +
+			"status (128+N when a signal N killed it). For node, NODE_OPTIONS gains\n" +
+			"--perf-basic-prof-only-functions --interpreted-frames-native-stack (kept after your own\n" +
+			"options) so JavaScript functions have names. Under sudo the command runs as the invoking\n" +
+			"user and the output files belong to that user; --user chooses another.\n\n" +
+			"Example:\n" +
+			"   sudo tracer run -F 999 -o node.pb.gz -- node app.js\n" +
+			"   go tool pprof -top node.pb.gz",
+		Flags: append(samplingFlags(),
+			&cli.StringFlag{Name: "user", Usage: "run the command as `USER` (name or uid)"},
+		),
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return usageError{errors.New("run needs a command: tracer run [flags] -- CMD [ARGS...]")}
+			}
+			cfg, err := sessionConfig(c)
+			if err != nil {
+				return err
+			}
+			cfg.Command = c.Args().Slice()
+			cfg.User = c.String("user")
+			res, err := session.Run(c.Context, cfg)
+			if err != nil {
+				return sessionError(err)
+			}
+			if st := res.Exit; st != nil && st.ShellCode() != 0 {
+				return cli.Exit(fmt.Sprintf("command %s", st), st.ShellCode())
+			}
+			return nil
+		},
+	}
+}
+
+// sessionConfig reads the shared flags.
+func sessionConfig(c *cli.Context) (session.Config, error) {
+	freq := c.Int("freq")
+	if freq < loader.MinFreq || freq > loader.MaxFreq {
+		return session.Config{}, usageError{fmt.Errorf("invalid frequency %d Hz: give -F between %d and %d", freq, loader.MinFreq, loader.MaxFreq)}
+	}
+	out := c.String("output")
+	if out == "" {
+		return session.Config{}, usageError{errors.New("empty output file name: give -o FILE, or -o - for none")}
+	}
+	return session.Config{
+		Freq:          freq,
+		Output:        out,
+		Folded:        c.String("folded"),
+		Log:           c.App.ErrWriter,
+		LogIsTerminal: isTerminal(os.Stderr) && c.App.ErrWriter == os.Stderr,
+	}, nil
+}
+
+// sessionError maps a session error to an exit: everything is exit 2, the
+// user's mistakes with their own one-line message.
+func sessionError(err error) error {
+	if errors.Is(err, session.ErrUsage) {
+		return cli.Exit(err.Error(), exitUsage)
+	}
+	return err
+}
+
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}

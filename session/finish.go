@@ -1,0 +1,110 @@
+package session
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/tracer-dev/tracer/export"
+	"github.com/tracer-dev/tracer/loader"
+	"github.com/tracer-dev/tracer/symbolize"
+)
+
+// finish puts the records in time order, symbolizes the samples and writes
+// the outputs and the summary.
+func (s *session) finish() error {
+	prof := s.profile()
+	s.res.Samples = len(prof.Samples)
+	if s.cfg.Output != "-" {
+		if err := s.write(s.cfg.Output, func(w io.Writer) error { return export.WritePprof(w, prof) }); err != nil {
+			return err
+		}
+	}
+	if s.cfg.Folded != "" {
+		if err := s.write(s.cfg.Folded, func(w io.Writer) error { return export.WriteFolded(w, prof) }); err != nil {
+			return err
+		}
+	}
+	s.res.Summary = export.Summarize(prof, s.cfg.Top)
+	s.res.Summary.Write(s.log)
+	if len(s.res.Outputs) > 0 {
+		fmt.Fprintf(s.log, "wrote %s\n", strings.Join(s.res.Outputs, ", "))
+	}
+	return nil
+}
+
+// write writes one output file atomically, owned by the session's user.
+func (s *session) write(path string, fn func(io.Writer) error) error {
+	uid, gid := -1, -1
+	if s.cred != nil {
+		uid, gid = int(s.cred.UID), int(s.cred.GID)
+	}
+	if err := export.WriteFile(path, uid, gid, fn); err != nil {
+		return err
+	}
+	s.res.Outputs = append(s.res.Outputs, path)
+	return nil
+}
+
+// profile replays the records in time order: mappings, execs and forks
+// update the symbolizer before the samples that follow them are resolved.
+func (s *session) profile() *export.Profile {
+	recs := s.records
+	sort.SliceStable(recs, func(i, j int) bool { return recs[i].RecordTime() < recs[j].RecordTime() })
+	var decorators []Decorator
+	for _, pl := range s.cfg.Plugins {
+		if d, ok := pl.(Decorator); ok {
+			decorators = append(decorators, d)
+		}
+	}
+	comms := map[int]string{}
+	for tid, c := range s.comms {
+		comms[tid] = c
+	}
+	prof := &export.Profile{
+		Mappings: map[int][]symbolize.Mapping{},
+		Freq:     s.cfg.Freq,
+		Start:    s.start,
+		Duration: s.res.Duration,
+		Lost:     s.res.Lost,
+	}
+	pids := map[int]bool{}
+	for _, rec := range recs {
+		switch r := rec.(type) {
+		case *loader.Mmap:
+			s.sym.AddMapping(r.PID, symbolize.Mapping{
+				Start: r.Start, Limit: r.Start + r.Len, Offset: r.Offset, Path: r.Path, Inode: r.Inode,
+			})
+		case *loader.Comm:
+			if r.Exec {
+				s.sym.Exec(r.PID)
+			}
+			comms[r.TID] = r.Name
+		case *loader.Fork:
+			if r.PID != r.PPID {
+				s.sym.Fork(r.PPID, r.PID)
+			}
+			if c, ok := comms[r.PTID]; ok {
+				comms[r.TID] = c
+			}
+		case *loader.Sample:
+			out := export.Sample{PID: r.PID, TID: r.TID, Period: r.Period, Comm: comms[r.TID]}
+			if out.Comm == "" {
+				out.Comm = comms[r.PID]
+			}
+			out.Stack = append(s.sym.KernelStack(r.Kernel), s.sym.UserStack(r.PID, r.User)...)
+			for _, d := range decorators {
+				d.Decorate(r, &out)
+			}
+			prof.Samples = append(prof.Samples, out)
+			pids[r.PID] = true
+		}
+	}
+	for _, pid := range slices.Sorted(maps.Keys(pids)) {
+		prof.Mappings[pid] = s.sym.Mappings(pid)
+	}
+	return prof
+}

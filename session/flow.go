@@ -1,0 +1,243 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tracer-dev/tracer/loader"
+	"github.com/tracer-dev/tracer/symbolize"
+)
+
+// killGrace is how long a run waits, after Ctrl-C, for the command to end
+// before it sends SIGTERM, and then again before SIGKILL.
+const killGrace = 3 * time.Second
+
+// session is the state of one Run.
+type session struct {
+	cfg  Config
+	sym  *symbolize.Symbolizer
+	log  io.Writer
+	res  Result
+	cred *loader.Credential
+
+	sampler  *loader.Sampler
+	records  []loader.Record
+	consumed chan struct{}
+	comms    map[int]string // thread and process names known before sampling (attach)
+
+	start time.Time
+}
+
+// note prints a one-line remark and keeps it in the result.
+func (s *session) note(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	s.res.Notes = append(s.res.Notes, msg)
+	fmt.Fprintln(s.log, "tracer:", msg)
+}
+
+// run starts cfg.Command behind the gate, samples it until it ends.
+func (s *session) run(ctx context.Context) error {
+	cred, err := loader.ResolveUser(s.cfg.User)
+	if err != nil {
+		return usageErr{err.Error()}
+	}
+	s.cred = cred
+	argv := s.cfg.Command
+	env := os.Environ()
+	path, err := loader.LookPath(argv[0], env)
+	if err != nil {
+		if errors.Is(err, loader.ErrNotFound) {
+			return usagef("command not found: %s", argv[0])
+		}
+		return usageErr{err.Error()}
+	}
+	if symbolize.IsNode(path) || symbolize.IsNode(argv[0]) {
+		env = symbolize.WithNodeJIT(env)
+	}
+	p, err := loader.StartGated(loader.Command{
+		Path: path, Args: argv, Env: env, Cred: cred,
+		Stdin: s.cfg.Stdin, Stdout: s.cfg.Stdout, Stderr: s.cfg.Stderr,
+	})
+	if err != nil {
+		return err
+	}
+	smp, err := loader.OpenSampler(loader.SamplerConfig{PID: p.PID, Freq: s.cfg.Freq, EnableOnExec: true})
+	if err != nil {
+		p.Abort()
+		return fmt.Errorf("open samplers: %w", err)
+	}
+	s.sampler = smp
+	if err := s.attachPlugins(ctx, Target{PID: p.PID, Events: smp.Events(), Symbolizer: s.sym}); err != nil {
+		p.Abort()
+		smp.Close()
+		return err
+	}
+	s.startReading()
+	p.ForwardSignals()
+	if err := p.Release(); err != nil {
+		p.Wait()
+		s.stopReading()
+		return usagef("cannot run %s: %v", argv[0], err)
+	}
+	stopStatus := s.showStatus(fmt.Sprintf("tracing %s (pid %d)", filepath.Base(argv[0]), p.PID))
+	s.waitCommand(ctx, p)
+	stopStatus()
+	st, werr := p.Wait()
+	s.res.Exit = &st
+	s.res.Duration = time.Since(s.start)
+	if err := s.stopReading(); err != nil {
+		return err
+	}
+	return werr
+}
+
+// waitCommand waits for the command to end. After ctx is cancelled (the
+// signal itself was passed on by ForwardSignals or by the terminal) it
+// waits killGrace, then sends SIGTERM, then SIGKILL.
+func (s *session) waitCommand(ctx context.Context, p *loader.Process) {
+	select {
+	case <-p.Done():
+		return
+	case <-ctx.Done():
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
+		select {
+		case <-p.Done():
+			return
+		case <-time.After(killGrace):
+			p.Signal(sig)
+		}
+	}
+	<-p.Done()
+}
+
+// attach samples the running process cfg.PID.
+func (s *session) attach(ctx context.Context) error {
+	pid := s.cfg.PID
+	cred, err := loader.ResolveUser("")
+	if err != nil {
+		return err
+	}
+	s.cred = cred
+	tids, err := loader.Threads(pid)
+	if err != nil {
+		if errors.Is(err, loader.ErrNoProcess) {
+			return usagef("no process with pid %d: check the pid with `ps -p %d`", pid, pid)
+		}
+		return err
+	}
+	s.comms = threadComms(pid, tids)
+	if err := s.sym.LoadProcMaps(pid); err != nil {
+		return usagef("cannot read the mappings of pid %d (%v): check that the process still runs", pid, err)
+	}
+	smp, err := loader.OpenSampler(loader.SamplerConfig{PID: pid, Freq: s.cfg.Freq, Threads: tids})
+	if err != nil {
+		if errors.Is(err, unix.ESRCH) {
+			return usagef("process %d exited before tracing started", pid)
+		}
+		return fmt.Errorf("open samplers: %w", err)
+	}
+	s.sampler = smp
+	if err := s.attachPlugins(ctx, Target{PID: pid, Attach: true, Events: smp.Events(), Symbolizer: s.sym}); err != nil {
+		smp.Close()
+		return err
+	}
+	s.startReading()
+	if hint := s.sym.JITHint(pid); hint != "" {
+		s.note("%s", hint)
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	exited := loader.WatchExit(pid, stop)
+	var timeout <-chan time.Time
+	if s.cfg.Duration > 0 {
+		t := time.NewTimer(s.cfg.Duration)
+		defer t.Stop()
+		timeout = t.C
+	}
+	stopStatus := s.showStatus(fmt.Sprintf("tracing pid %d", pid))
+	select {
+	case <-ctx.Done():
+	case <-timeout:
+	case <-exited:
+		s.res.Exited = true
+	}
+	stopStatus()
+	s.res.Duration = time.Since(s.start)
+	if s.res.Exited {
+		s.note("process %d exited after %.2f s", pid, s.res.Duration.Seconds())
+	}
+	return s.stopReading()
+}
+
+func (s *session) attachPlugins(ctx context.Context, t Target) error {
+	for i, pl := range s.cfg.Plugins {
+		if err := pl.Attach(ctx, t); err != nil {
+			for _, prev := range s.cfg.Plugins[:i] {
+				prev.Detach()
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// startReading starts the samplers' readers and the goroutine that hands
+// each record to the plugins and keeps it.
+func (s *session) startReading() {
+	s.start = time.Now()
+	s.consumed = make(chan struct{})
+	s.sampler.Start()
+	go func() {
+		defer close(s.consumed)
+		for rec := range s.sampler.Records() {
+			for _, pl := range s.cfg.Plugins {
+				pl.Observe(rec)
+			}
+			s.records = append(s.records, rec)
+		}
+	}()
+}
+
+// stopReading drains the rings, detaches the plugins and closes the
+// samplers. It returns the first plugin error.
+func (s *session) stopReading() error {
+	s.sampler.Stop()
+	<-s.consumed
+	var first error
+	for _, pl := range s.cfg.Plugins {
+		if err := pl.Detach(); err != nil && first == nil {
+			first = err
+		}
+	}
+	st := s.sampler.Stats()
+	s.res.Lost = st.Lost
+	if st.Malformed > 0 {
+		s.note("%d sampler records could not be decoded", st.Malformed)
+	}
+	if err := s.sampler.Close(); err != nil && first == nil {
+		first = err
+	}
+	return first
+}
+
+// threadComms reads the names of the threads of pid.
+func threadComms(pid int, tids []int) map[int]string {
+	m := map[int]string{}
+	for _, tid := range tids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/comm", pid, tid))
+		if err == nil {
+			m[tid] = strings.TrimSpace(string(b))
+		}
+	}
+	return m
+}

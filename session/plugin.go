@@ -1,0 +1,48 @@
+package session
+
+import (
+	"context"
+
+	"github.com/elastic/go-perf"
+
+	"github.com/tracer-dev/tracer/export"
+	"github.com/tracer-dev/tracer/loader"
+	"github.com/tracer-dev/tracer/symbolize"
+)
+
+// Target is what a Plugin is told when it is attached.
+type Target struct {
+	PID    int  // the traced process (for run: the pid that will exec the command)
+	Attach bool // tracer attach: the process was already running
+	// Events are the sampler's perf events (one per CPU and thread), for
+	// attaching a BPF program to them with perf.Event.SetBPF.
+	Events []*perf.Event
+	// Symbolizer is the session's symbolizer, fed with the target's
+	// mappings in record order.
+	Symbolizer *symbolize.Symbolizer
+}
+
+// Plugin adds to a session. All methods are called from the session's own
+// goroutine, never concurrently.
+type Plugin interface {
+	// Attach is called once the samplers are open, before the command is
+	// released (run) or before sampling is reported (attach). An error
+	// ends the session.
+	Attach(ctx context.Context, t Target) error
+	// Observe sees every sampler record (*loader.Sample, *loader.Mmap,
+	// *loader.Comm, *loader.Fork, *loader.Exit, *loader.Lost) as it is
+	// read, in ring order (ordered per CPU, not across CPUs), before any
+	// symbolization. It must be quick: it runs on the reading path.
+	Observe(rec loader.Record)
+	// Detach is called once the target has ended or tracing was stopped
+	// and every record has been observed.
+	Detach() error
+}
+
+// Decorator is a Plugin that also changes samples before export: it may add
+// frames to out.Stack (leaf first), or set out.Step and out.Action from the
+// transition running on in.TID at in.Time. Samples are decorated in time
+// order after Detach.
+type Decorator interface {
+	Decorate(in *loader.Sample, out *export.Sample)
+}

@@ -1,0 +1,130 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/tracer-dev/tracer/export"
+	"github.com/tracer-dev/tracer/loader"
+	"github.com/tracer-dev/tracer/symbolize"
+)
+
+// DefaultOutput is the pprof file written when Config.Output is empty.
+const DefaultOutput = "profile.pb.gz"
+
+// Config describes one session: Command for `tracer run`, PID for
+// `tracer attach`.
+type Config struct {
+	Command  []string      // run: the command line, argv[0] resolved through PATH
+	PID      int           // attach: the process to sample
+	Duration time.Duration // attach: stop after this long; 0 means until Ctrl-C or exit
+	Freq     int           // samples per second; 0 means loader.DefaultFreq
+
+	Output string // pprof file; "" means DefaultOutput, "-" means none
+	Folded string // folded stacks file; "" means none
+	User   string // run: the user the command runs as (--user); "" means the sudo user, if any
+
+	// Stdin, Stdout and Stderr of the command; nil means tracer's own.
+	Stdin, Stdout, Stderr *os.File
+	// Log receives the status line (when LogIsTerminal), notes and the
+	// final summary; nil means os.Stderr.
+	Log           io.Writer
+	LogIsTerminal bool
+	Top           int // functions in each summary table; 0 means 10
+
+	Plugins []Plugin
+}
+
+// Result is what a session saw.
+type Result struct {
+	Samples  int
+	Lost     uint64
+	Duration time.Duration
+	Summary  export.Summary
+	Outputs  []string // files written
+
+	// Exit is how the command ended (run only).
+	Exit *loader.ExitStatus
+	// Exited says the attached process ended before tracing stopped.
+	Exited bool
+	// Notes are one-line remarks already printed to Log (missing JIT
+	// names, malformed records).
+	Notes []string
+}
+
+// ErrUsage marks errors that are the user's to fix (bad pid, command not
+// found, bad frequency, missing privilege); their message says what to do.
+var ErrUsage = errors.New("usage")
+
+type usageErr struct{ msg string }
+
+func (u usageErr) Error() string        { return u.msg }
+func (u usageErr) Is(target error) bool { return target == ErrUsage }
+
+func usagef(format string, args ...any) error { return usageErr{fmt.Sprintf(format, args...)} }
+
+// Run runs one session to its end and writes its outputs. Cancelling ctx
+// (Ctrl-C) stops an attach at once; a run passes the signal to the command
+// and goes on until the command has ended (at most killGrace later).
+// Outputs are written either way.
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	if err := cfg.defaults(); err != nil {
+		return Result{}, err
+	}
+	if err := loader.CheckPrivilege(); err != nil {
+		if errors.Is(err, loader.ErrPrivilege) {
+			return Result{}, usageErr{err.Error()}
+		}
+		return Result{}, err
+	}
+	s := &session{cfg: cfg, sym: symbolize.New(), log: cfg.Log}
+	defer s.sym.Close()
+	var err error
+	if len(cfg.Command) > 0 {
+		err = s.run(ctx)
+	} else {
+		err = s.attach(ctx)
+	}
+	if err != nil {
+		return s.res, err
+	}
+	if err := s.finish(); err != nil {
+		return s.res, err
+	}
+	return s.res, nil
+}
+
+func (c *Config) defaults() error {
+	if len(c.Command) == 0 && c.PID == 0 {
+		return usagef("nothing to trace: give a command (tracer run -- CMD) or a pid (tracer attach --pid PID)")
+	}
+	if len(c.Command) > 0 && c.PID != 0 {
+		return usagef("give either a command or a pid, not both")
+	}
+	if c.PID < 0 {
+		return usagef("invalid pid %d: give the pid of a running process", c.PID)
+	}
+	if c.Duration < 0 {
+		return usagef("invalid duration %v: give a positive duration such as 2s", c.Duration)
+	}
+	if c.Freq == 0 {
+		c.Freq = loader.DefaultFreq
+	}
+	if c.Freq < loader.MinFreq || c.Freq > loader.MaxFreq {
+		return usagef("invalid frequency %d Hz: give -F between %d and %d", c.Freq, loader.MinFreq, loader.MaxFreq)
+	}
+	if c.Output == "" {
+		c.Output = DefaultOutput
+	}
+	if c.Log == nil {
+		c.Log = os.Stderr
+	}
+	if c.Top == 0 {
+		c.Top = 10
+	}
+	return nil
+}
