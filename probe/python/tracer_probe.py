@@ -216,11 +216,16 @@ class Probe:
         if now - self._first >= FLUSH_NS:
             self._flush()
 
+    # _settle and _flush take their state apart before they write, so that
+    # an exception raised between two bytecodes (KeyboardInterrupt) can lose
+    # the batch being written but never writes a record twice.
+
     def _settle(self):
-        if self._parts:
-            self._buf += _utf8("".join(self._parts))
+        parts = self._parts
+        if parts:
             self._parts = []
             self._bound = 0
+            self._buf += _utf8("".join(parts))
 
     def _flush(self):
         if self._closed:
@@ -229,13 +234,13 @@ class Probe:
         buf = self._buf
         if len(buf) == HEADER.size:
             return
+        self._buf = bytearray(HEADER.size)
         self._batch += 1
         if self._framed:
             HEADER.pack_into(buf, 0, MAGIC, len(buf) - HEADER.size, self._batch & 0xFFFFFFFF)
             self._write_once(buf)
         else:
             self._write_all(memoryview(buf)[HEADER.size :])
-        self._buf = bytearray(HEADER.size)
 
     def _oversized(self, rec):
         # A record that does not fit in one batch even with data and content
