@@ -3,8 +3,8 @@ package examples
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -239,26 +239,25 @@ func TestPlantedBugs(t *testing.T) {
 	})
 }
 
-// Every pyenv Python from 3.8 on runs the container, its trace conforms, and
-// it agrees with node's step by step.
+// Every pyenv Python from 3.8 on, and Debian's (a static build), runs the
+// container, its trace conforms, and it agrees with node's step by step.
 func TestPythonVersions(t *testing.T) {
 	bins, _ := filepath.Glob("/root/.pyenv/versions/3.*/bin/python3")
-	minor := regexp.MustCompile(`/3\.(\d+)\.[^/]*/bin/`)
+	bins = append(bins, "/usr/bin/python3")
 	var use []string
 	for _, b := range bins {
-		if m := minor.FindStringSubmatch(b); m != nil {
-			if n, _ := strconv.Atoi(m[1]); n >= 8 {
-				use = append(use, b)
-			}
+		out, err := exec.Command(b, "-c", "import sys; print(sys.version_info >= (3, 8))").Output()
+		if err == nil && strings.TrimSpace(string(out)) == "True" {
+			use = append(use, b)
 		}
 	}
 	sort.Strings(use)
 	if len(use) == 0 {
-		t.Skip("no pyenv Python 3.8+ under /root/.pyenv/versions (python3 on PATH is tested by the other tests)")
+		t.Skip("no pyenv Python 3.8+ under /root/.pyenv/versions and no /usr/bin/python3 (python3 on PATH is tested by the other tests)")
 	}
 	js := nodeContainer(t).trace(t, "--steps", "3000", "--seed", "11")
 	for _, b := range use {
-		t.Run(strings.Split(b, "/")[4], func(t *testing.T) {
+		t.Run(strings.TrimPrefix(b, "/root/.pyenv/versions/"), func(t *testing.T) {
 			t.Parallel()
 			py := pythonContainer(t, b).trace(t, "--steps", "3000", "--seed", "11")
 			mustConform(t, 3000, py)
