@@ -274,6 +274,10 @@ func TestCheckPair(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "malformed_seq_duplicate.jsonl:6") {
 		t.Fatalf("malformed second trace: %v", err)
 	}
+	_, err = pairFiles(t, "valid_partial.jsonl", "pair_node_partial.jsonl", Exact)
+	if err == nil || !strings.Contains(err.Error(), "no seq in common") {
+		t.Fatalf("disjoint pair: %v", err)
+	}
 	_, err = pairFiles(t, "malformed_empty.jsonl", "valid.jsonl", Exact)
 	if err == nil || !strings.Contains(err.Error(), "empty trace") {
 		t.Fatalf("empty first trace: %v", err)

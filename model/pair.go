@@ -2,6 +2,7 @@ package model
 
 import (
 	"errors"
+	"fmt"
 	"io"
 )
 
@@ -100,6 +101,9 @@ func CheckPair(a, b *Decoder, rel Relation) (Result, error) {
 		if err := B.next(); err != nil {
 			return res, err
 		}
+	}
+	if res.Steps == 0 && !res.InitCompared {
+		return res, &InputError{Msg: fmt.Sprintf("%s and %s have no seq in common and not both an init record: nothing to compare; give two traces of the same workload", a.Name(), b.Name())}
 	}
 	return res, nil
 }

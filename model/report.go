@@ -95,7 +95,10 @@ func (r *Result) writeSummary(b *strings.Builder) {
 			name, r.Relation, r.Divergences, plural(r.Divergences, "step", "steps"), seqName(r.First))
 	}
 	span := ""
-	if r.Steps > 0 {
+	switch {
+	case r.Steps > 0 && r.FirstSeq == r.LastSeq:
+		span = fmt.Sprintf(" (seq %d)", r.FirstSeq)
+	case r.Steps > 0:
 		span = fmt.Sprintf(" (seq %d–%d)", r.FirstSeq, r.LastSeq)
 	}
 	switch {
