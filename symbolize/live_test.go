@@ -207,3 +207,38 @@ func TestGapsFilledFromProc(t *testing.T) {
 		t.Errorf("unannounced executable: got %q", got)
 	}
 }
+
+// TestPreload: files opened by Preload while the process ran symbolize the
+// mappings added after it exited and its files were deleted.
+func TestPreload(t *testing.T) {
+	fx := fixtures(t)
+	dir := t.TempDir()
+	bin := copyFile(t, fx.pie, dir+"/fixture")
+	lib := copyFile(t, fx.lib, dir+"/libfixture.so")
+	p := startFixture(t, bin, lib)
+	f, err := os.Open("/proc/" + strconv.Itoa(p.pid) + "/maps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	maps, err := parseProcMaps(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New()
+	defer s.Close()
+	for _, m := range maps {
+		s.Preload(p.pid, m)
+	}
+	p.stop()
+	os.Remove(bin)
+	os.Remove(lib)
+	for _, m := range maps {
+		s.AddMapping(p.pid, m)
+	}
+	for name, addr := range p.addrs {
+		if got := s.User(p.pid, addr+1).Function; got != name {
+			t.Errorf("%s resolved to %q", name, got)
+		}
+	}
+}

@@ -173,3 +173,17 @@ func (s *Symbolizer) Mappings(pid int) []Mapping {
 	}
 	return out
 }
+
+// Preload opens and caches the file behind m now, without recording the
+// mapping. A caller that replays mapping records later (AddMapping at the
+// end of a session) calls Preload as each record arrives, while the process
+// still lives and the file still exists; the later AddMapping then finds the
+// file in the cache even if it has been deleted or replaced meanwhile.
+func (s *Symbolizer) Preload(pid int, m Mapping) {
+	if m.Limit <= m.Start {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.objectFor(pid, m)
+}
