@@ -51,7 +51,9 @@
 // Callers should symbolize a sample after the mapping records that precede
 // it in time have been added (e.g. at the end of the session, or after
 // ordering records by time): a sample looked up before its mapping arrives
-// is named nothing. UserStack and KernelStack take perf callchains (leaf
+// is named nothing. A caller that replays the records at the end calls
+// Preload as each mapping record arrives, so files deleted or replaced
+// before the end still symbolize. UserStack and KernelStack take perf callchains (leaf
 // first) and look return addresses up one byte earlier.
 //
 // Fuzz targets: go test -fuzz FuzzELF -fuzzminimizetime 200x ./symbolize
