@@ -149,17 +149,12 @@ func StartGated(c Command) (*Process, error) {
 	cmd := &exec.Cmd{
 		Path:       self,
 		Args:       append([]string{self, c.Path}, c.Args...),
-		Env:        append(append([]string(nil), env...), shimEnv+"=1"),
+		Env:        append(append([]string(nil), env...), shimEnv+"="+c.Cred.shimValue()),
 		Dir:        c.Dir,
 		Stdin:      orStd(c.Stdin, os.Stdin),
 		Stdout:     orStd(c.Stdout, os.Stdout),
 		Stderr:     orStd(c.Stderr, os.Stderr),
 		ExtraFiles: []*os.File{gateR, statW},
-	}
-	if c.Cred != nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{
-			Uid: c.Cred.UID, Gid: c.Cred.GID, Groups: c.Cred.Groups,
-		}}
 	}
 	err = cmd.Start()
 	gateR.Close()

@@ -1,7 +1,10 @@
 package loader
 
 import (
+	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -14,9 +17,12 @@ import (
 //
 //  1. it blocks reading one byte from the gate: the samplers are opened on
 //     its pid meanwhile, with inherit and enable_on_exec;
-//  2. it marks the status pipe close-on-exec, removes shimEnv and execs the
+//  2. when shimEnv carries a credential ("UID:GID:G1,G2"), it takes on that
+//     user (groups, gid, uid; in this order) — the shim itself starts as
+//     root, so it can run a tracer binary the user could not read;
+//  3. it marks the status pipe close-on-exec, removes shimEnv and execs the
 //     command: the kernel enables the samplers at that execve;
-//  3. if the exec fails it writes the error to the status pipe and exits
+//  4. if the exec fails it writes the error to the status pipe and exits
 //     127; a successful exec closes the pipe without a byte.
 //
 // Go runs package initialisation on the main thread, so the exec happens on
@@ -44,12 +50,48 @@ func runShim() {
 	}
 	syscall.Close(shimGateFD)
 	syscall.CloseOnExec(shimStatusFD)
+	value := os.Getenv(shimEnv)
 	os.Unsetenv(shimEnv)
 	if len(os.Args) < 3 {
-		syscall.Write(shimStatusFD, []byte("shim: no command"))
-		os.Exit(127)
+		shimFail("shim: no command")
+	}
+	if err := becomeUser(value); err != nil {
+		shimFail(err.Error())
 	}
 	err := syscall.Exec(os.Args[1], os.Args[2:], os.Environ())
-	syscall.Write(shimStatusFD, []byte(err.Error()))
+	shimFail(err.Error())
+}
+
+func shimFail(msg string) {
+	syscall.Write(shimStatusFD, []byte(msg))
 	os.Exit(127)
+}
+
+// becomeUser applies a credential in the form of Credential.shimValue.
+func becomeUser(value string) error {
+	parts := strings.Split(value, ":")
+	if len(parts) != 3 {
+		return nil // "1": stay who we are
+	}
+	uid, err1 := strconv.Atoi(parts[0])
+	gid, err2 := strconv.Atoi(parts[1])
+	if err1 != nil || err2 != nil {
+		return fmt.Errorf("shim: bad credential %q", value)
+	}
+	groups := []int{}
+	for _, g := range strings.Split(parts[2], ",") {
+		if n, err := strconv.Atoi(g); err == nil {
+			groups = append(groups, n)
+		}
+	}
+	if err := syscall.Setgroups(groups); err != nil {
+		return fmt.Errorf("set groups %v: %w", groups, err)
+	}
+	if err := syscall.Setgid(gid); err != nil {
+		return fmt.Errorf("set gid %d: %w", gid, err)
+	}
+	if err := syscall.Setuid(uid); err != nil {
+		return fmt.Errorf("set uid %d: %w", uid, err)
+	}
+	return nil
 }

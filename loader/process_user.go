@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/user"
 	"strconv"
+	"strings"
 )
 
 // Credential is the user the traced command runs as and output files
@@ -84,4 +85,16 @@ func (c *Credential) Chown(path string) error {
 		return fmt.Errorf("give %s to user %s: %w", path, c.Name, err)
 	}
 	return nil
+}
+
+// shimValue encodes c for the exec shim: "UID:GID:G1,G2", or "1" for nil.
+func (c *Credential) shimValue() string {
+	if c == nil {
+		return "1"
+	}
+	gs := make([]string, len(c.Groups))
+	for i, g := range c.Groups {
+		gs[i] = strconv.FormatUint(uint64(g), 10)
+	}
+	return fmt.Sprintf("%d:%d:%s", c.UID, c.GID, strings.Join(gs, ","))
 }

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -235,5 +236,34 @@ func TestCapEff(t *testing.T) {
 	}
 	if hasPrivilege(1<<capPerfmon | 1<<capBPF) {
 		t.Error("missing CAP_SYS_PTRACE accepted")
+	}
+}
+
+func TestStartGatedAsUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("changing user needs root")
+	}
+	cred, err := ResolveUser("nobody")
+	if err != nil {
+		t.Skip("no user nobody:", err)
+	}
+	out, err := os.CreateTemp(t.TempDir(), "id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	p, err := StartGated(Command{Path: "/usr/bin/id", Args: []string{"id", "-u"}, Stdout: out, Cred: cred})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := p.Wait(); err != nil || st.Code != 0 {
+		t.Fatalf("id: %v %v", st, err)
+	}
+	b, _ := os.ReadFile(out.Name())
+	if got := strings.TrimSpace(string(b)); got != "65534" {
+		t.Errorf("command ran as uid %q, want 65534 (nobody)", got)
 	}
 }
