@@ -1,6 +1,9 @@
 package model
 
-import "strconv"
+import (
+	"strconv"
+	"unicode/utf8"
+)
 
 // The encoders below write the contract-1 forms, so a State, Action or Record
 // marshals to exactly what a trace holds and DecodeRecord reads back.
@@ -74,7 +77,8 @@ func appendAction(b []byte, a Action, max int) []byte {
 			break
 		}
 		b = append(b, `,"content":`...)
-		if r := []rune(a.Content); max >= 0 && len(r) > 4*max {
+		if max >= 0 && utf8.RuneCountInString(a.Content) > 4*max {
+			r := []rune(a.Content)
 			b = appendString(b, string(r[:4*max]))
 			b = append(b, " …("...)
 			b = strconv.AppendInt(b, int64(len(r)), 10)
