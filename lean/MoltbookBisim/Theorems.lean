@@ -83,8 +83,8 @@ theorem bisimilar_trans {s1 s2 s3 : State} (h : bisimilar s1 s2) (g : bisimilar 
 
 /-- bisimilar is an equivalence relation. -/
 theorem bisimilar_equivalence : Equivalence bisimilar :=
-  { refl := bisimilar_refl
-    symm := fun h => bisimilar_symm h
+  { refl := bisimilar_refl,
+    symm := fun h => bisimilar_symm h,
     trans := fun h g => bisimilar_trans h g }
 
 /-- Initial states are bisimilar (the seed's theorem). -/
