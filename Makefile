@@ -40,6 +40,7 @@ demo: build
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./model/...
+	bench/sampling.sh
 
 clean:
 	rm -rf bin
