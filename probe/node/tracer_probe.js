@@ -242,13 +242,17 @@ function nameJSON(s) {
 }
 
 // natsJSON formats a list of naturals (Numbers or BigInts) exactly, or returns
-// null when an item is of another type.
+// null when an item is of another type. (A loop of concatenations is faster
+// than join here.)
 function natsJSON(items) {
+  let s = '[';
   for (let i = 0; i < items.length; i++) {
-    const t = typeof items[i];
+    const x = items[i];
+    const t = typeof x;
     if (t !== 'number' && t !== 'bigint') return null;
+    s += i === 0 ? '' + x : ',' + x;
   }
-  return '[' + items.join(',') + ']';
+  return s + ']';
 }
 
 function stateJSON(s) {
