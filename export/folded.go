@@ -25,7 +25,7 @@ func WriteFolded(w io.Writer, p *Profile) error {
 		sb.WriteString(foldedName(comm))
 		for j := len(s.Stack) - 1; j >= 0; j-- {
 			sb.WriteByte(';')
-			sb.WriteString(foldedName(s.Stack[j].Name()))
+			sb.WriteString(foldedName(frameLabel(s.Stack[j])))
 		}
 		counts[sb.String()]++
 	}

@@ -149,7 +149,12 @@ func (b *pprofBuilder) location(pid int, fr symbolize.Frame) *profile.Location {
 		ID:      uint64(len(b.prof.Location) + 1),
 		Mapping: m,
 		Address: fr.Addr,
-		Line:    []profile.Line{{Function: b.function(name, fr.File), Line: int64(fr.Line)}},
+	}
+	if fr.Function != "" {
+		l.Line = []profile.Line{{Function: b.function(name, fr.File), Line: int64(fr.Line)}}
+	} else if m == nil {
+		// An address in no known mapping: name it, or pprof shows nothing.
+		l.Line = []profile.Line{{Function: b.function(frameLabel(fr), "")}}
 	}
 	if m != nil && fr.Function != "" {
 		m.HasFunctions = true

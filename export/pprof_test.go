@@ -175,3 +175,33 @@ func TestWriteFileAtomic(t *testing.T) {
 		t.Errorf("temporary files left: %v", ents)
 	}
 }
+
+func TestUnnamedFrames(t *testing.T) {
+	lib := symbolize.Mapping{Start: 0x7f0000000000, Limit: 0x7f0000100000, Path: "/lib/libx.so"}
+	p := &Profile{Freq: 99, Mappings: map[int][]symbolize.Mapping{1: {lib}}, Samples: []Sample{
+		{PID: 1, TID: 1, Comm: "x", Stack: []symbolize.Frame{{Addr: 0x1234}, {Addr: 0x7f0000000010, Module: "/lib/libx.so", Kind: symbolize.Native}}},
+		{PID: 1, TID: 1, Comm: "x", Stack: []symbolize.Frame{{Addr: 0x1238}, {Addr: 0x7f0000000010, Module: "/lib/libx.so", Kind: symbolize.Native}}},
+	}}
+	var buf bytes.Buffer
+	if err := WriteFolded(&buf, p); err != nil {
+		t.Fatal(err)
+	}
+	if buf.String() != "x;[libx.so];[unknown] 2\n" {
+		t.Errorf("folded %q", buf.String())
+	}
+	if s := Summarize(p, 5); s.BySelf[0].Name != "[unknown]" || s.BySelf[0].Self != 2 {
+		t.Errorf("summary %+v", s.BySelf)
+	}
+	prof := BuildPprof(p)
+	if err := prof.CheckValid(); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range prof.Location {
+		if l.Mapping != nil && len(l.Line) != 0 {
+			t.Errorf("unnamed address in %s got a function %q", l.Mapping.File, l.Line[0].Function.Name)
+		}
+		if l.Mapping == nil && (len(l.Line) != 1 || l.Line[0].Function.Name != "[unknown]") {
+			t.Errorf("address 0x%x outside mappings: lines %v", l.Address, l.Line)
+		}
+	}
+}

@@ -1,6 +1,8 @@
 package export
 
 import (
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/tracer-dev/tracer/symbolize"
@@ -40,4 +42,21 @@ func (p *Profile) sampleNanos(s *Sample) int64 {
 		return int64(s.Period)
 	}
 	return p.period()
+}
+
+// frameLabel is how summaries and folded stacks name a frame: its function,
+// or for an unnamed address the module it lies in ("[libfoo.so]"), or
+// "[unknown]". Unnamed addresses are grouped so that one JIT function
+// without a perf map does not become hundreds of rows. pprof keeps the
+// addresses themselves.
+func frameLabel(fr symbolize.Frame) string {
+	switch {
+	case fr.Function != "":
+		return fr.Function
+	case strings.HasPrefix(fr.Module, "["):
+		return fr.Module
+	case fr.Module != "":
+		return "[" + filepath.Base(fr.Module) + "]"
+	}
+	return "[unknown]"
 }

@@ -38,10 +38,10 @@ func Summarize(p *Profile, n int) Summary {
 			cum["[unknown]"]++
 			continue
 		}
-		self[st[0].Name()]++
+		self[frameLabel(st[0])]++
 		clear(seen)
 		for _, fr := range st {
-			name := fr.Name()
+			name := frameLabel(fr)
 			if !seen[name] {
 				seen[name] = true
 				cum[name]++
