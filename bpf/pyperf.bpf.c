@@ -165,6 +165,36 @@ static __always_inline __u8 win_u8(struct py_scratch *s, __u32 off)
 	return s->win[off];
 }
 
+struct find_ctx {
+	struct py_config *cfg;
+	__u64 fsbase;
+	__u64 interp;
+	__u64 ts;
+	__u64 found;
+};
+
+// find_step looks at one thread state of the interpreters' lists.
+static long find_step(__u64 i, void *arg)
+{
+	struct find_ctx *c = arg;
+	struct py_config *cfg = c->cfg;
+	if (!c->ts) {
+		if (!c->interp)
+			return 1;
+		c->interp = read_ptr(c->interp + cfg->interp_next);
+		if (!c->interp)
+			return 1;
+		c->ts = read_ptr(c->interp + cfg->interp_threads_head);
+		return 0;
+	}
+	if (read_ptr(c->ts + cfg->tstate_thread_id) == c->fsbase) {
+		c->found = c->ts;
+		return 1;
+	}
+	c->ts = read_ptr(c->ts + cfg->tstate_next);
+	return 0;
+}
+
 // find_tstate returns the PyThreadState of the current thread, or 0.
 static __always_inline __u64 find_tstate(struct py_config *cfg, __u32 tid, __u64 fsbase)
 {
@@ -175,18 +205,86 @@ static __always_inline __u64 find_tstate(struct py_config *cfg, __u32 tid, __u64
 			return *cached;
 		}
 	}
-	__u64 interp = read_ptr(cfg->runtime + cfg->runtime_interp_head);
-	for (int i = 0; i < PY_MAX_INTERPS && interp; i++) {
-		__u64 ts = read_ptr(interp + cfg->interp_threads_head);
-		for (int j = 0; j < PY_MAX_THREADS && ts; j++) {
-			if (read_ptr(ts + cfg->tstate_thread_id) == fsbase) {
-				bpf_map_update_elem(&py_tstates, &tid, &ts, BPF_ANY);
-				return ts;
-			}
-			ts = read_ptr(ts + cfg->tstate_next);
-		}
-		interp = read_ptr(interp + cfg->interp_next);
+	struct find_ctx c = {.cfg = cfg, .fsbase = fsbase};
+	c.interp = read_ptr(cfg->runtime + cfg->runtime_interp_head);
+	if (!c.interp)
+		return 0;
+	c.ts = read_ptr(c.interp + cfg->interp_threads_head);
+	bpf_loop(PY_MAX_INTERPS * PY_MAX_THREADS, find_step, &c, 0);
+	if (c.found)
+		bpf_map_update_elem(&py_tstates, &tid, &c.found, BPF_ANY);
+	return c.found;
+}
+
+struct walk_ctx {
+	struct py_config *cfg;
+	struct py_scratch *s;
+	__u64 frame;
+	__u32 n;
+};
+
+// walk_step records one frame and moves to its caller.
+static long walk_step(__u64 i, void *arg)
+{
+	struct walk_ctx *w = arg;
+	struct py_config *cfg = w->cfg;
+	struct py_scratch *s = w->s;
+	struct py_event *ev = &s->ev;
+	__u64 frame = w->frame;
+	__u32 layout = cfg->layout;
+	__u32 n = w->n;
+
+	if (!frame)
+		return 1;
+	if (n >= PY_MAX_FRAMES) {
+		ev->truncated = 1;
+		count(PY_STAT_TRUNCATED);
+		return 1;
 	}
+	__u32 wsz = cfg->frame_window;
+	if (wsz < 8 || wsz > PY_WINDOW)
+		wsz = PY_WINDOW;
+	if (bpf_probe_read_user(s->win, wsz, (void *)frame) != 0) {
+		ev->err = PY_ERR_READ;
+		count(PY_STAT_READ_ERR);
+		return 1;
+	}
+	__u64 code = win_u64(s, cfg->frame_code);
+	w->frame = win_u64(s, cfg->frame_previous);
+	__u32 flags = 0;
+	__u32 off = PY_OFFSET_NONE;
+	if (layout == PY_LAYOUT_310) {
+		__s32 lasti = (__s32)win_u32(s, cfg->frame_instr);
+		if (lasti >= 0)
+			off = (__u32)lasti * 2;
+		flags = PY_FRAME_ENTRY;
+	} else {
+		__u8 owner = win_u8(s, cfg->frame_owner);
+		if (layout != PY_LAYOUT_311 && owner == FRAME_OWNED_BY_CSTACK) {
+			// A shim frame pushed when C code entered the eval loop:
+			// the frame below it was that loop's first.
+			if (n > 0)
+				ev->frames[(n - 1) & (PY_MAX_FRAMES - 1)].offset |= PY_FRAME_ENTRY;
+			return 0;
+		}
+		if (layout == PY_LAYOUT_311 && owner)
+			flags = PY_FRAME_ENTRY;
+		__u64 instr = win_u64(s, cfg->frame_instr);
+		__u64 base = code + cfg->code_adaptive;
+		if (instr >= base && instr - base < PY_OFFSET_NONE)
+			off = (__u32)(instr - base);
+	}
+	__s32 first = 0;
+	if (bpf_probe_read_user(&first, sizeof(first), (void *)(code + cfg->code_firstlineno)) != 0) {
+		ev->err = PY_ERR_READ;
+		count(PY_STAT_READ_ERR);
+		return 1;
+	}
+	struct py_frame *f = &ev->frames[n & (PY_MAX_FRAMES - 1)];
+	f->code = code;
+	f->offset = off | flags;
+	f->firstlineno = first;
+	w->n = n + 1;
 	return 0;
 }
 
@@ -221,74 +319,16 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	if (!ts) {
 		count(PY_STAT_NO_TSTATE);
 		ev->err = PY_ERR_NO_TSTATE;
-		goto emit;
+	} else {
+		__u64 frame = read_ptr(ts + cfg->tstate_frame);
+		if (frame && (cfg->layout == PY_LAYOUT_311 || cfg->layout == PY_LAYOUT_312))
+			frame = read_ptr(frame + cfg->cframe_current_frame);
+		struct walk_ctx w = {.cfg = cfg, .s = s, .frame = frame};
+		// Shim frames are skipped without counting: allow for them.
+		bpf_loop(PY_MAX_FRAMES * 2 + 1, walk_step, &w, 0);
+		ev->n = w.n;
 	}
 
-	__u32 layout = cfg->layout;
-	__u64 frame = read_ptr(ts + cfg->tstate_frame);
-	if (frame && (layout == PY_LAYOUT_311 || layout == PY_LAYOUT_312))
-		frame = read_ptr(frame + cfg->cframe_current_frame);
-
-	__u32 n = 0;
-	for (int i = 0; i < PY_MAX_FRAMES * 2; i++) {
-		if (!frame)
-			break;
-		if (n >= PY_MAX_FRAMES) {
-			ev->truncated = 1;
-			count(PY_STAT_TRUNCATED);
-			break;
-		}
-		__u32 wsz = cfg->frame_window;
-		if (wsz < 8 || wsz > PY_WINDOW)
-			wsz = PY_WINDOW;
-		if (bpf_probe_read_user(s->win, wsz, (void *)frame) != 0) {
-			ev->err = PY_ERR_READ;
-			count(PY_STAT_READ_ERR);
-			break;
-		}
-		__u64 code = win_u64(s, cfg->frame_code);
-		__u64 prev = win_u64(s, cfg->frame_previous);
-		__u32 flags = 0;
-		__u32 off = PY_OFFSET_NONE;
-		if (layout == PY_LAYOUT_310) {
-			__s32 lasti = (__s32)win_u32(s, cfg->frame_instr);
-			if (lasti >= 0)
-				off = (__u32)lasti * 2;
-			flags = PY_FRAME_ENTRY;
-		} else {
-			if (layout != PY_LAYOUT_311 &&
-			    win_u8(s, cfg->frame_owner) == FRAME_OWNED_BY_CSTACK) {
-				// A shim frame pushed when C code entered the eval
-				// loop: the frame below it was that loop's first.
-				if (n > 0 && n <= PY_MAX_FRAMES)
-					ev->frames[(n - 1) & (PY_MAX_FRAMES - 1)].offset |= PY_FRAME_ENTRY;
-				frame = prev;
-				continue;
-			}
-			if (layout == PY_LAYOUT_311 && win_u8(s, cfg->frame_owner))
-				flags = PY_FRAME_ENTRY;
-			__u64 instr = win_u64(s, cfg->frame_instr);
-			__u64 base = code + cfg->code_adaptive;
-			if (instr >= base && instr - base < PY_OFFSET_NONE)
-				off = (__u32)(instr - base);
-		}
-		__s32 first = 0;
-		if (bpf_probe_read_user(&first, sizeof(first),
-					(void *)(code + cfg->code_firstlineno)) != 0) {
-			ev->err = PY_ERR_READ;
-			count(PY_STAT_READ_ERR);
-			break;
-		}
-		struct py_frame *f = &ev->frames[n & (PY_MAX_FRAMES - 1)];
-		f->code = code;
-		f->offset = off | flags;
-		f->firstlineno = first;
-		n++;
-		frame = prev;
-	}
-	ev->n = n;
-
-emit:;
 	__u64 size = sizeof(*ev) - sizeof(ev->frames) + (__u64)(ev->n & 0xff) * sizeof(struct py_frame);
 	if (size > sizeof(*ev))
 		size = sizeof(*ev);

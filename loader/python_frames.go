@@ -6,7 +6,6 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
-	"time"
 	"unsafe"
 
 	"github.com/cilium/ebpf"
@@ -176,8 +175,11 @@ func (p *PythonFrames) Start() {
 func (p *PythonFrames) Stop() {
 	p.once.Do(func() {
 		p.stopping.Store(true)
-		p.reader.SetDeadline(time.Now())
-		if !p.started {
+		if p.started {
+			// Wakes the reader: it returns what the ring holds, then
+			// ErrFlushed.
+			_ = p.reader.Flush()
+		} else {
 			close(p.out)
 		}
 	})
@@ -190,13 +192,10 @@ func (p *PythonFrames) read() {
 	var rec ringbuf.Record
 	for {
 		if err := p.reader.ReadInto(&rec); err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
+			if errors.Is(err, ringbuf.ErrFlushed) || errors.Is(err, os.ErrDeadlineExceeded) {
 				if p.stopping.Load() {
 					return
 				}
-				continue
-			}
-			if errors.Is(err, ringbuf.ErrFlushed) {
 				continue
 			}
 			return // closed
