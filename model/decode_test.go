@@ -1,6 +1,7 @@
 package model
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"strings"
@@ -173,5 +174,41 @@ func TestAppendRecordRoundTrip(t *testing.T) {
 	bi, err := DecodeRecord(AppendRecord(nil, ri))
 	if err != nil || bi.State.AgentID != "q\"\\\n\x01é" {
 		t.Fatalf("escapes: %q %v", bi.State.AgentID, err)
+	}
+}
+
+func TestDecodeCanonicalFastPath(t *testing.T) {
+	canonical := AppendRecord(nil, Record{Kind: KindStep, Seq: 4, T0: 10, T1: 20, TID: 7,
+		Action: Action{Type: Distribute, Items: []Nat{NatOf(1), NatOf(2)}},
+		State:  State{AgentID: "a", ShardID: NatOf(3), Data: []Nat{NatOf(1), NatOf(2)}}})
+	for _, tc := range []struct {
+		name string
+		line string
+		fast bool
+	}{
+		{"canonical", string(canonical), true},
+		{"canonical post", `{"kind":"step","seq":1,"t0":0,"t1":0,"tid":0,"action":{"type":"post","author":"a","content":"x\u00e9"},"state":{"agent_id":"a","shard_id":0,"data":[2]}}`, true},
+		{"spaces", `{"kind": "step","seq":1,"t0":0,"t1":0,"tid":0,"action":{"type":"comment","author":"a","content":""},"state":{"agent_id":"a","shard_id":0,"data":[]}}`, false},
+		{"init", `{"kind":"init","state":{"agent_id":"a","shard_id":0,"data":[]}}`, false},
+		{"no times", `{"kind":"step","seq":1,"action":{"type":"comment","author":"a","content":""},"state":{"agent_id":"a","shard_id":0,"data":[]}}`, false},
+		{"extra field", `{"kind":"step","seq":1,"t0":0,"t1":0,"tid":0,"action":{"type":"comment","author":"a","content":""},"state":{"agent_id":"a","shard_id":0,"data":[]},"x":1}`, false},
+		{"capped", `{"kind":"step","seq":1,"t0":0,"t1":0,"tid":0,"action":{"type":"comment","author":"a","content":""},"state":{"agent_id":"a","shard_id":0,"data_len":2000,"data_capped":true}}`, false},
+		{"negative", `{"kind":"step","seq":1,"t0":0,"t1":0,"tid":0,"action":{"type":"distribute","items":[-1]},"state":{"agent_id":"a","shard_id":0,"data":[]}}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var p parser
+			var rec Record
+			p.b = []byte(tc.line)
+			if got := decodeCanonical(&p, &rec); got != tc.fast {
+				t.Fatalf("fast path = %v, want %v", got, tc.fast)
+			}
+			// Whichever path, DecodeRecord gives what the general parser gives.
+			r, err := DecodeRecord([]byte(tc.line))
+			var g Record
+			gerr := decodeGeneral(&p, []byte(tc.line), &g)
+			if (err == nil) != (gerr == nil) || (err == nil && !bytes.Equal(AppendRecord(nil, r), AppendRecord(nil, g))) {
+				t.Fatalf("DecodeRecord %v / general %v", err, gerr)
+			}
+		})
 	}
 }

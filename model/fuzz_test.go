@@ -10,6 +10,8 @@ import (
 // accepted record survives AppendRecord and decodes to the same record.
 func FuzzDecodeRecord(f *testing.F) {
 	f.Add([]byte(stepLine))
+	f.Add(AppendRecord(nil, Record{Kind: KindStep, Seq: 9, T0: 1, T1: 2, TID: 3,
+		Action: Action{Type: Post, Author: "a", Content: "h\u00e9"}, State: State{AgentID: "a", Data: []Nat{NatOf(2)}}}))
 	f.Add([]byte(`{"kind":"init","impl":"python","pid":1,"state":{"agent_id":"","shard_id":0,"data":[]}}`))
 	f.Add([]byte(`{"kind":"step","seq":1,"action":{"type":"distribute","items_len":2000,"items_capped":true},"state":{"agent_id":"a","shard_id":0,"data_len":2000,"data_capped":true}}`))
 	f.Fuzz(func(t *testing.T, line []byte) {
@@ -22,6 +24,14 @@ func FuzzDecodeRecord(f *testing.F) {
 		}
 		if !json.Valid(line) {
 			t.Fatalf("accepted invalid JSON: %q", line)
+		}
+		var g Record
+		var gp parser
+		if err := decodeGeneral(&gp, line, &g); err != nil {
+			t.Fatalf("the fast path accepted what the general parser rejects: %q: %v", line, err)
+		}
+		if !bytes.Equal(AppendRecord(nil, g), AppendRecord(nil, r)) || g.Kind != r.Kind {
+			t.Fatalf("the fast path and the general parser disagree on %q", line)
 		}
 		out := AppendRecord(nil, r)
 		back, err := DecodeRecord(out)

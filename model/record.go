@@ -49,12 +49,31 @@ func intern(prev string, b []byte) string {
 	return string(b)
 }
 
-// decodeInto decodes line into rec, reusing rec's data and items slices.
-func decodeInto(p *parser, line []byte, rec *Record) error {
-	p.b, p.i = line, 0
+// resetRecord clears rec but keeps the capacity of its slices.
+func resetRecord(rec *Record) {
 	data, items := rec.State.Data, rec.Action.Items
 	*rec = Record{}
 	rec.State.Data, rec.Action.Items = data[:0], items[:0]
+}
+
+// decodeInto decodes line into rec, reusing rec's data and items slices. A
+// step written in the canonical layout takes the fast path (decodeCanonical);
+// anything else, and anything the fast path does not like, is decoded by the
+// general parser below, which also writes every error message.
+func decodeInto(p *parser, line []byte, rec *Record) error {
+	resetRecord(rec)
+	p.b, p.i = line, 0
+	if decodeCanonical(p, rec) {
+		return nil
+	}
+	resetRecord(rec)
+	return decodeGeneral(p, line, rec)
+}
+
+// decodeGeneral decodes any valid record: keys in any order, spaces, unknown
+// fields, nulls, capped lists.
+func decodeGeneral(p *parser, line []byte, rec *Record) error {
+	p.b, p.i = line, 0
 
 	if p.peek() != '{' {
 		if p.i >= len(p.b) {
