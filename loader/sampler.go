@@ -232,7 +232,7 @@ func (s *Sampler) drain(r ring, raw *perf.RawRecord) {
 			s.malformed.Add(1)
 			return
 		}
-		rec, err := decodeRecord(raw, r.ev, r.cpu)
+		rec, err := decodeRecord(raw, r.cpu)
 		if err != nil {
 			s.malformed.Add(1)
 			continue

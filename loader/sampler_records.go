@@ -115,23 +115,18 @@ func splitCallchain(chain []uint64) (user, kernel []uint64) {
 const sampleIDSize = 24
 
 // decodeRecord turns a raw ring record into a Record. It returns nil for
-// record types tracer does not use (throttling, data mappings). ev is the
-// event that owns the ring; every event sharing it has the same attributes.
+// record types tracer does not use (throttling, data mappings). The layout
+// is the one attr asks for.
 //
-// Samples are decoded by go-perf. The other records are decoded here: their
-// strings are NUL-padded to 8 bytes, and go-perf reads the sample_id trailer
-// right after the first NUL, so its time would be wrong; the trailer is read
-// from the end of the record instead.
-func decodeRecord(raw *perf.RawRecord, ev *perf.Event, cpu int) (Record, error) {
+// Records are decoded here rather than by go-perf: its decoders index past
+// the end of a short record (a panic), and for records with strings, which
+// the kernel pads to 8 bytes, it reads the sample_id trailer right after the
+// first NUL, so the time would be wrong; the trailer is read from the end of
+// the record instead.
+func decodeRecord(raw *perf.RawRecord, cpu int) (Record, error) {
 	typ := perf.RecordType(raw.Header.Type)
 	if typ == perf.RecordTypeSample {
-		var sr perf.SampleRecord
-		if err := sr.DecodeFrom(raw, ev); err != nil {
-			return nil, err
-		}
-		s := &Sample{PID: int(sr.Pid), TID: int(sr.Tid), CPU: int(sr.CPU), Time: sr.Time, Period: sr.Period}
-		s.User, s.Kernel = splitCallchain(sr.Callchain)
-		return s, nil
+		return decodeSample(raw.Data)
 	}
 	d := raw.Data
 	if len(d) < sampleIDSize {
@@ -175,6 +170,29 @@ func decodeRecord(raw *perf.RawRecord, ev *perf.Event, cpu int) (Record, error) 
 		return &Lost{CPU: cpu, Time: t, Count: body.u64()}, body.err()
 	}
 	return nil, nil
+}
+
+// decodeSample reads PERF_RECORD_SAMPLE in the sample format of attr: ip;
+// pid, tid; time; cpu, reserved; period; nr, ips[nr].
+func decodeSample(d []byte) (Record, error) {
+	f := fieldReader(d)
+	f.u64() // ip: also the first callchain entry
+	s := &Sample{}
+	s.PID, s.TID = int(f.u32()), int(f.u32())
+	s.Time = f.u64()
+	s.CPU = int(f.u32())
+	f.u32()
+	s.Period = f.u64()
+	nr := f.u64()
+	if f == nil || nr > uint64(len(f)/8) {
+		return nil, errShortRecord
+	}
+	chain := make([]uint64, nr)
+	for i := range chain {
+		chain[i] = f.u64()
+	}
+	s.User, s.Kernel = splitCallchain(chain)
+	return s, nil
 }
 
 var le = binary.LittleEndian
