@@ -103,13 +103,25 @@ func TestWorkloads(t *testing.T) {
 			for _, tr := range []string{pt, jt} {
 				for _, r := range readTrace(t, tr)[1:] {
 					a := r.action(t)
-					if a.Type == "post" && r.State.Data[0].String() != strconv.Itoa(utf8.RuneCountInString(a.Content)) {
+					if a.Type == "post" && !a.ContentCapped && !r.State.DataCapped && r.State.Data[0].String() != strconv.Itoa(utf8.RuneCountInString(a.Content)) {
 						t.Errorf("%s seq %d: post of %q recorded %s, want %d scalar values",
 							filepath.Base(tr), r.Seq, a.Content, r.State.Data[0], utf8.RuneCountInString(a.Content))
 					}
 				}
 			}
 		})
+	}
+	// caps.jsonl goes beyond the caps: both traces record lengths in scalar values.
+	caps := filepath.Join(root, "examples", "workloads", "caps.jsonl")
+	for _, c := range []container{py, js} {
+		recs := readTrace(t, c.trace(t, "--actions", caps))
+		a := recs[3].action(t)
+		if !a.ContentCapped || a.ContentLen != 5000 || !recs[3].State.DataCapped || recs[3].State.DataLen != 1501 {
+			t.Errorf("%s: seq 3 %+v %+v, want content_len 5000 (emoji) and data_len 1501, both capped", c.name, a, recs[3].State)
+		}
+		if a := recs[5].action(t); a.ContentCapped || utf8.RuneCountInString(a.Content) != 4096 {
+			t.Errorf("%s: seq 5: content of 4096 scalar values must not be capped", c.name)
+		}
 	}
 	// bignat.jsonl distributes 2^64 and 10^29 + ...: both traces keep the digits.
 	w := filepath.Join(root, "examples", "workloads", "bignat.jsonl")

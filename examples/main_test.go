@@ -151,8 +151,10 @@ type record struct {
 	Seq    uint64          `json:"seq"`
 	Action json.RawMessage `json:"action"`
 	State  struct {
-		AgentID string        `json:"agent_id"`
-		Data    []json.Number `json:"data"`
+		AgentID    string        `json:"agent_id"`
+		Data       []json.Number `json:"data"`
+		DataLen    uint64        `json:"data_len"`
+		DataCapped bool          `json:"data_capped"`
 	} `json:"state"`
 }
 
@@ -177,11 +179,13 @@ func readTrace(t *testing.T, path string) []record {
 
 // action is a decoded contract-1 action.
 type action struct {
-	Type    string        `json:"type"`
-	Name    string        `json:"name"`
-	Author  string        `json:"author"`
-	Content string        `json:"content"`
-	Items   []json.Number `json:"items"`
+	Type          string        `json:"type"`
+	Name          string        `json:"name"`
+	Author        string        `json:"author"`
+	Content       string        `json:"content"`
+	ContentLen    uint64        `json:"content_len"`
+	ContentCapped bool          `json:"content_capped"`
+	Items         []json.Number `json:"items"`
 }
 
 func (r record) action(t *testing.T) action {
