@@ -38,6 +38,9 @@ type SamplerConfig struct {
 	// EnableOnExec opens the events disabled; the kernel enables them when
 	// the target calls execve (tracer run: the target is the gated shim).
 	EnableOnExec bool
+	// RingPages is the size of each CPU's ring in pages, a power of two;
+	// 0 means 128 (512 KiB).
+	RingPages int
 	// Threads are the target's existing threads (tracer attach). An event on
 	// a pid follows only that one thread and the threads it creates later,
 	// so each existing thread needs its own. Empty means PID only.
@@ -115,6 +118,13 @@ func OpenSampler(cfg SamplerConfig) (*Sampler, error) {
 	if len(threads) == 0 {
 		threads = []int{cfg.PID}
 	}
+	pages := cfg.RingPages
+	if pages == 0 {
+		pages = ringPages
+	}
+	if pages < 0 || pages&(pages-1) != 0 {
+		return nil, fmt.Errorf("ring size %d pages is not a power of two", pages)
+	}
 	a := attr(cfg)
 	s := &Sampler{out: make(chan Record, 4096), stop: make(chan struct{})}
 	for _, cpu := range cpus {
@@ -130,7 +140,7 @@ func OpenSampler(cfg SamplerConfig) (*Sampler, error) {
 			}
 			s.events = append(s.events, ev)
 			if owner == nil {
-				if err := ev.MapRingNumPages(ringPages); err != nil {
+				if err := ev.MapRingNumPages(pages); err != nil {
 					s.closeEvents()
 					return nil, fmt.Errorf("map ring on cpu %d: %w", cpu, err)
 				}

@@ -267,3 +267,41 @@ func TestStartGatedAsUser(t *testing.T) {
 		t.Errorf("command ran as uid %q, want 65534 (nobody)", got)
 	}
 }
+
+func TestLostRecordsAreCounted(t *testing.T) {
+	needPerf(t)
+	cmd := exec.Command(buildBurner(t), "2", "0", "2")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	time.Sleep(50 * time.Millisecond)
+	tids, err := Threads(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One page per CPU at 10 kHz, not read for a while: the rings overflow.
+	s, err := OpenSampler(SamplerConfig{PID: cmd.Process.Pid, Freq: MaxFreq, Threads: tids, RingPages: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	time.Sleep(300 * time.Millisecond)
+	s.Start()
+	done := make(chan []Record)
+	go func() { done <- collectRecords(s) }()
+	time.Sleep(300 * time.Millisecond)
+	s.Stop()
+	var lost uint64
+	for _, r := range <-done {
+		if l, ok := r.(*Lost); ok {
+			lost += l.Count
+		}
+	}
+	if lost == 0 || s.Stats().Lost != lost {
+		t.Errorf("lost records: %d in records, Stats says %d; want the same, above 0", lost, s.Stats().Lost)
+	}
+}
