@@ -39,9 +39,12 @@ type PythonFile struct {
 	Offsets PythonOffsets
 	Source  string // where the offsets came from, e.g. "dwarf+PyCode_Type members"
 
-	runtimeSym uint64 // link-time address of _PyRuntime
-	loadDelta  uint64 // p_vaddr - p_offset of the first PT_LOAD, page aligned
+	runtimeSym uint64   // link-time address of _PyRuntime
+	loads      []ptLoad // the file's PT_LOAD segments
 }
+
+// ptLoad is one PT_LOAD segment, page aligned.
+type ptLoad struct{ off, vaddr, size uint64 }
 
 // PythonProcess is the interpreter of one process: its file, and where the
 // file's _PyRuntime sits in that process.
@@ -102,8 +105,7 @@ func inspectPython(path string) (*PythonFile, error) {
 	pf := &PythonFile{Path: path, runtimeSym: runtime.Value}
 	for _, p := range ef.Progs {
 		if p.Type == elf.PT_LOAD {
-			pf.loadDelta = (p.Vaddr &^ 0xfff) - (p.Off &^ 0xfff)
-			break
+			pf.loads = append(pf.loads, ptLoad{off: p.Off &^ 0xfff, vaddr: p.Vaddr &^ 0xfff, size: p.Filesz + p.Off&0xfff})
 		}
 	}
 	major, minor, patch, ok := pyVersion(ef, syms)
@@ -150,9 +152,17 @@ func inspectPython(path string) (*PythonFile, error) {
 }
 
 // ForProcess places the file in a process where the mapping of file offset
-// `offset` starts at address `start`.
+// `offset` starts at address `start` (any of the file's mappings: the
+// segment that holds the offset gives the load bias).
 func (pf *PythonFile) ForProcess(pid int, start, offset uint64) *PythonProcess {
-	bias := start - (offset &^ 0xfff) - pf.loadDelta
+	off := offset &^ 0xfff
+	delta := uint64(0)
+	for i, l := range pf.loads {
+		if i == 0 || (off >= l.off && off < l.off+l.size) {
+			delta = l.vaddr - l.off
+		}
+	}
+	bias := start - off - delta
 	return &PythonProcess{PID: pid, Runtime: bias + pf.runtimeSym, PythonFile: pf}
 }
 

@@ -1,0 +1,57 @@
+package symbolize
+
+import (
+	"slices"
+	"testing"
+)
+
+func names(fs []Frame) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.Name())
+	}
+	return out
+}
+
+func TestMergePython(t *testing.T) {
+	lib := "/usr/lib/libpython3.12.so.1.0"
+	nat := func(name, module string) Frame { return Frame{Function: name, Module: module, Kind: Native} }
+	py := func(name string) Frame { return Frame{Function: name, Module: "[python]", Kind: Python} }
+	eval := nat("_PyEval_EvalFrameDefault", lib)
+	segs := [][]Frame{{py("leaf"), py("mid")}, {py("main"), py("<module>")}}
+	cases := []struct {
+		name   string
+		native []Frame
+		segs   [][]Frame
+		want   []string
+	}{
+		{"every activation placed",
+			[]Frame{nat("sqrt", "/lib/libm.so.6"), nat("math_sqrt", lib), eval, nat("PyObject_Call", lib), nat("_PyEval_EvalFrameDefault.cold", lib), nat("Py_RunMain", lib), nat("main", "/bin/python3.12")},
+			segs,
+			[]string{"sqrt", "math_sqrt", "leaf", "mid", "PyObject_Call", "main", "<module>", "Py_RunMain", "main"}},
+		{"unwinding stopped after the first activation",
+			[]Frame{eval, nat("garbage", lib)},
+			segs,
+			[]string{"leaf", "mid", "main", "<module>"}},
+		{"no activation: leaf C code stays",
+			[]Frame{nat("clock_gettime", "[vdso]"), nat("pymonotonic", lib), nat("garbage", lib)},
+			segs,
+			[]string{"clock_gettime", "pymonotonic", "leaf", "mid", "main", "<module>"}},
+		{"no python frames",
+			[]Frame{nat("f", lib), eval},
+			nil,
+			[]string{"f", "_PyEval_EvalFrameDefault"}},
+		{"more activations than segments",
+			[]Frame{eval, nat("x", lib), eval},
+			[][]Frame{{py("only")}},
+			[]string{"only", "x", "_PyEval_EvalFrameDefault"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := names(MergePython(c.native, c.segs))
+			if !slices.Equal(got, c.want) {
+				t.Errorf("got %v\nwant %v", got, c.want)
+			}
+		})
+	}
+}
