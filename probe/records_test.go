@@ -215,3 +215,23 @@ console.log('still running');
 		})
 	}
 }
+
+// An unwritable TRACER_PROBE_FILE is reported once on stderr and the program
+// runs on, its batches going to /dev/null where tracer can still see them.
+func TestUnwritableFile(t *testing.T) {
+	code := map[string]string{
+		"python": "p = tracer_probe.Probe()\np.init({'agent_id': 'A', 'shard_id': 0, 'data': []})\nprint('ran')\n",
+		"node":   "const p = new Probe();\np.init({ agent_id: 'A', shard_id: 0, data: [] });\nconsole.log('ran');\n",
+	}
+	for _, in := range interps(t) {
+		t.Run(in.name, func(t *testing.T) {
+			res := in.run(t, code[in.name], "TRACER_PROBE_FILE="+filepath.Join(t.TempDir(), "missing", "trace.jsonl"))
+			if res.code != 0 || !strings.Contains(res.stdout, "ran") {
+				t.Fatalf("exit %d, stdout %q: the program must run on: %s", res.code, res.stdout, res.stderr)
+			}
+			if !strings.Contains(res.stderr, "tracer_probe: cannot write TRACER_PROBE_FILE=") {
+				t.Errorf("stderr %q does not say the file cannot be written", res.stderr)
+			}
+		})
+	}
+}

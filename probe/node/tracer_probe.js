@@ -64,13 +64,20 @@ class Probe {
     this._pos = HEADER; // records start after the header space
     this._pending = ''; // records not yet encoded into _buf
     this._units = 0; // UTF-16 units in _pending
+    this._fd = -1;
     const path = process.env.TRACER_PROBE_FILE || '';
     if (path) {
-      this._fd = fs.openSync(path, 'w', 0o644);
+      try {
+        this._fd = fs.openSync(path, 'w', 0o644);
+      } catch (e) {
+        // The program runs on; tracer can still capture the batches.
+        process.stderr.write(`tracer_probe: cannot write TRACER_PROBE_FILE=${path} (${e.code}): records go to /dev/null\n`);
+      }
       // TRACER_PROBE_FRAMED=1 writes the framed batches to the file, as a
       // uprobe would see them (for testing readers of the framing).
       this._framed = process.env.TRACER_PROBE_FRAMED === '1';
-    } else {
+    }
+    if (this._fd < 0) {
       this._fd = fs.openSync('/dev/null', 'w');
       this._framed = true;
     }

@@ -31,6 +31,7 @@ import atexit
 import json
 import os
 import struct
+import sys
 import threading
 import time
 
@@ -93,14 +94,20 @@ class Probe:
         self._closed = False
         self._flusher = None
         self._pid = os.getpid()
+        self._fd = -1
         path = os.environ.get("TRACER_PROBE_FILE", "")
         if path:
-            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
-            self._fd = os.open(path, flags, 0o644)
+            try:
+                self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+            except OSError as e:
+                # The program runs on; tracer can still capture the batches.
+                sys.stderr.write(
+                    "tracer_probe: cannot write TRACER_PROBE_FILE=%s (%s): records go to /dev/null\n" % (path, e.strerror)
+                )
             # TRACER_PROBE_FRAMED=1 writes the framed batches to the file, as a
             # uprobe would see them (for testing readers of the framing).
             self._framed = os.environ.get("TRACER_PROBE_FRAMED", "") == "1"
-        else:
+        if self._fd < 0:
             self._fd = os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
             self._framed = True
         atexit.register(self.close)
