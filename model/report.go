@@ -146,6 +146,8 @@ func (r *Result) writeRelation(b *strings.Builder, rel Relation, failed, first u
 	switch {
 	case r.Checked == 0 && !r.InitCompared:
 		fmt.Fprintf(b, "  %-13s nothing to check\n", label)
+	case failed > 0 && first == 0:
+		fmt.Fprintf(b, "  %-13s failed at %d %s, the first at the init records\n", label, failed, plural(failed, "step", "steps"))
 	case failed > 0:
 		fmt.Fprintf(b, "  %-13s failed at %d %s, the first at seq %d\n", label, failed, plural(failed, "step", "steps"), first)
 	case rel == Exact && r.Unchecked > 0:

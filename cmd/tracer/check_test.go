@@ -113,6 +113,8 @@ func TestCheckCLI(t *testing.T) {
 			[]string{"conforming under --relation bisim"}, nil},
 		{"pair action mismatch", []string{"check", "pair_python.jsonl", "pair_node_other_action.jsonl"}, 1,
 			[]string{"DIVERGENCE at step 6 (comment) under --relation exact: the actions differ", `content: "Zalgo`}, nil},
+		{"pair init mismatch", []string{"check", "pair_python.jsonl", "pair_node_other_init.jsonl"}, 1,
+			[]string{"DIVERGENCE at the init records under --relation exact", `agent_id: "" ≠ "zz"`, "the first at the init records"}, nil},
 		{"pair partial", []string{"check", "pair_python.jsonl", "pair_node_partial.jsonl"}, 0,
 			[]string{"3 steps only in pair_python.jsonl"}, nil},
 
