@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/tracer-dev/tracer/model"
 	"github.com/urfave/cli/v2"
@@ -36,19 +37,60 @@ func checkCommand() *cli.Command {
 	}
 }
 
-func runCheck(c *cli.Context) error {
-	if c.NArg() < 1 || c.NArg() > 2 {
-		return cli.Exit("check: give one trace, or two traces to compare (tracer check TRACE.jsonl [OTHER.jsonl])", exitUsage)
+// checkArgs are the trace paths and the flags of one check, with flags given
+// after the paths (tracer check a.jsonl --relation bisim) taken as flags too:
+// urfave/cli stops parsing flags at the first path.
+type checkArgs struct {
+	paths    []string
+	relation string
+	json     bool
+}
+
+func parseCheckArgs(c *cli.Context) (checkArgs, error) {
+	a := checkArgs{relation: c.String("relation"), json: c.Bool("json")}
+	args := c.Args().Slice()
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		switch {
+		case arg == "--":
+			a.paths = append(a.paths, args[i+1:]...)
+			i = len(args)
+		case arg == "--json" || arg == "-json":
+			a.json = true
+		case arg == "--relation" || arg == "-relation":
+			if i+1 >= len(args) {
+				return a, fmt.Errorf("check: --relation needs a value: exact or bisim")
+			}
+			a.relation = args[i+1]
+			i++
+		case strings.HasPrefix(arg, "--relation=") || strings.HasPrefix(arg, "-relation="):
+			a.relation = arg[strings.Index(arg, "=")+1:]
+		case len(arg) > 1 && arg[0] == '-':
+			return a, fmt.Errorf("check: unknown flag %s (see tracer check --help)", arg)
+		default:
+			a.paths = append(a.paths, arg)
+		}
 	}
-	rel, err := model.ParseRelation(c.String("relation"))
+	if len(a.paths) < 1 || len(a.paths) > 2 {
+		return a, fmt.Errorf("check: give one trace, or two traces to compare (tracer check TRACE.jsonl [OTHER.jsonl])")
+	}
+	return a, nil
+}
+
+func runCheck(c *cli.Context) error {
+	args, err := parseCheckArgs(c)
+	if err != nil {
+		return cli.Exit(err.Error(), exitUsage)
+	}
+	rel, err := model.ParseRelation(args.relation)
 	if err != nil {
 		return cli.Exit("check: --relation: "+err.Error(), exitUsage)
 	}
 	var decoders []*model.Decoder
-	for _, path := range c.Args().Slice() {
+	for _, path := range args.paths {
 		f, err := os.Open(path)
 		if err != nil {
-			return inputFailure(c, fmt.Errorf("check: open trace: %w (give the path of a JSONL trace)", err))
+			return inputFailure(args.json, c, fmt.Errorf("check: open trace: %w (give the path of a JSONL trace)", err))
 		}
 		defer f.Close()
 		decoders = append(decoders, model.NewDecoder(f, path))
@@ -62,11 +104,11 @@ func runCheck(c *cli.Context) error {
 	if err != nil {
 		var ie *model.InputError
 		if errors.As(err, &ie) {
-			return inputFailure(c, fmt.Errorf("check: malformed trace: %w", err))
+			return inputFailure(args.json, c, fmt.Errorf("check: malformed trace: %w", err))
 		}
-		return inputFailure(c, fmt.Errorf("check: %w", err))
+		return inputFailure(args.json, c, fmt.Errorf("check: %w", err))
 	}
-	if c.Bool("json") {
+	if args.json {
 		out, err := res.JSON()
 		if err != nil {
 			return cli.Exit("check: encode json: "+err.Error(), exitUsage)
@@ -84,8 +126,8 @@ func runCheck(c *cli.Context) error {
 // inputFailure reports malformed input or an unreadable file: one line on
 // stderr (through main's exit handling) and, with --json, a JSON verdict on
 // stdout so machines see it too.
-func inputFailure(c *cli.Context, err error) error {
-	if c.Bool("json") {
+func inputFailure(asJSON bool, c *cli.Context, err error) error {
+	if asJSON {
 		msg, _ := json.Marshal(err.Error())
 		fmt.Fprintf(c.App.Writer, "{\"verdict\":\"error\",\"error\":%s}\n", msg)
 	}

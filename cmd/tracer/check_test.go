@@ -131,6 +131,9 @@ func TestCheckCLI(t *testing.T) {
 		{"second init", []string{"check", "malformed_second_init.jsonl"}, 2, nil, []string{"malformed_second_init.jsonl:5: second init record"}},
 		{"malformed second of pair", []string{"check", "valid.jsonl", "malformed_negative.jsonl"}, 2, nil, []string{"malformed_negative.jsonl:6:"}},
 
+		{"flags after the path", []string{"check", "bug_post_bytes.jsonl", "--relation", "bisim"}, 0, []string{"conforming under --relation bisim"}, nil},
+		{"flag= after the path", []string{"check", "bug_post_bytes.jsonl", "--relation=bisim", "--json"}, 0, []string{`"verdict":"conforming"`, `"relation":"bisim"`}, nil},
+		{"unknown flag after the path", []string{"check", "valid.jsonl", "--fast"}, 2, nil, []string{"unknown flag --fast"}},
 		{"no args", []string{"check"}, 2, nil, []string{"give one trace"}},
 		{"three args", []string{"check", "a", "b", "c"}, 2, nil, []string{"give one trace"}},
 		{"bad relation", []string{"check", "--relation", "close", "valid.jsonl"}, 2, nil, []string{`unknown relation "close"`}},
