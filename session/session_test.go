@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,7 +65,7 @@ func shares(p *profile.Profile) (self, cum map[string]float64) {
 	for _, s := range p.Sample {
 		seen := map[string]bool{}
 		for i, l := range s.Location {
-			name := l.Line[0].Function.Name
+			name := locName(l)
 			if i == 0 {
 				self[name] += 1 / n
 			}
@@ -75,6 +76,15 @@ func shares(p *profile.Profile) (self, cum map[string]float64) {
 		}
 	}
 	return self, cum
+}
+
+// locName names a location by its function, or by its address when the
+// address could not be named.
+func locName(l *profile.Location) string {
+	if len(l.Line) == 0 {
+		return fmt.Sprintf("0x%x", l.Address)
+	}
+	return l.Line[0].Function.Name
 }
 
 // cumContaining sums the cumulative share of functions whose name has sub.
