@@ -17,7 +17,7 @@ func checkCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "check",
 		Usage:     "check a trace against the model, or two traces against each other",
-		ArgsUsage: "TRACE.jsonl [OTHER.jsonl]",
+		ArgsUsage: "TRACE.jsonl [OTHER.jsonl]   (- reads a trace from stdin)",
 		Description: "With one trace, every step is checked as transition(previous observed state, action)\n" +
 			"against the observed state, from the init record when the trace has one, else stepwise\n" +
 			"from the first observed state. With two traces, the steps with the same seq must have\n" +
@@ -88,6 +88,10 @@ func runCheck(c *cli.Context) error {
 	}
 	var decoders []*model.Decoder
 	for _, path := range args.paths {
+		if path == "-" {
+			decoders = append(decoders, model.NewDecoder(c.App.Reader, "stdin"))
+			continue
+		}
 		f, err := os.Open(path)
 		if err != nil {
 			return inputFailure(args.json, c, fmt.Errorf("check: open trace: %w (give the path of a JSONL trace)", err))

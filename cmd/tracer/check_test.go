@@ -229,3 +229,17 @@ func TestCheckCLILargeTrace(t *testing.T) {
 		t.Fatalf("exit %d:\n%s", code, stdout)
 	}
 }
+
+func TestCheckCLIStdin(t *testing.T) {
+	trace, err := os.ReadFile(filepath.Join("..", "..", "testdata", "traces", "bug_shard.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(tracerBin, "check", "-")
+	cmd.Stdin = bytes.NewReader(trace)
+	out, err := cmd.Output()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "DIVERGENCE at step 9 (post), stdin:10") {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+}
