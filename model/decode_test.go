@@ -83,6 +83,8 @@ func TestDecodeRecordMalformed(t *testing.T) {
 		{"trailing", `{"kind":"init",` + state + `} x`, "extra text"},
 		{"no kind", `{` + state + `}`, `no "kind"`},
 		{"unknown kind", `{"kind":"stop",` + state + `}`, `unknown kind "stop"`},
+		{"escaped unknown kind", `{"kind":"\u0073top","state":{"agent_id":"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9","shard_id":0,"data":[]}}`, `unknown kind "stop"`},
+		{"escaped unknown action", `{"kind":"step","seq":1,"action":{"type":"l\u0069ke","name":"\u00e9\u00e9\u00e9\u00e9\u00e9"},` + state + `}`, `unknown action type "like"`},
 		{"unknown action", `{"kind":"step","seq":1,"action":{"type":"like"},` + state + `}`, `unknown action type "like"`},
 		{"no action type", `{"kind":"step","seq":1,"action":{"name":"x"},` + state + `}`, `action has no "type"`},
 		{"negative data", `{"kind":"init","state":{"agent_id":"a","shard_id":0,"data":[1,-2]}}`, "state.data[1]: -2 is negative"},

@@ -84,8 +84,8 @@ func decodeGeneral(p *parser, line []byte, rec *Record) error {
 		}
 		return p.unexpected()
 	}
-	var kind []byte
-	var hasSeq, hasAction, hasState bool
+	var kind string // as written, when it is neither init nor step
+	var hasKind, hasSeq, hasAction, hasState bool
 	p.i++ // the '{' seen by peek
 	for first := true; ; first = false {
 		key, ok, err := p.member(first)
@@ -100,12 +100,16 @@ func decodeGeneral(p *parser, line []byte, rec *Record) error {
 		}
 		switch string(key) {
 		case "kind":
-			kind, err = p.text("kind")
-			switch string(kind) {
+			var b []byte
+			b, err = p.text("kind")
+			hasKind = err == nil
+			switch string(b) {
 			case KindInit:
 				rec.Kind = KindInit
 			case KindStep:
 				rec.Kind = KindStep
+			default:
+				rec.Kind, kind = "", string(b)
 			}
 		case "seq":
 			rec.Seq, err = p.u64("seq")
@@ -141,7 +145,7 @@ func decodeGeneral(p *parser, line []byte, rec *Record) error {
 		return p.errSyntax("extra text after the object")
 	}
 	switch {
-	case kind == nil:
+	case !hasKind:
 		return errors.New(`record has no "kind": want "init" or "step"`)
 	case rec.Kind == "":
 		return fmt.Errorf("unknown kind %q: want \"init\" or \"step\"", kind)
@@ -264,8 +268,8 @@ func (p *parser) action(a *Action) error {
 		}
 		return errors.New(`action: want an object {"type": ...}`)
 	}
-	var typ []byte
-	var hasName, hasAuthor, hasContent, hasContentLen, hasItems, hasItemsLen bool
+	var typ string // as written, when it is no known type
+	var hasType, hasName, hasAuthor, hasContent, hasContentLen, hasItems, hasItemsLen bool
 	p.i++ // the '{' seen by peek
 	for first := true; ; first = false {
 		key, ok, err := p.member(first)
@@ -281,8 +285,9 @@ func (p *parser) action(a *Action) error {
 		var b []byte
 		switch string(key) {
 		case "type":
-			if typ, err = p.text("action.type"); err == nil {
-				switch string(typ) {
+			if b, err = p.text("action.type"); err == nil {
+				hasType = true
+				switch string(b) {
 				case "register":
 					a.Type = Register
 				case "post":
@@ -291,6 +296,8 @@ func (p *parser) action(a *Action) error {
 					a.Type = Comment
 				case "distribute":
 					a.Type = Distribute
+				default:
+					a.Type, typ = 0, string(b)
 				}
 			}
 		case "name":
@@ -329,7 +336,7 @@ func (p *parser) action(a *Action) error {
 	}
 	switch a.Type {
 	case 0:
-		if typ == nil {
+		if !hasType {
 			return errors.New(`action has no "type": want register, post, comment or distribute`)
 		}
 		return fmt.Errorf("unknown action type %q: want register, post, comment or distribute", typ)
