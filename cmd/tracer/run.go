@@ -27,7 +27,7 @@ func runCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "run",
 		Usage:     "run a command under the CPU samplers and write its profile",
-		ArgsUsage: "[flags] -- CMD [ARGS...]",
+		ArgsUsage: "-- CMD [ARGS...]",
 		Description: "Starts CMD (no shell) so that it execs only once the samplers are enabled, follows\n" +
 			"its threads and children, passes SIGINT and SIGTERM on to it, and exits with its exit\n" +
 			"status (128+N when a signal N killed it). For node, NODE_OPTIONS gains\n" +
