@@ -1,14 +1,32 @@
 // Package model owns the Moltbook transition system of the Lean specification
-// (lean/MoltbookBisim.lean) and everything needed to judge a recorded run
-// against it: the state and action types, the transition function, the
-// bisimulation relation, the decoder of the JSONL trace format
-// (docs/trace-format.md) and the checkers that replay one trace against the
-// model or compare two traces with each other.
+// (lean/MoltbookBisim) and everything needed to judge a recorded run against
+// it: the state and action types, the transition function, the bisimulation
+// relation, the decoder of the JSONL trace format (docs/trace-format.md), and
+// the checkers that replay one trace against the model or compare two traces.
+//
+// Files:
+//
+//	spec.go      State, Action, Transition, Run, Bisimilar, Equal: the Lean definitions
+//	nat.go       Nat, Lean's unbounded natural (uint64 fast path, math/big beyond)
+//	relation.go  Relation: Exact or Bisim (--relation)
+//	record.go    Record and the general decoder of one line
+//	canonical.go the fast path for step lines in the canonical layout
+//	json.go      the JSON scanner under both
+//	decoder.go   Decoder: a trace, one record at a time
+//	pipeline.go  parallel decoding for CheckTrace and CheckPair, in file order
+//	order.go     record order: one init first, seq increasing, gaps
+//	checker.go   Checker (live, record by record) and CheckTrace
+//	pair.go      CheckPair
+//	diff.go      what differs between two states or two actions
+//	result.go    Result, Divergence
+//	report.go    the human report; jsonout.go the --json form
+//	encode.go    AppendRecord and the contract-1 JSON of State and Action
 //
 // Each Go definition mirrors one Lean definition clause by clause; lean/README.md
-// maps them. Numbers are Lean's Nat: unbounded, carried exactly (see Nat).
+// maps them, and the tests mirror each Lean theorem with a property test and
+// each #guard example with the same values.
 //
-// The package does no I/O beyond decoding records from an io.Reader. Checking is
-// streaming: a Checker holds the previous observed state and a bounded amount of
+// The package does no I/O beyond reading the io.Reader it is given. Checking
+// is streaming: a Checker holds the previous observed state and bounded
 // bookkeeping, so memory is bounded by the largest state, not the trace length.
 package model
