@@ -187,3 +187,39 @@ func TestRunUnderSudoRunsAsInvokingUser(t *testing.T) {
 		}
 	}
 }
+
+func TestRunWithoutPrivilege(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to start tracer as an unprivileged user")
+	}
+	dir, err := os.MkdirTemp("", "tracer-nopriv-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "tracer")
+	b, err := os.ReadFile(tracerBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o755)
+	for _, args := range [][]string{{"run", "-o", "-", "--", "true"}, {"attach", "--pid", "1", "--duration", "1s"}} {
+		cmd := exec.Command(bin, args...)
+		cmd.Dir = dir
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+			t.Errorf("%v as nobody: %v, want exit 2", args, err)
+		}
+		msg := strings.TrimSpace(stderr.String())
+		if strings.Contains(msg, "\n") || !strings.Contains(msg, "needs root, or CAP_PERFMON, CAP_BPF and CAP_SYS_PTRACE") || !strings.Contains(msg, "sudo") {
+			t.Errorf("%v as nobody: stderr %q, want one line saying to use sudo", args, msg)
+		}
+	}
+}
