@@ -6,6 +6,6 @@
 // write(2) per batch through the interpreter's own write path, framed per
 // docs/probe-framing.md when they go to /dev/null for tracer's uprobe, or as
 // plain JSONL to the file named by TRACER_PROBE_FILE. probe/README.md is the
-// user's guide. The Go code here is only the tests that run the bindings with
-// the real python3 and node and check their traces with `tracer check`.
+// user's guide. The Go code here embeds the bindings (Files, for `tracer verify`) and tests
+// them with the real python3 and node, checking their traces with `tracer check`.
 package probe
