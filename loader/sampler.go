@@ -110,6 +110,9 @@ func OpenSampler(cfg SamplerConfig) (*Sampler, error) {
 	if cfg.PID <= 0 {
 		return nil, fmt.Errorf("invalid target pid %d", cfg.PID)
 	}
+	if max, err := maxSampleRate(); err == nil && cfg.Freq > max {
+		return nil, fmt.Errorf("sampling frequency %d Hz is above kernel.perf_event_max_sample_rate (%d): lower -F, or raise the limit with sysctl", cfg.Freq, max)
+	}
 	cpus, err := onlineCPUs()
 	if err != nil {
 		return nil, err
@@ -257,6 +260,16 @@ func (s *Sampler) drain(r ring, raw *perf.RawRecord) {
 		}
 		s.out <- rec
 	}
+}
+
+// maxSampleRate reads the kernel's limit on sampling frequencies, which it
+// lowers by itself when sample interrupts take too long.
+func maxSampleRate() (int, error) {
+	b, err := os.ReadFile("/proc/sys/kernel/perf_event_max_sample_rate")
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(string(b)))
 }
 
 // onlineCPUs parses /sys/devices/system/cpu/online ("0-3,5").
