@@ -195,8 +195,26 @@ func TestCheckerFeedLive(t *testing.T) {
 	if d == nil || d.Seq != 120 || d.Line != 121 {
 		t.Fatalf("divergence %+v", d)
 	}
-	if !strings.Contains(d.Report(&res), "step 120") {
+	if !strings.Contains(d.Report(&res), "DIVERGENCE at step 120 (comment), live:121, under --relation exact") {
 		t.Fatalf("report: %s", d.Report(&res))
+	}
+	// Records decoded from captured batches carry no file or line.
+	c2 := NewChecker(Bisim)
+	for _, l := range lines[:5] {
+		r, _ := DecodeRecord([]byte(l))
+		r.State.ShardID = NatOf(r.Seq) // shard_id changes at every step
+		if err := c2.Feed(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res2 := c2.Result()
+	var out bytes.Buffer
+	if err := res2.WriteText(&out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "DIVERGENCE at step 1 (distribute), under --relation bisim\n") ||
+		!strings.Contains(out.String(), "trace: DIVERGENT under --relation bisim: 4 divergent steps") {
+		t.Fatalf("live report:\n%s", out.String())
 	}
 	// The record right after is judged from the corrupted observed state,
 	// stepwise, so one corruption diverges at most twice.

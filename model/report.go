@@ -35,7 +35,7 @@ func (d *Divergence) writeText(b *strings.Builder, r *Result) {
 		what = "the init records"
 	}
 	if !r.Pair {
-		fmt.Fprintf(b, "DIVERGENCE at %s, %s:%d, under --relation %s\n", what, d.File, d.Line, d.Relation)
+		fmt.Fprintf(b, "DIVERGENCE at %s%s, under --relation %s\n", what, location(", ", d.File, d.Line), d.Relation)
 		fmt.Fprintf(b, "  action:   %s\n", appendAction(nil, d.Action, shownItems))
 		from := fmt.Sprintf("the state observed at step %d", d.PrevSeq)
 		if d.PrevSeq == 0 {
@@ -52,15 +52,15 @@ func (d *Divergence) writeText(b *strings.Builder, r *Result) {
 		}
 		fmt.Fprintf(b, "DIVERGENCE at %s under --relation %s: %s\n", what, d.Relation, problem)
 		if !d.Init {
-			fmt.Fprintf(b, "  action   %s:%d: %s\n", a, d.Line, appendAction(nil, d.Action, shownItems))
+			fmt.Fprintf(b, "  action   %s: %s\n", location("", a, d.Line), appendAction(nil, d.Action, shownItems))
 			other := d.Action
 			if d.ActionMismatch {
 				other = d.OtherAction
 			}
-			fmt.Fprintf(b, "  action   %s:%d: %s\n", o, d.OtherLine, appendAction(nil, other, shownItems))
+			fmt.Fprintf(b, "  action   %s: %s\n", location("", o, d.OtherLine), appendAction(nil, other, shownItems))
 		}
-		fmt.Fprintf(b, "  state    %s:%d: %s\n", a, d.Line, appendState(nil, d.Expected, shownItems))
-		fmt.Fprintf(b, "  state    %s:%d: %s\n", o, d.OtherLine, appendState(nil, d.Observed, shownItems))
+		fmt.Fprintf(b, "  state    %s: %s\n", location("", a, d.Line), appendState(nil, d.Expected, shownItems))
+		fmt.Fprintf(b, "  state    %s: %s\n", location("", o, d.OtherLine), appendState(nil, d.Observed, shownItems))
 		writeDiffs(b, "first ≠ second", d.Differences)
 	}
 	other := d.Relation.Other()
@@ -76,6 +76,20 @@ func (d *Divergence) writeText(b *strings.Builder, r *Result) {
 	}
 }
 
+// location renders file:line, file, or line N (records fed live may have no
+// file or line), after prefix; empty when there is neither.
+func location(prefix, file string, line int) string {
+	switch {
+	case file != "" && line > 0:
+		return fmt.Sprintf("%s%s:%d", prefix, file, line)
+	case file != "":
+		return prefix + file
+	case line > 0:
+		return fmt.Sprintf("%sline %d", prefix, line)
+	}
+	return ""
+}
+
 func writeDiffs(b *strings.Builder, legend string, diffs []string) {
 	if len(diffs) == 0 {
 		return
@@ -88,6 +102,9 @@ func writeDiffs(b *strings.Builder, legend string, diffs []string) {
 
 func (r *Result) writeSummary(b *strings.Builder) {
 	name := strings.Join(r.Files, " ~ ")
+	if name == "" {
+		name = "trace"
+	}
 	if r.Conforming() {
 		fmt.Fprintf(b, "%s: conforming under --relation %s\n", name, r.Relation)
 	} else {
