@@ -278,8 +278,13 @@ func (p *Process) ForwardSignals() {
 }
 
 // inTerminalForeground reports whether tracer's process group is the
-// foreground group of the terminal on stdin.
+// foreground group of its controlling terminal (whatever stdin is).
 func inTerminalForeground() bool {
-	pg, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
+	tty, err := os.Open("/dev/tty")
+	if err != nil {
+		return false // no controlling terminal
+	}
+	defer tty.Close()
+	pg, err := unix.IoctlGetInt(int(tty.Fd()), unix.TIOCGPGRP)
 	return err == nil && pg == unix.Getpgrp()
 }
