@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 )
 
 // Decoder reads a trace one record at a time. It holds one line at a time, so
@@ -79,5 +80,12 @@ func (d *Decoder) readLine() ([]byte, error) {
 	return line, err
 }
 
-// readErrorf wraps an error reading the named trace.
-func readErrorf(name string, err error) error { return fmt.Errorf("read %s: %w", name, err) }
+// readErrorf wraps an error reading the named trace (an *fs.PathError names
+// the file already).
+func readErrorf(name string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("read trace: %w", err)
+	}
+	return fmt.Errorf("read %s: %w", name, err)
+}

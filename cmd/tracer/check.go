@@ -96,6 +96,10 @@ func runCheck(c *cli.Context) error {
 		if err != nil {
 			return inputFailure(args.json, c, fmt.Errorf("check: open trace: %w (give the path of a JSONL trace)", err))
 		}
+		if st, err := f.Stat(); err == nil && st.IsDir() {
+			f.Close()
+			return inputFailure(args.json, c, fmt.Errorf("check: %s is a directory: give the path of a JSONL trace", path))
+		}
 		defer f.Close()
 		decoders = append(decoders, model.NewDecoder(f, path))
 	}

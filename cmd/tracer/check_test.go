@@ -127,6 +127,7 @@ func TestCheckCLI(t *testing.T) {
 		{"seq duplicate", []string{"check", "malformed_seq_duplicate.jsonl"}, 2, nil, []string{"malformed_seq_duplicate.jsonl:6: seq 4 does not increase"}},
 		{"empty", []string{"check", "malformed_empty.jsonl"}, 2, nil, []string{"malformed_empty.jsonl: empty trace"}},
 		{"missing file", []string{"check", "no_such_trace.jsonl"}, 2, nil, []string{"no_such_trace.jsonl", "no such file"}},
+		{"directory", []string{"check", "."}, 2, nil, []string{"check: . is a directory"}},
 		{"invalid utf8", []string{"check", "malformed_invalid_utf8.jsonl"}, 2, nil, []string{"malformed_invalid_utf8.jsonl:4:", "UTF-8"}},
 		{"second init", []string{"check", "malformed_second_init.jsonl"}, 2, nil, []string{"malformed_second_init.jsonl:5: second init record"}},
 		{"malformed second of pair", []string{"check", "valid.jsonl", "malformed_negative.jsonl"}, 2, nil, []string{"malformed_negative.jsonl:6:"}},
