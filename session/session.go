@@ -81,6 +81,12 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}
 		return Result{}, err
 	}
+	if err := loader.ProbeFeatures(loader.FeaturePerfEvent); err != nil {
+		if errors.Is(err, loader.ErrFeature) {
+			return Result{}, usageErr{err.Error()}
+		}
+		return Result{}, err
+	}
 	s := &session{cfg: cfg, sym: symbolize.New(), log: cfg.Log}
 	defer s.sym.Close()
 	var err error
