@@ -1,0 +1,12 @@
+package loader
+
+// Indices of the per-CPU counters map; enum counter in bpf/capture.bpf.c.
+const (
+	ctrHits = iota
+	ctrBatches
+	ctrTruncated
+	ctrMalformed
+	ctrRingFull
+	ctrReadFail
+	ctrMax
+)

@@ -1,0 +1,196 @@
+package loader
+
+import (
+	"bufio"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+)
+
+// Interp names the interpreter whose write path a capture hooks.
+type Interp string
+
+// Interpreters tracer can capture transitions from.
+const (
+	CPython Interp = "cpython"
+	Node    Interp = "node"
+)
+
+// Hooked functions: the interpreter's own write path, called once per batch.
+const (
+	cpythonWriteSym = "_Py_write"   // Py_ssize_t _Py_write(int fd, const void *buf, size_t count)
+	nodeWriteSym    = "uv_fs_write" // libuv, under fs.writeSync
+)
+
+// ErrNoInterpreter means the process maps neither CPython nor Node: there are
+// no transitions to capture, sampling goes on without them.
+var ErrNoInterpreter = errors.New("neither CPython nor Node")
+
+// Target is one file to put a uprobe on: the binary or library that holds the
+// interpreter's write function.
+type Target struct {
+	Interp Interp
+	Path   string // path to open, as the tracer sees it
+	Symbol string
+	Offset uint64 // file offset of Symbol, for the uprobe
+}
+
+func (t Target) String() string {
+	return fmt.Sprintf("%s %s in %s", t.Interp, t.Symbol, t.Path)
+}
+
+// FindTargets reads /proc/PID/maps and returns the interpreter targets mapped
+// into the process, or ErrNoInterpreter.
+func FindTargets(pid int) ([]Target, error) {
+	paths, err := mappedFiles(pid)
+	if err != nil {
+		return nil, err
+	}
+	var out []Target
+	for _, p := range paths {
+		if t, ok := TargetForFile(p); ok {
+			out = append(out, t)
+		}
+	}
+	if len(out) == 0 {
+		return nil, ErrNoInterpreter
+	}
+	return out, nil
+}
+
+// mappedFiles lists the distinct executable file mappings of pid, each as a
+// path the tracer can open (through /proc/PID/root when the process lives in
+// another mount namespace).
+func mappedFiles(pid int) ([]string, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/maps", pid))
+	if err != nil {
+		return nil, fmt.Errorf("read maps of pid %d: %w", pid, err)
+	}
+	defer f.Close()
+	seen := map[string]bool{}
+	var out []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		// start-end perms offset dev inode path
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 6 || !strings.Contains(fields[1], "x") {
+			continue
+		}
+		path := strings.Join(fields[5:], " ")
+		if !strings.HasPrefix(path, "/") || strings.HasSuffix(path, "(deleted)") || seen[path] {
+			continue
+		}
+		seen[path] = true
+		inode, _ := strconv.ParseUint(fields[4], 10, 64)
+		out = append(out, openablePath(pid, path, inode))
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read maps of pid %d: %w", pid, err)
+	}
+	return out, nil
+}
+
+// openablePath returns path when it names the mapped inode here, else the same
+// path under /proc/PID/root.
+func openablePath(pid int, path string, inode uint64) string {
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err == nil && (inode == 0 || st.Ino == inode) {
+		return path
+	}
+	return fmt.Sprintf("/proc/%d/root%s", pid, path)
+}
+
+// TargetForFile says whether the ELF file at path holds an interpreter's write
+// function and where. Only files that can be interpreters are opened:
+// libpython*, libnode*, libuv*, and executables named python* or node*.
+func TargetForFile(path string) (Target, bool) {
+	base := filepath.Base(path)
+	var syms []string
+	switch {
+	case strings.HasPrefix(base, "libpython"):
+		syms = []string{cpythonWriteSym}
+	case strings.HasPrefix(base, "libnode"), strings.HasPrefix(base, "libuv"):
+		syms = []string{nodeWriteSym}
+	case strings.HasPrefix(base, "python"):
+		syms = []string{cpythonWriteSym}
+	case strings.HasPrefix(base, "node") || base == "nodejs":
+		syms = []string{nodeWriteSym}
+	default:
+		return Target{}, false
+	}
+	for _, s := range syms {
+		off, err := symbolOffset(path, s)
+		if err != nil {
+			continue
+		}
+		in := CPython
+		if s == nodeWriteSym {
+			in = Node
+		}
+		return Target{Interp: in, Path: path, Symbol: s, Offset: off}, true
+	}
+	return Target{}, false
+}
+
+type symKey struct {
+	dev, ino uint64
+	mtime    int64
+	sym      string
+}
+
+type symResult struct {
+	off uint64
+	err error
+}
+
+var symCache sync.Map // symKey → symResult
+
+// symbolOffset returns the file offset of the defined function sym in the ELF
+// file at path, from .dynsym first and then .symtab. Results are cached by
+// inode and modification time.
+func symbolOffset(path, sym string) (uint64, error) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		return 0, fmt.Errorf("stat %s: %w", path, err)
+	}
+	key := symKey{uint64(st.Dev), st.Ino, st.Mtim.Nano(), sym}
+	if r, ok := symCache.Load(key); ok {
+		return r.(symResult).off, r.(symResult).err
+	}
+	off, err := lookupSymbolOffset(path, sym)
+	symCache.Store(key, symResult{off, err})
+	return off, err
+}
+
+func lookupSymbolOffset(path, sym string) (uint64, error) {
+	f, err := elf.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("open ELF %s: %w", path, err)
+	}
+	defer f.Close()
+	for _, load := range []func() ([]elf.Symbol, error){f.DynamicSymbols, f.Symbols} {
+		syms, err := load()
+		if err != nil {
+			continue
+		}
+		for _, s := range syms {
+			if s.Name != sym || elf.ST_TYPE(s.Info) != elf.STT_FUNC || s.Section == elf.SHN_UNDEF || s.Value == 0 {
+				continue
+			}
+			for _, p := range f.Progs {
+				if p.Type == elf.PT_LOAD && p.Flags&elf.PF_X != 0 && p.Vaddr <= s.Value && s.Value < p.Vaddr+p.Memsz {
+					return s.Value - p.Vaddr + p.Off, nil
+				}
+			}
+			return 0, fmt.Errorf("%s in %s is outside every executable segment", sym, path)
+		}
+	}
+	return 0, fmt.Errorf("%s does not define %s", path, sym)
+}
