@@ -45,7 +45,14 @@ func newApp() *cli.App {
 			"Exit codes: 0 conforming, 1 divergence found, 2 usage or input error.",
 		HideHelpCommand:      true,
 		EnableBashCompletion: false,
-		Commands:             commands(),
+		Commands:             withUsageErrors(commands()),
+		// A word that is not a command is a usage error, not a help topic.
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usageError{fmt.Errorf("unknown command %q: run tracer --help for the list of commands", c.Args().First())}
+			}
+			return cli.ShowAppHelp(c)
+		},
 		// Errors are printed and mapped to exit codes by exitCode; urfave/cli must
 		// not call os.Exit on its own.
 		ExitErrHandler: func(*cli.Context, error) {},
@@ -64,6 +71,21 @@ func commands() []*cli.Command {
 		diffCommand(),
 		versionCommand(),
 	}
+}
+
+// withUsageErrors makes a bad flag of any command one line on stderr that
+// points at that command's help, instead of the whole help text.
+func withUsageErrors(cmds []*cli.Command) []*cli.Command {
+	for _, cmd := range cmds {
+		if cmd.OnUsageError != nil {
+			continue
+		}
+		name := cmd.Name
+		cmd.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
+			return usageError{fmt.Errorf("%w: run 'tracer %s --help' for its flags", err, name)}
+		}
+	}
+	return cmds
 }
 
 // usageError marks an error as the user's: wrong flag, bad value, bad file.
