@@ -54,3 +54,23 @@ func FuzzCheckTrace(f *testing.F) {
 		checkBoth(t, trace)
 	})
 }
+
+// FuzzCheckPair: no pair of inputs panics the pair checker, and it gives the
+// same answer every time (the pipelines change nothing).
+func FuzzCheckPair(f *testing.F) {
+	f.Add(genTrace(6, 1), genTrace(6, 1))
+	f.Add(genTrace(6, 1), genTrace(6, 2))
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		run := func() string {
+			res, err := CheckPair(NewDecoder(bytes.NewReader(a), "a"), NewDecoder(bytes.NewReader(b), "b"), Exact)
+			if err != nil {
+				return "error: " + err.Error()
+			}
+			j, _ := res.JSON()
+			return string(j)
+		}
+		if x, y := run(), run(); x != y {
+			t.Fatalf("two runs differ:\n%s\n%s", x, y)
+		}
+	})
+}
