@@ -111,6 +111,10 @@ func TestCheckSummary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if sum := res.Summary(); !strings.HasPrefix(sum, "valid.jsonl: conforming under --relation exact\n") ||
+		!strings.Contains(sum, "register 2, post 5, comment 3, distribute 2") {
+		t.Fatalf("summary:\n%s", sum)
+	}
 	if res.Steps != 12 || res.Checked != 12 || !res.FromInit || res.Actions != (ActionCounts{Register: 2, Post: 5, Comment: 3, Distribute: 2}) {
 		t.Fatalf("%+v", res)
 	}

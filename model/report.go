@@ -22,6 +22,14 @@ func (r *Result) WriteText(w io.Writer) error {
 	return err
 }
 
+// Summary returns the human summary alone: verdict, steps, actions by type,
+// the relations that held, steps not observed, what could not be checked.
+func (r *Result) Summary() string {
+	var b strings.Builder
+	r.writeSummary(&b)
+	return b.String()
+}
+
 // Report returns the human report of the divergence alone.
 func (d *Divergence) Report(r *Result) string {
 	var b strings.Builder
