@@ -81,6 +81,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}
 		return Result{}, err
 	}
+	if err := cfg.checkOutputs(); err != nil {
+		return Result{}, err
+	}
 	if err := loader.ProbeFeatures(loader.FeaturePerfEvent); err != nil {
 		if errors.Is(err, loader.ErrFeature) {
 			return Result{}, usageErr{err.Error()}
