@@ -265,3 +265,32 @@ func TestTargetForFile(t *testing.T) {
 		})
 	}
 }
+
+func TestResolveCommand(t *testing.T) {
+	requireFile(t, pyenvPython)
+	dir := t.TempDir()
+	script := filepath.Join(dir, "tool")
+	if err := os.WriteFile(script, []byte("#!/usr/bin/env node\nconsole.log(1)\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, exe string
+		want      string // path of the single target; "" for none
+	}{
+		{"pyenv python needs libpython", pyenvPython, "/root/.pyenv/versions/3.11.7/lib/libpython3.11.so.1.0"},
+		{"static python", staticPython, staticPython},
+		{"node", nodeBin, nodeBin},
+		{"env node script", script, nodeBin},
+		{"shell", "/bin/sh", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := ResolveCommand(tc.exe, "/usr/local/bin:/usr/bin:/bin")
+			switch {
+			case tc.want == "" && len(ts) != 0:
+				t.Fatalf("ResolveCommand(%s) = %v, want none", tc.exe, ts)
+			case tc.want != "" && (len(ts) != 1 || ts[0].Path != tc.want):
+				t.Fatalf("ResolveCommand(%s) = %v, want %s", tc.exe, ts, tc.want)
+			}
+		})
+	}
+}

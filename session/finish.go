@@ -30,6 +30,11 @@ func (s *session) finish() error {
 	}
 	s.res.Summary = export.Summarize(prof, s.cfg.Top)
 	s.res.Summary.Write(s.log)
+	for _, pl := range s.cfg.Plugins {
+		if r, ok := pl.(Reporter); ok {
+			r.Report(s.log, prof)
+		}
+	}
 	if len(s.res.Outputs) > 0 {
 		fmt.Fprintf(s.log, "wrote %s\n", strings.Join(s.res.Outputs, ", "))
 	}

@@ -41,10 +41,14 @@ func attachCommand() *cli.Command {
 			}
 			cfg.PID = pid
 			cfg.Duration = c.Duration("duration")
+			tr, err := addTransitions(c, &cfg, nil)
+			if err != nil {
+				return err
+			}
 			if _, err := session.Run(c.Context, cfg); err != nil {
 				return sessionError(err)
 			}
-			return nil
+			return verdictExit(tr)
 		},
 	}
 }

@@ -14,13 +14,13 @@ import (
 
 // samplingFlags are the flags run and attach share.
 func samplingFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: session.DefaultOutput,
 			Usage: "write the pprof profile to `FILE` (\"-\": none); view it with go tool pprof -http=: FILE"},
 		&cli.IntFlag{Name: "freq", Aliases: []string{"F"}, Value: loader.DefaultFreq,
 			Usage: fmt.Sprintf("sample each thread `HZ` times per second of CPU (%d to %d)", loader.MinFreq, loader.MaxFreq)},
 		&cli.StringFlag{Name: "folded", Usage: "also write folded stacks for flamegraph.pl to `FILE`"},
-	}
+	}, transitionFlags()...)
 }
 
 func runCommand() *cli.Command {
@@ -50,9 +50,16 @@ func runCommand() *cli.Command {
 			}
 			cfg.Command = c.Args().Slice()
 			cfg.User = c.String("user")
+			tr, err := addTransitions(c, &cfg, cfg.Command)
+			if err != nil {
+				return err
+			}
 			res, err := session.Run(c.Context, cfg)
 			if err != nil {
 				return sessionError(err)
+			}
+			if err := verdictExit(tr); err != nil {
+				return err
 			}
 			if st := res.Exit; st != nil && st.ShellCode() != 0 {
 				return cli.Exit(fmt.Sprintf("command %s", st), st.ShellCode())

@@ -1,0 +1,425 @@
+package session
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tracer-dev/tracer/export"
+	"github.com/tracer-dev/tracer/loader"
+	"github.com/tracer-dev/tracer/model"
+)
+
+// Transitions is the Plugin that captures every transition the traced
+// program reports through its probe binding, in the kernel: uprobes on the
+// interpreter's write path (loader.Capture) copy the binding's batches into
+// a ring. As batches arrive it writes the records to the --trace file,
+// feeds them to the model's checker (live: a divergence is known while the
+// program still runs), and keeps each step's [t0, t1] window per thread so
+// that Decorate can label every sample with the step it fell in. Report
+// prints the per-action table and the verdict.
+//
+// For `tracer run` the uprobe is placed before the command execs when the
+// command names the interpreter (loader.ResolveCommand); otherwise the
+// process's mappings are polled quickly at startup and watched through the
+// samplers' mmap records for the rest of the run (children included).
+type Transitions struct {
+	cfg TransitionsConfig
+	log io.Writer
+
+	capture *loader.Capture
+	cancel  context.CancelFunc
+	done    chan struct{} // closed when the ring reader has returned
+	readErr error
+
+	mu       sync.Mutex
+	procs    map[int]*traceProc // by pid, in order of first batch
+	order    []int
+	attached map[int]bool // pids with an interpreter attached
+	warned   map[string]bool
+	notes    []string
+	windows  stepWindows
+	actions  actionStats
+	decoded  bool // any record decoded
+
+	stats loader.CaptureStats
+}
+
+// TransitionsConfig configures the Transitions plugin.
+type TransitionsConfig struct {
+	Relation model.Relation
+	// Trace is the contract-1 JSONL file to write (--trace); "" means none.
+	// Records of a second process go to Trace with ".PID" before the
+	// extension.
+	Trace string
+	// Command is the command line of a run (argv[0] resolved through PATH),
+	// used to place the uprobe before the exec; nil for attach.
+	Command []string
+	// Log receives one-line notes and the report; nil means os.Stderr.
+	Log io.Writer
+}
+
+// traceProc is what the plugin keeps for one process that wrote batches.
+type traceProc struct {
+	pid     int
+	checker *model.Checker
+	file    *os.File
+	w       *bufio.Writer
+	path    string
+	line    int // lines written to the trace file
+	inputs  uint64
+	bad     uint64 // records that did not decode
+	firstEr string
+	live    bool // the first divergence was announced
+}
+
+// NewTransitions returns the transitions plugin.
+func NewTransitions(cfg TransitionsConfig) *Transitions {
+	log := cfg.Log
+	if log == nil {
+		log = os.Stderr
+	}
+	return &Transitions{
+		cfg: cfg, log: log,
+		procs: map[int]*traceProc{}, attached: map[int]bool{}, warned: map[string]bool{},
+		windows: stepWindows{}, actions: actionStats{},
+	}
+}
+
+func (t *Transitions) note(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	t.notes = append(t.notes, msg)
+	fmt.Fprintln(t.log, "tracer:", msg)
+}
+
+// Notes returns the remarks printed so far.
+func (t *Transitions) Notes() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]string(nil), t.notes...)
+}
+
+// Attach loads the capture program, places the uprobes it can place now and
+// starts reading batches.
+func (t *Transitions) Attach(ctx context.Context, tg Target) error {
+	if err := loader.ProbeFeatures(loader.FeatureBPF, loader.FeatureUprobe); err != nil {
+		if errors.Is(err, loader.ErrFeature) {
+			return usageErr{err.Error()}
+		}
+		return err
+	}
+	c, err := loader.NewCapture(loader.CaptureOptions{})
+	if err != nil {
+		return fmt.Errorf("transition capture: %w", err)
+	}
+	t.capture = c
+	rctx, cancel := context.WithCancel(context.Background())
+	t.cancel = cancel
+	t.done = make(chan struct{})
+	go func() {
+		defer close(t.done)
+		t.readErr = c.Read(rctx, t.batch)
+	}()
+
+	if tg.Attach {
+		ts, err := c.AttachProcess(tg.PID)
+		switch {
+		case errors.Is(err, loader.ErrNoInterpreter):
+			t.mu.Lock()
+			t.note("pid %d is neither CPython nor Node: no transitions are captured, sampling goes on", tg.PID)
+			t.mu.Unlock()
+		case err != nil:
+			t.Detach()
+			return fmt.Errorf("transition capture: %w", err)
+		default:
+			t.markAttached(tg.PID, ts)
+		}
+		return nil
+	}
+	if len(t.cfg.Command) > 0 {
+		ts := loader.ResolveCommand(t.cfg.Command[0], os.Getenv("PATH"))
+		for _, x := range ts {
+			if err := c.AttachTarget(tg.PID, x); err != nil {
+				t.Detach()
+				return fmt.Errorf("transition capture: %w", err)
+			}
+		}
+		t.markAttached(tg.PID, ts)
+	}
+	if !t.isAttached(tg.PID) {
+		go t.pollStart(rctx, tg.PID)
+	}
+	return nil
+}
+
+// pollStart reads the mappings of a starting process every millisecond
+// until its interpreter shows up: the samplers' mmap records come in only
+// every 50 ms, and a short program may write its only batch sooner. Later
+// mappings (and children) are handled by Observe.
+func (t *Transitions) pollStart(ctx context.Context, pid int) {
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) && !t.isAttached(pid) {
+		ts, err := t.capture.AttachProcess(pid)
+		if err == nil {
+			t.markAttached(pid, ts)
+			return
+		}
+		if !errors.Is(err, loader.ErrNoInterpreter) && !errors.Is(err, os.ErrNotExist) {
+			// The process has ended, or its maps are not readable yet.
+			if _, serr := os.Stat(fmt.Sprintf("/proc/%d", pid)); serr != nil {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+func (t *Transitions) markAttached(pid int, ts []loader.Target) {
+	if len(ts) == 0 {
+		return
+	}
+	t.mu.Lock()
+	t.attached[pid] = true
+	t.mu.Unlock()
+}
+
+func (t *Transitions) isAttached(pid int) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.attached[pid]
+}
+
+// Observe attaches to interpreter files as the target (or a child) maps
+// them.
+func (t *Transitions) Observe(rec loader.Record) {
+	m, ok := rec.(*loader.Mmap)
+	if !ok || t.capture == nil || !strings.HasPrefix(m.Path, "/") {
+		return
+	}
+	tg, ok, err := t.capture.AttachMapping(m.PID, m.Path)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch {
+	case err != nil:
+		if !t.warned[m.Path] {
+			t.warned[m.Path] = true
+			t.note("cannot capture transitions of pid %d from %s: %v", m.PID, m.Path, err)
+		}
+	case ok:
+		t.attached[m.PID] = true
+		_ = tg
+	}
+}
+
+// batch handles one captured batch: trace file, live check, step windows.
+func (t *Transitions) batch(b loader.Batch) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p, err := t.proc(b.PID)
+	if err != nil {
+		return err
+	}
+	if b.Gap > 0 {
+		t.note("pid %d: %d batches were not captured before batch %d (their steps are reported as not observed)", b.PID, b.Gap, b.Number)
+	}
+	if b.Truncated {
+		t.note("pid %d: batch %d was longer than 64 KiB; only its first records were captured", b.PID, b.Number)
+	}
+	return loader.Records(b.Payload, func(line []byte) error { return t.record(p, line) })
+}
+
+// proc returns the state of pid, creating it (and its trace file) at its
+// first batch.
+func (t *Transitions) proc(pid int) (*traceProc, error) {
+	if p := t.procs[pid]; p != nil {
+		return p, nil
+	}
+	p := &traceProc{pid: pid, checker: model.NewChecker(t.cfg.Relation)}
+	if t.cfg.Trace != "" {
+		p.path = t.cfg.Trace
+		if len(t.order) > 0 {
+			ext := filepath.Ext(p.path)
+			p.path = fmt.Sprintf("%s.%d%s", strings.TrimSuffix(p.path, ext), pid, ext)
+			t.note("pid %d also reports transitions: its trace is %s", pid, p.path)
+		}
+		f, err := os.Create(p.path)
+		if err != nil {
+			return nil, fmt.Errorf("create trace file: %w", err)
+		}
+		p.file, p.w = f, bufio.NewWriterSize(f, 256*1024)
+	}
+	t.procs[pid] = p
+	t.order = append(t.order, pid)
+	return p, nil
+}
+
+// record writes, checks and indexes one contract-1 line.
+func (t *Transitions) record(p *traceProc, line []byte) error {
+	if p.w != nil {
+		p.w.Write(line)
+		if err := p.w.WriteByte('\n'); err != nil {
+			return fmt.Errorf("write trace %s: %w", p.path, err)
+		}
+	}
+	p.line++
+	rec, err := model.DecodeRecord(line)
+	if err != nil {
+		p.bad++
+		if p.firstEr == "" {
+			p.firstEr = fmt.Sprintf("%s: %v", t.where(p), err)
+		}
+		return nil
+	}
+	rec.File, rec.Line = p.path, p.line
+	t.decoded = true
+	if err := p.checker.Feed(rec); err != nil {
+		p.inputs++
+		if p.firstEr == "" {
+			p.firstEr = fmt.Sprintf("%s: %v", t.where(p), err)
+		}
+		return nil
+	}
+	if rec.Kind == model.KindStep {
+		name := rec.Action.Type.String()
+		t.windows.add(rec.TID, window{t0: rec.T0, t1: rec.T1, seq: rec.Seq, action: name})
+		t.actions.add(name, rec.T1-rec.T0)
+	}
+	if d := p.checker.FirstDivergence(); d != nil && !p.live {
+		p.live = true
+		t.note("divergence at step %d (%s) of pid %d, seen live; the report follows at the end", d.Seq, d.Action.Type, p.pid)
+	}
+	return nil
+}
+
+func (t *Transitions) where(p *traceProc) string {
+	if p.path != "" {
+		return fmt.Sprintf("%s:%d", p.path, p.line)
+	}
+	return fmt.Sprintf("pid %d record %d", p.pid, p.line)
+}
+
+// Detach stops reading once the ring is drained, detaches the uprobes,
+// closes the trace files and reports what was lost.
+func (t *Transitions) Detach() error {
+	if t.capture == nil {
+		return nil
+	}
+	t.cancel()
+	<-t.done
+	st, serr := t.capture.Stats()
+	cerr := t.capture.Close()
+	t.capture = nil
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.stats = st
+	var first error
+	for _, pid := range t.order {
+		p := t.procs[pid]
+		if p.w == nil {
+			continue
+		}
+		if err := p.w.Flush(); err != nil && first == nil {
+			first = fmt.Errorf("write trace %s: %w", p.path, err)
+		}
+		if err := p.file.Close(); err != nil && first == nil {
+			first = fmt.Errorf("close trace %s: %w", p.path, err)
+		}
+	}
+	for _, pid := range t.order {
+		p := t.procs[pid]
+		if p.bad > 0 {
+			t.note("pid %d: %d records could not be decoded (first: %s)", pid, p.bad, p.firstEr)
+		} else if p.inputs > 0 {
+			t.note("pid %d: %d records were out of place (first: %s)", pid, p.inputs, p.firstEr)
+		}
+	}
+	if len(t.attached) == 0 {
+		t.note("the target ran neither CPython nor Node: no transitions were captured, only samples")
+	} else if len(t.order) == 0 {
+		t.note("no transitions were captured: the program wrote no probe batches (is it using probe/python/tracer_probe.py or probe/node/tracer_probe.js, without TRACER_PROBE_FILE?)")
+	}
+	if st.Lost() {
+		t.note("transition capture: %s", st)
+	}
+	t.windows.sort()
+	for _, err := range []error{t.readErr, serr, cerr} {
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// CaptureStats returns the capture's counters (after Detach).
+func (t *Transitions) CaptureStats() loader.CaptureStats {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.stats
+}
+
+// Verdict is the outcome of the live check.
+type Verdict struct {
+	Captured  bool         // any record was captured
+	Steps     uint64       // steps checked over all processes
+	Result    model.Result // the first divergent process's result, else the first process's
+	PID       int          // the process Result is about
+	Divergent bool
+	Malformed uint64 // records that did not decode or were out of place
+}
+
+// Verdict returns the outcome of the check (after Detach).
+func (t *Transitions) Verdict() Verdict {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var v Verdict
+	v.Captured = t.decoded
+	for i, pid := range t.order {
+		p := t.procs[pid]
+		r := p.checker.Result()
+		v.Steps += r.Steps
+		v.Malformed += p.bad + p.inputs
+		if i == 0 || (!v.Divergent && !r.Conforming()) {
+			v.Result, v.PID = r, pid
+			v.Divergent = !r.Conforming()
+		}
+	}
+	return v
+}
+
+// Report prints the per-action table and the verdict of the live check.
+// It is called after the profile summary.
+func (t *Transitions) Report(w io.Writer, prof *export.Profile) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.order) == 0 {
+		return
+	}
+	writeActionTable(w, t.actions, prof)
+	for _, pid := range t.order {
+		p := t.procs[pid]
+		r := p.checker.Result()
+		fmt.Fprintf(w, "\ntransitions of pid %d", pid)
+		if p.path != "" {
+			fmt.Fprintf(w, " (trace %s)", p.path)
+		}
+		fmt.Fprintln(w, ":")
+		r.WriteText(w)
+	}
+}
+
+// Reporter is a Plugin that adds to the terminal summary: Report is called
+// after the profile summary, with the decorated profile.
+type Reporter interface {
+	Report(w io.Writer, prof *export.Profile)
+}
