@@ -48,6 +48,8 @@ func BenchmarkCheckTraceOneCPU(b *testing.B) {
 	const steps = 300_000
 	trace := genTrace(steps, 1)
 	b.SetBytes(int64(len(trace)))
+	b.ReportAllocs()
+	b.ResetTimer()
 	cpu0 := cpuTime()
 	for i := 0; i < b.N; i++ {
 		d := NewDecoder(bytes.NewReader(trace), "bench")
@@ -66,6 +68,8 @@ func BenchmarkCheckPair(b *testing.B) {
 	const steps = 300_000
 	trace := genTrace(steps, 1)
 	b.SetBytes(2 * int64(len(trace)))
+	b.ReportAllocs()
+	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		res, err := CheckPair(NewDecoder(bytes.NewReader(trace), "a"), NewDecoder(bytes.NewReader(trace), "b"), Exact)
 		if err != nil || !res.Conforming() {
