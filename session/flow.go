@@ -56,9 +56,9 @@ func (s *session) run(ctx context.Context) error {
 	path, err := loader.LookPath(argv[0], env)
 	if err != nil {
 		if errors.Is(err, loader.ErrNotFound) {
-			return usagef("command not found: %s", argv[0])
+			return usagef("command not found: %s: check its name and PATH, or give its path", argv[0])
 		}
-		return usageErr{err.Error()}
+		return usagef("%v: give an executable file (or make it one with chmod +x)", err)
 	}
 	if symbolize.IsNode(path) || symbolize.IsNode(argv[0]) {
 		env = symbolize.WithNodeJIT(env)
