@@ -4,7 +4,7 @@ BIN     ?= bin/tracer
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build test vet lean generate check-generated demo bench clean
+.PHONY: all build test vet lean generate check-generated demo bench fuzz soak clean
 
 all: build
 
@@ -36,11 +36,32 @@ check-generated: generate
 	git diff --exit-code -- bpf/
 
 demo: build
-	./$(BIN) check testdata/traces/valid.jsonl
+	./$(BIN) verify --out out
 
+# One run, one table: sampling and capture overhead, check throughput and
+# peak RSS against a naive Python checker, pprof export of 1 M samples
+# (docs/performance.md). Needs root.
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem ./model/...
-	bench/sampling.sh
+	bench/run.sh
+
+# Soak: 10 minutes at 999 Hz with tracer's RSS every 10 s, then 60 s that
+# must lose no sample. Not part of CI.
+soak: build
+	bench/soak.sh
+
+# Each fuzz target for FUZZTIME (CI: after make test). The seed corpora in
+# testdata/fuzz also run as plain tests in make test.
+FUZZTIME ?= 10s
+FUZZ_TARGETS := model:FuzzDecodeRecord model:FuzzCheckTrace \
+	loader:FuzzParseFrame loader:FuzzDecodeRecord \
+	symbolize:FuzzPerfMap symbolize:FuzzELF symbolize:FuzzProcMaps
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=./$${t%%:*}; fn=$${t##*:}; \
+		$(GO) test -list "^$$fn$$" $$pkg | grep -qx "$$fn" || { echo "make fuzz: no $$fn in $$pkg" >&2; exit 1; }; \
+		echo "fuzz $$pkg $$fn for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
 
 clean:
 	rm -rf bin

@@ -68,6 +68,7 @@ func commands() []*cli.Command {
 		runCommand(),
 		attachCommand(),
 		checkCommand(),
+		verifyCommand(),
 		diffCommand(),
 		versionCommand(),
 	}

@@ -1,0 +1,440 @@
+package verify
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tracer-dev/tracer/export"
+	"github.com/tracer-dev/tracer/loader"
+	"github.com/tracer-dev/tracer/model"
+	"github.com/tracer-dev/tracer/session"
+)
+
+// Defaults of `tracer verify` with no flags.
+const (
+	DefaultSteps = 50000
+	DefaultSeed  = 1
+	DefaultOut   = "out"
+	DefaultFreq  = 999
+)
+
+// Config is one verification.
+type Config struct {
+	Steps   int    // steps of the generated workload (ignored with Actions)
+	Seed    uint64 // seed of the generated workload
+	Actions string // a workload file (one action per line) instead of Steps and Seed
+	Out     string // directory for profiles, traces and summary.txt
+	Freq    int    // sampling frequency
+	// Relation is what the checks demand; both relations are always reported.
+	Relation model.Relation
+	Python   string // the Python interpreter, "python3" by default
+	Node     string // the node executable, "node" by default
+	// PythonContainer and NodeContainer replace the embedded example
+	// containers with programs of one's own that take the same flags.
+	PythonContainer, NodeContainer string
+	User                           string // run the containers as this user (see session.Config.User)
+
+	// Log receives progress and the summary; nil means os.Stderr.
+	Log           io.Writer
+	LogIsTerminal bool
+}
+
+// Impl is what one implementation did under tracing.
+type Impl struct {
+	Name      string // "python" or "node"
+	Command   []string
+	Profile   string // pprof file
+	Trace     string // the captured contract-1 trace
+	Session   session.Result
+	Verdict   session.Verdict
+	Capture   loader.CaptureStats
+	Report    string // what the session printed: profile summary, per-action table, live verdict
+	Steps     uint64 // steps captured
+	ExitError string // how the container failed, when it did
+}
+
+// Result is the outcome of a verification.
+type Result struct {
+	Impls    []Impl
+	Pair     *model.Result // nil when a trace could not be read
+	PairErr  string
+	Expected uint64 // steps each container was asked to run; 0 with Actions
+	Summary  string // path of summary.txt
+}
+
+// Divergent reports whether any check found a divergence.
+func (r *Result) Divergent() bool {
+	for _, im := range r.Impls {
+		if im.Verdict.Divergent {
+			return true
+		}
+	}
+	return r.Pair != nil && !r.Pair.Conforming()
+}
+
+// Problems lists what kept the verification from being complete: a container
+// that failed, steps that were not captured, a pair that could not be read.
+func (r *Result) Problems() []string {
+	var out []string
+	for _, im := range r.Impls {
+		switch {
+		case im.ExitError != "":
+			out = append(out, fmt.Sprintf("%s: the container %s", im.Name, im.ExitError))
+		case !im.Verdict.Captured:
+			out = append(out, fmt.Sprintf("%s: no transition was captured", im.Name))
+		case r.Expected > 0 && im.Steps != r.Expected:
+			out = append(out, fmt.Sprintf("%s: %d of %d steps captured (%s)", im.Name, im.Steps, r.Expected, im.Capture))
+		}
+		if im.Capture.Lost() {
+			out = append(out, fmt.Sprintf("%s: capture lost data: %s", im.Name, im.Capture))
+		}
+	}
+	if r.PairErr != "" {
+		out = append(out, "pair: "+r.PairErr)
+	}
+	return out
+}
+
+// ErrUsage marks the user's mistakes (bad flag values, unreadable workload).
+var ErrUsage = errors.New("usage")
+
+type usageErr struct{ msg string }
+
+func (u usageErr) Error() string        { return u.msg }
+func (u usageErr) Is(target error) bool { return target == ErrUsage }
+
+func (c *Config) defaults() error {
+	if c.Actions == "" && c.Steps <= 0 {
+		return usageErr{fmt.Sprintf("invalid --steps %d: give a positive number of steps", c.Steps)}
+	}
+	if c.Seed > 1<<32-1 {
+		return usageErr{fmt.Sprintf("invalid --seed %d: give a seed from 0 to 4294967295", c.Seed)}
+	}
+	if c.Actions != "" {
+		abs, err := filepath.Abs(c.Actions)
+		if err != nil {
+			return usageErr{fmt.Sprintf("workload %s: %v", c.Actions, err)}
+		}
+		if st, err := os.Stat(abs); err != nil || st.IsDir() {
+			return usageErr{fmt.Sprintf("cannot read workload %s: give a file of actions, one JSON object per line", c.Actions)}
+		}
+		c.Actions = abs
+	}
+	for _, p := range []*string{&c.PythonContainer, &c.NodeContainer} {
+		if *p == "" {
+			continue
+		}
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return usageErr{err.Error()}
+		}
+		if st, err := os.Stat(abs); err != nil || st.IsDir() {
+			return usageErr{fmt.Sprintf("cannot read container %s: give the path of a program that takes --steps, --seed and --actions", *p)}
+		}
+		*p = abs
+	}
+	if c.Out == "" {
+		c.Out = DefaultOut
+	}
+	if c.Freq == 0 {
+		c.Freq = DefaultFreq
+	}
+	if c.Python == "" {
+		c.Python = "python3"
+	}
+	if c.Node == "" {
+		c.Node = "node"
+	}
+	if c.Log == nil {
+		c.Log = os.Stderr
+	}
+	return nil
+}
+
+// Run verifies both containers and writes Out/{python,node}.{pb.gz,jsonl} and
+// Out/summary.txt. Cancelling ctx (Ctrl-C) stops the running container; what
+// was gathered is still checked and written.
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	if err := cfg.defaults(); err != nil {
+		return Result{}, err
+	}
+	cred, err := loader.ResolveUser(cfg.User)
+	if err != nil {
+		return Result{}, usageErr{err.Error()}
+	}
+	uid, gid := -1, -1
+	if cred != nil {
+		uid, gid = int(cred.UID), int(cred.GID)
+	}
+	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+		return Result{}, usageErr{fmt.Sprintf("cannot create output directory %s: %v", cfg.Out, err)}
+	}
+	if uid >= 0 {
+		if err := os.Chown(cfg.Out, uid, gid); err != nil {
+			return Result{}, fmt.Errorf("output directory %s: %w", cfg.Out, err)
+		}
+	}
+	tmp, err := os.MkdirTemp("", "tracer-verify-")
+	if err != nil {
+		return Result{}, err
+	}
+	defer os.RemoveAll(tmp)
+	if err := unpack(tmp); err != nil {
+		return Result{}, err
+	}
+
+	if cfg.PythonContainer == "" {
+		cfg.PythonContainer = filepath.Join(tmp, "examples", "python_container.py")
+	}
+	if cfg.NodeContainer == "" {
+		cfg.NodeContainer = filepath.Join(tmp, "examples", "nodejs_container.js")
+	}
+
+	var res Result
+	if cfg.Actions == "" {
+		res.Expected = uint64(cfg.Steps)
+	}
+	impls := []struct{ name, interp, script string }{
+		{"python", realPython(ctx, cfg.Python), cfg.PythonContainer},
+		{"node", cfg.Node, cfg.NodeContainer},
+	}
+	for i, im := range impls {
+		cmd := []string{im.interp, im.script}
+		if cfg.Actions != "" {
+			cmd = append(cmd, "--actions", cfg.Actions)
+		} else {
+			cmd = append(cmd, "--steps", strconv.Itoa(cfg.Steps), "--seed", strconv.FormatUint(cfg.Seed, 10))
+		}
+		fmt.Fprintf(cfg.Log, "verify [%d/3] %s: tracer run -- %s %s\n", i+1, im.name, im.interp, strings.Join(cmd[1:], " "))
+		out, err := runOne(ctx, cfg, im.name, cmd)
+		if err != nil {
+			return res, err
+		}
+		fmt.Fprintf(cfg.Log, "  %s\n", out.line(res.Expected))
+		res.Impls = append(res.Impls, out)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+
+	fmt.Fprintf(cfg.Log, "verify [3/3] pair: tracer check %s %s\n", res.tracePath(0), res.tracePath(1))
+	res.checkPair(cfg.Relation)
+	if res.Pair != nil {
+		fmt.Fprintf(cfg.Log, "  %s\n", pairLine(res.Pair))
+	} else {
+		fmt.Fprintf(cfg.Log, "  not checked: %s\n", res.PairErr)
+	}
+
+	res.Summary = filepath.Join(cfg.Out, "summary.txt")
+	text := res.summaryText(cfg)
+	if err := export.WriteFile(res.Summary, uid, gid, func(w io.Writer) error {
+		_, err := io.WriteString(w, text)
+		return err
+	}); err != nil {
+		return res, fmt.Errorf("write summary: %w", err)
+	}
+	return res, nil
+}
+
+// runOne traces one container with `tracer run`'s machinery.
+func runOne(ctx context.Context, cfg Config, name string, cmd []string) (Impl, error) {
+	im := Impl{
+		Name:    name,
+		Command: cmd,
+		Profile: filepath.Join(cfg.Out, name+".pb.gz"),
+		Trace:   filepath.Join(cfg.Out, name+".jsonl"),
+	}
+	command := append([]string(nil), cmd...)
+	if p, err := loader.LookPath(command[0], os.Environ()); err == nil {
+		command[0] = p
+	} else {
+		return im, usageErr{fmt.Sprintf("%s: %v (install it or give --%s PATH)", name, err, name)}
+	}
+	var report bytes.Buffer
+	tr := session.NewTransitions(session.TransitionsConfig{
+		Relation: cfg.Relation,
+		Trace:    im.Trace,
+		Command:  command,
+		Log:      &report,
+	})
+	stop := progress(cfg, name)
+	res, err := session.Run(ctx, session.Config{
+		Command: command,
+		Freq:    cfg.Freq,
+		Output:  im.Profile,
+		User:    cfg.User,
+		Log:     &report,
+		Plugins: []session.Plugin{tr},
+	})
+	stop()
+	im.Session = res
+	im.Report = report.String()
+	if err != nil {
+		if errors.Is(err, session.ErrUsage) {
+			return im, usageErr{fmt.Sprintf("%s: %v", name, err)}
+		}
+		return im, fmt.Errorf("%s: %w", name, err)
+	}
+	im.Verdict = tr.Verdict()
+	im.Capture = tr.CaptureStats()
+	im.Steps = im.Verdict.Steps
+	if st := res.Exit; st != nil && st.ShellCode() != 0 {
+		im.ExitError = st.String()
+	}
+	return im, nil
+}
+
+// progress shows, on a terminal, how long the container has been running.
+func progress(cfg Config, name string) (stop func()) {
+	if !cfg.LogIsTerminal {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				fmt.Fprint(cfg.Log, "\r\033[K")
+				return
+			case <-t.C:
+				fmt.Fprintf(cfg.Log, "\r\033[K  %s: running %.1f s", name, time.Since(start).Seconds())
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+func (r *Result) tracePath(i int) string {
+	if i < len(r.Impls) {
+		return r.Impls[i].Trace
+	}
+	return "(not run)"
+}
+
+// checkPair checks the two captured traces against each other.
+func (r *Result) checkPair(rel model.Relation) {
+	if len(r.Impls) < 2 {
+		r.PairErr = "a container did not run"
+		return
+	}
+	var decs []*model.Decoder
+	for _, im := range r.Impls {
+		f, err := os.Open(im.Trace)
+		if err != nil {
+			r.PairErr = fmt.Sprintf("no trace from %s: %v", im.Name, err)
+			return
+		}
+		defer f.Close()
+		decs = append(decs, model.NewDecoder(f, im.Trace))
+	}
+	res, err := model.CheckPair(decs[0], decs[1], rel)
+	if err != nil {
+		r.PairErr = err.Error()
+		return
+	}
+	r.Pair = &res
+}
+
+// line is the one-line outcome of one container.
+func (im *Impl) line(expected uint64) string {
+	r := &im.Verdict.Result
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d steps", im.Steps)
+	if expected > 0 {
+		fmt.Fprintf(&b, " of %d", expected)
+	}
+	switch {
+	case !im.Verdict.Captured:
+		b.WriteString(", no transition captured")
+	case im.Verdict.Divergent:
+		fmt.Fprintf(&b, ", DIVERGENT at step %d", r.First.Seq)
+	default:
+		b.WriteString(", conforming")
+	}
+	fmt.Fprintf(&b, " (exact %s, bisim %s); %d samples, %d lost; %d batches, %s",
+		held(r, model.Exact), held(r, model.Bisim), im.Session.Samples, im.Session.Lost,
+		im.Capture.Batches, lostWord(im.Capture))
+	if im.ExitError != "" {
+		fmt.Fprintf(&b, "; container %s", im.ExitError)
+	}
+	return b.String()
+}
+
+func lostWord(c loader.CaptureStats) string {
+	if c.Lost() {
+		return "some lost (see summary)"
+	}
+	return "none lost"
+}
+
+func held(r *model.Result, rel model.Relation) string {
+	if r.Checked == 0 {
+		return "not checked"
+	}
+	if r.Held(rel) {
+		return "held"
+	}
+	return "failed"
+}
+
+func pairLine(r *model.Result) string {
+	if r.Conforming() {
+		return fmt.Sprintf("conforming: %d steps compared (exact %s, bisim %s)", r.Checked, held(r, model.Exact), held(r, model.Bisim))
+	}
+	return fmt.Sprintf("DIVERGENT at step %d: %d steps compared (exact %s, bisim %s)", r.First.Seq, r.Checked, held(r, model.Exact), held(r, model.Bisim))
+}
+
+// summaryText is summary.txt: per implementation the session's own report,
+// then the pair, then the verdict.
+func (r *Result) summaryText(cfg Config) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "tracer verify: ")
+	if cfg.Actions != "" {
+		fmt.Fprintf(&b, "workload %s", cfg.Actions)
+	} else {
+		fmt.Fprintf(&b, "--steps %d --seed %d", cfg.Steps, cfg.Seed)
+	}
+	fmt.Fprintf(&b, ", -F %d, --relation %s\n", cfg.Freq, cfg.Relation)
+	for _, im := range r.Impls {
+		fmt.Fprintf(&b, "\n== %s: %s\n", im.Name, strings.Join(im.Command, " "))
+		fmt.Fprintf(&b, "%s\n", im.line(r.Expected))
+		fmt.Fprintf(&b, "capture: %s\n\n", im.Capture)
+		b.WriteString(im.Report)
+	}
+	fmt.Fprintf(&b, "\n== pair: %s ~ %s\n", r.tracePath(0), r.tracePath(1))
+	if r.Pair != nil {
+		r.Pair.WriteText(&b)
+	} else {
+		fmt.Fprintf(&b, "not checked: %s\n", r.PairErr)
+	}
+	fmt.Fprintf(&b, "\n== verdict: %s\n", r.Verdict())
+	for _, p := range r.Problems() {
+		fmt.Fprintf(&b, "  incomplete: %s\n", p)
+	}
+	return b.String()
+}
+
+// Verdict is the one-word outcome.
+func (r *Result) Verdict() string {
+	switch {
+	case r.Divergent():
+		return "DIVERGENT"
+	case len(r.Problems()) > 0:
+		return "INCOMPLETE"
+	default:
+		return "CONFORMING"
+	}
+}
