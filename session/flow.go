@@ -197,11 +197,16 @@ func (s *session) startReading() {
 	s.start = time.Now()
 	s.consumed = make(chan struct{})
 	s.sampler.Start()
+	warm := startWarmer(s.sym)
 	go func() {
 		defer close(s.consumed)
+		defer warm.stop()
 		for rec := range s.sampler.Records() {
 			for _, pl := range s.cfg.Plugins {
 				pl.Observe(rec)
+			}
+			if m, ok := rec.(*loader.Mmap); ok {
+				warm.offer(m)
 			}
 			s.records = append(s.records, rec)
 		}

@@ -345,3 +345,27 @@ func topN(m map[string]float64, n int) []string {
 	}
 	return out
 }
+
+func TestRunNamesBinaryDeletedBeforeExit(t *testing.T) {
+	needPerf(t)
+	burn := buildBurner(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "del.pb.gz")
+	// The copy is deleted while it runs: its symbols must have been read
+	// while tracing, not after.
+	script := `cp "$1" "$2" && "$2" 1.5 & sleep 1; rm -f "$2"; wait`
+	_, err := Run(context.Background(), Config{
+		Command: []string{"sh", "-c", script, "sh", burn, filepath.Join(dir, "gone")},
+		Freq:    499, Output: out, Log: &bytes.Buffer{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "gone")); err == nil {
+		t.Fatal("the copy was not deleted")
+	}
+	self, _ := shares(readProfile(t, out))
+	if self["burn_three"] < 0.4 {
+		t.Errorf("burn_three is the leaf of %.2f of the samples, want most; top %v", self["burn_three"], topN(self, 5))
+	}
+}
