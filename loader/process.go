@@ -18,12 +18,12 @@ import (
 // Command is a command line to start under the samplers. No shell
 // interprets it.
 type Command struct {
-	Path                  string   // resolved executable (see LookPath)
-	Args                  []string // argv; Args[0] as the user wrote it
-	Env                   []string // the command's environment; nil means tracer's own
-	Dir                   string   // working directory; empty means tracer's own
-	Stdin, Stdout, Stderr *os.File // nil means tracer's own
-	Cred                  *Credential
+	Path                  string      // resolved executable (see LookPath)
+	Args                  []string    // argv; Args[0] as the user wrote it
+	Env                   []string    // the command's environment; nil means tracer's own
+	Dir                   string      // working directory; empty means tracer's own
+	Stdin, Stdout, Stderr *os.File    // nil means tracer's own
+	Cred                  *Credential // run as this user (HOME, USER and LOGNAME follow)
 }
 
 // ErrNotFound is returned by LookPath for a command that is not there.
@@ -146,6 +146,7 @@ func StartGated(c Command) (*Process, error) {
 	if env == nil {
 		env = os.Environ()
 	}
+	env = c.Cred.userEnv(env)
 	cmd := &exec.Cmd{
 		Path:       self,
 		Args:       append([]string{self, c.Path}, c.Args...),

@@ -98,3 +98,26 @@ func (c *Credential) shimValue() string {
 	}
 	return fmt.Sprintf("%d:%d:%s", c.UID, c.GID, strings.Join(gs, ","))
 }
+
+// userEnv sets HOME, USER and LOGNAME in env to c's (sudo leaves root's
+// HOME); nil c leaves env as it is.
+func (c *Credential) userEnv(env []string) []string {
+	if c == nil {
+		return env
+	}
+	set := map[string]string{"USER": c.Name, "LOGNAME": c.Name, "HOME": c.Home}
+	out := make([]string, 0, len(env)+3)
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		if v, ok := set[k]; ok && v != "" {
+			continue
+		}
+		out = append(out, kv)
+	}
+	for _, k := range []string{"HOME", "USER", "LOGNAME"} {
+		if set[k] != "" {
+			out = append(out, k+"="+set[k])
+		}
+	}
+	return out
+}

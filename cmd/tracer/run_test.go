@@ -166,15 +166,15 @@ func TestRunUnderSudoRunsAsInvokingUser(t *testing.T) {
 		t.Skip("needs root, as under sudo")
 	}
 	dir := t.TempDir()
-	cmd := exec.Command(tracerBin, "run", "-o", "sudo.pb.gz", "--folded", "sudo.folded", "--", "id", "-u")
+	cmd := exec.Command(tracerBin, "run", "-o", "sudo.pb.gz", "--folded", "sudo.folded", "--", "sh", "-c", "id -u; echo $USER $HOME")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "SUDO_UID=65534", "SUDO_GID=65534", "SUDO_USER=nobody")
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("tracer: %v", err)
 	}
-	if got := strings.TrimSpace(string(out)); got != "65534" {
-		t.Errorf("command ran as uid %q, want the sudo user 65534", got)
+	if got := strings.TrimSpace(string(out)); got != "65534\nnobody /nonexistent" {
+		t.Errorf("command ran as %q, want the sudo user 65534 with USER nobody and HOME /nonexistent", got)
 	}
 	for _, name := range []string{"sudo.pb.gz", "sudo.folded"} {
 		fi, err := os.Stat(filepath.Join(dir, name))
