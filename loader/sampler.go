@@ -45,6 +45,12 @@ type SamplerConfig struct {
 	// a pid follows only that one thread and the threads it creates later,
 	// so each existing thread needs its own. Empty means PID only.
 	Threads []int
+	// OnOpen, when set, is called with each event right after it is
+	// opened, before the target can create a thread: attach a BPF program
+	// (perf.Event.SetBPF) here. An inherited event copies the program only
+	// if it was set before the thread was created, and the kernel swaps
+	// the contexts of a thread and its clones freely.
+	OnOpen func(ev *perf.Event) error
 }
 
 // Stats counts what the samplers read.
@@ -142,6 +148,12 @@ func OpenSampler(cfg SamplerConfig) (*Sampler, error) {
 				return nil, fmt.Errorf("open cpu-clock event for pid %d on cpu %d: %w", tid, cpu, err)
 			}
 			s.events = append(s.events, ev)
+			if cfg.OnOpen != nil {
+				if err := cfg.OnOpen(ev); err != nil {
+					s.closeEvents()
+					return nil, err
+				}
+			}
 			if owner == nil {
 				if err := ev.MapRingNumPages(pages); err != nil {
 					s.closeEvents()

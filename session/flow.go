@@ -70,7 +70,7 @@ func (s *session) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	smp, err := loader.OpenSampler(loader.SamplerConfig{PID: p.PID, Freq: s.cfg.Freq, EnableOnExec: true})
+	smp, err := loader.OpenSampler(loader.SamplerConfig{PID: p.PID, Freq: s.cfg.Freq, EnableOnExec: true, OnOpen: s.onOpen})
 	if err != nil {
 		p.Abort()
 		return fmt.Errorf("open samplers: %w", err)
@@ -139,7 +139,7 @@ func (s *session) attach(ctx context.Context) error {
 	if err := s.sym.LoadProcMaps(pid); err != nil {
 		return usagef("cannot read the mappings of pid %d (%v): check that the process still runs", pid, err)
 	}
-	smp, err := loader.OpenSampler(loader.SamplerConfig{PID: pid, Freq: s.cfg.Freq, Threads: tids})
+	smp, err := loader.OpenSampler(loader.SamplerConfig{PID: pid, Freq: s.cfg.Freq, Threads: tids, OnOpen: s.onOpen})
 	if err != nil {
 		if errors.Is(err, unix.ESRCH) {
 			return usagef("process %d exited before tracing started", pid)

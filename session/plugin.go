@@ -46,3 +46,25 @@ type Plugin interface {
 type Decorator interface {
 	Decorate(in *loader.Sample, out *export.Sample)
 }
+
+// EventAttacher is a Plugin that attaches a BPF program to each sampler
+// event the moment it is opened, before the target can create a thread: an
+// inherited event copies the program only if it was set before the thread
+// was created (and the kernel swaps the event contexts of a thread and its
+// clones freely), so attaching in Attach would miss threads and, after an
+// exec from a swapped context, the command itself.
+type EventAttacher interface {
+	AttachEvent(ev *perf.Event) error
+}
+
+// onOpen hands a newly opened sampler event to the EventAttachers.
+func (s *session) onOpen(ev *perf.Event) error {
+	for _, pl := range s.cfg.Plugins {
+		if a, ok := pl.(EventAttacher); ok {
+			if err := a.AttachEvent(ev); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
