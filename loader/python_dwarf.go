@@ -18,7 +18,10 @@ type dwarfTypes struct {
 }
 
 // loadDWARFTypes indexes the top-level named types of an ELF file's DWARF.
-func loadDWARFTypes(f *elf.File) (*dwarfTypes, error) {
+// done, when set, is asked now and then (after 1, 2, 4, 8… compile units)
+// whether what was indexed so far is enough; a libpython's DWARF is large,
+// and the types it needs appear in its first units.
+func loadDWARFTypes(f *elf.File, done func(*dwarfTypes) bool) (*dwarfTypes, error) {
 	if f.Section(".debug_info") == nil {
 		return nil, errNoDWARF
 	}
@@ -28,6 +31,7 @@ func loadDWARFTypes(f *elf.File) (*dwarfTypes, error) {
 	}
 	t := &dwarfTypes{d: d, names: map[string][]dwarf.Offset{}}
 	r := d.Reader()
+	units, next := 0, 1
 	for {
 		e, err := r.Next()
 		if err != nil {
@@ -38,6 +42,12 @@ func loadDWARFTypes(f *elf.File) (*dwarfTypes, error) {
 		}
 		switch e.Tag {
 		case dwarf.TagCompileUnit:
+			if units++; done != nil && units > next {
+				next *= 2
+				if done(t) {
+					return t, nil
+				}
+			}
 			continue // look at its children
 		case dwarf.TagTypedef, dwarf.TagStructType:
 			name, _ := e.Val(dwarf.AttrName).(string)
@@ -139,10 +149,23 @@ func underlyingStruct(t dwarf.Type) (*dwarf.StructType, bool) {
 
 // dwarfOffsets reads the layout of a CPython 3.minor from its DWARF.
 func dwarfOffsets(f *elf.File, minor int) (PythonOffsets, error) {
-	t, err := loadDWARFTypes(f)
+	var found PythonOffsets
+	t, err := loadDWARFTypes(f, func(t *dwarfTypes) bool {
+		o, err := t.pythonOffsets(minor)
+		found = o
+		return err == nil
+	})
 	if err != nil {
 		return PythonOffsets{}, err
 	}
+	if found.Layout != 0 {
+		return found, nil
+	}
+	return t.pythonOffsets(minor)
+}
+
+// pythonOffsets resolves the layout from the types indexed so far.
+func (t *dwarfTypes) pythonOffsets(minor int) (PythonOffsets, error) {
 	o := PythonOffsets{Major: 3, Minor: minor, Layout: layoutFor(minor)}
 	var firstErr error
 	get := func(dst *uint32, typeName, path string) {

@@ -125,6 +125,13 @@ func (p *PythonFrames) Attach(events []*perf.Event) error {
 	return nil
 }
 
+// Attached says whether the program is set on any event.
+func (p *PythonFrames) Attached() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.attached) > 0
+}
+
 // AddProcess makes the program read the Python stacks of pp's process.
 func (p *PythonFrames) AddProcess(pp *PythonProcess) error {
 	o := pp.Offsets

@@ -1,0 +1,336 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+
+	"github.com/elastic/go-perf"
+
+	"github.com/tracer-dev/tracer/export"
+	"github.com/tracer-dev/tracer/loader"
+	"github.com/tracer-dev/tracer/symbolize"
+)
+
+// pyJoinWindow is how far from its perf sample's time a Python stack's time
+// may be: both are taken in the same overflow handler (the sample's time
+// first, then the program runs), a few microseconds apart; samples of one
+// thread are at least 100 µs apart (10 kHz at most).
+const pyJoinWindow = 50_000 // ns
+
+// PythonFrames is the Plugin that puts Python functions into sampled
+// stacks. On the sampler's perf events it attaches the pyperf BPF program,
+// which reads the Python stack of each sampled thread of a CPython process;
+// it finds the interpreters in the target (from the mappings the samplers
+// report, or /proc/PID/maps on attach), names code objects while the
+// process lives, and replaces the eval-loop frames of each sample with the
+// Python frames that ran in them.
+type PythonFrames struct {
+	log io.Writer
+
+	reader   *loader.PythonFrames
+	openErr  error // why the BPF program could not be loaded
+	consumed chan struct{}
+
+	mu     sync.Mutex
+	procs  map[int]*pyProc      // pid → its interpreter
+	stacks map[int][]pyResolved // tid → resolved stacks, by time after Detach
+	warned map[string]bool      // unsupported interpreter files already reported
+	stats  loader.PyStats
+	joined int // samples given a Python stack
+	notes  []string
+}
+
+// pyProc is one process's interpreter and its code-object names.
+type pyProc struct {
+	proc  *loader.PythonProcess
+	codes *symbolize.PythonCodes
+	since uint64 // time of the mapping that revealed it
+}
+
+// pyResolved is one Python stack, named, split into eval-loop activations.
+type pyResolved struct {
+	time      uint64
+	segments  [][]symbolize.Frame
+	truncated bool
+}
+
+// NewPythonFrames returns the Python frames plugin; notes (an unsupported
+// interpreter, unreadable stacks) are printed to log. It loads the BPF
+// program now, before the samplers open their events (loading takes a few
+// hundred milliseconds, during which a starting target creates threads
+// whose inherited events would miss the program). If it cannot be loaded,
+// the session runs with native frames and says why. Detach frees it; call
+// Close when the plugin is not given to a session that runs.
+func NewPythonFrames(log io.Writer) *PythonFrames {
+	p := &PythonFrames{
+		log:    log,
+		procs:  map[int]*pyProc{},
+		stacks: map[int][]pyResolved{},
+		warned: map[string]bool{},
+	}
+	p.reader, p.openErr = loader.OpenPythonFrames()
+	return p
+}
+
+// Close frees the BPF program of a plugin that was not attached.
+func (p *PythonFrames) Close() error {
+	if p.reader == nil || p.consumed != nil {
+		return nil
+	}
+	err := p.reader.Close()
+	p.reader = nil
+	return err
+}
+
+// Notes returns the remarks printed so far.
+func (p *PythonFrames) Notes() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.notes...)
+}
+
+func (p *PythonFrames) note(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	p.notes = append(p.notes, msg)
+	if p.log != nil {
+		fmt.Fprintln(p.log, "tracer:", msg)
+	}
+}
+
+// AttachEvent sets the BPF program on a sampler event as it is opened; the
+// program is loaded on the first call. A program that cannot be loaded
+// leaves the session running with native frames only.
+func (p *PythonFrames) AttachEvent(ev *perf.Event) error {
+	if p.openErr != nil {
+		return nil
+	}
+	if p.reader == nil {
+		return nil
+	}
+	return p.reader.Attach([]*perf.Event{ev})
+}
+
+// Attach starts reading Python stacks. Events not yet given to AttachEvent
+// get the program now. For attach, the running process's interpreter is
+// looked up at once.
+func (p *PythonFrames) Attach(ctx context.Context, t Target) error {
+	if p.reader != nil && !p.reader.Attached() {
+		if err := p.reader.Attach(t.Events); err != nil {
+			return err
+		}
+	}
+	if p.reader == nil {
+		if p.openErr != nil {
+			p.note("Python frames are off: %v", p.openErr)
+		}
+		return nil
+	}
+	p.consumed = make(chan struct{})
+	p.reader.Start()
+	go p.consume()
+	if t.Attach {
+		pp, err := loader.FindPython(t.PID)
+		p.mu.Lock()
+		p.addLocked(pp, err, 0)
+		p.mu.Unlock()
+	}
+	return nil
+}
+
+// addLocked installs an interpreter found in a process, or reports once
+// why it cannot be read.
+func (p *PythonFrames) addLocked(pp *loader.PythonProcess, err error, since uint64) {
+	var ue *loader.UnsupportedPythonError
+	switch {
+	case errors.As(err, &ue):
+		if !p.warned[ue.Path] {
+			p.warned[ue.Path] = true
+			p.note("%v", ue)
+		}
+		return
+	case err != nil:
+		return // no interpreter in this process
+	}
+	if err := p.reader.AddProcess(pp); err != nil {
+		p.note("python frames for pid %d: %v", pp.PID, err)
+		return
+	}
+	o := pp.Offsets
+	codes := symbolize.NewPythonCodes(pp.PID, symbolize.PythonLayout{
+		Minor:        o.Minor,
+		CodeFilename: o.CodeFilename, CodeName: o.CodeName, CodeQualname: o.CodeQualname,
+		CodeLinetable: o.CodeLinetable, CodeFirstlineno: o.CodeFirstlineno,
+		UnicodeState: o.UnicodeState, UnicodeLength: o.UnicodeLength,
+		UnicodeASCIISize: o.UnicodeASCIISize, UnicodeCompactSize: o.UnicodeCompactSize,
+		BytesSize: o.BytesSize, BytesData: o.BytesData,
+	})
+	if old := p.procs[pp.PID]; old != nil {
+		old.codes.Close()
+	}
+	p.procs[pp.PID] = &pyProc{proc: pp, codes: codes, since: since}
+}
+
+// Observe finds interpreters as they are mapped, follows forks (a forked
+// child runs the same interpreter at the same addresses) and forgets a
+// process's interpreter when it execs.
+func (p *PythonFrames) Observe(rec loader.Record) {
+	switch r := rec.(type) {
+	case *loader.Mmap:
+		if p.reader == nil || !loader.IsPythonPath(r.Path) {
+			return
+		}
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if _, ok := p.procs[r.PID]; ok {
+			return
+		}
+		pf, err := loader.InspectPython(r.Path)
+		if err != nil {
+			p.addLocked(nil, err, r.Time)
+			return
+		}
+		p.addLocked(pf.ForProcess(r.PID, r.Start, r.Offset), nil, r.Time)
+	case *loader.Fork:
+		if r.PID == r.PPID {
+			return // a thread
+		}
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if parent, ok := p.procs[r.PPID]; ok {
+			if _, ok := p.procs[r.PID]; !ok {
+				child := *parent.proc
+				child.PID = r.PID
+				p.addLocked(&child, nil, r.Time)
+			}
+		}
+	case *loader.Comm:
+		if !r.Exec {
+			return
+		}
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		// Records come in per-CPU order: a mapping of the new image may
+		// have been seen before this exec. Keep an interpreter found after it.
+		if pr, ok := p.procs[r.PID]; ok && pr.since < r.Time {
+			p.reader.RemoveProcess(r.PID)
+			delete(p.procs, r.PID)
+		}
+	}
+}
+
+// consume names each Python stack as it arrives, while its process still
+// lives to be read.
+func (p *PythonFrames) consume() {
+	defer close(p.consumed)
+	for st := range p.reader.Stacks() {
+		p.mu.Lock()
+		pr := p.procs[st.PID]
+		p.mu.Unlock()
+		if pr == nil || len(st.Frames) == 0 {
+			continue
+		}
+		res := pyResolved{time: st.Time, truncated: st.Truncated}
+		var seg []symbolize.Frame
+		for _, f := range st.Frames {
+			seg = append(seg, pr.codes.Frame(f.Code, f.Offset, f.FirstLine))
+			if f.Entry {
+				res.segments = append(res.segments, seg)
+				seg = nil
+			}
+		}
+		if st.Truncated {
+			seg = append(seg, symbolize.PythonTruncated)
+		}
+		if len(seg) > 0 {
+			res.segments = append(res.segments, seg)
+		}
+		p.mu.Lock()
+		p.stacks[st.TID] = append(p.stacks[st.TID], res)
+		p.mu.Unlock()
+	}
+}
+
+// Detach drains the Python stacks and reports what could not be read.
+func (p *PythonFrames) Detach() error {
+	if p.reader == nil || p.consumed == nil {
+		return nil
+	}
+	p.reader.Stop()
+	<-p.consumed
+	st := p.reader.Stats()
+	err := p.reader.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stats = st
+	for _, list := range p.stacks {
+		sort.Slice(list, func(i, j int) bool { return list[i].time < list[j].time })
+	}
+	var read, failed uint64
+	for _, pr := range p.procs {
+		r, f := pr.codes.Counts()
+		read, failed = read+r, failed+f
+		pr.codes.Close()
+	}
+	if st.RingFull > 0 {
+		p.note("%d Python stacks were lost (ring full); those samples show native frames only", st.RingFull)
+	}
+	if bad := st.ReadErr + st.NoTstate; st.Samples > 0 && bad*20 > st.Samples {
+		p.note("%d of %d Python stacks could not be read completely (interpreter memory unreadable: %d, no thread state: %d)",
+			bad, st.Samples, st.ReadErr, st.NoTstate)
+	}
+	if failed > 0 {
+		p.note("%d of %d Python code objects could not be named (the process had ended or freed them)", failed, read)
+	}
+	return err
+}
+
+// Decorate replaces the eval-loop frames of a sample with the Python stack
+// read with it: the one of the same thread nearest in time, within
+// pyJoinWindow. Samples come in time order.
+func (p *PythonFrames) Decorate(in *loader.Sample, out *export.Sample) {
+	p.mu.Lock()
+	list := p.stacks[in.TID]
+	// Stacks older than the window belong to samples that were lost.
+	i := 0
+	for i < len(list) && list[i].time+pyJoinWindow < in.Time {
+		i++
+	}
+	best := -1
+	for j := i; j < len(list) && list[j].time <= in.Time+pyJoinWindow; j++ {
+		if best < 0 || absDiff(list[j].time, in.Time) < absDiff(list[best].time, in.Time) {
+			best = j
+		}
+	}
+	if best < 0 {
+		p.stacks[in.TID] = list[i:]
+		p.mu.Unlock()
+		return
+	}
+	res := list[best]
+	p.stacks[in.TID] = list[best+1:]
+	p.joined++
+	p.mu.Unlock()
+	out.Stack = mergeUser(out.Stack, res.segments)
+}
+
+func absDiff(a, b uint64) uint64 {
+	if a > b {
+		return a - b
+	}
+	return b - a
+}
+
+// mergeUser merges Python frames into the user part of a stack whose
+// kernel frames come first.
+func mergeUser(stack []symbolize.Frame, segments [][]symbolize.Frame) []symbolize.Frame {
+	k := 0
+	for k < len(stack) && stack[k].Kind == symbolize.Kernel {
+		k++
+	}
+	merged := symbolize.MergePython(stack[k:], segments)
+	return append(stack[:k:k], merged...)
+}
