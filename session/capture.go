@@ -73,11 +73,26 @@ type traceProc struct {
 	file    *os.File
 	w       *bufio.Writer
 	path    string
-	line    int // lines written to the trace file
+	in      batchReader    // the payload being decoded
+	dec     *model.Decoder // reads in; counts lines across batches
+	rec     model.Record   // reused for every record
 	inputs  uint64
 	bad     uint64 // records that did not decode
 	firstEr string
 	live    bool // the first divergence was announced
+}
+
+// batchReader hands one payload at a time to a Decoder: io.EOF at the end
+// of each, which always falls at the end of a record.
+type batchReader struct{ b []byte }
+
+func (r *batchReader) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b)
+	r.b = r.b[n:]
+	return n, nil
 }
 
 // NewTransitions returns the transitions plugin.
@@ -236,7 +251,19 @@ func (t *Transitions) batch(b loader.Batch) error {
 	if b.Truncated {
 		t.note("pid %d: batch %d was longer than 64 KiB; only its first records were captured", b.PID, b.Number)
 	}
-	return loader.Records(b.Payload, func(line []byte) error { return t.record(p, line) })
+	if p.w != nil {
+		if _, err := p.w.Write(b.Payload); err != nil {
+			return fmt.Errorf("write trace %s: %w", p.path, err)
+		}
+	}
+	p.in.b = b.Payload
+	for {
+		err := p.dec.ReadInto(&p.rec)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		t.record(p, err)
+	}
 }
 
 // proc returns the state of pid, creating it (and its trace file) at its
@@ -246,6 +273,13 @@ func (t *Transitions) proc(pid int) (*traceProc, error) {
 		return p, nil
 	}
 	p := &traceProc{pid: pid, checker: model.NewChecker(t.cfg.Relation)}
+	defer func() {
+		name := p.path
+		if name == "" {
+			name = fmt.Sprintf("pid %d", pid)
+		}
+		p.dec = model.NewDecoder(&p.in, name)
+	}()
 	if t.cfg.Trace != "" {
 		p.path = t.cfg.Trace
 		if len(t.order) > 0 {
@@ -264,49 +298,36 @@ func (t *Transitions) proc(pid int) (*traceProc, error) {
 	return p, nil
 }
 
-// record writes, checks and indexes one contract-1 line.
-func (t *Transitions) record(p *traceProc, line []byte) error {
-	if p.w != nil {
-		p.w.Write(line)
-		if err := p.w.WriteByte('\n'); err != nil {
-			return fmt.Errorf("write trace %s: %w", p.path, err)
-		}
-	}
-	p.line++
-	rec, err := model.DecodeRecord(line)
+// record checks and indexes the record just decoded into p.rec (err is the
+// decoding error).
+func (t *Transitions) record(p *traceProc, err error) {
 	if err != nil {
 		p.bad++
 		if p.firstEr == "" {
-			p.firstEr = fmt.Sprintf("%s: %v", t.where(p), err)
+			p.firstEr = err.Error()
 		}
-		return nil
+		return
 	}
-	rec.File, rec.Line = p.path, p.line
+	rec := &p.rec
+	if p.path == "" {
+		rec.File = "" // the decoder's name for a pid without a trace file
+	}
 	t.decoded = true
-	if err := p.checker.Feed(rec); err != nil {
+	if err := p.checker.Feed(*rec); err != nil {
 		p.inputs++
 		if p.firstEr == "" {
-			p.firstEr = fmt.Sprintf("%s: %v", t.where(p), err)
+			p.firstEr = err.Error()
 		}
-		return nil
+		return
 	}
 	if rec.Kind == model.KindStep {
-		name := rec.Action.Type.String()
-		t.windows.add(rec.TID, window{t0: rec.T0, t1: rec.T1, seq: rec.Seq, action: name})
-		t.actions.add(name, rec.T1-rec.T0)
+		t.windows.add(rec.TID, window{t0: rec.T0, t1: rec.T1, seq: rec.Seq, action: rec.Action.Type})
+		t.actions.add(rec.Action.Type, rec.T1-rec.T0)
 	}
 	if d := p.checker.FirstDivergence(); d != nil && !p.live {
 		p.live = true
 		t.note("divergence at step %d (%s) of pid %d, seen live; the report follows at the end", d.Seq, d.Action.Type, p.pid)
 	}
-	return nil
-}
-
-func (t *Transitions) where(p *traceProc) string {
-	if p.path != "" {
-		return fmt.Sprintf("%s:%d", p.path, p.line)
-	}
-	return fmt.Sprintf("pid %d record %d", p.pid, p.line)
 }
 
 // Detach stops reading once the ring is drained, detaches the uprobes,

@@ -9,13 +9,14 @@ import (
 
 	"github.com/tracer-dev/tracer/export"
 	"github.com/tracer-dev/tracer/loader"
+	"github.com/tracer-dev/tracer/model"
 )
 
 // window is one step's time on its thread.
 type window struct {
 	t0, t1 uint64 // CLOCK_MONOTONIC ns
 	seq    uint64
-	action string
+	action model.ActionType
 }
 
 // stepWindows holds the steps of each thread, ordered by t0 after sort.
@@ -50,16 +51,13 @@ func (t *Transitions) Decorate(in *loader.Sample, out *export.Sample) {
 	if !ok {
 		return
 	}
-	out.Step, out.Action = w.seq, w.action
+	out.Step, out.Action = w.seq, w.action.String()
 }
 
 // actionStats keeps the durations of the steps of each action type.
-type actionStats map[string][]uint64
+type actionStats map[model.ActionType][]uint64
 
-func (a actionStats) add(action string, d uint64) { a[action] = append(a[action], d) }
-
-// actionOrder is the order of the table: the Lean constructors' order.
-var actionOrder = []string{"register", "post", "comment", "distribute"}
+func (a actionStats) add(action model.ActionType, d uint64) { a[action] = append(a[action], d) }
 
 // actionRow is one line of the per-action table.
 type actionRow struct {
@@ -91,8 +89,9 @@ func actionRows(a actionStats, prof *export.Profile, top int) []actionRow {
 		}
 	}
 	var rows []actionRow
-	for _, name := range actionOrder {
-		ds := a[name]
+	for _, at := range model.ActionTypes {
+		name := at.String()
+		ds := a[at]
 		if len(ds) == 0 {
 			continue
 		}
