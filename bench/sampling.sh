@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sampling overhead, side by side on one workload (a CPU-bound Python loop of
-# about 3 s): untraced, `perf record -F 999 -g`, `tracer run -F 999`. Each
+# about 3 s): untraced, `perf record -F 999 -g`, `tracer run -F 99` and
+# `tracer run -F 999`. Each
 # variant runs ROUNDS times, interleaved, and the best (least) wall time is
 # kept, since other work on the machine only ever adds time. The CPU column
 # is user+system time of the whole command (the profiler included).
@@ -20,11 +21,12 @@ prog=$'x = 0\nfor i in range('"$n"$'):\n    x += i * i % 7\n'
 
 untraced() { "$py" -c "$prog"; }
 perf_record() { perf record -q -F 999 -g -o "$out/perf.data" -- "$py" -c "$prog" 2>/dev/null; }
+tracer_run_99() { "$tracer" run -F 99 -o "$out/tracer99.pb.gz" -- "$py" -c "$prog" 2>/dev/null; }
 tracer_run() { "$tracer" run -F 999 -o "$out/tracer.pb.gz" -- "$py" -c "$prog" 2>/dev/null; }
 
 variants=(untraced)
 if command -v perf >/dev/null 2>&1; then variants+=(perf_record); else echo "perf not installed: skipping perf record" >&2; fi
-variants+=(tracer_run)
+variants+=(tracer_run_99 tracer_run)
 
 declare -A wall cpu
 for ((r = 1; r <= rounds; r++)); do
