@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -168,36 +169,63 @@ func (t *Transitions) Attach(ctx context.Context, tg Target) error {
 		}
 		t.markAttached(tg.PID, ts)
 	}
-	if !t.isAttached(tg.PID) {
-		go t.pollStart(rctx, tg.PID)
-	}
+	go t.watchTree(rctx, tg.PID)
 	return nil
 }
 
-// pollStart reads the mappings of a starting process every millisecond
-// until its interpreter shows up: the samplers' mmap records come in only
-// every 50 ms, and a short program may write its only batch sooner. Later
-// mappings (and children) are handled by Observe.
-func (t *Transitions) pollStart(ctx context.Context, pid int) {
-	deadline := time.Now().Add(3 * time.Second)
-	for time.Now().Before(deadline) && !t.isAttached(pid) {
-		ts, err := t.capture.AttachProcess(pid)
-		if err == nil {
-			t.markAttached(pid, ts)
-			return
-		}
-		if !errors.Is(err, loader.ErrNoInterpreter) && !errors.Is(err, os.ErrNotExist) {
-			// The process has ended, or its maps are not readable yet.
-			if _, serr := os.Stat(fmt.Sprintf("/proc/%d", pid)); serr != nil {
-				return
+// watchTree looks for the interpreter in the target and every descendant
+// that has none attached yet: every millisecond for the first two seconds,
+// then every 10 ms. The samplers' mmap records come in only every 50 ms,
+// and a short program (or a child that a shell starts) may write its first
+// batch sooner. Observe still attaches from those records as a second way.
+func (t *Transitions) watchTree(ctx context.Context, root int) {
+	start := time.Now()
+	for {
+		for _, pid := range processTree(root) {
+			if t.isAttached(pid) {
+				continue
 			}
+			if ts, err := t.capture.AttachProcess(pid); err == nil {
+				t.markAttached(pid, ts)
+			}
+		}
+		wait := time.Millisecond
+		if time.Since(start) > 2*time.Second {
+			wait = 10 * time.Millisecond
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(time.Millisecond):
+		case <-time.After(wait):
 		}
 	}
+}
+
+// processTree returns root and its descendants, from the children lists of
+// /proc/PID/task/TID/children. It is empty once root has ended.
+func processTree(root int) []int {
+	out := []int{root}
+	for i := 0; i < len(out) && len(out) < 4096; i++ {
+		tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", out[i]))
+		if err != nil {
+			if i == 0 {
+				return nil
+			}
+			continue
+		}
+		for _, task := range tasks {
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", out[i], task.Name()))
+			if err != nil {
+				continue
+			}
+			for _, f := range strings.Fields(string(b)) {
+				if pid, err := strconv.Atoi(f); err == nil {
+					out = append(out, pid)
+				}
+			}
+		}
+	}
+	return out
 }
 
 func (t *Transitions) markAttached(pid int, ts []loader.Target) {
@@ -427,6 +455,7 @@ func (t *Transitions) Report(w io.Writer, prof *export.Profile) {
 		return
 	}
 	writeActionTable(w, t.actions, prof)
+	fmt.Fprintf(w, "\ncapture: %s\n", t.stats)
 	for _, pid := range t.order {
 		p := t.procs[pid]
 		r := p.checker.Result()

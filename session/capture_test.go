@@ -166,13 +166,16 @@ func TestCaptureStaticPython(t *testing.T) {
 }
 
 // TestCaptureShortRuns: a run of 20 steps writes its only batch at exit,
-// tens of milliseconds after the start; it must never be missed.
+// tens of milliseconds after the start; it must never be missed, also when
+// the interpreter is a child of the command.
 func TestCaptureShortRuns(t *testing.T) {
 	needCapture(t)
 	for i := range 3 {
 		for _, argv := range [][]string{
 			{"python3", "../examples/python_container.py", "--steps", "20", "--seed", fmt.Sprint(i)},
 			{"node", "../examples/nodejs_container.js", "--steps", "20", "--seed", fmt.Sprint(i)},
+			// a child of a shell, not the pid tracer started
+			{"/bin/sh", "-c", "python3 ../examples/python_container.py --steps 20 --seed " + fmt.Sprint(i) + "; true"},
 		} {
 			wantWholeTrace(t, traceRun(t, 99, model.Exact, argv...), 20)
 		}
