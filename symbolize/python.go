@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"unicode/utf8"
 )
@@ -49,6 +51,7 @@ type PythonCodes struct {
 	cache map[uint64]*pyCode
 	reads uint64 // code objects read
 	fails uint64 // code objects that could not be read
+	cwd   string // the process's working directory, for relative file names
 }
 
 type pyCode struct {
@@ -133,6 +136,7 @@ func (c *PythonCodes) readCode(code uint64) (*pyCode, error) {
 	if pc.file, err = c.readString(ptr(l.CodeFilename)); err != nil {
 		return nil, fmt.Errorf("code filename: %w", err)
 	}
+	pc.file = c.absolute(pc.file)
 	table, err := c.readBytes(ptr(l.CodeLinetable))
 	if err != nil {
 		return nil, fmt.Errorf("code line table: %w", err)
@@ -143,6 +147,23 @@ func (c *PythonCodes) readCode(code uint64) (*pyCode, error) {
 		pc.lines = decodeLocationTable(table, int(pc.first))
 	}
 	return pc, nil
+}
+
+// absolute makes a file name relative to the process's working directory
+// (`python3 app.py` compiles app.py as "app.py") absolute, so that pprof
+// -list finds the source. Names like "<frozen os>" or "<string>" stay.
+func (c *PythonCodes) absolute(file string) string {
+	if file == "" || strings.HasPrefix(file, "/") || strings.HasPrefix(file, "<") {
+		return file
+	}
+	if c.cwd == "" {
+		cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", c.pid))
+		if err != nil {
+			return file
+		}
+		c.cwd = cwd
+	}
+	return filepath.Join(c.cwd, file)
 }
 
 func (c *PythonCodes) read(addr uint64, b []byte) error {

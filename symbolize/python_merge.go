@@ -16,17 +16,19 @@ var PythonTruncated = Frame{Function: "[truncated python stack]", Module: "[pyth
 // MergePython places Python frames into a native stack. native is leaf
 // first; segments[i] holds, leaf first, the Python frames that ran in the
 // i-th activation of the eval loop counted from the leaf. Each activation
-// in native is replaced by its segment; the native frames above, between
-// and below stay.
+// in native is replaced by its segment; the native frames above and
+// between stay.
 //
-// When the native stack shows fewer activations than there are segments
-// (user stacks are unwound through frame pointers, which the interpreters
-// are often built without, so the walk stops early or wanders), the native
-// stack cannot place the rest: the remaining segments follow the last
-// activation that was placed, and the native frames past it are dropped as
-// unreliable. With no activation at all, the native frames up to and
-// including the first interpreter frame (the leaf's C code: a builtin, a
-// system call) stay and the Python frames follow them.
+// The native frames below the outermost activation stay only when the
+// native stack is whole: it ends in a thread's first function (_start,
+// start_thread, clone3) and holds an activation for every segment. User
+// stacks are unwound through frame pointers, which the interpreters are
+// often built without; the walk then stops early or wanders into stale
+// stack slots, and what it found past the last activation it placed is
+// dropped. The remaining segments follow that activation. With no
+// activation at all, the native frames up to and including the first
+// interpreter frame (the leaf's C code: a builtin, a system call) stay and
+// the Python frames follow them.
 func MergePython(native []Frame, segments [][]Frame) []Frame {
 	if len(segments) == 0 {
 		return native
@@ -37,46 +39,41 @@ func MergePython(native []Frame, segments [][]Frame) []Frame {
 			evals++
 		}
 	}
+	whole := len(native) > 0 && isThreadRoot(native[len(native)-1].Function) && evals >= len(segments)
 	out := make([]Frame, 0, len(native)+len(segments)*4)
-	if evals >= len(segments) {
-		si := 0
-		for _, f := range native {
-			if si < len(segments) && IsPythonEval(f) {
-				out = append(out, segments[si]...)
-				si++
-				continue
-			}
-			out = append(out, f)
-		}
-		return out
-	}
-	// Too few activations: keep native frames up to the last one (or, with
-	// none, up to the interpreter), then every segment.
+	placed := min(evals, len(segments))
 	si := 0
-	cut := len(native)
-	for i, f := range native {
-		if evals == 0 && f.Kind == Native && isInterpreterModule(f.Module) {
-			cut = i + 1
-			break
+	for _, f := range native {
+		if placed == 0 {
+			out = append(out, f)
+			if f.Kind == Native && isInterpreterModule(f.Module) {
+				break
+			}
+			continue
 		}
-		if IsPythonEval(f) {
+		if si < placed && IsPythonEval(f) {
 			out = append(out, segments[si]...)
 			si++
-			if si == evals {
-				cut = i + 1
+			if si == placed && !whole {
 				break
 			}
 			continue
 		}
 		out = append(out, f)
 	}
-	if evals == 0 {
-		out = append(out[:0], native[:cut]...)
-	}
 	for ; si < len(segments); si++ {
 		out = append(out, segments[si]...)
 	}
 	return out
+}
+
+// isThreadRoot says whether a function is where a thread's stack begins.
+func isThreadRoot(name string) bool {
+	switch name {
+	case "_start", "__libc_start_main", "__libc_start_call_main", "start_thread", "clone", "clone3", "__clone", "__clone3":
+		return true
+	}
+	return false
 }
 
 // isInterpreterModule says whether a module is a CPython interpreter file

@@ -26,9 +26,13 @@ func TestMergePython(t *testing.T) {
 		want   []string
 	}{
 		{"every activation placed",
-			[]Frame{nat("sqrt", "/lib/libm.so.6"), nat("math_sqrt", lib), eval, nat("PyObject_Call", lib), nat("_PyEval_EvalFrameDefault.cold", lib), nat("Py_RunMain", lib), nat("main", "/bin/python3.12")},
+			[]Frame{nat("sqrt", "/lib/libm.so.6"), nat("math_sqrt", lib), eval, nat("PyObject_Call", lib), nat("_PyEval_EvalFrameDefault.cold", lib), nat("Py_RunMain", lib), nat("main", "/bin/python3.12"), nat("__libc_start_call_main", "/lib/libc.so.6")},
 			segs,
-			[]string{"sqrt", "math_sqrt", "leaf", "mid", "PyObject_Call", "main", "<module>", "Py_RunMain", "main"}},
+			[]string{"sqrt", "math_sqrt", "leaf", "mid", "PyObject_Call", "main", "<module>", "Py_RunMain", "main", "__libc_start_call_main"}},
+		{"stack not whole: frames past the last activation dropped",
+			[]Frame{eval, nat("PyObject_Call", lib), eval, nat("stale", lib), {Addr: 0x1234}},
+			segs,
+			[]string{"leaf", "mid", "PyObject_Call", "main", "<module>"}},
 		{"unwinding stopped after the first activation",
 			[]Frame{eval, nat("garbage", lib)},
 			segs,
@@ -41,10 +45,10 @@ func TestMergePython(t *testing.T) {
 			[]Frame{nat("f", lib), eval},
 			nil,
 			[]string{"f", "_PyEval_EvalFrameDefault"}},
-		{"more activations than segments",
-			[]Frame{eval, nat("x", lib), eval},
+		{"more activations than segments (python stack truncated)",
+			[]Frame{eval, nat("x", lib), eval, nat("start_thread", "/lib/libc.so.6")},
 			[][]Frame{{py("only")}},
-			[]string{"only", "x", "_PyEval_EvalFrameDefault"}},
+			[]string{"only", "x", "_PyEval_EvalFrameDefault", "start_thread"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
