@@ -151,7 +151,14 @@ func (b *pprofBuilder) location(pid int, fr symbolize.Frame) *profile.Location {
 		Address: fr.Addr,
 	}
 	if fr.Function != "" {
-		l.Line = []profile.Line{{Function: b.function(name, fr.File), Line: int64(fr.Line)}}
+		fn := b.function(name, fr.File)
+		if fr.Kind == symbolize.Python {
+			// A system name unlike the name tells pprof the name is final:
+			// otherwise it takes "<module>" for a C++ template and
+			// strips it to nothing.
+			fn.SystemName = "python:" + name
+		}
+		l.Line = []profile.Line{{Function: fn, Line: int64(fr.Line)}}
 	} else if m == nil {
 		// An address in no known mapping: name it, or pprof shows nothing.
 		l.Line = []profile.Line{{Function: b.function(frameLabel(fr), "")}}

@@ -85,6 +85,7 @@ func sessionConfig(c *cli.Context) (session.Config, error) {
 		Folded:        c.String("folded"),
 		Log:           c.App.ErrWriter,
 		LogIsTerminal: isTerminal(os.Stderr) && c.App.ErrWriter == os.Stderr,
+		Plugins:       []session.Plugin{session.NewPythonFrames(c.App.ErrWriter)},
 	}, nil
 }
 
