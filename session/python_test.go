@@ -3,8 +3,11 @@ package session
 import (
 	"bytes"
 	"context"
+	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -108,5 +111,169 @@ func TestPythonFramesSplit(t *testing.T) {
 				t.Errorf("only %.2f of the samples reach <module>", frac)
 			}
 		})
+	}
+}
+
+// pyStack returns the names of the Python frames of a sample, leaf first.
+func pyStack(s *profile.Sample) []string {
+	var out []string
+	for _, l := range s.Location {
+		for _, ln := range l.Line {
+			if strings.HasPrefix(ln.Function.SystemName, "python:") {
+				out = append(out, ln.Function.Name)
+			}
+		}
+	}
+	return out
+}
+
+func TestPythonFramesThreads(t *testing.T) {
+	for _, py := range []struct{ name, path string }{pythons[0], pythons[2]} {
+		t.Run(py.name, func(t *testing.T) {
+			p, _ := runPython(t, py.path, "testdata/py_threads.py", "1.5")
+			// Each thread burns in its own chain; a thread's samples must
+			// all show that chain and no other.
+			chains := map[string][]string{
+				"burn_a":    {"spin", "burn_a", "thread_a"},
+				"burn_b":    {"spin", "burn_b", "thread_b"},
+				"burn_main": {"spin", "burn_main", "<module>"},
+			}
+			byTID := map[int64]map[string]int{}
+			for _, s := range p.Sample {
+				st := pyStack(s)
+				if len(st) < 3 || st[0] != "spin" {
+					continue
+				}
+				tid := s.NumLabel["tid"][0]
+				if byTID[tid] == nil {
+					byTID[tid] = map[string]int{}
+				}
+				byTID[tid][st[1]]++
+				if want, ok := chains[st[1]]; ok && (st[2] != want[2]) {
+					t.Errorf("tid %d: stack %v, want %v below", tid, st, want)
+				}
+			}
+			seen := map[string]bool{}
+			for tid, fs := range byTID {
+				if len(fs) != 1 {
+					t.Errorf("tid %d shows several threads' functions: %v", tid, fs)
+				}
+				for f, n := range fs {
+					if n >= 20 {
+						seen[f] = true
+					}
+				}
+			}
+			for f := range chains {
+				if !seen[f] {
+					t.Errorf("no thread with 20 samples in %s: %v", f, byTID)
+				}
+			}
+		})
+	}
+}
+
+func TestPythonFramesDeepRecursionTruncated(t *testing.T) {
+	for _, py := range []struct{ name, path string }{pythons[0], pythons[3]} {
+		t.Run(py.name, func(t *testing.T) {
+			p, _ := runPython(t, py.path, "testdata/py_deep.py", "1")
+			deep, marked := 0, 0
+			for _, s := range p.Sample {
+				st := pyStack(s)
+				if len(st) == 0 || st[0] != "down" {
+					continue
+				}
+				deep++
+				if st[len(st)-1] == "[truncated python stack]" {
+					marked++
+					if n := len(st) - 1; n != 128 {
+						t.Errorf("truncated stack has %d frames, want the bound 128", n)
+					}
+					for _, f := range st[:len(st)-1] {
+						if f != "down" {
+							t.Fatalf("truncated stack holds %q: %v", f, st)
+						}
+					}
+				}
+			}
+			if deep < 200 || marked < deep*95/100 {
+				t.Errorf("%d samples in down, %d marked truncated; want at least 200, nearly all marked", deep, marked)
+			}
+		})
+	}
+}
+
+func TestPythonFramesWhileImporting(t *testing.T) {
+	p, log := runPython(t, pythons[3].path, "testdata/py_imports.py", "0.5")
+	funcs, count := pythonFuncs(p, "py_imports.py")
+	if count["burn_between"] < 20 || count["after_imports"] < 100 {
+		t.Errorf("burn_between in %d samples, after_imports in %d; want 20 and 100 (%v)", count["burn_between"], count["after_imports"], funcs)
+	}
+	// Code objects made by the imports are named too.
+	named, unnamed, importing := 0, 0, 0
+	for _, s := range p.Sample {
+		for _, f := range pyStack(s) {
+			if strings.HasPrefix(f, "[python code") {
+				unnamed++
+			} else {
+				named++
+			}
+			if f == "_find_and_load" {
+				importing++
+				break
+			}
+		}
+	}
+	if importing < 20 || unnamed*50 > named {
+		t.Errorf("%d samples inside _find_and_load, %d unnamed of %d Python frames; log:\n%s", importing, unnamed, named+unnamed, log)
+	}
+}
+
+// TestPythonFramesAgainstCProfile compares the split tracer sees with the
+// one CPython's own deterministic profiler measures on the same program.
+func TestPythonFramesAgainstCProfile(t *testing.T) {
+	py := pythons[1].path
+	p, _ := runPython(t, py, "testdata/py_split.py", "1.5")
+	_, count := pythonFuncs(p, "py_split.py")
+	ours := float64(count["heavy"]) / float64(count["heavy"]+count["light"])
+	stats := filepath.Join(t.TempDir(), "split.prof")
+	script := `import cProfile, pstats, runpy, sys
+sys.argv = ["py_split.py", "1.5"]
+cProfile.run('runpy.run_path("testdata/py_split.py", run_name="__main__")', "` + stats + `")
+st = pstats.Stats("` + stats + `")
+t = {f[2]: v[2] for f, v in st.stats.items() if f[0].endswith("py_split.py")}
+print(t["heavy"] / (t["heavy"] + t["light"]))
+`
+	out, err := exec.Command(py, "-c", script).Output()
+	if err != nil {
+		t.Fatalf("cProfile: %v", err)
+	}
+	theirs, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+	if err != nil {
+		t.Fatalf("cProfile said %q", out)
+	}
+	t.Logf("heavy share: tracer %.3f, cProfile %.3f", ours, theirs)
+	if math.Abs(ours-theirs) > 0.08 {
+		t.Errorf("tracer's heavy share %.3f differs from cProfile's %.3f by more than 0.08", ours, theirs)
+	}
+}
+
+func TestPythonFramesUnsupportedVersion(t *testing.T) {
+	py := "/root/.pyenv/versions/3.9.18/bin/python3.9"
+	p, log := runPython(t, py, "testdata/py_split.py", "0.5")
+	if n := strings.Count(log, "native frames only"); n != 1 {
+		t.Errorf("%d warnings about python 3.9, want exactly one; log:\n%s", n, log)
+	}
+	if !strings.Contains(log, "python 3.9") {
+		t.Errorf("the warning does not name the version; log:\n%s", log)
+	}
+	self, _ := shares(p)
+	if len(p.Sample) < 100 || self["_PyEval_EvalFrameDefault"] < 0.05 {
+		t.Errorf("%d samples, eval loop leaf in %.2f: native frames should remain", len(p.Sample), self["_PyEval_EvalFrameDefault"])
+	}
+	for _, s := range p.Sample {
+		if st := pyStack(s); len(st) > 0 {
+			t.Fatalf("a Python frame for an unsupported version: %v", st)
+		}
 	}
 }
