@@ -28,6 +28,7 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 #define PY_MAX_THREADS 256
 #define PY_MAX_INTERPS 4
 #define PY_WINDOW 128
+#define PY_WAKEUP_BYTES (1 << 20)
 
 // Layouts of the frame chain.
 #define PY_LAYOUT_310 1 // PyFrameObject chain: tstate->frame, f_back, f_lasti
@@ -332,7 +333,11 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	__u64 size = sizeof(*ev) - sizeof(ev->frames) + (__u64)(ev->n & 0xff) * sizeof(struct py_frame);
 	if (size > sizeof(*ev))
 		size = sizeof(*ev);
-	if (bpf_ringbuf_output(&py_events, ev, size, 0) != 0)
+	// Waking the reader for every stack costs more than reading the stack;
+	// it polls the ring, and is woken only when the ring fills up.
+	__u64 flags = bpf_ringbuf_query(&py_events, BPF_RB_AVAIL_DATA) > PY_WAKEUP_BYTES ?
+			      BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_output(&py_events, ev, size, flags) != 0)
 		count(PY_STAT_RING_FULL);
 	else
 		count(PY_STAT_EMITTED);

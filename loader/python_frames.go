@@ -6,6 +6,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/cilium/ebpf"
@@ -198,6 +199,8 @@ func (p *PythonFrames) read() {
 	defer close(p.out)
 	var rec ringbuf.Record
 	for {
+		// The program wakes the reader only when the ring fills up: poll.
+		p.reader.SetDeadline(time.Now().Add(pyPollInterval))
 		if err := p.reader.ReadInto(&rec); err != nil {
 			if errors.Is(err, ringbuf.ErrFlushed) || errors.Is(err, os.ErrDeadlineExceeded) {
 				if p.stopping.Load() {
@@ -215,6 +218,10 @@ func (p *PythonFrames) read() {
 		p.out <- st
 	}
 }
+
+// pyPollInterval is how often the ring is read when the program has not
+// woken the reader (it does so only when the ring is 1 MiB full).
+const pyPollInterval = 20 * time.Millisecond
 
 // pyEventHeader is the size of py_event before its frames.
 const pyEventHeader = int(unsafe.Offsetof(bpf.PyperfPyEvent{}.Frames))
