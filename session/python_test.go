@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/pprof/profile"
 )
@@ -274,6 +275,35 @@ func TestPythonFramesUnsupportedVersion(t *testing.T) {
 	for _, s := range p.Sample {
 		if st := pyStack(s); len(st) > 0 {
 			t.Fatalf("a Python frame for an unsupported version: %v", st)
+		}
+	}
+}
+
+func TestPythonFramesAttach(t *testing.T) {
+	needPerf(t)
+	py := pythons[2].path
+	needInterpreter(t, py)
+	// Threads that exist before the attach, and the main thread.
+	cmd := exec.Command(py, "testdata/py_threads.py", "4")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	time.Sleep(500 * time.Millisecond)
+	out := filepath.Join(t.TempDir(), "attach.pb.gz")
+	var log bytes.Buffer
+	_, err := Run(context.Background(), Config{
+		PID: cmd.Process.Pid, Duration: time.Second, Freq: 999, Output: out, Log: &log,
+		Plugins: []Plugin{NewPythonFrames(&log)},
+	})
+	if err != nil {
+		t.Fatalf("attach: %v\n%s", err, log.String())
+	}
+	p := readProfile(t, out)
+	_, count := pythonFuncs(p, "py_threads.py")
+	for _, f := range []string{"burn_a", "burn_b", "burn_main"} {
+		if count[f] < 20 {
+			t.Errorf("%s in %d samples, want at least 20 (%v); log:\n%s", f, count[f], count, log.String())
 		}
 	}
 }
