@@ -42,8 +42,8 @@ func TestSecuritySudoCommandIsNotRoot(t *testing.T) {
 	}
 	st := statusFields(r.stdout)
 	for key, want := range map[string]string{
-		"Uid": "65534 65534 65534 65534", // real, effective, saved, file system
-		"Gid": "65534 65534 65534 65534",
+		"Uid":    "65534 65534 65534 65534", // real, effective, saved, file system
+		"Gid":    "65534 65534 65534 65534",
 		"CapInh": "0000000000000000", "CapPrm": "0000000000000000",
 		"CapEff": "0000000000000000", "CapAmb": "0000000000000000",
 	} {
