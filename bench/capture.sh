@@ -22,7 +22,8 @@ trap 'rm -rf "$out"' EXIT
 wall_ns() {
 	local t0 t1
 	t0=$(date +%s%N)
-	"$@" >/dev/null 2>"$out/stderr" || { cat "$out/stderr" >&2; return 1; }
+	"$@" >/dev/null 2>"$out/stderr.$$" || { cat "$out/stderr.$$" >&2; return 1; }
+	mv "$out/stderr.$$" "$out/stderr"
 	t1=$(date +%s%N)
 	echo $((t1 - t0))
 }
@@ -41,4 +42,5 @@ for c in "$py examples/python_container.py" "node examples/nodejs_container.js";
 	lines=$(grep -c '"kind":"step"' "$out/t.jsonl")
 	ratio=$(awk -v t="$best_t" -v u="$best_u" 'BEGIN { printf "%.3f", t / u }')
 	echo "$name container, $steps steps: untraced $((best_u / 1000000)) ms, tracer run $((best_t / 1000000)) ms: ${ratio}x (best of $rounds; trace: $lines steps)"
+	grep -E '^(capture:|tracer:)' "$out/stderr" | sed 's/^/  last run: /' || true
 done

@@ -37,8 +37,9 @@ type Transitions struct {
 
 	capture *loader.Capture
 	cancel  context.CancelFunc
-	done    chan struct{} // closed when the ring reader has returned
+	done    chan struct{} // closed when every captured batch has been handled
 	readErr error
+	workErr error
 
 	mu       sync.Mutex
 	procs    map[int]*traceProc // by pid, in order of first batch
@@ -139,9 +140,14 @@ func (t *Transitions) Attach(ctx context.Context, tg Target) error {
 	rctx, cancel := context.WithCancel(context.Background())
 	t.cancel = cancel
 	t.done = make(chan struct{})
+	q := newBatchQueue()
+	go func() {
+		defer q.close()
+		t.readErr = c.Read(rctx, q.push)
+	}()
 	go func() {
 		defer close(t.done)
-		t.readErr = c.Read(rctx, t.batch)
+		t.workErr = q.drain(t.batch)
 	}()
 
 	if tg.Attach {
@@ -174,14 +180,17 @@ func (t *Transitions) Attach(ctx context.Context, tg Target) error {
 }
 
 // watchTree looks for the interpreter in the target and every descendant
-// that has none attached yet: every millisecond for the first two seconds,
-// then every 10 ms. The samplers' mmap records come in only every 50 ms,
-// and a short program (or a child that a shell starts) may write its first
-// batch sooner. Observe still attaches from those records as a second way.
+// that has none attached yet. Until the first interpreter is found (at most
+// three seconds) it looks every millisecond, following children of main
+// threads only (a shell's child); then every 20 ms through every thread's
+// children. The samplers' mmap records come in only every 50 ms, and a
+// short program may write its only batch sooner. Observe still attaches
+// from those records as a second way.
 func (t *Transitions) watchTree(ctx context.Context, root int) {
 	start := time.Now()
 	for {
-		for _, pid := range processTree(root) {
+		fast := !t.anyAttached() && time.Since(start) < 3*time.Second
+		for _, pid := range processTree(root, !fast) {
 			if t.isAttached(pid) {
 				continue
 			}
@@ -189,9 +198,9 @@ func (t *Transitions) watchTree(ctx context.Context, root int) {
 				t.markAttached(pid, ts)
 			}
 		}
-		wait := time.Millisecond
-		if time.Since(start) > 2*time.Second {
-			wait = 10 * time.Millisecond
+		wait := 20 * time.Millisecond
+		if fast {
+			wait = time.Millisecond
 		}
 		select {
 		case <-ctx.Done():
@@ -202,19 +211,27 @@ func (t *Transitions) watchTree(ctx context.Context, root int) {
 }
 
 // processTree returns root and its descendants, from the children lists of
-// /proc/PID/task/TID/children. It is empty once root has ended.
-func processTree(root int) []int {
+// /proc/PID/task/TID/children (of the main thread only unless allThreads).
+// It is empty once root has ended.
+func processTree(root int, allThreads bool) []int {
 	out := []int{root}
 	for i := 0; i < len(out) && len(out) < 4096; i++ {
-		tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", out[i]))
-		if err != nil {
-			if i == 0 {
-				return nil
+		tids := []string{fmt.Sprint(out[i])}
+		if allThreads {
+			tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", out[i]))
+			if err != nil {
+				if i == 0 {
+					return nil
+				}
+				continue
 			}
-			continue
+			tids = tids[:0]
+			for _, task := range tasks {
+				tids = append(tids, task.Name())
+			}
 		}
-		for _, task := range tasks {
-			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", out[i], task.Name()))
+		for _, tid := range tids {
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", out[i], tid))
 			if err != nil {
 				continue
 			}
@@ -226,6 +243,12 @@ func processTree(root int) []int {
 		}
 	}
 	return out
+}
+
+func (t *Transitions) anyAttached() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.attached) > 0
 }
 
 func (t *Transitions) markAttached(pid int, ts []loader.Target) {
@@ -402,7 +425,7 @@ func (t *Transitions) Detach() error {
 		t.note("transition capture: %s", st)
 	}
 	t.windows.sort()
-	for _, err := range []error{t.readErr, serr, cerr} {
+	for _, err := range []error{t.readErr, t.workErr, serr, cerr} {
 		if err != nil && first == nil {
 			first = err
 		}
@@ -472,4 +495,61 @@ func (t *Transitions) Report(w io.Writer, prof *export.Profile) {
 // after the profile summary, with the decorated profile.
 type Reporter interface {
 	Report(w io.Writer, prof *export.Profile)
+}
+
+// batchQueue lets the ring reader hand batches over at once, so the kernel
+// ring never fills while a batch is being checked: the reader copies each
+// batch here and goes on reading.
+type batchQueue struct {
+	mu     sync.Mutex
+	cond   *sync.Cond
+	items  []loader.Batch
+	closed bool
+}
+
+func newBatchQueue() *batchQueue {
+	q := &batchQueue{}
+	q.cond = sync.NewCond(&q.mu)
+	return q
+}
+
+// push queues a copy of b (its payload belongs to the reader).
+func (q *batchQueue) push(b loader.Batch) error {
+	b.Payload = append([]byte(nil), b.Payload...)
+	q.mu.Lock()
+	q.items = append(q.items, b)
+	q.mu.Unlock()
+	q.cond.Signal()
+	return nil
+}
+
+func (q *batchQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.cond.Signal()
+}
+
+// drain hands every batch to fn in order until the queue is closed and
+// empty. After an error from fn the remaining batches are dropped.
+func (q *batchQueue) drain(fn func(loader.Batch) error) error {
+	var first error
+	for {
+		q.mu.Lock()
+		for len(q.items) == 0 && !q.closed {
+			q.cond.Wait()
+		}
+		items := q.items
+		q.items = nil
+		closed := q.closed
+		q.mu.Unlock()
+		for _, b := range items {
+			if first == nil {
+				first = fn(b)
+			}
+		}
+		if closed && len(items) == 0 {
+			return first
+		}
+	}
 }
