@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/tracer-dev/tracer/export"
@@ -32,8 +34,9 @@ import (
 // process's mappings are polled quickly at startup and watched through the
 // samplers' mmap records for the rest of the run (children included).
 type Transitions struct {
-	cfg TransitionsConfig
-	log io.Writer
+	cfg  TransitionsConfig
+	cred *loader.Credential // owner of the trace files
+	log  io.Writer
 
 	capture *loader.Capture
 	cancel  context.CancelFunc
@@ -72,7 +75,7 @@ type TransitionsConfig struct {
 type traceProc struct {
 	pid     int
 	checker *model.Checker
-	file    *os.File
+	file    *streamFile
 	w       *bufio.Writer
 	path    string
 	in      batchReader    // the payload being decoded
@@ -123,6 +126,15 @@ func (t *Transitions) Notes() []string {
 	return append([]string(nil), t.notes...)
 }
 
+// Outputs names the --trace file, so that the session checks it can be
+// written before tracing starts.
+func (t *Transitions) Outputs() []OutputFile {
+	if t.cfg.Trace == "" {
+		return nil
+	}
+	return []OutputFile{{Flag: "--trace", Path: t.cfg.Trace}}
+}
+
 // Attach loads the capture program, places the uprobes it can place now and
 // starts reading batches.
 func (t *Transitions) Attach(ctx context.Context, tg Target) error {
@@ -137,6 +149,7 @@ func (t *Transitions) Attach(ctx context.Context, tg Target) error {
 		return fmt.Errorf("transition capture: %w", err)
 	}
 	t.capture = c
+	t.cred = tg.Cred
 	rctx, cancel := context.WithCancel(context.Background())
 	t.cancel = cancel
 	t.done = make(chan struct{})
@@ -157,6 +170,9 @@ func (t *Transitions) Attach(ctx context.Context, tg Target) error {
 			t.mu.Lock()
 			t.note("pid %d is neither CPython nor Node: no transitions are captured, sampling goes on", tg.PID)
 			t.mu.Unlock()
+		case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH):
+			// The process ended while tracer attached: the session
+			// reports its exit like any other.
 		case err != nil:
 			t.Detach()
 			return fmt.Errorf("transition capture: %w", err)
@@ -338,7 +354,7 @@ func (t *Transitions) proc(pid int) (*traceProc, error) {
 			p.path = fmt.Sprintf("%s.%d%s", strings.TrimSuffix(p.path, ext), pid, ext)
 			t.note("pid %d also reports transitions: its trace is %s", pid, p.path)
 		}
-		f, err := os.Create(p.path)
+		f, err := createStream(p.path, t.cred)
 		if err != nil {
 			return nil, fmt.Errorf("create trace file: %w", err)
 		}
@@ -404,7 +420,7 @@ func (t *Transitions) Detach() error {
 		if err := p.w.Flush(); err != nil && first == nil {
 			first = fmt.Errorf("write trace %s: %w", p.path, err)
 		}
-		if err := p.file.Close(); err != nil && first == nil {
+		if err := p.file.Commit(); err != nil && first == nil {
 			first = fmt.Errorf("close trace %s: %w", p.path, err)
 		}
 	}

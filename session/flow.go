@@ -76,7 +76,7 @@ func (s *session) run(ctx context.Context) error {
 		return fmt.Errorf("open samplers: %w", err)
 	}
 	s.sampler = smp
-	if err := s.attachPlugins(ctx, Target{PID: p.PID, Events: smp.Events(), Symbolizer: s.sym}); err != nil {
+	if err := s.attachPlugins(ctx, Target{PID: p.PID, Events: smp.Events(), Symbolizer: s.sym, Cred: s.cred}); err != nil {
 		p.Abort()
 		smp.Close()
 		return err
@@ -147,7 +147,7 @@ func (s *session) attach(ctx context.Context) error {
 		return fmt.Errorf("open samplers: %w", err)
 	}
 	s.sampler = smp
-	if err := s.attachPlugins(ctx, Target{PID: pid, Attach: true, Events: smp.Events(), Symbolizer: s.sym}); err != nil {
+	if err := s.attachPlugins(ctx, Target{PID: pid, Attach: true, Events: smp.Events(), Symbolizer: s.sym, Cred: s.cred}); err != nil {
 		smp.Close()
 		return err
 	}

@@ -2,20 +2,29 @@ package session
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/tracer-dev/tracer/loader"
 )
 
 // checkOutputs makes sure every output file can be created before tracing
 // starts, so that a mistyped -o costs a second, not a whole run. The files
 // themselves are written at the end, whole or not at all (export.WriteFile).
 func (c *Config) checkOutputs() error {
-	for _, o := range []struct{ flag, path string }{{"-o", c.Output}, {"--folded", c.Folded}} {
-		if o.path == "" || o.path == "-" {
+	outs := []OutputFile{{"-o", c.Output}, {"--folded", c.Folded}}
+	for _, pl := range c.Plugins {
+		if o, ok := pl.(Outputter); ok {
+			outs = append(outs, o.Outputs()...)
+		}
+	}
+	for _, o := range outs {
+		if o.Path == "" || o.Path == "-" {
 			continue
 		}
-		if err := probeWritable(o.path); err != nil {
-			return usagef("cannot write %s (%v): give %s a file in a writable directory", o.path, err, o.flag)
+		if err := probeWritable(o.Path); err != nil {
+			return usagef("cannot write %s (%v): give %s a file in a writable directory", o.Path, err, o.Flag)
 		}
 	}
 	return nil
@@ -37,4 +46,58 @@ func probeWritable(path string) error {
 	}
 	f.Close()
 	return os.Remove(f.Name())
+}
+
+// OutputFile names a file a plugin writes, for the check before tracing.
+type OutputFile struct {
+	Flag string // the flag that named it, for the message ("--trace")
+	Path string
+}
+
+// Outputter is a Plugin that writes files of its own.
+type Outputter interface {
+	Outputs() []OutputFile
+}
+
+// streamFile is an output written while tracing runs: a new temporary file
+// beside its path, created by tracer (never a link or a file an untrusted
+// user placed there), mode 0644 and owned by the session's user, renamed
+// into place by Commit, so the path holds the whole file or nothing.
+type streamFile struct {
+	*os.File
+	path string
+}
+
+// createStream starts the output file path; cred (may be nil) is the user
+// who gets it.
+func createStream(path string, cred *loader.Credential) (*streamFile, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", path, err)
+	}
+	err = f.Chmod(0o644)
+	if err == nil && cred != nil {
+		err = f.Chown(int(cred.UID), int(cred.GID))
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("create %s: %w", path, err)
+	}
+	return &streamFile{File: f, path: path}, nil
+}
+
+// Commit closes the file and renames it to its path; on failure the
+// temporary file is removed.
+func (s *streamFile) Commit() error {
+	tmp := s.Name()
+	err := s.File.Close()
+	if err == nil {
+		err = os.Rename(tmp, s.path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", s.path, err)
+	}
+	return nil
 }

@@ -20,6 +20,9 @@ type Target struct {
 	// Symbolizer is the session's symbolizer, fed with the target's
 	// mappings in record order.
 	Symbolizer *symbolize.Symbolizer
+	// Cred is the user who gets the output files (the sudo user, or
+	// --user); nil means tracer's own.
+	Cred *loader.Credential
 }
 
 // Plugin adds to a session. All methods are called from the session's own
