@@ -204,6 +204,12 @@ func TestBadInputMatrix(t *testing.T) {
 			want: []string{"cannot write /proc/p.pb.gz", "give -o a file"}},
 		{name: "folded unwritable", args: []string{"run", "--folded", "/sys/x.folded", "--", "true"},
 			want: []string{"cannot write /sys/x.folded", "give --folded a file"}},
+		{name: "trace unwritable", args: []string{"run", "--trace", "/proc/t.jsonl", "--", "true"},
+			want: []string{"cannot write /proc/t.jsonl", "give --trace a file"}},
+		{name: "trace is a directory", args: []string{"attach", "--pid", "1", "--trace", "/tmp"},
+			want: []string{"cannot write /tmp", "is a directory", "give --trace a file"}},
+		{name: "unknown relation", args: []string{"run", "--relation", "close", "--", "true"},
+			want: []string{`unknown relation "close"`, "exact or bisim"}},
 		{name: "empty output name", args: []string{"run", "-o", "", "--", "true"},
 			want: []string{"empty output file name", "-o -"}},
 		// frequency

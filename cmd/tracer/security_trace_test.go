@@ -9,7 +9,8 @@ import (
 )
 
 // TestSecurityTraceFile: the --trace file, like the profile, is 0644 and
-// belongs to the sudo user whatever the umask.
+// belongs to the sudo user whatever the umask, and replaces a link rather
+// than writing through it.
 func TestSecurityTraceFile(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root, as under sudo")
@@ -22,6 +23,15 @@ func TestSecurityTraceFile(t *testing.T) {
 	}
 	container, err := filepath.Abs("../../examples/python_container.py")
 	if err != nil {
+		t.Fatal(err)
+	}
+	// A link planted where the trace goes must not lead root's write
+	// elsewhere.
+	victim := filepath.Join(t.TempDir(), "victim")
+	if err := os.WriteFile(victim, []byte("root's file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, filepath.Join(dir, "out.jsonl")); err != nil {
 		t.Fatal(err)
 	}
 	r := invoke(t, invocation{dir: dir, env: sudoEnv, bin: umaskWrapper(t), args: []string{"run",
@@ -41,5 +51,8 @@ func TestSecurityTraceFile(t *testing.T) {
 	}
 	if b, err := os.ReadFile(p); err != nil || strings.Count(string(b), `"kind":"step"`) != 200 {
 		t.Errorf("trace: %v; want the 200 steps", err)
+	}
+	if b, err := os.ReadFile(victim); err != nil || string(b) != "root's file\n" {
+		t.Errorf("the link's target was written through: %q %v", b, err)
 	}
 }
