@@ -9,8 +9,13 @@ import (
 	"io/fs"
 )
 
+// MaxLineBytes bounds one line of a trace: a longer line is an input error,
+// found before it is read whole, so a hostile trace cannot make the decoder
+// allocate more than this. Probe bindings write records of at most 64 KiB.
+const MaxLineBytes = 16 << 20
+
 // Decoder reads a trace one record at a time. It holds one line at a time, so
-// its memory is bounded by the longest line.
+// its memory is bounded by the longest line, at most MaxLineBytes.
 type Decoder struct {
 	r    *bufio.Reader
 	name string
@@ -66,6 +71,10 @@ func (d *Decoder) readLine() ([]byte, error) {
 	if errors.Is(err, bufio.ErrBufferFull) {
 		d.long = append(d.long[:0], line...)
 		for errors.Is(err, bufio.ErrBufferFull) {
+			if len(d.long) > MaxLineBytes {
+				return nil, &InputError{File: d.name, Line: d.line + 1,
+					Msg: fmt.Sprintf("line longer than %d MiB: a record must fit on one line of at most that", MaxLineBytes>>20)}
+			}
 			line, err = d.r.ReadSlice('\n')
 			d.long = append(d.long, line...)
 		}
@@ -83,6 +92,10 @@ func (d *Decoder) readLine() ([]byte, error) {
 // readErrorf wraps an error reading the named trace (an *fs.PathError names
 // the file already).
 func readErrorf(name string, err error) error {
+	var ie *InputError
+	if errors.As(err, &ie) {
+		return err
+	}
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		return fmt.Errorf("read trace: %w", err)

@@ -159,6 +159,8 @@ func TestBadInputMatrix(t *testing.T) {
 		t.Skip("the matrix runs tracer as root, as a user would with sudo")
 	}
 	garbage := bytes.Repeat([]byte{0xFE, 'x', 0, '{', '\n'}, 200)
+	// A record line longer than the decoder's bound (16 MiB).
+	huge := append([]byte(`{"kind":"step","seq":1,"state":{"agent_id":"`), bytes.Repeat([]byte("a"), 17<<20)...)
 	zpid := strconv.Itoa(zombie(t))
 	for _, tc := range []struct {
 		name  string
@@ -244,6 +246,8 @@ func TestBadInputMatrix(t *testing.T) {
 			want: []string{"malformed trace", "bin.jsonl:1"}},
 		{name: "trace is empty", args: []string{"check", "empty.jsonl"}, files: map[string][]byte{"empty.jsonl": nil},
 			want: []string{"empty trace", "one JSON record per line"}},
+		{name: "trace line too long", args: []string{"check", "huge.jsonl"}, files: map[string][]byte{"huge.jsonl": huge},
+			want: []string{"huge.jsonl:1", "line longer than 16 MiB"}},
 		{name: "three traces", args: []string{"check", "a", "b", "c"},
 			want: []string{"give one trace, or two traces"}},
 	} {
