@@ -17,6 +17,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -30,7 +31,8 @@ enum counter {
 	CTR_MALFORMED = 3, /* magic present but the byte count is not 16 + N */
 	CTR_RING_FULL = 4, /* ring reservation failed: the batch is lost */
 	CTR_READ_FAIL = 5, /* user memory could not be read */
-	CTR_MAX = 6,
+	CTR_EXEC_LOST = 6, /* exec events of tracked processes lost: the ring was full */
+	CTR_MAX = 7,
 };
 
 /* flags in struct batch_hdr */
@@ -180,5 +182,84 @@ int BPF_KPROBE(uv_fs_write, void *loop, void *req, int file, const struct uv_buf
 	if (b.len >= sizeof(head) && !bpf_probe_read_user(head, sizeof(head), b.base) &&
 	    head[0] == 0xFE && head[1] == 'T' && head[7] == '1')
 		bump(CTR_MALFORMED);
+	return 0;
+}
+
+/*
+ * Following a process tree through its execs (tracer run).
+ *
+ * tracked holds the thread group ids of the traced command and its
+ * descendants (value: TRACK_* flags). At each exec of a tracked process the
+ * program stops it (SIGSTOP, when TRACK_STOP) and reports its pid in the
+ * execs ring; tracer reads the new executable (and the libpython or libnode
+ * it needs), places the uprobe on the pid, and sends SIGCONT. The uprobe is
+ * thus in place before the new image runs its first instruction, however
+ * short the program and however busy the machine.
+ */
+#define TRACK_STOP 1
+#define SIGSTOP_NR 19
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, __u8);
+} tracked SEC(".maps");
+
+/* exec events: struct exec_event */
+struct exec_event {
+	__u32 pid;
+	__u32 flags;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 * 1024);
+} execs SEC(".maps");
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(track_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = BPF_CORE_READ(parent, tgid);
+	__u32 ctgid = BPF_CORE_READ(child, tgid);
+	if (ctgid == ptgid)
+		return 0; /* a new thread */
+	__u8 *v = bpf_map_lookup_elem(&tracked, &ptgid);
+	if (!v)
+		return 0;
+	__u8 flags = *v;
+	bpf_map_update_elem(&tracked, &ctgid, &flags, BPF_ANY);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(track_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 tgid = BPF_CORE_READ(p, tgid);
+	__u8 *v = bpf_map_lookup_elem(&tracked, &tgid);
+	if (!v)
+		return 0;
+	__u8 flags = *v;
+	/* Reserve first: a process is stopped only when tracer will hear of it. */
+	struct exec_event *e = bpf_ringbuf_reserve(&execs, sizeof(*e), 0);
+	if (!e) {
+		bump(CTR_EXEC_LOST);
+		return 0;
+	}
+	e->pid = tgid;
+	e->flags = flags;
+	if ((flags & TRACK_STOP) && bpf_send_signal(SIGSTOP_NR))
+		e->flags &= ~TRACK_STOP; /* not stopped: nothing to continue */
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(track_exit, struct task_struct *p)
+{
+	__u32 tgid = BPF_CORE_READ(p, tgid);
+	__u32 pid = BPF_CORE_READ(p, pid);
+	if (pid == tgid)
+		bpf_map_delete_elem(&tracked, &tgid);
 	return 0;
 }

@@ -18,7 +18,12 @@ import (
 const (
 	CaptureMapBatches    = "batches"
 	CaptureMapCounters   = "counters"
+	CaptureMapExecs      = "execs"
+	CaptureMapTracked    = "tracked"
 	CaptureProgPyWrite   = "py_write"
+	CaptureProgTrackExec = "track_exec"
+	CaptureProgTrackExit = "track_exit"
+	CaptureProgTrackFork = "track_fork"
 	CaptureProgUvFsWrite = "uv_fs_write"
 )
 
@@ -65,6 +70,9 @@ type CaptureSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type CaptureProgramSpecs struct {
 	PyWrite   *ebpf.ProgramSpec `ebpf:"py_write"`
+	TrackExec *ebpf.ProgramSpec `ebpf:"track_exec"`
+	TrackExit *ebpf.ProgramSpec `ebpf:"track_exit"`
+	TrackFork *ebpf.ProgramSpec `ebpf:"track_fork"`
 	UvFsWrite *ebpf.ProgramSpec `ebpf:"uv_fs_write"`
 }
 
@@ -74,6 +82,8 @@ type CaptureProgramSpecs struct {
 type CaptureMapSpecs struct {
 	Batches  *ebpf.MapSpec `ebpf:"batches"`
 	Counters *ebpf.MapSpec `ebpf:"counters"`
+	Execs    *ebpf.MapSpec `ebpf:"execs"`
+	Tracked  *ebpf.MapSpec `ebpf:"tracked"`
 }
 
 // CaptureVariableSpecs contains global variables before they are loaded into the kernel.
@@ -104,12 +114,16 @@ func (o *CaptureObjects) Close() error {
 type CaptureMaps struct {
 	Batches  *ebpf.Map `ebpf:"batches"`
 	Counters *ebpf.Map `ebpf:"counters"`
+	Execs    *ebpf.Map `ebpf:"execs"`
+	Tracked  *ebpf.Map `ebpf:"tracked"`
 }
 
 func (m *CaptureMaps) Close() error {
 	return _CaptureClose(
 		m.Batches,
 		m.Counters,
+		m.Execs,
+		m.Tracked,
 	)
 }
 
@@ -124,12 +138,18 @@ type CaptureVariables struct {
 // It can be passed to LoadCaptureObjects or ebpf.CollectionSpec.LoadAndAssign.
 type CapturePrograms struct {
 	PyWrite   *ebpf.Program `ebpf:"py_write"`
+	TrackExec *ebpf.Program `ebpf:"track_exec"`
+	TrackExit *ebpf.Program `ebpf:"track_exit"`
+	TrackFork *ebpf.Program `ebpf:"track_fork"`
 	UvFsWrite *ebpf.Program `ebpf:"uv_fs_write"`
 }
 
 func (p *CapturePrograms) Close() error {
 	return _CaptureClose(
 		p.PyWrite,
+		p.TrackExec,
+		p.TrackExit,
+		p.TrackFork,
 		p.UvFsWrite,
 	)
 }

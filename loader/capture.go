@@ -26,9 +26,10 @@ type Capture struct {
 	objs   bpf.CaptureObjects
 	reader *ringbuf.Reader
 
-	mu    sync.Mutex
-	links map[int][]attached // by pid
-	last  map[int]uint32     // last batch number seen, by pid
+	mu     sync.Mutex
+	links  map[int][]attached // by pid
+	follow *follower          // set by Follow
+	last   map[int]uint32     // last batch number seen, by pid
 
 	lostBatches   atomic.Uint64
 	missedAtStart atomic.Uint64
@@ -255,17 +256,20 @@ type CaptureStats struct {
 	LostBatches   uint64 // batch numbers skipped between two seen batches
 	MissedAtStart uint64 // batch numbers before the first seen one, summed over pids
 	DroppedBytes  uint64 // payload bytes lost from truncated batches
+	ExecLost      uint64 // execs of followed processes not seen (exec ring full)
+	Execs         uint64 // execs of followed processes handled
+	AttachErrors  uint64 // uprobes that could not be placed at an exec
 }
 
 // Lost reports whether any batch or part of one was lost or rejected
 // (MissedAtStart excluded: an attach mid-run misses the start by design).
 func (s CaptureStats) Lost() bool {
-	return s.Truncated+s.Malformed+s.RingFull+s.ReadFail+s.BadFrames+s.LostBatches > 0
+	return s.Truncated+s.Malformed+s.RingFull+s.ReadFail+s.BadFrames+s.LostBatches+s.ExecLost+s.AttachErrors > 0
 }
 
 func (s CaptureStats) String() string {
-	return fmt.Sprintf("%d batches captured (%d uprobe hits); lost: %d ring full, %d gaps, %d missed at start; rejected: %d truncated, %d malformed, %d unreadable, %d undecodable",
-		s.Batches, s.Hits, s.RingFull, s.LostBatches, s.MissedAtStart, s.Truncated, s.Malformed, s.ReadFail, s.BadFrames)
+	return fmt.Sprintf("%d batches captured (%d uprobe hits, %d execs followed); lost: %d ring full, %d gaps, %d missed at start, %d execs unseen, %d attach errors; rejected: %d truncated, %d malformed, %d unreadable, %d undecodable",
+		s.Batches, s.Hits, s.Execs, s.RingFull, s.LostBatches, s.MissedAtStart, s.ExecLost, s.AttachErrors, s.Truncated, s.Malformed, s.ReadFail, s.BadFrames)
 }
 
 // Stats sums the kernel's per-CPU counters and the reader's own.
@@ -274,19 +278,36 @@ func (c *Capture) Stats() (CaptureStats, error) {
 	for i := range k {
 		var per []uint64
 		if err := c.objs.Counters.Lookup(uint32(i), &per); err != nil {
-			return CaptureStats{}, fmt.Errorf("read capture counters: %w", err)
+			var execs, attachErrs uint64
+			c.mu.Lock()
+			if f := c.follow; f != nil {
+				execs, attachErrs = f.execs.Load(), f.attachErrs.Load()
+			}
+			c.mu.Unlock()
+			return CaptureStats{
+				Execs:        execs,
+				AttachErrors: attachErrs}, fmt.Errorf("read capture counters: %w", err)
 		}
 		for _, v := range per {
 			k[i] += v
 		}
 	}
+	var execs, attachErrs uint64
+	c.mu.Lock()
+	if f := c.follow; f != nil {
+		execs, attachErrs = f.execs.Load(), f.attachErrs.Load()
+	}
+	c.mu.Unlock()
 	return CaptureStats{
+		Execs:         execs,
+		AttachErrors:  attachErrs,
 		Hits:          k[ctrHits],
 		Batches:       k[ctrBatches],
 		Truncated:     k[ctrTruncated],
 		Malformed:     k[ctrMalformed],
 		RingFull:      k[ctrRingFull],
 		ReadFail:      k[ctrReadFail],
+		ExecLost:      k[ctrExecLost],
 		BadFrames:     c.badFrames.Load(),
 		LostBatches:   c.lostBatches.Load(),
 		MissedAtStart: c.missedAtStart.Load(),
@@ -299,6 +320,14 @@ func (c *Capture) Stats() (CaptureStats, error) {
 func (c *Capture) Close() error {
 	var first error
 	c.closeOnce.Do(func() {
+		c.mu.Lock()
+		f := c.follow
+		c.mu.Unlock()
+		if f != nil {
+			if err := f.stop(); err != nil && first == nil {
+				first = fmt.Errorf("close exec ring: %w", err)
+			}
+		}
 		c.mu.Lock()
 		pids := make([]int, 0, len(c.links))
 		for pid := range c.links {

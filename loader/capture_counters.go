@@ -8,5 +8,6 @@ const (
 	ctrMalformed
 	ctrRingFull
 	ctrReadFail
+	ctrExecLost
 	ctrMax
 )

@@ -294,3 +294,47 @@ func TestResolveCommand(t *testing.T) {
 		})
 	}
 }
+
+// TestCaptureFollowExecs: a shell that starts python as a child (through
+// pyenv's shim) and exits at once: the uprobe is placed at the child's exec,
+// before python runs, so its batches are all seen.
+func TestCaptureFollowExecs(t *testing.T) {
+	requireCapture(t)
+	requireFile(t, pyenvPython)
+	c, err := NewCapture(CaptureOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	script := filepath.Join("testdata", "capture_writer.py")
+	cmd, gate := gatedCmd(t, "/bin/sh", "-c", `read x; echo go | python3 "$0" 3 5; echo go | /usr/bin/python3.11 "$0" 2 4`, script)
+	var attachedPIDs []int
+	if err := c.Follow(cmd.Process.Pid, func(pid int, ts []Target) { attachedPIDs = append(attachedPIDs, pid) }); err != nil {
+		t.Fatal(err)
+	}
+	got, err := collectBatches(t, c, func() error {
+		gate.Write([]byte("go\n"))
+		return cmd.Wait()
+	})
+	if err != nil {
+		t.Fatalf("shell: %v", err)
+	}
+	byPID := map[int][]Batch{}
+	var order []int
+	for _, b := range got {
+		if byPID[b.PID] == nil {
+			order = append(order, b.PID)
+		}
+		byPID[b.PID] = append(byPID[b.PID], b)
+	}
+	if len(order) != 2 || len(byPID[order[0]]) != 5 || len(byPID[order[1]]) != 4 {
+		t.Fatalf("batches by pid: %d pids, %v; attached %v", len(order), byPID, attachedPIDs)
+	}
+	st, err := c.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.MissedAtStart != 0 || st.LostBatches != 0 || st.Execs < 2 || st.ExecLost != 0 || st.AttachErrors != 0 {
+		t.Fatalf("stats: %s", st)
+	}
+}

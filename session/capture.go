@@ -29,10 +29,12 @@ import (
 // that Decorate can label every sample with the step it fell in. Report
 // prints the per-action table and the verdict.
 //
-// For `tracer run` the uprobe is placed before the command execs when the
-// command names the interpreter (loader.ResolveCommand); otherwise the
-// process's mappings are polled quickly at startup and watched through the
-// samplers' mmap records for the rest of the run (children included).
+// For `tracer run` the command and its children are followed through their
+// execs (loader.Capture.Follow): the kernel stops each at exec until its
+// uprobe is placed, so no batch is missed however short the program. Where
+// that is not possible, the uprobe is placed before the exec when the
+// command names the interpreter (loader.ResolveCommand), and the process
+// tree is polled. The samplers' mmap records are a last way (Observe).
 type Transitions struct {
 	cfg  TransitionsConfig
 	cred *loader.Credential // owner of the trace files
@@ -181,6 +183,15 @@ func (t *Transitions) Attach(ctx context.Context, tg Target) error {
 		}
 		return nil
 	}
+	// Follow the command and its children through their execs: each is
+	// stopped at exec until its uprobe is in place.
+	ferr := c.Follow(tg.PID, func(pid int, ts []loader.Target) { t.markAttached(pid, ts) })
+	if ferr == nil {
+		return nil
+	}
+	t.mu.Lock()
+	t.note("cannot follow execs (%v): transitions written in the first milliseconds of a process may be missed", ferr)
+	t.mu.Unlock()
 	if len(t.cfg.Command) > 0 {
 		ts := loader.ResolveCommand(t.cfg.Command[0], os.Getenv("PATH"))
 		for _, x := range ts {

@@ -1,0 +1,136 @@
+package loader
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"sync/atomic"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
+	"golang.org/x/sys/unix"
+)
+
+// trackStop is TRACK_STOP in bpf/capture.bpf.c: stop the process at exec.
+const trackStop = 1
+
+// follower is the exec-following part of a Capture (tracer run): the three
+// tracepoint programs, the reader of their exec events and what it did.
+type follower struct {
+	links  []link.Link
+	reader *ringbuf.Reader
+	done   chan struct{}
+
+	execs, attachErrs atomic.Uint64
+}
+
+// Follow tracks root and every process it starts from now on. At each exec
+// of one of them the kernel stops the process; Follow's reader then places
+// the uprobe on the new executable (or the libpython or libnode it needs),
+// calls onAttach when it found an interpreter, and lets the process go on
+// (SIGCONT). So the uprobe is in place before the new image runs, for
+// `tracer run -- python3 …` behind pyenv's shims as for a shell's children.
+// onAttach is called from the reader goroutine.
+func (c *Capture) Follow(root int, onAttach func(pid int, ts []Target)) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.follow == nil {
+		f, err := c.startFollower(onAttach)
+		if err != nil {
+			return err
+		}
+		c.follow = f
+	}
+	flags := uint8(trackStop)
+	if err := c.objs.Tracked.Update(uint32(root), flags, ebpf.UpdateAny); err != nil {
+		return fmt.Errorf("track pid %d: %w", root, err)
+	}
+	return nil
+}
+
+func (c *Capture) startFollower(onAttach func(int, []Target)) (*follower, error) {
+	f := &follower{done: make(chan struct{})}
+	for _, p := range []*ebpf.Program{c.objs.TrackFork, c.objs.TrackExec, c.objs.TrackExit} {
+		l, err := link.AttachTracing(link.TracingOptions{Program: p})
+		if err != nil {
+			f.closeLinks()
+			return nil, fmt.Errorf("attach %s: %w", p, err)
+		}
+		f.links = append(f.links, l)
+	}
+	r, err := ringbuf.NewReader(c.objs.Execs)
+	if err != nil {
+		f.closeLinks()
+		return nil, fmt.Errorf("open exec ring: %w", err)
+	}
+	f.reader = r
+	go c.readExecs(f, onAttach)
+	return f, nil
+}
+
+// readExecs handles exec events until the reader is closed or flushed.
+func (c *Capture) readExecs(f *follower, onAttach func(int, []Target)) {
+	defer close(f.done)
+	var rec ringbuf.Record
+	for {
+		err := f.reader.ReadInto(&rec)
+		if err != nil {
+			if !errors.Is(err, ringbuf.ErrFlushed) && !errors.Is(err, ringbuf.ErrClosed) && !errors.Is(err, os.ErrClosed) {
+				f.attachErrs.Add(1)
+			}
+			return
+		}
+		if len(rec.RawSample) < 8 {
+			continue
+		}
+		pid := int(binary.LittleEndian.Uint32(rec.RawSample[0:4]))
+		flags := binary.LittleEndian.Uint32(rec.RawSample[4:8])
+		f.execs.Add(1)
+		c.execed(f, pid, onAttach)
+		if flags&trackStop != 0 {
+			unix.Kill(pid, unix.SIGCONT)
+		}
+	}
+}
+
+// execed places the uprobe for the image pid has just exec'd, if it is an
+// interpreter.
+func (c *Capture) execed(f *follower, pid int, onAttach func(int, []Target)) {
+	exe := fmt.Sprintf("/proc/%d/exe", pid)
+	if real, err := os.Readlink(exe); err == nil {
+		if _, err := os.Stat(real); err == nil {
+			exe = real
+		}
+	}
+	ts := elfTargets(exe)
+	var attached []Target
+	for _, t := range ts {
+		if err := c.AttachTarget(pid, t); err != nil {
+			f.attachErrs.Add(1)
+			continue
+		}
+		attached = append(attached, t)
+	}
+	if len(attached) > 0 && onAttach != nil {
+		onAttach(pid, attached)
+	}
+}
+
+func (f *follower) closeLinks() {
+	for _, l := range f.links {
+		l.Close()
+	}
+	f.links = nil
+}
+
+// stop detaches the tracepoints (no process is stopped any more), handles
+// the exec events already in the ring (continuing their processes) and
+// closes the reader.
+func (f *follower) stop() error {
+	f.closeLinks()
+	f.reader.Flush()
+	<-f.done
+	return f.reader.Close()
+}
