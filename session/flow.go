@@ -29,10 +29,11 @@ type session struct {
 	res  Result
 	cred *loader.Credential
 
-	sampler  *loader.Sampler
-	records  []loader.Record
-	consumed chan struct{}
-	comms    map[int]string // thread and process names known before sampling (attach)
+	sampler   *loader.Sampler
+	records   []loader.Record
+	consumed  chan struct{}
+	comms     map[int]string // thread and process names known before sampling (attach)
+	ringPages int            // sampler ring size (SamplerRingPagesEnv); 0: default
 
 	start time.Time
 }
@@ -70,7 +71,7 @@ func (s *session) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	smp, err := loader.OpenSampler(loader.SamplerConfig{PID: p.PID, Freq: s.cfg.Freq, EnableOnExec: true, OnOpen: s.onOpen})
+	smp, err := loader.OpenSampler(loader.SamplerConfig{PID: p.PID, Freq: s.cfg.Freq, EnableOnExec: true, OnOpen: s.onOpen, RingPages: s.ringPages})
 	if err != nil {
 		p.Abort()
 		return fmt.Errorf("open samplers: %w", err)
@@ -139,7 +140,7 @@ func (s *session) attach(ctx context.Context) error {
 	if err := s.sym.LoadProcMaps(pid); err != nil {
 		return usagef("cannot read the mappings of pid %d (%v): check that the process still runs", pid, err)
 	}
-	smp, err := loader.OpenSampler(loader.SamplerConfig{PID: pid, Freq: s.cfg.Freq, Threads: tids, OnOpen: s.onOpen})
+	smp, err := loader.OpenSampler(loader.SamplerConfig{PID: pid, Freq: s.cfg.Freq, Threads: tids, OnOpen: s.onOpen, RingPages: s.ringPages})
 	if err != nil {
 		if errors.Is(err, unix.ESRCH) {
 			return usagef("process %d exited before tracing started", pid)

@@ -84,15 +84,18 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err := cfg.checkOutputs(); err != nil {
 		return Result{}, err
 	}
+	pages, err := samplerRingPages()
+	if err != nil {
+		return Result{}, err
+	}
 	if err := loader.ProbeFeatures(loader.FeaturePerfEvent); err != nil {
 		if errors.Is(err, loader.ErrFeature) {
 			return Result{}, usageErr{err.Error()}
 		}
 		return Result{}, err
 	}
-	s := &session{cfg: cfg, sym: symbolize.New(), log: cfg.Log}
+	s := &session{cfg: cfg, sym: symbolize.New(), log: cfg.Log, ringPages: pages}
 	defer s.sym.Close()
-	var err error
 	if len(cfg.Command) > 0 {
 		err = s.run(ctx)
 	} else {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -96,4 +97,33 @@ func realPython(t *testing.T) string {
 		t.Fatalf("python3: %v", err)
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// TestFaultSamplerRingTooSmall: with one page per CPU at 4999 Hz on four
+// busy threads the kernel drops records; the run still ends with its
+// profile and a summary that counts them.
+func TestFaultSamplerRingTooSmall(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to sample")
+	}
+	dir := t.TempDir()
+	burn := burner(t, dir)
+	r := invoke(t, invocation{dir: dir, env: []string{"TRACER_SAMPLER_RING_PAGES=1"},
+		args: []string{"run", "-F", "4999", "-o", "p.pb.gz", "--", burn, "1.5", "0", "4"}})
+	noPanic(t, "small ring", r)
+	m := summaryLine.FindStringSubmatch(r.stderr)
+	if r.code != 0 || m == nil {
+		t.Fatalf("exit %d, no summary line; stderr:\n%s", r.code, r.stderr)
+	}
+	samples, _ := strconv.Atoi(m[1])
+	lost, _ := strconv.Atoi(m[2])
+	if lost == 0 || samples == 0 {
+		t.Errorf("%d samples, %d lost: a one-page ring at 4999 Hz should lose records, and say so", samples, lost)
+	}
+	if p := parseProfile(t, filepath.Join(dir, "p.pb.gz")); len(p.Sample) == 0 {
+		t.Error("no samples in the profile")
+	}
+	// A ring size that is not a power of two is refused before anything runs.
+	bad := invoke(t, invocation{dir: dir, env: []string{"TRACER_SAMPLER_RING_PAGES=3"}, args: []string{"run", "--", "true"}})
+	oneLine(t, "ring of 3 pages", bad, "TRACER_SAMPLER_RING_PAGES", "power of two")
 }
