@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -49,6 +50,62 @@ type pyProc struct {
 	proc  *loader.PythonProcess
 	codes *symbolize.PythonCodes
 	since uint64 // time of the mapping that revealed it
+	// seen interns resolved stacks by their raw frames: a profile's
+	// samples repeat a few stacks many times, and a long session would
+	// otherwise keep a copy of the names for every sample.
+	seen map[string][][]symbolize.Frame
+}
+
+// maxInterned bounds pyProc.seen.
+const maxInterned = 1 << 16
+
+// resolve names a stack and splits it into eval-loop activations.
+func (pr *pyProc) resolve(st *loader.PyStack) [][]symbolize.Frame {
+	key := make([]byte, 0, 1+len(st.Frames)*17)
+	if st.Truncated {
+		key = append(key, 1)
+	} else {
+		key = append(key, 0)
+	}
+	for _, f := range st.Frames {
+		key = binary.LittleEndian.AppendUint64(key, f.Code)
+		key = binary.LittleEndian.AppendUint32(key, f.Offset)
+		key = binary.LittleEndian.AppendUint32(key, uint32(f.FirstLine))
+		if f.Entry {
+			key = append(key, 1)
+		} else {
+			key = append(key, 0)
+		}
+	}
+	if segs, ok := pr.seen[string(key)]; ok {
+		return segs
+	}
+	var segs [][]symbolize.Frame
+	var seg []symbolize.Frame
+	named := true
+	for _, f := range st.Frames {
+		fr := pr.codes.Frame(f.Code, f.Offset, f.FirstLine)
+		named = named && fr.File != ""
+		seg = append(seg, fr)
+		if f.Entry {
+			segs = append(segs, seg)
+			seg = nil
+		}
+	}
+	if st.Truncated {
+		seg = append(seg, symbolize.PythonTruncated)
+	}
+	if len(seg) > 0 {
+		segs = append(segs, seg)
+	}
+	if !named {
+		return segs // a code object could not be read: try again next time
+	}
+	if pr.seen == nil || len(pr.seen) >= maxInterned {
+		pr.seen = map[string][][]symbolize.Frame{}
+	}
+	pr.seen[string(key)] = segs
+	return segs
 }
 
 // pyResolved is one Python stack, named, split into eval-loop activations.
@@ -233,21 +290,7 @@ func (p *PythonFrames) consume() {
 		if pr == nil || len(st.Frames) == 0 {
 			continue
 		}
-		res := pyResolved{time: st.Time, truncated: st.Truncated}
-		var seg []symbolize.Frame
-		for _, f := range st.Frames {
-			seg = append(seg, pr.codes.Frame(f.Code, f.Offset, f.FirstLine))
-			if f.Entry {
-				res.segments = append(res.segments, seg)
-				seg = nil
-			}
-		}
-		if st.Truncated {
-			seg = append(seg, symbolize.PythonTruncated)
-		}
-		if len(seg) > 0 {
-			res.segments = append(res.segments, seg)
-		}
+		res := pyResolved{time: st.Time, truncated: st.Truncated, segments: pr.resolve(st)}
 		p.mu.Lock()
 		p.stacks[st.TID] = append(p.stacks[st.TID], res)
 		p.mu.Unlock()
