@@ -9,10 +9,15 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // DefaultPerfMapDir is where JIT compilers write perf map files.
 const DefaultPerfMapDir = "/tmp"
+
+// maxPerfMapBytes bounds what is read of one perf map (a JIT writes a few MB
+// in a long run); lines beyond it are not read.
+const maxPerfMapBytes = 256 << 20
 
 // jitModule is the Module of frames named by a perf map.
 const jitModule = "[jit]"
@@ -42,8 +47,13 @@ func perfMapPath(dir string, pid int) string {
 
 // refresh reads what was appended to the file since the last read. It
 // reports whether new entries arrived. A missing file is not an error.
+//
+// The file lies in a directory every user may write and tracer reads it as
+// root, so it is opened without following a link and without blocking (a
+// FIFO), must be a regular file with one link, and is read up to
+// maxPerfMapBytes only.
 func (m *perfMap) refresh() (bool, error) {
-	f, err := os.Open(m.path)
+	f, err := os.OpenFile(m.path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		if os.IsNotExist(err) {
 			return false, nil
@@ -55,13 +65,17 @@ func (m *perfMap) refresh() (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("stat perf map: %w", err)
 	}
-	if st.Size() == m.consumed {
+	if sys, ok := st.Sys().(*syscall.Stat_t); !st.Mode().IsRegular() || (ok && sys.Nlink != 1) {
+		return false, fmt.Errorf("perf map %s is not a plain file: ignored", m.path)
+	}
+	size := min(st.Size(), maxPerfMapBytes)
+	if size == m.consumed {
 		return false, nil
 	}
-	if st.Size() < m.consumed { // a new file under the same name
+	if size < m.consumed { // a new file under the same name
 		*m = perfMap{path: m.path}
 	}
-	data := make([]byte, st.Size()-m.consumed)
+	data := make([]byte, size-m.consumed)
 	n, err := f.ReadAt(data, m.consumed)
 	if err != nil && err != io.EOF {
 		return false, fmt.Errorf("read perf map: %w", err)

@@ -1,0 +1,50 @@
+package symbolize
+
+import (
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+)
+
+// The perf map lies in /tmp, where any user may put anything under the
+// name tracer will read as root: a link to a secret, a FIFO that never
+// yields, a hard link. None of them is read.
+func TestPerfMapHostileFiles(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "secret")
+	if err := os.WriteFile(secret, []byte("1000 10 root-only-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	plain := filepath.Join(dir, "perf-1.map")
+	if err := os.WriteFile(plain, []byte("1000 10 JS:*ok /a.js:1:1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "perf-2.map")
+	if err := os.Symlink(secret, link); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "perf-3.map")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hard := filepath.Join(dir, "perf-4.map")
+	if err := os.Link(secret, hard); err != nil {
+		t.Fatal(err)
+	}
+
+	m := &perfMap{path: plain}
+	if added, err := m.refresh(); err != nil || !added {
+		t.Fatalf("plain perf map: added %v, %v", added, err)
+	}
+	if e, ok := m.lookup(0x1004); !ok || e.name != "JS:*ok /a.js:1:1" {
+		t.Errorf("plain perf map: lookup gave %+v %v", e, ok)
+	}
+	for _, p := range []string{link, fifo, hard} {
+		m := &perfMap{path: p}
+		added, err := m.refresh() // must return at once, also for the FIFO
+		if added || err == nil || len(m.entries) > 0 {
+			t.Errorf("%s: added %v, err %v, %d entries; want it refused", filepath.Base(p), added, err, len(m.entries))
+		}
+	}
+}
