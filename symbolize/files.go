@@ -73,9 +73,12 @@ var (
 	errNotRegular = errors.New("not a regular file")
 )
 
-// openFile opens an ELF file and checks its inode when one is given.
+// openFile opens an ELF file and checks its inode when one is given. The
+// path comes from the traced process's mappings and may since have been
+// replaced by anything: it is opened without blocking (a FIFO) and must be a
+// regular file.
 func openFile(path string, inode uint64) (*object, error) {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}

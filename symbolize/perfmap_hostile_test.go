@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // The perf map lies in /tmp, where any user may put anything under the
@@ -46,5 +47,28 @@ func TestPerfMapHostileFiles(t *testing.T) {
 		if added || err == nil || len(m.entries) > 0 {
 			t.Errorf("%s: added %v, err %v, %d entries; want it refused", filepath.Base(p), added, err, len(m.entries))
 		}
+	}
+}
+
+// TestMappedFileReplacedByFIFO: a mapped file that the traced program has
+// since replaced by a FIFO must not make tracer wait for a writer.
+func TestMappedFileReplacedByFIFO(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "libevil.so")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := New(WithPerfMapDir(dir))
+	defer s.Close()
+	s.AddMapping(noSuchPid, Mapping{Start: 0x10000, Limit: 0x20000, Path: fifo})
+	done := make(chan []Frame, 1)
+	go func() { done <- s.UserStack(noSuchPid, []uint64{0x10100}) }()
+	select {
+	case st := <-done:
+		if len(st) != 1 || st[0].Function != "" || st[0].Module != fifo {
+			t.Errorf("stack %+v, want one unnamed frame in %s", st, fifo)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("symbolizing an address in a FIFO mapping hangs")
 	}
 }
