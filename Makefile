@@ -52,7 +52,7 @@ soak: build
 # Each fuzz target for FUZZTIME (CI: after make test). The seed corpora in
 # testdata/fuzz also run as plain tests in make test.
 FUZZTIME ?= 10s
-FUZZ_TARGETS := model:FuzzDecodeRecord model:FuzzCheckTrace \
+FUZZ_TARGETS := model:FuzzDecodeRecord model:FuzzCheckTrace model:FuzzCheckPair \
 	loader:FuzzParseFrame loader:FuzzDecodeRecord \
 	symbolize:FuzzPerfMap symbolize:FuzzELF symbolize:FuzzProcMaps
 fuzz:
