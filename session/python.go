@@ -36,13 +36,15 @@ type PythonFrames struct {
 	openErr  error // why the BPF program could not be loaded
 	consumed chan struct{}
 
-	mu     sync.Mutex
-	procs  map[int]*pyProc      // pid → its interpreter
-	stacks map[int][]pyResolved // tid → resolved stacks, by time after Detach
-	warned map[string]bool      // unsupported interpreter files already reported
-	stats  loader.PyStats
-	joined int // samples given a Python stack
-	notes  []string
+	mu       sync.Mutex
+	procs    map[int]*pyProc      // pid → its interpreter
+	stacks   map[int][]pyResolved // tid → resolved stacks, by time after Detach
+	warned   map[string]bool      // unsupported interpreter files already reported
+	stats    loader.PyStats
+	joined   int // samples given a Python stack
+	resolved int // Python stacks named
+	unnamed  int // of them, stacks with a code object that could not be read
+	notes    []string
 }
 
 // pyProc is one process's interpreter and its code-object names.
@@ -59,8 +61,9 @@ type pyProc struct {
 // maxInterned bounds pyProc.seen.
 const maxInterned = 1 << 16
 
-// resolve names a stack and splits it into eval-loop activations.
-func (pr *pyProc) resolve(st *loader.PyStack) [][]symbolize.Frame {
+// resolve names a stack and splits it into eval-loop activations; named
+// says whether every code object could be read.
+func (pr *pyProc) resolve(st *loader.PyStack) (segs [][]symbolize.Frame, named bool) {
 	key := make([]byte, 0, 1+len(st.Frames)*17)
 	if st.Truncated {
 		key = append(key, 1)
@@ -78,11 +81,10 @@ func (pr *pyProc) resolve(st *loader.PyStack) [][]symbolize.Frame {
 		}
 	}
 	if segs, ok := pr.seen[string(key)]; ok {
-		return segs
+		return segs, true
 	}
-	var segs [][]symbolize.Frame
 	var seg []symbolize.Frame
-	named := true
+	named = true
 	for _, f := range st.Frames {
 		fr := pr.codes.Frame(f.Code, f.Offset, f.FirstLine)
 		named = named && fr.File != ""
@@ -99,13 +101,13 @@ func (pr *pyProc) resolve(st *loader.PyStack) [][]symbolize.Frame {
 		segs = append(segs, seg)
 	}
 	if !named {
-		return segs // a code object could not be read: try again next time
+		return segs, false // a code object could not be read: try again next time
 	}
 	if pr.seen == nil || len(pr.seen) >= maxInterned {
 		pr.seen = map[string][][]symbolize.Frame{}
 	}
 	pr.seen[string(key)] = segs
-	return segs
+	return segs, true
 }
 
 // pyResolved is one Python stack, named, split into eval-loop activations.
@@ -290,8 +292,13 @@ func (p *PythonFrames) consume() {
 		if pr == nil || len(st.Frames) == 0 {
 			continue
 		}
-		res := pyResolved{time: st.Time, truncated: st.Truncated, segments: pr.resolve(st)}
+		segs, named := pr.resolve(st)
+		res := pyResolved{time: st.Time, truncated: st.Truncated, segments: segs}
 		p.mu.Lock()
+		p.resolved++
+		if !named {
+			p.unnamed++
+		}
 		p.stacks[st.TID] = append(p.stacks[st.TID], res)
 		p.mu.Unlock()
 	}
@@ -312,21 +319,19 @@ func (p *PythonFrames) Detach() error {
 	for _, list := range p.stacks {
 		sort.Slice(list, func(i, j int) bool { return list[i].time < list[j].time })
 	}
-	var read, failed uint64
 	for _, pr := range p.procs {
-		r, f := pr.codes.Counts()
-		read, failed = read+r, failed+f
 		pr.codes.Close()
 	}
 	if st.RingFull > 0 {
 		p.note("%d Python stacks were lost (ring full); those samples show native frames only", st.RingFull)
 	}
-	if bad := st.ReadErr + st.NoTstate; st.Samples > 0 && bad*20 > st.Samples {
-		p.note("%d of %d Python stacks could not be read completely (interpreter memory unreadable: %d, no thread state: %d)",
-			bad, st.Samples, st.ReadErr, st.NoTstate)
+	if st.Samples > 0 && st.ReadErr*20 > st.Samples {
+		p.note("%d of %d Python stacks were cut short: interpreter memory could not be read in the sampling interrupt (paged out)",
+			st.ReadErr, st.Samples)
 	}
-	if failed > 0 {
-		p.note("%d of %d Python code objects could not be named (the process had ended or freed them)", failed, read)
+	if p.resolved > 0 && p.unnamed*100 > p.resolved {
+		p.note("%d of %d Python stacks hold code objects that could not be named (the process had ended or freed them)",
+			p.unnamed, p.resolved)
 	}
 	return err
 }
