@@ -46,7 +46,9 @@ type attached struct {
 // CaptureOptions tunes a Capture. The zero value is the default.
 type CaptureOptions struct {
 	// RingBytes is the size of the ring buffer: a power of two, a multiple of
-	// the page size. 0 means 16 MiB (256 full batches).
+	// the page size. 0 means 64 MiB: 1024 full batches, about a second of a
+	// program that does nothing but report steps, should the reader be
+	// held up that long on a busy machine.
 	RingBytes uint32
 }
 
@@ -66,9 +68,10 @@ func NewCapture(opts CaptureOptions) (*Capture, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load capture spec: %w", err)
 	}
-	if opts.RingBytes != 0 {
-		spec.Maps[bpf.CaptureMapBatches].MaxEntries = opts.RingBytes
+	if opts.RingBytes == 0 {
+		opts.RingBytes = 64 << 20
 	}
+	spec.Maps[bpf.CaptureMapBatches].MaxEntries = opts.RingBytes
 	c := &Capture{links: map[int][]attached{}, last: map[int]uint32{}}
 	if err := spec.LoadAndAssign(&c.objs, nil); err != nil {
 		return nil, fmt.Errorf("load capture program: %w", verifierTail(err))
