@@ -45,6 +45,7 @@ type Transitions struct {
 	done    chan struct{} // closed when every captured batch has been handled
 	readErr error
 	workErr error
+	closed  chan error // the result of closing the capture, after Detach
 
 	mu       sync.Mutex
 	procs    map[int]*traceProc // by pid, in order of first batch
@@ -417,7 +418,12 @@ func (t *Transitions) Detach() error {
 	t.cancel()
 	<-t.done
 	st, serr := t.capture.Stats()
-	cerr := t.capture.Close()
+	// Removing a uprobe waits for an RCU grace period, about 100 ms here:
+	// let it overlap with symbolizing and writing the outputs. Nothing
+	// reads the capture any more.
+	c := t.capture
+	t.closed = make(chan error, 1)
+	go func() { t.closed <- c.Close() }()
 	t.capture = nil
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -452,12 +458,23 @@ func (t *Transitions) Detach() error {
 		t.note("transition capture: %s", st)
 	}
 	t.windows.sort()
-	for _, err := range []error{t.readErr, t.workErr, serr, cerr} {
+	for _, err := range []error{t.readErr, t.workErr, serr} {
 		if err != nil && first == nil {
 			first = err
 		}
 	}
 	return first
+}
+
+// Wait waits until the capture closed after Detach has finished closing
+// (its uprobes removed), and returns the error of closing it.
+func (t *Transitions) Wait() error {
+	if t.closed == nil {
+		return nil
+	}
+	err := <-t.closed
+	t.closed <- err
+	return err
 }
 
 // CaptureStats returns the capture's counters (after Detach).
