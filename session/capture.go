@@ -147,7 +147,11 @@ func (t *Transitions) Attach(ctx context.Context, tg Target) error {
 		}
 		return err
 	}
-	c, err := loader.NewCapture(loader.CaptureOptions{})
+	ring, err := captureRingBytes()
+	if err != nil {
+		return err
+	}
+	c, err := loader.NewCapture(loader.CaptureOptions{RingBytes: ring})
 	if err != nil {
 		return fmt.Errorf("transition capture: %w", err)
 	}
@@ -451,6 +455,8 @@ func (t *Transitions) Detach() error {
 	}
 	if len(t.attached) == 0 {
 		t.note("the target ran neither CPython nor Node: no transitions were captured, only samples")
+	} else if len(t.order) == 0 && st.RingFull > 0 {
+		t.note("no transitions were captured: all %d batches the program wrote were lost because the capture ring was full", st.RingFull)
 	} else if len(t.order) == 0 {
 		t.note("no transitions were captured: the program wrote no probe batches (is it using probe/python/tracer_probe.py or probe/node/tracer_probe.js, without TRACER_PROBE_FILE?)")
 	}

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -126,4 +128,66 @@ func TestFaultSamplerRingTooSmall(t *testing.T) {
 	// A ring size that is not a power of two is refused before anything runs.
 	bad := invoke(t, invocation{dir: dir, env: []string{"TRACER_SAMPLER_RING_PAGES=3"}, args: []string{"run", "--", "true"}})
 	oneLine(t, "ring of 3 pages", bad, "TRACER_SAMPLER_RING_PAGES", "power of two")
+}
+
+// captureLine is the capture's counts in the report.
+var captureLine = regexp.MustCompile(`(?m)^(?:capture|tracer: transition capture): (\d+) batches captured .*; lost: (\d+) ring full, (\d+) gaps`)
+
+// TestFaultCaptureRingTooSmall: with a capture ring of one page no batch
+// fits (the smallest ring record is 4 KiB of data plus its header): every
+// batch is lost and counted, and the report says why nothing was captured.
+// With 128 KiB (two full batches) the ring may or may not keep up with the
+// Python container; what it drops is counted, the steps those batches held
+// are named as not observed, and the rest is checked.
+func TestFaultCaptureRingTooSmall(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for uprobes")
+	}
+	dir := t.TempDir()
+	container, err := filepath.Abs("../../examples/python_container.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	py := realPython(t)
+	run := func(ring string, steps int) (result, [3]int) {
+		r := invoke(t, invocation{dir: dir, env: []string{"TRACER_CAPTURE_RING_BYTES=" + ring},
+			args: []string{"run", "--trace", "t.jsonl", "-o", "p.pb.gz", "--", py, container, "--steps", strconv.Itoa(steps)}})
+		noPanic(t, "capture ring of "+ring, r)
+		m := captureLine.FindStringSubmatch(r.stderr)
+		if r.code != 0 || m == nil {
+			t.Fatalf("ring %s: exit %d, no capture counts; stderr:\n%s", ring, r.code, r.stderr)
+		}
+		var n [3]int
+		for i := range n {
+			n[i], _ = strconv.Atoi(m[i+1])
+		}
+		parseProfile(t, filepath.Join(dir, "p.pb.gz"))
+		return r, n
+	}
+
+	r, n := run("4096", 2000)
+	if n[0] != 0 || n[1] == 0 || !strings.Contains(r.stderr, fmt.Sprintf("all %d batches the program wrote were lost because the capture ring was full", n[1])) {
+		t.Errorf("one-page ring: %d captured, %d ring full; want none captured, every batch counted and the reason given:\n%s", n[0], n[1], r.stderr)
+	}
+
+	const steps = 50000
+	r, n = run("131072", steps)
+	b, err := os.ReadFile(filepath.Join(dir, "t.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := strings.Count(string(b), `"kind":"step"`)
+	t.Logf("128 KiB ring: %d batches captured, %d ring full, %d gaps; %d of %d steps in the trace", n[0], n[1], n[2], seen, steps)
+	if n[0] == 0 || n[2] > n[1] {
+		t.Errorf("%d captured, %d ring full, %d gaps: every gap must be a counted loss", n[0], n[1], n[2])
+	}
+	if n[1] == 0 && seen != steps {
+		t.Errorf("no loss counted, but %d of %d steps in the trace", seen, steps)
+	}
+	if n[2] > 0 && (seen >= steps || !strings.Contains(r.stderr, "not observed:")) {
+		t.Errorf("%d gaps, %d of %d steps in the trace; the report should name the steps not observed:\n%s", n[2], seen, steps, r.stderr)
+	}
+
+	bad := invoke(t, invocation{dir: dir, env: []string{"TRACER_CAPTURE_RING_BYTES=1000"}, args: []string{"run", "--trace", "x.jsonl", "--", "true"}})
+	oneLine(t, "capture ring of 1000 bytes", bad, "TRACER_CAPTURE_RING_BYTES", "power of two")
 }
