@@ -172,11 +172,11 @@ func symbolOffset(path, sym string) (uint64, error) {
 }
 
 func lookupSymbolOffset(path, sym string) (uint64, error) {
-	f, err := elf.Open(path)
+	f, done, err := openELF(path)
 	if err != nil {
 		return 0, fmt.Errorf("open ELF %s: %w", path, err)
 	}
-	defer f.Close()
+	defer done()
 	if v, ok := dynsymValue(f, sym); ok {
 		return fileOffset(f, path, sym, v)
 	}

@@ -92,11 +92,11 @@ func InspectPython(path string) (*PythonFile, error) {
 }
 
 func inspectPython(path string) (*PythonFile, error) {
-	ef, err := elf.Open(path)
+	ef, done, err := openELF(path)
 	if err != nil {
 		return nil, fmt.Errorf("inspect python %s: %w", path, err)
 	}
-	defer ef.Close()
+	defer done()
 	syms := elfSymbols(ef)
 	runtime, ok := syms["_PyRuntime"]
 	if !ok {
