@@ -142,10 +142,16 @@ func (t *Transitions) Outputs() []OutputFile {
 // starts reading batches.
 func (t *Transitions) Attach(ctx context.Context, tg Target) error {
 	if err := loader.ProbeFeatures(loader.FeatureBPF, loader.FeatureUprobe); err != nil {
-		if errors.Is(err, loader.ErrFeature) {
-			return usageErr{err.Error()}
+		if !errors.Is(err, loader.ErrFeature) {
+			return err
 		}
-		return err
+		if t.cfg.Trace != "" {
+			return usageErr{fmt.Sprintf("cannot write --trace %s: %v", t.cfg.Trace, err)}
+		}
+		t.mu.Lock()
+		t.note("no transition capture (%v); sampling goes on without transitions", err)
+		t.mu.Unlock()
+		return nil
 	}
 	ring, err := captureRingBytes()
 	if err != nil {

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -74,5 +76,25 @@ func TestRunCommandFailureIsReported(t *testing.T) {
 	code, stderr := tracerIn(t, ".", "run", "-o", "-", "--trace", filepath.Join(dir, "t.jsonl"), "--", "python3", script)
 	if code != 3 || !strings.Contains(stderr, "conforming under --relation exact") {
 		t.Fatalf("exit %d, want 3 with a conforming verdict\n%s", code, stderr)
+	}
+}
+
+// TestRunWithoutUprobes: without uprobes, run still samples (one line says
+// there are no transitions); asking for --trace is then an input error.
+func TestRunWithoutUprobes(t *testing.T) {
+	needCapture(t)
+	dir := t.TempDir()
+	cmd := exec.Command(tracerBin, "run", "-o", filepath.Join(dir, "p.pb.gz"), "--", "python3", "-c", "pass")
+	cmd.Env = append(os.Environ(), "TRACER_DISABLE_FEATURES=uprobe")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "sampling goes on without transitions") {
+		t.Fatalf("run without uprobes: %v\n%s", err, out)
+	}
+	cmd = exec.Command(tracerBin, "run", "-o", "-", "--trace", filepath.Join(dir, "t.jsonl"), "--", "python3", "-c", "pass")
+	cmd.Env = append(os.Environ(), "TRACER_DISABLE_FEATURES=uprobe")
+	out, err = cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), "cannot write --trace") {
+		t.Fatalf("--trace without uprobes: %v, want exit 2\n%s", err, out)
 	}
 }
