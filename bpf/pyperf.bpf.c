@@ -221,7 +221,6 @@ struct walk_ctx {
 	struct py_config *cfg;
 	struct py_scratch *s;
 	__u64 frame;
-	__u32 n;
 };
 
 // walk_step records one frame and moves to its caller.
@@ -233,7 +232,10 @@ static long walk_step(__u64 i, void *arg)
 	struct py_event *ev = &s->ev;
 	__u64 frame = w->frame;
 	__u32 layout = cfg->layout;
-	__u32 n = w->n;
+	// The count lives in the map value, not on the stack: the verifier
+	// then knows only its bounds, not its value, and checks this callback
+	// in a few passes instead of one per possible count.
+	__u32 n = ev->n;
 
 	if (!frame)
 		return 1;
@@ -285,7 +287,7 @@ static long walk_step(__u64 i, void *arg)
 	f->code = code;
 	f->offset = off | flags;
 	f->firstlineno = first;
-	w->n = n + 1;
+	ev->n = n + 1;
 	return 0;
 }
 
@@ -327,7 +329,6 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		struct walk_ctx w = {.cfg = cfg, .s = s, .frame = frame};
 		// Shim frames are skipped without counting: allow for them.
 		bpf_loop(PY_MAX_FRAMES * 2 + 1, walk_step, &w, 0);
-		ev->n = w.n;
 	}
 
 	__u64 size = sizeof(*ev) - sizeof(ev->frames) + (__u64)(ev->n & 0xff) * sizeof(struct py_frame);
