@@ -119,9 +119,9 @@ type pyResolved struct {
 
 // NewPythonFrames returns the Python frames plugin; notes (an unsupported
 // interpreter, unreadable stacks) are printed to log. It loads the BPF
-// program now, before the samplers open their events (loading takes a few
-// hundred milliseconds, during which a starting target creates threads
-// whose inherited events would miss the program). If it cannot be loaded,
+// program now (about 50 ms), before the samplers open their events: loaded
+// any later, a starting target creates threads meanwhile whose inherited
+// events miss the program (see EventAttacher). If it cannot be loaded,
 // the session runs with native frames and says why. Detach frees it; call
 // Close when the plugin is not given to a session that runs.
 func NewPythonFrames(log io.Writer) *PythonFrames {
@@ -160,13 +160,10 @@ func (p *PythonFrames) note(format string, args ...any) {
 	}
 }
 
-// AttachEvent sets the BPF program on a sampler event as it is opened; the
-// program is loaded on the first call. A program that cannot be loaded
-// leaves the session running with native frames only.
+// AttachEvent sets the BPF program on a sampler event as it is opened. A
+// program that could not be loaded leaves the session running with native
+// frames only (Attach says why).
 func (p *PythonFrames) AttachEvent(ev *perf.Event) error {
-	if p.openErr != nil {
-		return nil
-	}
 	if p.reader == nil {
 		return nil
 	}
