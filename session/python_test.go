@@ -321,3 +321,26 @@ func TestPythonFramesAttach(t *testing.T) {
 		}
 	}
 }
+
+func TestPythonFramesForkedChild(t *testing.T) {
+	p, _ := runPython(t, pythons[2].path, "testdata/py_fork.py", "1.5")
+	pids := map[string]map[int64]int{}
+	for _, s := range p.Sample {
+		for _, f := range pyStack(s) {
+			if f == "child_work" || f == "parent_work" {
+				if pids[f] == nil {
+					pids[f] = map[int64]int{}
+				}
+				pids[f][s.NumLabel["pid"][0]]++
+			}
+		}
+	}
+	if len(pids["child_work"]) != 1 || len(pids["parent_work"]) != 1 {
+		t.Fatalf("child_work in pids %v, parent_work in pids %v; want one process each", pids["child_work"], pids["parent_work"])
+	}
+	for c, n := range pids["child_work"] {
+		if _, same := pids["parent_work"][c]; same || n < 100 {
+			t.Errorf("child_work: %d samples in pid %d; parent_work: %v", n, c, pids["parent_work"])
+		}
+	}
+}
