@@ -10,33 +10,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tracer-dev/tracer/internal/testbin"
 )
 
 // tracerBin is the tracer binary built once for the tests; root is the repository.
 var tracerBin, root string
 
-func TestMain(m *testing.M) { os.Exit(testMain(m)) }
-
-func testMain(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "probe-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "temp dir:", err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	root, err = filepath.Abs("..")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "repo root:", err)
-		return 1
-	}
-	tracerBin = filepath.Join(dir, "tracer")
-	build := exec.Command("go", "build", "-o", tracerBin, "./cmd/tracer")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build tracer: %v\n%s", err, out)
-		return 1
-	}
-	return m.Run()
+func TestMain(m *testing.M) {
+	root = testbin.Root()
+	os.Exit(testbin.Main(m.Run, &tracerBin))
 }
 
 // interp is one language binding under test.

@@ -8,38 +8,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/tracer-dev/tracer/internal/testbin"
 )
 
 // tracerBin is the tracer binary built once by TestMain; every end-to-end test
 // in this package runs it.
 var tracerBin string
 
-func TestMain(m *testing.M) {
-	os.Exit(buildAndRun(m))
-}
-
-func buildAndRun(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "tracer-cli-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "make temp dir:", err)
-		return 2
-	}
-	defer os.RemoveAll(dir)
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	tracerBin = filepath.Join(dir, "tracer")
-	build := exec.Command(goTool, "build", "-o", tracerBin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build tracer: %v\n%s", err, out)
-		return 2
-	}
-	return m.Run()
-}
+func TestMain(m *testing.M) { os.Exit(testbin.Main(m.Run, &tracerBin)) }
 
 // runTracer runs the binary with args from testdata/traces and returns its
 // exit code, stdout and stderr.
