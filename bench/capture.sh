@@ -6,8 +6,11 @@
 # every batch, the live check, the trace file and the profile). Rounds are
 # interleaved and the best (least) time of each variant is kept, since other
 # work on the machine only ever adds time. Wall time is the figure; CPU time
-# (user + system, tracer included) is shown beside it. The capture counters
-# of the last traced run are printed too. Target: traced <= 1.15 x untraced.
+# (user + system, tracer included) is shown beside it. A third variant,
+# tracer run with the uprobe feature switched off (sampling only), separates
+# the capture's own cost from the fixed cost of a tracer session (loading,
+# symbolizing, writing the profile). The capture counters of the last
+# traced run are printed too. Target: traced <= 1.15 x untraced.
 # Usage: bench/capture.sh [STEPS] [ROUNDS]   (needs root; make build first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,21 +33,33 @@ measure() {
 	awk '{ printf "%d %d\n", $1 * 1000, ($2 + $3) * 1000 }' <<<"$t"
 }
 
+# best VAR WALL CPU: keeps the least wall and CPU time in best_wall[VAR], best_cpu[VAR].
+declare -A best_wall best_cpu
+best() {
+	if [ -z "${best_wall[$1]:-}" ] || [ "$2" -lt "${best_wall[$1]}" ]; then best_wall[$1]=$2; fi
+	if [ -z "${best_cpu[$1]:-}" ] || [ "$3" -lt "${best_cpu[$1]}" ]; then best_cpu[$1]=$3; fi
+}
+ratio() { awk -v t="$1" -v u="$2" 'BEGIN { printf "%.3f", t / u }'; }
+
 for c in "$py examples/python_container.py" "node examples/nodejs_container.js"; do
 	name=${c%% *}
-	bu=0 bt=0 cu=0 ct=0
+	best_wall=() best_cpu=()
 	for ((r = 1; r <= rounds; r++)); do
 		# shellcheck disable=SC2086
 		read -r w cpu < <(measure $c --steps "$steps" --seed 5)
-		if [ "$bu" -eq 0 ] || [ "$w" -lt "$bu" ]; then bu=$w; fi
-		if [ "$cu" -eq 0 ] || [ "$cpu" -lt "$cu" ]; then cu=$cpu; fi
+		best untraced "$w" "$cpu"
+		# Sampling only: the same tracer run with the uprobe feature switched off.
+		# shellcheck disable=SC2086
+		read -r w cpu < <(TRACER_DISABLE_FEATURES=uprobe measure "$tracer" run -o "$out/p.pb.gz" -- $c --steps "$steps" --seed 5)
+		best sampling "$w" "$cpu"
 		# shellcheck disable=SC2086
 		read -r w cpu < <(measure "$tracer" run --trace "$out/t.jsonl" -o "$out/p.pb.gz" -- $c --steps "$steps" --seed 5)
-		if [ "$bt" -eq 0 ] || [ "$w" -lt "$bt" ]; then bt=$w; fi
-		if [ "$ct" -eq 0 ] || [ "$cpu" -lt "$ct" ]; then ct=$cpu; fi
+		best traced "$w" "$cpu"
 	done
 	lines=$(grep -c '"kind":"step"' "$out/t.jsonl")
-	echo "$name container, $steps steps, best of $rounds: wall untraced ${bu} ms, tracer run ${bt} ms: $(awk -v t="$bt" -v u="$bu" 'BEGIN { printf "%.3f", t / u }')x;" \
-		"CPU ${cu} ms, ${ct} ms: $(awk -v t="$ct" -v u="$cu" 'BEGIN { printf "%.3f", t / u }')x; trace: $lines steps"
+	u=${best_wall[untraced]} s=${best_wall[sampling]} t=${best_wall[traced]}
+	echo "$name container, $steps steps, best of $rounds, wall (CPU): untraced $u ms (${best_cpu[untraced]}), tracer run without capture $s ms (${best_cpu[sampling]}), tracer run with capture $t ms (${best_cpu[traced]})"
+	echo "  tracer run / untraced: $(ratio "$t" "$u")x wall, $(ratio "${best_cpu[traced]}" "${best_cpu[untraced]}")x CPU;" \
+		"the capture alone (with / without): $(ratio "$t" "$s")x wall, $(ratio "${best_cpu[traced]}" "${best_cpu[sampling]}")x CPU; trace: $lines steps"
 	grep -E '^(capture:|tracer:)' "$out/stderr" | sed 's/^/  last run: /' || true
 done

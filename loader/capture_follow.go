@@ -27,13 +27,15 @@ type follower struct {
 }
 
 // Follow tracks root and every process it starts from now on. At each exec
-// of one of them the kernel stops the process; Follow's reader then places
-// the uprobe on the new executable (or the libpython or libnode it needs),
-// calls onAttach when it found an interpreter, and lets the process go on
-// (SIGCONT). So the uprobe is in place before the new image runs, for
-// `tracer run -- python3 …` behind pyenv's shims as for a shell's children.
+// of one of them, Follow's reader places the uprobe on the new executable
+// (or the libpython or libnode it needs) and calls onAttach when it found an
+// interpreter. With stop, the kernel stops the process at the exec and the
+// reader lets it go on (SIGCONT) once the uprobe is in place, so the uprobe
+// is there before the new image runs, for `tracer run -- python3 …` behind
+// pyenv's shims as for a shell's children. Without stop (a process tracer
+// did not start) the uprobe follows the exec within a millisecond or so.
 // onAttach is called from the reader goroutine.
-func (c *Capture) Follow(root int, onAttach func(pid int, ts []Target)) error {
+func (c *Capture) Follow(root int, stop bool, onAttach func(pid int, ts []Target)) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.follow == nil {
@@ -43,7 +45,10 @@ func (c *Capture) Follow(root int, onAttach func(pid int, ts []Target)) error {
 		}
 		c.follow = f
 	}
-	flags := uint8(trackStop)
+	flags := uint8(0)
+	if stop {
+		flags = trackStop
+	}
 	if err := c.objs.Tracked.Update(uint32(root), flags, ebpf.UpdateAny); err != nil {
 		return fmt.Errorf("track pid %d: %w", root, err)
 	}

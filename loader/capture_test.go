@@ -309,7 +309,7 @@ func TestCaptureFollowExecs(t *testing.T) {
 	script := filepath.Join("testdata", "capture_writer.py")
 	cmd, gate := gatedCmd(t, "/bin/sh", "-c", `read x; echo go | python3 "$0" 3 5; echo go | /usr/bin/python3.11 "$0" 2 4`, script)
 	var attachedPIDs []int
-	if err := c.Follow(cmd.Process.Pid, func(pid int, ts []Target) { attachedPIDs = append(attachedPIDs, pid) }); err != nil {
+	if err := c.Follow(cmd.Process.Pid, true, func(pid int, ts []Target) { attachedPIDs = append(attachedPIDs, pid) }); err != nil {
 		t.Fatal(err)
 	}
 	got, err := collectBatches(t, c, func() error {

@@ -47,6 +47,8 @@ type Transitions struct {
 	workErr error
 	closed  chan error // the result of closing the capture, after Detach
 
+	attachMode bool // tracer attach: the process was already running
+
 	mu       sync.Mutex
 	procs    map[int]*traceProc // by pid, in order of first batch
 	order    []int
@@ -177,11 +179,12 @@ func (t *Transitions) Attach(ctx context.Context, tg Target) error {
 	}()
 
 	if tg.Attach {
+		t.attachMode = true
 		ts, err := c.AttachProcess(tg.PID)
 		switch {
 		case errors.Is(err, loader.ErrNoInterpreter):
 			t.mu.Lock()
-			t.note("pid %d is neither CPython nor Node: no transitions are captured, sampling goes on", tg.PID)
+			t.note("pid %d is neither CPython nor Node: sampling goes on, with transitions only from interpreters it starts", tg.PID)
 			t.mu.Unlock()
 		case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH):
 			// The process ended while tracer attached: the session
@@ -192,11 +195,12 @@ func (t *Transitions) Attach(ctx context.Context, tg Target) error {
 		default:
 			t.markAttached(tg.PID, ts)
 		}
+		t.followAttached(c, tg.PID)
 		return nil
 	}
 	// Follow the command and its children through their execs: each is
 	// stopped at exec until its uprobe is in place.
-	ferr := c.Follow(tg.PID, func(pid int, ts []loader.Target) { t.markAttached(pid, ts) })
+	ferr := c.Follow(tg.PID, true, func(pid int, ts []loader.Target) { t.markAttached(pid, ts) })
 	if ferr == nil {
 		return nil
 	}
@@ -287,6 +291,23 @@ func (t *Transitions) anyAttached() bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return len(t.attached) > 0
+}
+
+// followAttached follows, without stopping them, the processes an
+// attached process and its existing children start from now on, and
+// attaches to those children that already run an interpreter.
+func (t *Transitions) followAttached(c *loader.Capture, root int) {
+	onAttach := func(pid int, ts []loader.Target) { t.markAttached(pid, ts) }
+	for i, pid := range processTree(root, true) {
+		if i > 0 {
+			if ts, err := c.AttachProcess(pid); err == nil {
+				t.markAttached(pid, ts)
+			}
+		}
+		if err := c.Follow(pid, false, onAttach); err != nil {
+			return // no BTF: children started later are found from their mappings
+		}
+	}
 }
 
 func (t *Transitions) markAttached(pid int, ts []loader.Target) {
@@ -459,7 +480,7 @@ func (t *Transitions) Detach() error {
 			t.note("pid %d: %d records were out of place (first: %s)", pid, p.inputs, p.firstEr)
 		}
 	}
-	if len(t.attached) == 0 {
+	if len(t.attached) == 0 && !t.attachMode {
 		t.note("the target ran neither CPython nor Node: no transitions were captured, only samples")
 	} else if len(t.order) == 0 && st.RingFull > 0 {
 		t.note("no transitions were captured: all %d batches the program wrote were lost because the capture ring was full", st.RingFull)

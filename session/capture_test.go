@@ -338,3 +338,28 @@ func TestCaptureNotAnInterpreter(t *testing.T) {
 		t.Fatalf("no note about the missing interpreter:\n%s", tr.log)
 	}
 }
+
+// TestCaptureAttachFollowsChildren: attached to a shell, tracer captures the
+// transitions of a python the shell starts afterwards, from its first batch.
+func TestCaptureAttachFollowsChildren(t *testing.T) {
+	needCapture(t)
+	cmd := exec.Command("/bin/sh", "-c", "sleep 0.5; python3 testdata/slow_steps.py 60 >/dev/null; sleep 5")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	trace := filepath.Join(t.TempDir(), "child.jsonl")
+	var log bytes.Buffer
+	tr := NewTransitions(TransitionsConfig{Relation: model.Exact, Trace: trace, Log: &log})
+	_, err := Run(context.Background(), Config{PID: cmd.Process.Pid, Duration: 3 * time.Second, Output: "-", Log: &log, Plugins: []Plugin{tr}})
+	if err != nil {
+		t.Fatalf("attach: %v\n%s", err, log.String())
+	}
+	seqs, _, init := traceLines(t, trace)
+	if !init || len(seqs) != 60 {
+		t.Fatalf("child's trace: init %v, %d steps, want 60 from init\n%s", init, len(seqs), log.String())
+	}
+	if v := tr.Verdict(); v.Divergent || v.Steps != 60 {
+		t.Fatalf("verdict %+v", v)
+	}
+}
