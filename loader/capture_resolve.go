@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 )
 
 // ResolveCommand finds, before a command runs, the interpreter files it will
@@ -66,9 +68,31 @@ func lookPathIn(name, path string) string {
 	return ""
 }
 
+type targetsKey struct {
+	dev, ino uint64
+	mtime    int64
+}
+
+var targetsCache sync.Map // targetsKey → []Target
+
 // elfTargets returns the interpreter targets of an ELF executable: itself, or
-// the interpreter libraries it needs.
+// the interpreter libraries it needs. Results are cached by inode: pyenv's
+// shims exec bash some 40 times per start, each stopped until this returns.
 func elfTargets(exe string) []Target {
+	var st syscall.Stat_t
+	if err := syscall.Stat(exe, &st); err != nil {
+		return nil
+	}
+	key := targetsKey{uint64(st.Dev), st.Ino, st.Mtim.Nano()}
+	if ts, ok := targetsCache.Load(key); ok {
+		return ts.([]Target)
+	}
+	ts := lookupELFTargets(exe)
+	targetsCache.Store(key, ts)
+	return ts
+}
+
+func lookupELFTargets(exe string) []Target {
 	if t, ok := TargetForFile(exe); ok {
 		return []Target{t}
 	}
