@@ -69,11 +69,20 @@ c_ratios=()
 if [ -x bench/capture.sh ]; then
 	log "capture overhead: bench/capture.sh $probe_steps $rounds"
 	if bench/capture.sh "$probe_steps" "$rounds" >"$work/capture.txt" 2>"$work/capture.err"; then
-		# Lines "python3 container, 300000 steps: untraced 3331 ms, tracer run 3500 ms: 1.051x (...)".
-		while read -r name ratio detail; do
-			c_ratios+=("$ratio")
-			row "capture, $name container" "x$ratio ($detail)" "<= 1.15 x untraced" "$(verdict "$ratio" "<=" 1.15)"
-		done < <(sed -n 's/^\([a-z0-9.]*\) container, [0-9]* steps: untraced \([0-9]*\) ms, tracer run \([0-9]*\) ms: \([0-9.]*\)x.*/\1 \4 \2 -> \3 ms/p' "$work/capture.txt")
+		# For each container: a line "NAME container, ..." then one with
+		# "tracer run / untraced: Ax wall, Bx CPU; the capture alone (with /
+		# without): Cx wall, Dx CPU".
+		while read -r name run_w run_c cap_w cap_c; do
+			c_ratios+=("$cap_w")
+			row "capture alone, $name container" "x$cap_w wall, x$cap_c cpu" "<= 1.15 x" "$(verdict "$cap_w" "<=" 1.15)"
+			row "tracer run --trace, $name container" "x$run_w wall, x$run_c cpu (vs untraced)" "" ""
+		done < <(awk '
+			/^[a-z0-9.]+ container,/ { name = $1 }
+			/the capture alone/ {
+				n = split($0, f, /[ (),;:]+/); k = 0
+				for (i = 1; i <= n; i++) if (f[i] ~ /^[0-9.]+x$/) { k++; v[k] = substr(f[i], 1, length(f[i]) - 1) }
+				if (k >= 4) print name, v[1], v[2], v[3], v[4]
+			}' "$work/capture.txt")
 	fi
 	if [ "${#c_ratios[@]}" -eq 0 ]; then
 		row "capture (container under tracer)" "bench/capture.sh gave no figure" "<= 1.15 x untraced" "?"
