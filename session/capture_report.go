@@ -1,0 +1,66 @@
+package session
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/tracer-dev/tracer/export"
+	"github.com/tracer-dev/tracer/model"
+)
+
+// Verdict is the outcome of the live check.
+type Verdict struct {
+	Captured  bool         // any record was captured
+	Steps     uint64       // steps checked over all processes
+	Result    model.Result // the first divergent process's result, else the first process's
+	PID       int          // the process Result is about
+	Divergent bool
+	Malformed uint64 // records that did not decode or were out of place
+}
+
+// Verdict returns the outcome of the check (after Detach).
+func (t *Transitions) Verdict() Verdict {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var v Verdict
+	v.Captured = t.decoded
+	for i, pid := range t.order {
+		p := t.procs[pid]
+		r := p.checker.Result()
+		v.Steps += r.Steps
+		v.Malformed += p.bad + p.inputs
+		if i == 0 || (!v.Divergent && !r.Conforming()) {
+			v.Result, v.PID = r, pid
+			v.Divergent = !r.Conforming()
+		}
+	}
+	return v
+}
+
+// Report prints the per-action table and the verdict of the live check.
+// It is called after the profile summary.
+func (t *Transitions) Report(w io.Writer, prof *export.Profile) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.order) == 0 {
+		return
+	}
+	writeActionTable(w, t.actions, prof)
+	fmt.Fprintf(w, "\ncapture: %s\n", t.stats)
+	for _, pid := range t.order {
+		p := t.procs[pid]
+		r := p.checker.Result()
+		fmt.Fprintf(w, "\ntransitions of pid %d", pid)
+		if p.path != "" {
+			fmt.Fprintf(w, " (trace %s)", p.path)
+		}
+		fmt.Fprintln(w, ":")
+		r.WriteText(w)
+	}
+}
+
+// Reporter is a Plugin that adds to the terminal summary: Report is called
+// after the profile summary, with the decorated profile.
+type Reporter interface {
+	Report(w io.Writer, prof *export.Profile)
+}
