@@ -380,7 +380,8 @@ func (t *Transitions) Detach() error {
 	} else if len(t.order) == 0 {
 		t.note("no transitions were captured: the program wrote no probe batches (is it using probe/python/tracer_probe.py or probe/node/tracer_probe.js, without TRACER_PROBE_FILE?)")
 	}
-	if st.Lost() {
+	if st.Lost() || (st.MissedAtStart > 0 && !t.attachMode) {
+		// (an attach misses the batches before it by design)
 		t.note("transition capture: %s", st)
 	}
 	t.windows.sort()
