@@ -21,12 +21,15 @@ func attachCommand() *cli.Command {
 			"Example:\n" +
 			"   sudo tracer attach --pid 4242 --duration 5s -o app.pb.gz",
 		Flags: append(samplingFlags(),
-			&cli.StringFlag{Name: "pid", Aliases: []string{"p"}, Usage: "sample process `PID`", Required: true},
+			&cli.StringFlag{Name: "pid", Aliases: []string{"p"}, Usage: "sample process `PID` (required)"},
 			&cli.DurationFlag{Name: "duration", Aliases: []string{"d"}, Usage: "stop after `D` (e.g. 2s); default: until Ctrl-C or exit"},
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return usageError{fmt.Errorf("attach takes no arguments (got %q): use --pid PID", c.Args().First())}
+			}
+			if !c.IsSet("pid") {
+				return usageError{errors.New("attach needs a process: tracer attach --pid PID")}
 			}
 			pid, err := parsePID(c.String("pid"))
 			if err != nil {

@@ -182,6 +182,8 @@ func TestBadInputMatrix(t *testing.T) {
 			want: []string{`invalid pid ""`, "numeric id"}},
 		{name: "pid of an exited process", args: []string{"attach", "--pid", zpid, "--duration", "2s"},
 			want: []string{"process " + zpid + " exited before tracing started"}},
+		{name: "attach without a pid", args: []string{"attach", "--duration", "1s"},
+			want: []string{"attach needs a process", "--pid PID"}},
 		{name: "attach with an argument", args: []string{"attach", "--pid", "1", "extra"},
 			want: []string{`got "extra"`, "use --pid PID"}},
 		{name: "negative duration", args: []string{"attach", "--pid", "1", "--duration", "-1s"},
