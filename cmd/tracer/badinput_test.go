@@ -250,6 +250,17 @@ func TestBadInputMatrix(t *testing.T) {
 			want: []string{"empty trace", "one JSON record per line"}},
 		{name: "trace line too long", args: []string{"check", "huge.jsonl"}, files: map[string][]byte{"huge.jsonl": huge},
 			want: []string{"huge.jsonl:1", "line longer than 16 MiB"}},
+		// profiles given to diff, and verify's flags
+		{name: "diff with one profile", args: []string{"diff", "a.pb.gz"},
+			want: []string{"diff takes two profiles", "tracer diff A.pb.gz B.pb.gz"}},
+		{name: "diff of missing profiles", args: []string{"diff", "nosuch.pb.gz", "b.pb.gz"},
+			want: []string{"nosuch.pb.gz", "no such file"}},
+		{name: "diff of garbage", args: []string{"diff", "bin.jsonl", "bin.jsonl"}, files: map[string][]byte{"bin.jsonl": garbage},
+			want: []string{"bin.jsonl: not a pprof profile"}},
+		{name: "verify with negative steps", args: []string{"verify", "--steps", "-1"},
+			want: []string{"invalid --steps -1", "positive number of steps"}},
+		{name: "verify with an argument", args: []string{"verify", "extra"},
+			want: []string{`got "extra"`, "--steps, --seed or --actions"}},
 		{name: "three traces", args: []string{"check", "a", "b", "c"},
 			want: []string{"give one trace, or two traces"}},
 	} {
