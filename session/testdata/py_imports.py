@@ -23,9 +23,9 @@ def burn_between(n):
 
 
 def after_imports(seconds):
-    end = time.monotonic() + seconds
+    end = time.process_time() + seconds
     x = 0
-    while time.monotonic() < end:
+    while time.process_time() < end:
         x += sum(range(1000))
     return x
 
