@@ -18,11 +18,13 @@ import (
 func (s *session) finish() error {
 	prof := s.profile()
 	s.res.Samples = len(prof.Samples)
+	s.tm.mark("symbolized")
 	if s.cfg.Output != "-" {
 		if err := s.write(s.cfg.Output, func(w io.Writer) error { return export.WritePprof(w, prof) }); err != nil {
 			return err
 		}
 	}
+	s.tm.mark("pprof written")
 	if s.cfg.Folded != "" {
 		if err := s.write(s.cfg.Folded, func(w io.Writer) error { return export.WriteFolded(w, prof) }); err != nil {
 			return err

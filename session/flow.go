@@ -36,6 +36,7 @@ type session struct {
 	ringPages int            // sampler ring size (SamplerRingPagesEnv); 0: default
 
 	start time.Time
+	tm    *timer
 }
 
 // note prints a one-line remark and keeps it in the result.
@@ -71,17 +72,20 @@ func (s *session) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	s.tm.mark("command started (gated)")
 	smp, err := loader.OpenSampler(loader.SamplerConfig{PID: p.PID, Freq: s.cfg.Freq, EnableOnExec: true, OnOpen: s.onOpen, RingPages: s.ringPages})
 	if err != nil {
 		p.Abort()
 		return fmt.Errorf("open samplers: %w", err)
 	}
 	s.sampler = smp
+	s.tm.mark("samplers open")
 	if err := s.attachPlugins(ctx, Target{PID: p.PID, Events: smp.Events(), Symbolizer: s.sym, Cred: s.cred}); err != nil {
 		p.Abort()
 		smp.Close()
 		return err
 	}
+	s.tm.mark("plugins attached")
 	s.startReading()
 	p.ForwardSignals()
 	if err := p.Release(); err != nil {
@@ -89,15 +93,18 @@ func (s *session) run(ctx context.Context) error {
 		s.stopReading()
 		return usagef("cannot run %s: %v", argv[0], err)
 	}
+	s.tm.mark("command released")
 	stopStatus := s.showStatus(fmt.Sprintf("tracing %s (pid %d)", filepath.Base(argv[0]), p.PID))
 	s.waitCommand(ctx, p)
 	stopStatus()
 	st, werr := p.Wait()
 	s.res.Exit = &st
 	s.res.Duration = time.Since(s.start)
+	s.tm.mark("command ended")
 	if err := s.stopReading(); err != nil {
 		return err
 	}
+	s.tm.mark("reading stopped")
 	return werr
 }
 

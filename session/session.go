@@ -72,6 +72,7 @@ func usagef(format string, args ...any) error { return usageErr{fmt.Sprintf(form
 // and goes on until the command has ended (at most killGrace later).
 // Outputs are written either way.
 func Run(ctx context.Context, cfg Config) (Result, error) {
+	defer stopCPUProfile()
 	if err := cfg.defaults(); err != nil {
 		return Result{}, err
 	}
@@ -94,7 +95,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}
 		return Result{}, err
 	}
-	s := &session{cfg: cfg, sym: symbolize.New(), log: cfg.Log, ringPages: pages}
+	s := &session{cfg: cfg, sym: symbolize.New(), log: cfg.Log, ringPages: pages, tm: newTimer(cfg.Log)}
+	s.tm.mark("checks")
 	defer s.sym.Close()
 	if len(cfg.Command) > 0 {
 		err = s.run(ctx)
@@ -107,6 +109,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err := s.finish(); err != nil {
 		return s.res, err
 	}
+	s.tm.mark("finished")
 	return s.res, nil
 }
 
