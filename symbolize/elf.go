@@ -150,61 +150,49 @@ func (o *object) sameSegment(a, b uint64) bool {
 
 // readSymbols collects the function symbols of .symtab and .dynsym, sorted
 // by address with one symbol per address (.symtab names and global symbols
-// win).
+// win; a PLT stub only where no other symbol is).
 func readSymbols(ra io.ReaderAt) ([]symbol, error) {
 	f, err := elf.NewFile(ra)
 	if err != nil {
 		return nil, fmt.Errorf("read elf: %w", err)
 	}
-	var out []symbol
 	var firstErr error
-	rank := map[uint64]int{}
-	add := func(list []elf.Symbol, base int, err error) {
+	tables := [2]*symTable{}
+	for i, typ := range []elf.SectionType{elf.SHT_SYMTAB, elf.SHT_DYNSYM} {
+		t, err := readSymTable(f, typ)
 		if err != nil && !errors.Is(err, elf.ErrNoSymbols) && firstErr == nil {
 			firstErr = err
 		}
-		for _, s := range list {
-			t := elf.ST_TYPE(s.Info)
-			if t != elf.STT_FUNC && t != stGNUIFunc {
+		tables[i] = t
+	}
+	syms, dyn := tables[0], tables[1]
+	plt := pltSymbols(f, dyn)
+	cands := newCandidates(syms.funcCount() + dyn.funcCount() + len(plt))
+	add := func(t *symTable, base int) {
+		for i := 1; i < t.count(); i++ {
+			e, ok := t.funcEntry(i)
+			if !ok {
 				continue
 			}
-			if s.Value == 0 || s.Section == elf.SHN_UNDEF || s.Name == "" {
-				continue
-			}
-			if len(out) >= maxObjectSymbols {
+			if cands.len() >= maxObjectSymbols {
 				return
 			}
 			r := base
-			if elf.ST_BIND(s.Info) == elf.STB_GLOBAL {
-				r += 2
+			if elf.ST_BIND(e.info) == elf.STB_GLOBAL {
+				r += rankGlobal
 			}
-			if old, seen := rank[s.Value]; seen && old >= r {
-				continue
-			}
-			rank[s.Value] = r
-			out = append(out, symbol{addr: s.Value, size: s.Size, name: s.Name})
+			cands.add(symbol{addr: e.value, size: e.size, name: e.name}, r)
 		}
 	}
-	syms, err := f.Symbols()
-	add(syms, 1, err)
-	dyn, err := f.DynamicSymbols()
-	add(dyn, 0, err)
-	plt := pltSymbols(f)
+	add(syms, rankSymtab)
+	add(dyn, rankDynamic)
 	for _, p := range plt {
-		if _, seen := rank[p.addr]; !seen && len(out) < maxObjectSymbols {
-			out = append(out, p)
+		if cands.len() >= maxObjectSymbols {
+			break
 		}
+		cands.add(p, rankPLT)
 	}
-	// Keep, for each address, the last appended (highest ranked) symbol.
-	sort.SliceStable(out, func(i, j int) bool { return out[i].addr < out[j].addr })
-	dedup := out[:0]
-	for i, s := range out {
-		if i+1 < len(out) && out[i+1].addr == s.addr {
-			continue
-		}
-		dedup = append(dedup, s)
-	}
-	return dedup, firstErr
+	return cands.pick(), firstErr
 }
 
 // buildID returns the hex GNU build ID of f, or "".

@@ -11,7 +11,8 @@ const pltEntrySize = 16
 // pltSymbols names the PLT stubs of an x86-64 file "name@plt", as perf and
 // objdump do: entry i of .plt.sec (or entry i+1 of .plt, after the resolver
 // stub) jumps to the function of relocation i in .rela.plt.
-func pltSymbols(f *elf.File) []symbol {
+// dyn is the file's .dynsym (nil when it has none).
+func pltSymbols(f *elf.File, dyn *symTable) []symbol {
 	if f.Machine != elf.EM_X86_64 || f.Class != elf.ELFCLASS64 {
 		return nil
 	}
@@ -23,8 +24,7 @@ func pltSymbols(f *elf.File) []symbol {
 	if err != nil {
 		return nil
 	}
-	dyn, err := f.DynamicSymbols()
-	if err != nil {
+	if dyn == nil {
 		return nil
 	}
 	base, skip := uint64(0), uint64(1)
@@ -38,11 +38,11 @@ func pltSymbols(f *elf.File) []symbol {
 	var out []symbol
 	for i := uint64(0); (i+1)*24 <= uint64(len(data)); i++ {
 		info := binary.LittleEndian.Uint64(data[i*24+8:])
-		idx := info >> 32 // symbol index; DynamicSymbols drops entry 0
-		if idx == 0 || idx > uint64(len(dyn)) {
+		idx := info >> 32 // symbol index into .dynsym
+		if idx == 0 || idx >= uint64(dyn.count()) {
 			continue
 		}
-		name := dyn[idx-1].Name
+		name := dyn.entry(int(idx)).name
 		if name == "" {
 			continue
 		}
