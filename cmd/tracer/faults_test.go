@@ -191,3 +191,26 @@ func TestFaultCaptureRingTooSmall(t *testing.T) {
 	bad := invoke(t, invocation{dir: dir, env: []string{"TRACER_CAPTURE_RING_BYTES=1000"}, args: []string{"run", "--trace", "x.jsonl", "--", "true"}})
 	oneLine(t, "capture ring of 1000 bytes", bad, "TRACER_CAPTURE_RING_BYTES", "power of two")
 }
+
+// TestFaultDiskFull: when the outputs do not fit on the file system, tracer
+// says so and leaves neither a partial file nor a temporary one.
+func TestFaultDiskFull(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a small tmpfs")
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4k", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("no tmpfs to fill (%v): %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", dir).Run() })
+	r := invoke(t, invocation{dir: dir, args: []string{"run", "-F", "999", "-o", "p.pb.gz", "--folded", "f.folded", "--",
+		"python3", "-c", "import json\nfor i in range(200000): json.dumps({'a': list(range(50))})"}})
+	noPanic(t, "disk full", r)
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	if last := lines[len(lines)-1]; r.code != exitUsage || !strings.Contains(last, "p.pb.gz") || !strings.Contains(last, "no space left on device") {
+		t.Errorf("exit %d, last line %q; want exit 2 and the file and the reason", r.code, last)
+	}
+	if left := leftovers(t, dir, nil); len(left) > 0 {
+		t.Errorf("files left on the full file system: %v", left)
+	}
+}
