@@ -213,9 +213,7 @@ func (s *session) startReading() {
 			for _, pl := range s.cfg.Plugins {
 				pl.Observe(rec)
 			}
-			if m, ok := rec.(*loader.Mmap); ok {
-				warm.offer(m)
-			}
+			warm.offer(rec)
 			s.records = append(s.records, rec)
 		}
 	}()

@@ -11,43 +11,62 @@ import (
 // process's mapping is added after tracing.
 const warmPID = -1
 
-// warmer opens the files the target maps while it runs, and loads the
-// kernel symbols, instead of after it has ended: symbolizing a run then
-// starts with libpython's symbols and DWARF already parsed (about 0.4 s of
-// the tracer's wall time otherwise), and a file the program deletes before
-// it exits (a `go run` binary) is still named. The order of mappings does
-// not matter here; the samples are placed with the records in time order
-// later.
+// warmer does while the target runs, on tracer's own goroutine, the work
+// that symbolizing its samples after it has ended would otherwise start
+// with: it opens the files the target maps (so a file the program deletes
+// before it exits, a `go run` binary, is still named), loads the kernel
+// symbols, and for each sampled address reads the symbol and line tables of
+// the file it falls in (symbolize.Warm; files never sampled are never
+// read). On the node container that is most of the time between the
+// command's exit and tracer's (reading node's 79 000 symbols, decompressing
+// libc's DWARF). The order of records does not matter here, and a mapping
+// of one process that another replaced only costs a file read in vain; the
+// samples are named with the records in time order later.
 type warmer struct {
 	sym  *symbolize.Symbolizer
-	in   chan *loader.Mmap
+	in   chan loader.Record
 	done chan struct{}
 }
 
 func startWarmer(sym *symbolize.Symbolizer) *warmer {
-	w := &warmer{sym: sym, in: make(chan *loader.Mmap, 1024), done: make(chan struct{})}
+	w := &warmer{sym: sym, in: make(chan loader.Record, 1024), done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
 		sym.Kernel(0) // loads /proc/kallsyms
-		for m := range w.in {
-			sym.AddMapping(warmPID, symbolize.Mapping{
-				Start: m.Start, Limit: m.Start + m.Len, Offset: m.Offset, Path: m.Path, Inode: m.Inode,
-			})
+		for rec := range w.in {
+			switch r := rec.(type) {
+			case *loader.Mmap:
+				sym.AddMapping(warmPID, symbolize.Mapping{
+					Start: r.Start, Limit: r.Start + r.Len, Offset: r.Offset, Path: r.Path, Inode: r.Inode,
+				})
+			case *loader.Sample:
+				sym.Warm(warmPID, r.User)
+			}
 		}
 	}()
 	return w
 }
 
-// offer passes a mapping on without ever blocking the record reader; when
-// the warmer is behind, the file is opened after tracing instead.
-func (w *warmer) offer(m *loader.Mmap) {
+// offer passes a mapping or a sample on without ever blocking the record
+// reader; when the warmer is behind, the work is done after tracing
+// instead.
+func (w *warmer) offer(rec loader.Record) {
+	switch r := rec.(type) {
+	case *loader.Mmap:
+	case *loader.Sample:
+		if len(r.User) == 0 {
+			return
+		}
+	default:
+		return
+	}
 	select {
-	case w.in <- m:
+	case w.in <- rec:
 	default:
 	}
 }
 
-// stop waits for the mappings offered so far.
+// stop waits for the records offered so far.
 func (w *warmer) stop() {
 	close(w.in)
 	<-w.done

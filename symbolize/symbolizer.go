@@ -188,16 +188,10 @@ func (s *Symbolizer) resolve(pid int, p *process, addr uint64) Frame {
 	if addr >= perfContextMax {
 		return f
 	}
-	i := sort.Search(len(p.maps), func(i int) bool { return p.maps[i].Limit > addr })
-	if i < len(p.maps) && p.maps[i].Start <= addr {
-		r := p.maps[i]
+	if r := p.region(addr); r != nil {
 		f.Module = moduleName(r.Path)
 		if r.obj != nil {
-			off := addr - r.Start + r.Offset
-			if r.Path == "[vdso]" {
-				off = addr - r.Start
-			}
-			if va, ok := r.obj.vaddr(off); ok {
+			if va, ok := r.vaddr(addr); ok {
 				if fn, file, line, ok := r.obj.resolve(va); ok {
 					f.Function, f.File, f.Line, f.Kind = fn, file, line, Native
 					return f
@@ -210,6 +204,66 @@ func (s *Symbolizer) resolve(pid int, p *process, addr uint64) Frame {
 		return jf
 	}
 	return f
+}
+
+// region returns the mapping of p that holds addr, or nil.
+func (p *process) region(addr uint64) *region {
+	i := sort.Search(len(p.maps), func(i int) bool { return p.maps[i].Limit > addr })
+	if i < len(p.maps) && p.maps[i].Start <= addr {
+		return &p.maps[i]
+	}
+	return nil
+}
+
+// vaddr is the link address in r's file of the mapped address addr.
+func (r *region) vaddr(addr uint64) (uint64, bool) {
+	off := addr - r.Start + r.Offset
+	if r.Path == "[vdso]" {
+		off = addr - r.Start
+	}
+	return r.obj.vaddr(off)
+}
+
+// maxWarmed bounds the addresses Warm remembers for one process; past it,
+// Warm does nothing more (only time is lost: the work is done at lookup).
+const maxWarmed = 1 << 20
+
+// Warm does now what naming the addresses of chain (a user callchain of
+// pid, leaf first) will need later, without naming them: it reads the
+// symbol table of each file the chain passes through and, for addresses
+// inside a function, the file's line table and the lines of that
+// compilation unit. A session calls it for each sample while the target
+// runs, so that the symbolizing after the target has ended finds the
+// tables of the sampled files already read, while files never sampled are
+// never read. What later lookups return does not change; perf map (JIT)
+// names are not read here.
+func (s *Symbolizer) Warm(pid int, chain []uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.procs[pid]
+	if p == nil {
+		return
+	}
+	if p.warmed == nil {
+		p.warmed = map[uint64]struct{}{}
+	}
+	for i, a := range chain {
+		addr := callSite(i, a)
+		if addr >= perfContextMax {
+			continue
+		}
+		if _, ok := p.warmed[addr]; ok || len(p.warmed) >= maxWarmed {
+			continue
+		}
+		p.warmed[addr] = struct{}{}
+		r := p.region(addr)
+		if r == nil || r.obj == nil {
+			continue
+		}
+		if va, ok := r.vaddr(addr); ok {
+			r.obj.resolve(va)
+		}
+	}
 }
 
 // lookupJIT names addr from pid's perf map, reading first what the file
