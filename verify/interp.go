@@ -1,7 +1,10 @@
 package verify
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -25,4 +28,29 @@ func realPython(ctx context.Context, python string) string {
 		return python
 	}
 	return exe
+}
+
+// checkWorkload has the Python container read the workload file without
+// running it (--emit-actions), so a bad line is reported, with its line
+// number, before anything is traced.
+func checkWorkload(ctx context.Context, python, container, actions string) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, python, container, "--actions", actions, "--emit-actions")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() == 2 {
+		msg := strings.TrimSpace(stderr.String())
+		if i := strings.LastIndexByte(msg, '\n'); i >= 0 {
+			msg = msg[i+1:]
+		}
+		msg = strings.TrimPrefix(msg, "python_container: ")
+		return usageErr{fmt.Sprintf("bad workload: %s", msg)}
+	}
+	if err != nil {
+		return fmt.Errorf("read workload %s with %s: %w", actions, python, err)
+	}
+	return nil
 }

@@ -198,12 +198,19 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		cfg.NodeContainer = filepath.Join(tmp, "examples", "nodejs_container.js")
 	}
 
+	python := realPython(ctx, cfg.Python)
+	if cfg.Actions != "" {
+		if err := checkWorkload(ctx, python, filepath.Join(tmp, "examples", "python_container.py"), cfg.Actions); err != nil {
+			return Result{}, err
+		}
+	}
+
 	var res Result
 	if cfg.Actions == "" {
 		res.Expected = uint64(cfg.Steps)
 	}
 	impls := []struct{ name, interp, script string }{
-		{"python", realPython(ctx, cfg.Python), cfg.PythonContainer},
+		{"python", python, cfg.PythonContainer},
 		{"node", cfg.Node, cfg.NodeContainer},
 	}
 	for i, im := range impls {

@@ -130,6 +130,14 @@ func TestVerifyUsageErrors(t *testing.T) {
 		"workload is dir":   {Config{Actions: os.TempDir()}, "cannot read workload"},
 		"missing container": {Config{Steps: 1, NodeContainer: "/nonexistent/c.js"}, "cannot read container /nonexistent/c.js"},
 	}
+	bad := filepath.Join(t.TempDir(), "bad.jsonl")
+	if err := os.WriteFile(bad, []byte("{\"type\":\"post\",\"author\":\"a\",\"content\":\"x\"}\n{\"type\":\"bogus\"}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases["bad workload line"] = struct {
+		cfg  Config
+		want string
+	}{Config{Actions: bad}, "bad.jsonl:2: unknown action type"}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			c.cfg.Out = filepath.Join(t.TempDir(), "out")
