@@ -22,9 +22,12 @@ import (
 // interpreter's write path (loader.Capture) copy the binding's batches into
 // a ring. As batches arrive it writes the records to the --trace file,
 // feeds them to the model's checker (live: a divergence is known while the
-// program still runs), and keeps each step's [t0, t1] window per thread so
-// that Decorate can label every sample with the step it fell in. Report
-// prints the per-action table and the verdict.
+// program still runs), and matches each step's [t0, t1] window on its thread
+// with the samples as both arrive (correlate.go), so that Decorate can label
+// every sample with the step it fell in. Report prints the per-action table
+// and the verdict. Its memory is bounded however long the run: it keeps the
+// steps that hold a sample and those of the last seconds, step durations in
+// fixed histograms, and at most queueBytes of batches waiting for the check.
 //
 // For `tracer run` the command and its children are followed through their
 // execs (loader.Capture.Follow): the kernel stops each at exec until its
@@ -37,6 +40,7 @@ type Transitions struct {
 	cred *loader.Credential // owner of the trace files
 	log  io.Writer
 
+	prep    *preparation // the capture loaded ahead of Attach
 	capture *loader.Capture
 	cancel  context.CancelFunc
 	done    chan struct{} // closed when every captured batch has been handled
@@ -52,9 +56,12 @@ type Transitions struct {
 	attached map[int]bool // pids with an interpreter attached
 	warned   map[string]bool
 	notes    []string
-	windows  stepWindows
+	muted    map[string]int // notes of a kind printed so far (see noteCapped)
+	corr     *correlator
+	steps    []tidWindow // the windows of the batch being handled
 	actions  actionStats
 	decoded  bool // any record decoded
+	queue    *batchQueue
 
 	stats loader.CaptureStats
 }
@@ -111,7 +118,8 @@ func NewTransitions(cfg TransitionsConfig) *Transitions {
 	return &Transitions{
 		cfg: cfg, log: log,
 		procs: map[int]*traceProc{}, attached: map[int]bool{}, warned: map[string]bool{},
-		windows: stepWindows{}, actions: actionStats{},
+		muted: map[string]int{}, corr: newCorrelator(), actions: actionStats{},
+		prep: prepareCapture(),
 	}
 }
 
@@ -119,6 +127,24 @@ func (t *Transitions) note(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	t.notes = append(t.notes, msg)
 	fmt.Fprintln(t.log, "tracer:", msg)
+}
+
+// maxNotesOfKind bounds the notes of one kind (a lost batch, a truncated
+// one), which a long run may otherwise print thousands of: the capture line
+// of the report counts them all.
+const maxNotesOfKind = 10
+
+// noteCapped prints a note of a kind at most maxNotesOfKind times, then
+// once a line saying that the rest are only counted.
+func (t *Transitions) noteCapped(kind, format string, args ...any) {
+	n := t.muted[kind]
+	t.muted[kind] = n + 1
+	switch {
+	case n < maxNotesOfKind:
+		t.note(format, args...)
+	case n == maxNotesOfKind:
+		t.note("more %s: not listed, counted in the capture line of the report", kind)
+	}
 }
 
 // Notes returns the remarks printed so far.
@@ -140,7 +166,8 @@ func (t *Transitions) Outputs() []OutputFile {
 // Attach loads the capture program, places the uprobes it can place now and
 // starts reading batches.
 func (t *Transitions) Attach(ctx context.Context, tg Target) error {
-	if err := loader.ProbeFeatures(loader.FeatureBPF, loader.FeatureUprobe); err != nil {
+	<-t.prep.done
+	if err := t.prep.featureErr; err != nil {
 		if !errors.Is(err, loader.ErrFeature) {
 			return err
 		}
@@ -152,20 +179,21 @@ func (t *Transitions) Attach(ctx context.Context, tg Target) error {
 		t.mu.Unlock()
 		return nil
 	}
-	ring, err := captureRingBytes()
-	if err != nil {
-		return err
+	if t.prep.err != nil {
+		return t.prep.err
 	}
-	c, err := loader.NewCapture(loader.CaptureOptions{RingBytes: ring})
-	if err != nil {
-		return fmt.Errorf("transition capture: %w", err)
+	c := t.prep.capture
+	t.prep.capture = nil // the session owns it now: Detach closes it
+	if c == nil {
+		return errors.New("transition capture: attached twice")
 	}
 	t.capture = c
 	t.cred = tg.Cred
 	rctx, cancel := context.WithCancel(context.Background())
 	t.cancel = cancel
 	t.done = make(chan struct{})
-	q := newBatchQueue()
+	q := newBatchQueue(queueBytes)
+	t.queue = q
 	go func() {
 		defer q.close()
 		t.readErr = c.Read(rctx, q.push)
@@ -218,9 +246,13 @@ func (t *Transitions) Attach(ctx context.Context, tg Target) error {
 	return nil
 }
 
-// Observe attaches to interpreter files as the target (or a child) maps
-// them.
+// Observe labels samples with the steps that hold them, and attaches to
+// interpreter files as the target (or a child) maps them.
 func (t *Transitions) Observe(rec loader.Record) {
+	if s, ok := rec.(*loader.Sample); ok {
+		t.observeSample(s)
+		return
+	}
 	m, ok := rec.(*loader.Mmap)
 	if !ok || t.capture == nil || !strings.HasPrefix(m.Path, "/") {
 		return
@@ -249,10 +281,10 @@ func (t *Transitions) batch(b loader.Batch) error {
 		return err
 	}
 	if b.Gap > 0 {
-		t.note("pid %d: %d batches were not captured before batch %d (their steps are reported as not observed)", b.PID, b.Gap, b.Number)
+		t.noteCapped("batches not captured", "pid %d: %d batches were not captured before batch %d (their steps are reported as not observed)", b.PID, b.Gap, b.Number)
 	}
 	if b.Truncated {
-		t.note("pid %d: batch %d was longer than 64 KiB; only its first records were captured", b.PID, b.Number)
+		t.noteCapped("truncated batches", "pid %d: batch %d was longer than 64 KiB; only its first records were captured", b.PID, b.Number)
 	}
 	if p.w != nil {
 		if _, err := p.w.Write(b.Payload); err != nil {
@@ -263,10 +295,15 @@ func (t *Transitions) batch(b loader.Batch) error {
 	for {
 		err := p.dec.ReadInto(&p.rec)
 		if errors.Is(err, io.EOF) {
-			return nil
+			break
 		}
 		t.record(p, err)
 	}
+	if len(t.steps) > 0 {
+		t.corr.steps(t.steps)
+		t.steps = t.steps[:0]
+	}
+	return nil
 }
 
 // proc returns the state of pid, creating it (and its trace file) at its
@@ -324,7 +361,7 @@ func (t *Transitions) record(p *traceProc, err error) {
 		return
 	}
 	if rec.Kind == model.KindStep {
-		t.windows.add(rec.TID, window{t0: rec.T0, t1: rec.T1, seq: rec.Seq, action: rec.Action.Type})
+		t.steps = append(t.steps, tidWindow{rec.TID, window{t0: rec.T0, t1: rec.T1, seq: rec.Seq, action: rec.Action.Type}})
 		t.actions.add(rec.Action.Type, rec.T1-rec.T0)
 	}
 	if d := p.checker.FirstDivergence(); d != nil && !p.live {
@@ -337,6 +374,7 @@ func (t *Transitions) record(p *traceProc, err error) {
 // closes the trace files and reports what was lost.
 func (t *Transitions) Detach() error {
 	if t.capture == nil {
+		t.corr.finish()
 		return nil
 	}
 	t.cancel()
@@ -384,7 +422,10 @@ func (t *Transitions) Detach() error {
 		// (an attach misses the batches before it by design)
 		t.note("transition capture: %s", st)
 	}
-	t.windows.sort()
+	if w := t.queue.waited(); w > 0 && st.RingFull > 0 {
+		t.note("the live check fell behind the program %d times, with %d MiB of batches waiting: the capture ring absorbed the rest until it was full", w, queueBytes>>20)
+	}
+	t.corr.finish()
 	for _, err := range []error{t.readErr, t.workErr, serr} {
 		if err != nil && first == nil {
 			first = err

@@ -6,29 +6,51 @@ import (
 	"github.com/tracer-dev/tracer/loader"
 )
 
+// queueBytes bounds the payload bytes waiting in a batchQueue: about a
+// second of a busy container's batches (16 MB/s at 80 000 steps/s).
+const queueBytes = 16 << 20
+
 // batchQueue lets the ring reader hand batches over at once, so the kernel
-// ring never fills while a batch is being checked: the reader copies each
-// batch here and goes on reading.
+// ring does not fill while one batch is being checked: the reader copies
+// each batch here and goes on reading. It holds at most limit bytes of
+// payload (one batch always fits). When the checker falls further behind,
+// push waits: the reader stops taking records from the BPF ring, which then
+// absorbs the burst or, once full, counts each batch it must drop (reported
+// as ring-full losses and gaps). Memory stays bounded however long the run.
 type batchQueue struct {
-	mu     sync.Mutex
-	cond   *sync.Cond
-	items  []loader.Batch
-	closed bool
+	mu       sync.Mutex
+	notEmpty *sync.Cond
+	notFull  *sync.Cond
+	items    []loader.Batch
+	bytes    int // payload bytes queued or being handled
+	limit    int
+	closed   bool
+	waits    uint64 // pushes that had to wait for room
 }
 
-func newBatchQueue() *batchQueue {
-	q := &batchQueue{}
-	q.cond = sync.NewCond(&q.mu)
+func newBatchQueue(limit int) *batchQueue {
+	q := &batchQueue{limit: limit}
+	q.notEmpty = sync.NewCond(&q.mu)
+	q.notFull = sync.NewCond(&q.mu)
 	return q
 }
 
-// push queues a copy of b (its payload belongs to the reader).
+// push queues a copy of b (its payload belongs to the reader), waiting
+// while the queue is full.
 func (q *batchQueue) push(b loader.Batch) error {
 	b.Payload = append([]byte(nil), b.Payload...)
+	n := len(b.Payload)
 	q.mu.Lock()
+	if q.bytes > 0 && q.bytes+n > q.limit {
+		q.waits++
+		for q.bytes > 0 && q.bytes+n > q.limit {
+			q.notFull.Wait()
+		}
+	}
 	q.items = append(q.items, b)
+	q.bytes += n
 	q.mu.Unlock()
-	q.cond.Signal()
+	q.notEmpty.Signal()
 	return nil
 }
 
@@ -36,29 +58,44 @@ func (q *batchQueue) close() {
 	q.mu.Lock()
 	q.closed = true
 	q.mu.Unlock()
-	q.cond.Signal()
+	q.notEmpty.Signal()
 }
 
 // drain hands every batch to fn in order until the queue is closed and
-// empty. After an error from fn the remaining batches are dropped.
+// empty. After an error from fn the remaining batches are dropped. A batch's
+// bytes count against the limit until fn has returned.
 func (q *batchQueue) drain(fn func(loader.Batch) error) error {
 	var first error
+	var items []loader.Batch
 	for {
 		q.mu.Lock()
 		for len(q.items) == 0 && !q.closed {
-			q.cond.Wait()
+			q.notEmpty.Wait()
 		}
-		items := q.items
-		q.items = nil
+		// Swap the slices: the reader appends to the one just handled.
+		items, q.items = q.items, items[:0]
 		closed := q.closed
 		q.mu.Unlock()
-		for _, b := range items {
+		for i := range items {
 			if first == nil {
-				first = fn(b)
+				first = fn(items[i])
 			}
+			n := len(items[i].Payload)
+			items[i] = loader.Batch{} // let the payload go
+			q.mu.Lock()
+			q.bytes -= n
+			q.mu.Unlock()
+			q.notFull.Signal()
 		}
 		if closed && len(items) == 0 {
 			return first
 		}
 	}
+}
+
+// waited returns how many pushes had to wait for room.
+func (q *batchQueue) waited() uint64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.waits
 }
