@@ -15,7 +15,9 @@ import (
 // is sampled a thousand times a second, so the correlator does not keep
 // every step: it matches samples and steps as they arrive, from either side,
 // and keeps only the steps that hold a sample. Its memory is bounded by the
-// sampling rate and the horizons below, not by the number of steps.
+// sampling rate and the horizons below, not by the number of steps. (A
+// thread takes one step at a time, so its steps do not overlap; were they
+// to, a sample gets the latest-starting kept step that holds it.)
 const (
 	// recentHorizon is how long, in step time, a step is kept after a later
 	// step of its thread ended, for a sample read after the batch holding
