@@ -87,7 +87,11 @@ type PythonFrames struct {
 // OpenPythonFrames loads the pyperf program and its maps.
 func OpenPythonFrames() (*PythonFrames, error) {
 	p := &PythonFrames{out: make(chan *PyStack, 4096)}
-	if err := bpf.LoadPyperfObjects(&p.objs, nil); err != nil {
+	spec, err := bpf.LoadPyperf()
+	if err != nil {
+		return nil, fmt.Errorf("load python frame reader spec: %w", err)
+	}
+	if err := loadCollection(spec, &p.objs); err != nil {
 		var ve *ebpf.VerifierError
 		if errors.As(err, &ve) {
 			return nil, fmt.Errorf("load python frame reader: %w (verifier log tail: %s)", err, pyVerifierTail(ve))
