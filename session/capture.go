@@ -40,6 +40,7 @@ type Transitions struct {
 	cred *loader.Credential // owner of the trace files
 	log  io.Writer
 
+	prep    *preparation // the capture loaded ahead of Attach
 	capture *loader.Capture
 	cancel  context.CancelFunc
 	done    chan struct{} // closed when every captured batch has been handled
@@ -118,6 +119,7 @@ func NewTransitions(cfg TransitionsConfig) *Transitions {
 		cfg: cfg, log: log,
 		procs: map[int]*traceProc{}, attached: map[int]bool{}, warned: map[string]bool{},
 		muted: map[string]int{}, corr: newCorrelator(), actions: actionStats{},
+		prep: prepareCapture(),
 	}
 }
 
@@ -164,7 +166,8 @@ func (t *Transitions) Outputs() []OutputFile {
 // Attach loads the capture program, places the uprobes it can place now and
 // starts reading batches.
 func (t *Transitions) Attach(ctx context.Context, tg Target) error {
-	if err := loader.ProbeFeatures(loader.FeatureBPF, loader.FeatureUprobe); err != nil {
+	<-t.prep.done
+	if err := t.prep.featureErr; err != nil {
 		if !errors.Is(err, loader.ErrFeature) {
 			return err
 		}
@@ -176,13 +179,13 @@ func (t *Transitions) Attach(ctx context.Context, tg Target) error {
 		t.mu.Unlock()
 		return nil
 	}
-	ring, err := captureRingBytes()
-	if err != nil {
-		return err
+	if t.prep.err != nil {
+		return t.prep.err
 	}
-	c, err := loader.NewCapture(loader.CaptureOptions{RingBytes: ring})
-	if err != nil {
-		return fmt.Errorf("transition capture: %w", err)
+	c := t.prep.capture
+	t.prep.capture = nil // the session owns it now: Detach closes it
+	if c == nil {
+		return errors.New("transition capture: attached twice")
 	}
 	t.capture = c
 	t.cred = tg.Cred

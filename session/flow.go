@@ -73,6 +73,7 @@ func (s *session) run(ctx context.Context) error {
 		return err
 	}
 	s.tm.mark("command started (gated)")
+	s.readyPlugins()
 	smp, err := loader.OpenSampler(loader.SamplerConfig{PID: p.PID, Freq: s.cfg.Freq, EnableOnExec: true, OnOpen: s.onOpen, RingPages: s.ringPages})
 	if err != nil {
 		p.Abort()
@@ -147,6 +148,7 @@ func (s *session) attach(ctx context.Context) error {
 	if err := s.sym.LoadProcMaps(pid); err != nil {
 		return usagef("cannot read the mappings of pid %d (%v): check that the process still runs", pid, err)
 	}
+	s.readyPlugins()
 	smp, err := loader.OpenSampler(loader.SamplerConfig{PID: pid, Freq: s.cfg.Freq, Threads: tids, OnOpen: s.onOpen, RingPages: s.ringPages})
 	if err != nil {
 		if errors.Is(err, unix.ESRCH) {
@@ -224,11 +226,13 @@ func (s *session) startReading() {
 func (s *session) stopReading() error {
 	s.sampler.Stop()
 	<-s.consumed
+	s.tm.mark("samplers drained")
 	var first error
 	for _, pl := range s.cfg.Plugins {
 		if err := pl.Detach(); err != nil && first == nil {
 			first = err
 		}
+		s.tm.mark(fmt.Sprintf("%T detached", pl))
 	}
 	st := s.sampler.Stats()
 	s.res.Lost = st.Lost

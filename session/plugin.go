@@ -60,6 +60,26 @@ type EventAttacher interface {
 	AttachEvent(ev *perf.Event) error
 }
 
+// Preparer is a Plugin that gets ready in the background from the moment
+// it is made (loading a BPF program beside everything else tracer does at
+// its start). The session calls Ready, which waits until it is, before it
+// opens the samplers: an EventAttacher must not wait in AttachEvent, since a
+// thread the target creates between an event's opening and its program's
+// attachment inherits the event without the program.
+type Preparer interface {
+	Ready()
+}
+
+// readyPlugins waits until every Preparer is ready.
+func (s *session) readyPlugins() {
+	for _, pl := range s.cfg.Plugins {
+		if p, ok := pl.(Preparer); ok {
+			p.Ready()
+		}
+	}
+	s.tm.mark("plugins ready")
+}
+
 // onOpen hands a newly opened sampler event to the EventAttachers.
 func (s *session) onOpen(ev *perf.Event) error {
 	for _, pl := range s.cfg.Plugins {
@@ -70,4 +90,21 @@ func (s *session) onOpen(ev *perf.Event) error {
 		}
 	}
 	return nil
+}
+
+// Closer is a Plugin that holds something from the moment it is made (a
+// BPF program loaded ahead of the session). Run calls Close when it
+// returns; for a plugin that was attached, Detach has released everything
+// and Close does nothing.
+type Closer interface {
+	Close() error
+}
+
+// closePlugins closes the plugins that have a Close.
+func closePlugins(plugins []Plugin) {
+	for _, pl := range plugins {
+		if c, ok := pl.(Closer); ok {
+			_ = c.Close()
+		}
+	}
 }

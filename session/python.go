@@ -32,6 +32,7 @@ const pyJoinWindow = 50_000 // ns
 type PythonFrames struct {
 	log io.Writer
 
+	loaded   chan struct{} // closed once reader and openErr are set
 	reader   *loader.PythonFrames
 	openErr  error // why the BPF program could not be loaded
 	consumed chan struct{}
@@ -118,25 +119,32 @@ type pyResolved struct {
 }
 
 // NewPythonFrames returns the Python frames plugin; notes (an unsupported
-// interpreter, unreadable stacks) are printed to log. It loads the BPF
-// program now (about 50 ms), before the samplers open their events: loaded
-// any later, a starting target creates threads meanwhile whose inherited
-// events miss the program (see EventAttacher). If it cannot be loaded,
-// the session runs with native frames and says why. Detach frees it; call
-// Close when the plugin is not given to a session that runs.
+// interpreter, unreadable stacks) are printed to log. It starts loading the
+// BPF program now (about 22 ms, on another goroutine, beside the loading of
+// the transition capture and the start of the command); the session waits
+// for it (Ready) before the samplers open their events: loaded any later, a
+// starting target creates threads meanwhile whose inherited events miss the
+// program (see EventAttacher). If it cannot be loaded, the session runs
+// with native frames and says why. Detach frees it; call Close when the
+// plugin is not given to a session that runs.
 func NewPythonFrames(log io.Writer) *PythonFrames {
 	p := &PythonFrames{
 		log:    log,
+		loaded: make(chan struct{}),
 		procs:  map[int]*pyProc{},
 		stacks: map[int][]pyResolved{},
 		warned: map[string]bool{},
 	}
-	p.reader, p.openErr = loader.OpenPythonFrames()
+	go func() {
+		defer close(p.loaded)
+		p.reader, p.openErr = loader.OpenPythonFrames()
+	}()
 	return p
 }
 
 // Close frees the BPF program of a plugin that was not attached.
 func (p *PythonFrames) Close() error {
+	<-p.loaded
 	if p.reader == nil || p.consumed != nil {
 		return nil
 	}
@@ -160,10 +168,14 @@ func (p *PythonFrames) note(format string, args ...any) {
 	}
 }
 
+// Ready waits until the BPF program is loaded (or failed to load).
+func (p *PythonFrames) Ready() { <-p.loaded }
+
 // AttachEvent sets the BPF program on a sampler event as it is opened. A
 // program that could not be loaded leaves the session running with native
 // frames only (Attach says why).
 func (p *PythonFrames) AttachEvent(ev *perf.Event) error {
+	<-p.loaded
 	if p.reader == nil {
 		return nil
 	}
@@ -174,6 +186,7 @@ func (p *PythonFrames) AttachEvent(ev *perf.Event) error {
 // get the program now. For attach, the running process's interpreter is
 // looked up at once.
 func (p *PythonFrames) Attach(ctx context.Context, t Target) error {
+	<-p.loaded
 	if p.reader != nil && !p.reader.Attached() {
 		if err := p.reader.Attach(t.Events); err != nil {
 			return err
@@ -303,6 +316,7 @@ func (p *PythonFrames) consume() {
 
 // Detach drains the Python stacks and reports what could not be read.
 func (p *PythonFrames) Detach() error {
+	<-p.loaded
 	if p.reader == nil || p.consumed == nil {
 		return nil
 	}

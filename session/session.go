@@ -73,9 +73,12 @@ func usagef(format string, args ...any) error { return usageErr{fmt.Sprintf(form
 // Outputs are written either way.
 func Run(ctx context.Context, cfg Config) (Result, error) {
 	defer stopCPUProfile()
+	defer closePlugins(cfg.Plugins)
 	if err := cfg.defaults(); err != nil {
 		return Result{}, err
 	}
+	tm := newTimer(cfg.Log)
+	tm.mark("start, plugins made")
 	if err := loader.CheckPrivilege(); err != nil {
 		if errors.Is(err, loader.ErrPrivilege) {
 			return Result{}, usageErr{err.Error()}
@@ -95,7 +98,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}
 		return Result{}, err
 	}
-	s := &session{cfg: cfg, sym: symbolize.New(), log: cfg.Log, ringPages: pages, tm: newTimer(cfg.Log)}
+	s := &session{cfg: cfg, sym: symbolize.New(), log: cfg.Log, ringPages: pages, tm: tm}
 	s.tm.mark("checks")
 	defer s.sym.Close()
 	if len(cfg.Command) > 0 {
