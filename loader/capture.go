@@ -331,16 +331,19 @@ func (c *Capture) Close() error {
 				first = fmt.Errorf("close exec ring: %w", err)
 			}
 		}
+		// Every uprobe at once, the waiting left to a helper process
+		// (release.go).
 		c.mu.Lock()
-		pids := make([]int, 0, len(c.links))
-		for pid := range c.links {
-			pids = append(pids, pid)
+		var links []link.Link
+		for pid, ls := range c.links {
+			for _, a := range ls {
+				links = append(links, a.link)
+			}
+			delete(c.links, pid)
 		}
 		c.mu.Unlock()
-		for _, pid := range pids {
-			if err := c.Detach(pid); err != nil && first == nil {
-				first = err
-			}
+		if err := closeLinks(links); err != nil && first == nil {
+			first = fmt.Errorf("detach uprobes: %w", err)
 		}
 		if err := c.reader.Close(); err != nil && first == nil {
 			first = fmt.Errorf("close capture ring: %w", err)
