@@ -74,6 +74,21 @@ func closeLinks(links []link.Link) error {
 	return first
 }
 
+// ReleaseFiles closes files so that whatever their last reference holds is
+// freed in a helper process, as closeLinks does for uprobes: a session
+// that replaces a large trace file keeps a reference to the old one across
+// the rename and hands it here, so that the file system frees its blocks
+// (about 30 ms for 70 MiB on this machine's ext4) after tracer has exited
+// rather than before. If the helper cannot be started the files are
+// closed here.
+func ReleaseFiles(files []*os.File) {
+	done := startReleaseHelper(files)
+	for _, f := range files {
+		f.Close()
+	}
+	done()
+}
+
 // dupLink returns a copy of the descriptor of l, when l has one.
 func dupLink(l link.Link) (*os.File, bool) {
 	fl, ok := l.(interface{ FD() int })

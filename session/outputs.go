@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/tracer-dev/tracer/loader"
 )
 
@@ -92,12 +94,38 @@ func createStream(path string, cred *loader.Credential) (*streamFile, error) {
 func (s *streamFile) Commit() error {
 	tmp := s.Name()
 	err := s.File.Close()
+	var old *os.File
 	if err == nil {
+		old = holdReplaced(s.path)
 		err = os.Rename(tmp, s.path)
+	}
+	if old != nil {
+		loader.ReleaseFiles([]*os.File{old})
 	}
 	if err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("write %s: %w", s.path, err)
 	}
 	return nil
+}
+
+// releaseBytes is the size from which a file that an output replaces is
+// freed by loader.ReleaseFiles: freeing a file's blocks takes the file
+// system about 0.4 ms per MiB here, which the rename would otherwise do
+// while tracer waits; starting the helper costs a few milliseconds.
+const releaseBytes = 16 << 20
+
+// holdReplaced returns a reference (O_PATH, not following a link) to the
+// regular file at path when it is at least releaseBytes long, or nil.
+func holdReplaced(path string) *os.File {
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil
+	}
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size < releaseBytes {
+		unix.Close(fd)
+		return nil
+	}
+	return os.NewFile(uintptr(fd), path)
 }
