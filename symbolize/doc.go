@@ -48,6 +48,14 @@
 // BenchmarkUserNode). An address nothing names is tried again on its 2nd,
 // 4th, 8th… lookup, in case its perf map line came later.
 //
+// A file's tables are read on the first lookup that needs them: symbol
+// tables raw (symtab.go: names are substrings of the string table, C++ names
+// demangled only when a frame is returned; node's 79 000 function symbols in
+// about 50 ms, BenchmarkReadSymbolsNode), DWARF line tables per compilation
+// unit. Warm does that reading early, while the target runs, for the files
+// its samples fall in, so that the lookups after the target has ended find
+// the tables read.
+//
 // Callers should symbolize a sample after the mapping records that precede
 // it in time have been added (e.g. at the end of the session, or after
 // ordering records by time): a sample looked up before its mapping arrives
