@@ -19,8 +19,9 @@
 // enable_on_exec), then execs the command, so the command's first
 // instruction is already sampled. No shell interprets the command.
 //
-// Cost (bpfload.go, release.go): the BPF collections share one decoding of
-// the kernel's BTF and load one at a time. Removing a uprobe waits for an
+// Cost (bpfload.go, release.go): the BPF collections, loaded at the same
+// time from the session's start, share one decoding of the kernel's BTF.
+// Removing a uprobe waits for an
 // RCU grace period (about 110 ms here); Capture.Close leaves that wait to a
 // short-lived helper process, the tracer binary re-executed with
 // TRACER_RELEASE_HELPER set, which holds copies of the uprobe links until
