@@ -1,6 +1,10 @@
 package session
 
 import (
+	"runtime"
+
+	"golang.org/x/sys/unix"
+
 	"github.com/tracer-dev/tracer/loader"
 	"github.com/tracer-dev/tracer/symbolize"
 )
@@ -32,6 +36,7 @@ func startWarmer(sym *symbolize.Symbolizer) *warmer {
 	w := &warmer{sym: sym, in: make(chan loader.Record, 1024), done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
+		lowPriority()
 		sym.Kernel(0) // loads /proc/kallsyms
 		for rec := range w.in {
 			switch r := rec.(type) {
@@ -45,6 +50,15 @@ func startWarmer(sym *symbolize.Symbolizer) *warmer {
 		}
 	}()
 	return w
+}
+
+// lowPriority puts the calling goroutine on a thread of its own at the
+// lowest CPU priority (nice 19): the warmer's work (about 200 ms of CPU for
+// the node container) must not take a CPU from the target or from the live
+// check. The thread ends with the goroutine, which never unlocks it.
+func lowPriority() {
+	runtime.LockOSThread()
+	_ = unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), 19)
 }
 
 // offer passes a mapping or a sample on without ever blocking the record
