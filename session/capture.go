@@ -119,7 +119,7 @@ func NewTransitions(cfg TransitionsConfig) *Transitions {
 		cfg: cfg, log: log,
 		procs: map[int]*traceProc{}, attached: map[int]bool{}, warned: map[string]bool{},
 		muted: map[string]int{}, corr: newCorrelator(), actions: actionStats{},
-		prep: prepareCapture(),
+		prep: prepareCapture(cfg.Command),
 	}
 }
 
