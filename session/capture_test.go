@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracer-dev/tracer/internal/testbin"
 	"github.com/tracer-dev/tracer/loader"
 	"github.com/tracer-dev/tracer/model"
 )
@@ -265,7 +266,7 @@ func TestCaptureLabelsAndOrdinaryOutput(t *testing.T) {
 	if tr.stats.Hits < steps*20 {
 		t.Errorf("%d uprobe hits: the %d ordinary writes were not seen", tr.stats.Hits, steps*20)
 	}
-	p := readProfile(t, tr.profile)
+	p := testbin.ReadProfile(t, tr.profile)
 	labelled := 0
 	for _, s := range p.Sample {
 		st, act := s.NumLabel["step"], s.Label["action"]

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/tracer-dev/tracer/internal/testbin"
 	"github.com/tracer-dev/tracer/model"
 )
 
@@ -79,7 +80,7 @@ func TestCaptureBusyContainerLabels(t *testing.T) {
 		t.Fatalf("after the run the plugin holds %d recent steps, %d waiting samples, %d steps for %d samples", recent, pending, kept, res.Samples)
 	}
 	labelled, total := 0, 0
-	for _, s := range readProfile(t, prof).Sample {
+	for _, s := range testbin.ReadProfile(t, prof).Sample {
 		total += int(s.Value[0])
 		st := s.NumLabel["step"]
 		if len(st) == 0 {

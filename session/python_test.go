@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/google/pprof/profile"
+
+	"github.com/tracer-dev/tracer/internal/testbin"
 )
 
 // pythons are the five interpreters Python frames are tested on.
@@ -53,7 +55,7 @@ func runPython2(t *testing.T, pl *PythonFrames, python string, args ...string) (
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, log.String())
 	}
-	return readProfile(t, out), log.String()
+	return testbin.ReadProfile(t, out), log.String()
 }
 
 // pyFunc is a Python function as pprof shows it.
@@ -313,7 +315,7 @@ func TestPythonFramesAttach(t *testing.T) {
 	if err != nil {
 		t.Fatalf("attach: %v\n%s", err, log.String())
 	}
-	p := readProfile(t, out)
+	p := testbin.ReadProfile(t, out)
 	_, count := pythonFuncs(p, "py_threads.py")
 	for _, f := range []string{"burn_a", "burn_b", "burn_main"} {
 		if count[f] < 20 {

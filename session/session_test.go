@@ -15,6 +15,7 @@ import (
 	"github.com/elastic/go-perf"
 	"github.com/google/pprof/profile"
 
+	"github.com/tracer-dev/tracer/internal/testbin"
 	"github.com/tracer-dev/tracer/loader"
 )
 
@@ -26,35 +27,6 @@ func needPerf(t *testing.T) {
 	if err := loader.CheckPrivilege(); err != nil {
 		t.Skip("no privilege to sample other processes:", err)
 	}
-}
-
-// buildBurner compiles loader/testdata/burn.c with gcc.
-func buildBurner(t *testing.T) string {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "burn")
-	cmd := exec.Command("gcc", "-O1", "-fno-omit-frame-pointer", "-pthread", "-o", out, "../loader/testdata/burn.c")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build burner with gcc (apt-get install gcc): %v\n%s", err, b)
-	}
-	return out
-}
-
-// readProfile parses and validates a written pprof file.
-func readProfile(t *testing.T, path string) *profile.Profile {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	p, err := profile.Parse(f)
-	if err != nil {
-		t.Fatalf("parse %s: %v", path, err)
-	}
-	if err := p.CheckValid(); err != nil {
-		t.Fatalf("invalid profile %s: %v", path, err)
-	}
-	return p
 }
 
 // shares returns each function's share of the samples as leaf (self) and
@@ -102,7 +74,7 @@ func cumContaining(cum map[string]float64, sub string) (float64, []string) {
 
 func TestRunBurnerSplitAndExitStatus(t *testing.T) {
 	needPerf(t)
-	burn := buildBurner(t)
+	burn := testbin.Burner(t, t.TempDir())
 	dir := t.TempDir()
 	out, folded := filepath.Join(dir, "burn.pb.gz"), filepath.Join(dir, "burn.folded")
 	var log bytes.Buffer
@@ -115,7 +87,7 @@ func TestRunBurnerSplitAndExitStatus(t *testing.T) {
 	if res.Exit == nil || res.Exit.Code != 3 || res.Exit.Signal != 0 {
 		t.Errorf("exit status %v, want exited with status 3", res.Exit)
 	}
-	p := readProfile(t, out)
+	p := testbin.ReadProfile(t, out)
 	if len(p.Sample) != res.Samples || res.Samples < 500 {
 		t.Fatalf("profile has %d samples, result says %d; want at least 500", len(p.Sample), res.Samples)
 	}
@@ -178,7 +150,7 @@ func TestRunNodeJSNames(t *testing.T) {
 	if !strings.Contains(string(b), "--max-old-space-size=200") || !strings.Contains(string(b), "--interpreted-frames-native-stack") {
 		t.Errorf("node saw %q: want the user's NODE_OPTIONS kept and the perf options added", b)
 	}
-	self, cum := shares(readProfile(t, out))
+	self, cum := shares(testbin.ReadProfile(t, out))
 	tr, trNames := cumContaining(cum, "transition")
 	rd, _ := cumContaining(cum, "render")
 	t.Logf("transition %.1f %% %v, render %.1f %%; self %v", 100*tr, trNames, 100*rd, topN(self, 5))
@@ -205,7 +177,7 @@ func TestRunPythonShowsLibpython(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := readProfile(t, out)
+	p := testbin.ReadProfile(t, out)
 	// libpython is built without frame pointers, so only the leaf of each
 	// user stack is reliable (Python frames come from the interpreter's
 	// memory, issue 6): most leaves are libpython's, and the eval loop is
@@ -231,7 +203,7 @@ func TestRunPythonShowsLibpython(t *testing.T) {
 // startBurner runs the burner outside the tracer, for attach.
 func startBurner(t *testing.T, args ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(buildBurner(t), args...)
+	cmd := exec.Command(testbin.Burner(t, t.TempDir()), args...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +226,7 @@ func TestAttachDuration(t *testing.T) {
 	if res.Exited {
 		t.Error("the burner is said to have exited")
 	}
-	p := readProfile(t, out)
+	p := testbin.ReadProfile(t, out)
 	self, _ := shares(p)
 	tids := map[int64]bool{}
 	for _, s := range p.Sample {
@@ -278,7 +250,7 @@ func TestAttachProcessVanishes(t *testing.T) {
 	if !res.Exited || time.Since(begin) > 30*time.Second {
 		t.Errorf("Exited %v after %v: want the session to end when the process does", res.Exited, time.Since(begin))
 	}
-	p := readProfile(t, out)
+	p := testbin.ReadProfile(t, out)
 	if self, _ := shares(p); len(p.Sample) > 0 && self["burn_three"] == 0 {
 		t.Errorf("%d samples but none in burn_three", len(p.Sample))
 	}
@@ -286,7 +258,7 @@ func TestAttachProcessVanishes(t *testing.T) {
 
 func TestRunCancelledStillWritesProfile(t *testing.T) {
 	needPerf(t)
-	burn := buildBurner(t)
+	burn := testbin.Burner(t, t.TempDir())
 	out := filepath.Join(t.TempDir(), "cancel.pb.gz")
 	ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
 	defer cancel()
@@ -298,7 +270,7 @@ func TestRunCancelledStillWritesProfile(t *testing.T) {
 	if res.Exit == nil || res.Exit.Signal == 0 {
 		t.Errorf("exit status %v, want killed by a signal", res.Exit)
 	}
-	if p := readProfile(t, out); len(p.Sample) == 0 {
+	if p := testbin.ReadProfile(t, out); len(p.Sample) == 0 {
 		t.Error("empty profile after cancellation")
 	}
 }
@@ -348,7 +320,7 @@ func topN(m map[string]float64, n int) []string {
 
 func TestRunNamesBinaryDeletedBeforeExit(t *testing.T) {
 	needPerf(t)
-	burn := buildBurner(t)
+	burn := testbin.Burner(t, t.TempDir())
 	dir := t.TempDir()
 	out := filepath.Join(dir, "del.pb.gz")
 	// The copy is deleted while it runs: its symbols must have been read
@@ -364,7 +336,7 @@ func TestRunNamesBinaryDeletedBeforeExit(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "gone")); err == nil {
 		t.Fatal("the copy was not deleted")
 	}
-	self, _ := shares(readProfile(t, out))
+	self, _ := shares(testbin.ReadProfile(t, out))
 	if self["burn_three"] < 0.4 {
 		t.Errorf("burn_three is the leaf of %.2f of the samples, want most; top %v", self["burn_three"], topN(self, 5))
 	}

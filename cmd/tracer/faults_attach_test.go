@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tracer-dev/tracer/internal/testbin"
 )
 
 // summaryLine is the sampling summary of a finished session.
@@ -57,7 +59,7 @@ func TestFaultPidExitsDuringAttach(t *testing.T) {
 			if m == nil || !strings.Contains(r.stderr, fmt.Sprintf("process %d exited after", target.Process.Pid)) {
 				t.Errorf("%s: exit 0 without a complete report (the summary line and the exit):\n%s", name, r.stderr)
 			}
-			parseProfile(t, filepath.Join(dir, out))
+			testbin.ReadProfile(t, filepath.Join(dir, out))
 		default:
 			t.Errorf("%s: exit %d; stderr:\n%s", name, r.code, r.stderr)
 		}

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/tracer-dev/tracer/internal/testbin"
 )
 
 // Faults during tracing (issue 8): a target that vanishes while tracer
@@ -87,7 +89,7 @@ func TestFaultMalformedBatches(t *testing.T) {
 	if n := strings.Count(string(b), `"kind":"step"`); n != 502 {
 		t.Errorf("trace holds %d steps, want the 502 that arrived (10+10+10+462 of the cut batch+10)", n)
 	}
-	parseProfile(t, filepath.Join(dir, "p.pb.gz"))
+	testbin.ReadProfile(t, filepath.Join(dir, "p.pb.gz"))
 }
 
 // realPython is the interpreter python3 runs in the end: pyenv's python3 is
@@ -109,7 +111,7 @@ func TestFaultSamplerRingTooSmall(t *testing.T) {
 		t.Skip("needs root to sample")
 	}
 	dir := t.TempDir()
-	burn := burner(t, dir)
+	burn := testbin.Burner(t, dir)
 	r := invoke(t, invocation{dir: dir, env: []string{"TRACER_SAMPLER_RING_PAGES=1"},
 		args: []string{"run", "-F", "4999", "-o", "p.pb.gz", "--", burn, "1.5", "0", "4"}})
 	noPanic(t, "small ring", r)
@@ -122,7 +124,7 @@ func TestFaultSamplerRingTooSmall(t *testing.T) {
 	if lost == 0 || samples == 0 {
 		t.Errorf("%d samples, %d lost: a one-page ring at 4999 Hz should lose records, and say so", samples, lost)
 	}
-	if p := parseProfile(t, filepath.Join(dir, "p.pb.gz")); len(p.Sample) == 0 {
+	if p := testbin.ReadProfile(t, filepath.Join(dir, "p.pb.gz")); len(p.Sample) == 0 {
 		t.Error("no samples in the profile")
 	}
 	// A ring size that is not a power of two is refused before anything runs.
@@ -161,7 +163,7 @@ func TestFaultCaptureRingTooSmall(t *testing.T) {
 		for i := range n {
 			n[i], _ = strconv.Atoi(m[i+1])
 		}
-		parseProfile(t, filepath.Join(dir, "p.pb.gz"))
+		testbin.ReadProfile(t, filepath.Join(dir, "p.pb.gz"))
 		return r, n
 	}
 

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/pprof/profile"
+	"github.com/tracer-dev/tracer/internal/testbin"
 )
 
 // tracerIn runs the tracer binary in dir and returns its exit code and
@@ -34,41 +34,14 @@ func tracerIn(t *testing.T, dir string, args ...string) (int, string) {
 	return 0, stderr.String()
 }
 
-// burner compiles loader/testdata/burn.c into dir.
-func burner(t *testing.T, dir string) string {
-	t.Helper()
-	out := filepath.Join(dir, "burn")
-	if b, err := exec.Command("gcc", "-O1", "-fno-omit-frame-pointer", "-pthread", "-o", out, "../../loader/testdata/burn.c").CombinedOutput(); err != nil {
-		t.Fatalf("build burner with gcc (apt-get install gcc): %v\n%s", err, b)
-	}
-	return out
-}
-
-func parseProfile(t *testing.T, path string) *profile.Profile {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	p, err := profile.Parse(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	if err := p.CheckValid(); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return p
-}
-
 func TestRunPassesExitStatus(t *testing.T) {
 	dir := t.TempDir()
-	burn := burner(t, dir)
+	burn := testbin.Burner(t, dir)
 	code, stderr := tracerIn(t, dir, "run", "-o", "p.pb.gz", "--", burn, "0.2", "5")
 	if code != 5 || !strings.Contains(stderr, "command exited with status 5") {
 		t.Errorf("exit %d, stderr:\n%s\nwant 5 and the status reported", code, stderr)
 	}
-	if p := parseProfile(t, filepath.Join(dir, "p.pb.gz")); len(p.Sample) == 0 {
+	if p := testbin.ReadProfile(t, filepath.Join(dir, "p.pb.gz")); len(p.Sample) == 0 {
 		t.Error("no samples")
 	}
 	code, stderr = tracerIn(t, dir, "run", "-o", "-", "--", "sh", "-c", "kill -KILL $$")
@@ -79,7 +52,7 @@ func TestRunPassesExitStatus(t *testing.T) {
 
 func TestRunInterruptLeavesValidProfile(t *testing.T) {
 	dir := t.TempDir()
-	burn := burner(t, dir)
+	burn := testbin.Burner(t, dir)
 	cmd := exec.Command(tracerBin, "run", "-F", "499", "-o", "int.pb.gz", "--folded", "int.folded", "--", burn, "60")
 	cmd.Dir = dir
 	var stderr bytes.Buffer
@@ -94,7 +67,7 @@ func TestRunInterruptLeavesValidProfile(t *testing.T) {
 	if !errors.As(err, &ee) || ee.ExitCode() != 128+int(syscall.SIGINT) {
 		t.Errorf("tracer ended with %v, want exit 130 (the command killed by SIGINT); stderr:\n%s", err, stderr.String())
 	}
-	p := parseProfile(t, filepath.Join(dir, "int.pb.gz"))
+	p := testbin.ReadProfile(t, filepath.Join(dir, "int.pb.gz"))
 	found := false
 	for _, f := range p.Function {
 		found = found || f.Name == "burn_three"
@@ -142,7 +115,7 @@ func TestRunAndAttachUsageErrors(t *testing.T) {
 
 func TestAttachCLI(t *testing.T) {
 	dir := t.TempDir()
-	burn := exec.Command(burner(t, dir), "20")
+	burn := exec.Command(testbin.Burner(t, dir), "20")
 	if err := burn.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +128,7 @@ func TestAttachCLI(t *testing.T) {
 	if code != 0 || !strings.Contains(stderr, "burn_three") {
 		t.Errorf("exit %d, stderr:\n%s", code, stderr)
 	}
-	p := parseProfile(t, filepath.Join(dir, "a.pb.gz"))
+	p := testbin.ReadProfile(t, filepath.Join(dir, "a.pb.gz"))
 	if len(p.Sample) == 0 || p.Sample[0].NumLabel["pid"][0] != int64(pid) {
 		t.Errorf("%d samples; want samples of pid %d", len(p.Sample), pid)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tracer-dev/tracer/internal/testbin"
 	"github.com/tracer-dev/tracer/loader"
 )
 
@@ -39,7 +40,7 @@ func TestRunTraceLabelsAndVerdict(t *testing.T) {
 		t.Fatalf("trace has %d steps, want 80", n)
 	}
 	actions := map[string]int{}
-	for _, s := range parseProfile(t, prof).Sample {
+	for _, s := range testbin.ReadProfile(t, prof).Sample {
 		for _, a := range s.Label["action"] {
 			actions[a]++
 		}
