@@ -1,10 +1,6 @@
 package session
 
 import (
-	"runtime"
-
-	"golang.org/x/sys/unix"
-
 	"github.com/tracer-dev/tracer/loader"
 	"github.com/tracer-dev/tracer/symbolize"
 )
@@ -28,23 +24,32 @@ const warmPID = -1
 // samples are named with the records in time order later.
 type warmer struct {
 	sym  *symbolize.Symbolizer
-	in   chan loader.Record
+	in   chan loader.Record // samples, for the low-priority table reads
+	maps chan *loader.Mmap  // mappings, opened at normal priority and never dropped
 	done chan struct{}
+	open chan struct{}
 }
 
 func startWarmer(sym *symbolize.Symbolizer) *warmer {
-	w := &warmer{sym: sym, in: make(chan loader.Record, 1024), done: make(chan struct{})}
+	w := &warmer{
+		sym: sym, in: make(chan loader.Record, 1024), maps: make(chan *loader.Mmap, 4096),
+		done: make(chan struct{}), open: make(chan struct{}),
+	}
+	// Opening a mapped file is cheap and must happen before the program
+	// can delete it: it runs at normal priority and sees every mapping.
+	go func() {
+		defer close(w.open)
+		for r := range w.maps {
+			sym.AddMapping(warmPID, symbolize.Mapping{
+				Start: r.Start, Limit: r.Start + r.Len, Offset: r.Offset, Path: r.Path, Inode: r.Inode,
+			})
+		}
+	}()
 	go func() {
 		defer close(w.done)
-		lowPriority()
 		sym.Kernel(0) // loads /proc/kallsyms
 		for rec := range w.in {
-			switch r := rec.(type) {
-			case *loader.Mmap:
-				sym.AddMapping(warmPID, symbolize.Mapping{
-					Start: r.Start, Limit: r.Start + r.Len, Offset: r.Offset, Path: r.Path, Inode: r.Inode,
-				})
-			case *loader.Sample:
+			if r, ok := rec.(*loader.Sample); ok {
 				sym.Warm(warmPID, r.User)
 			}
 		}
@@ -52,21 +57,13 @@ func startWarmer(sym *symbolize.Symbolizer) *warmer {
 	return w
 }
 
-// lowPriority puts the calling goroutine on a thread of its own at the
-// lowest CPU priority (nice 19): the warmer's work (about 200 ms of CPU for
-// the node container) must not take a CPU from the target or from the live
-// check. The thread ends with the goroutine, which never unlocks it.
-func lowPriority() {
-	runtime.LockOSThread()
-	_ = unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), 19)
-}
-
-// offer passes a mapping or a sample on without ever blocking the record
-// reader; when the warmer is behind, the work is done after tracing
-// instead.
+// offer passes a mapping or a sample on. A sample never blocks the record
+// reader: when the warmer is behind, its work is done after tracing instead.
 func (w *warmer) offer(rec loader.Record) {
 	switch r := rec.(type) {
 	case *loader.Mmap:
+		w.maps <- r // rare: a full queue waits rather than lose a file
+		return
 	case *loader.Sample:
 		if len(r.User) == 0 {
 			return
@@ -82,6 +79,8 @@ func (w *warmer) offer(rec loader.Record) {
 
 // stop waits for the records offered so far.
 func (w *warmer) stop() {
+	close(w.maps)
 	close(w.in)
+	<-w.open
 	<-w.done
 }
