@@ -279,7 +279,9 @@ func runOne(ctx context.Context, cfg Config, name string, cmd []string) (Impl, e
 		Output:  im.Profile,
 		User:    cfg.User,
 		Log:     &report,
-		Plugins: []session.Plugin{tr},
+		// Python frames first, as `tracer run` has them: for node they
+		// find no interpreter and stay out of the way.
+		Plugins: []session.Plugin{session.NewPythonFrames(&report), tr},
 	})
 	stop()
 	im.Session = res

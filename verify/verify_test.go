@@ -39,7 +39,7 @@ func TestVerifyConforming(t *testing.T) {
 	needTracing(t)
 	out := filepath.Join(t.TempDir(), "out")
 	var log bytes.Buffer
-	res, err := Run(context.Background(), Config{Steps: 3000, Seed: 11, Out: out, Freq: 999, Log: &log})
+	res, err := Run(context.Background(), Config{Steps: 30000, Seed: 11, Out: out, Freq: 999, Log: &log})
 	if err != nil {
 		t.Fatalf("verify: %v\n%s", err, log.String())
 	}
@@ -47,12 +47,12 @@ func TestVerifyConforming(t *testing.T) {
 		t.Fatalf("verdict %s, problems %v\n%s", v, res.Problems(), log.String())
 	}
 	for _, im := range res.Impls {
-		if im.Steps != 3000 {
-			t.Errorf("%s: %d steps captured, want 3000", im.Name, im.Steps)
+		if im.Steps != 30000 {
+			t.Errorf("%s: %d steps captured, want 30000", im.Name, im.Steps)
 		}
 	}
-	if res.Pair == nil || res.Pair.Checked != 3000 {
-		t.Fatalf("pair = %+v, want 3000 steps compared", res.Pair)
+	if res.Pair == nil || res.Pair.Checked != 30000 {
+		t.Fatalf("pair = %+v, want 30000 steps compared", res.Pair)
 	}
 	for _, name := range []string{"python.pb.gz", "node.pb.gz", "python.jsonl", "node.jsonl", "summary.txt"} {
 		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
@@ -72,7 +72,7 @@ func TestVerifyConforming(t *testing.T) {
 	}
 	defer f.Close()
 	r, err := model.CheckTrace(model.NewDecoder(f, "node.jsonl"), model.Exact)
-	if err != nil || !r.Conforming() || r.Steps != 3000 {
+	if err != nil || !r.Conforming() || r.Steps != 30000 {
 		t.Fatalf("node.jsonl: steps %d conforming %v err %v", r.Steps, r.Conforming(), err)
 	}
 	// The profile exists and parses; labels appear when a sample fell inside a step.
@@ -87,6 +87,17 @@ func TestVerifyConforming(t *testing.T) {
 	}
 	if len(p.Sample) == 0 {
 		t.Fatalf("python profile has no samples")
+	}
+	// Python frames are on, as in `tracer run`: the container's own
+	// functions appear with their file.
+	var pyFuncs []string
+	for _, f := range p.Function {
+		if strings.HasSuffix(f.Filename, "python_container.py") || strings.HasSuffix(f.Filename, "tracer_probe.py") {
+			pyFuncs = append(pyFuncs, f.Name)
+		}
+	}
+	if len(pyFuncs) == 0 {
+		t.Errorf("no Python frame of the container or the probe in the profile")
 	}
 }
 
