@@ -184,15 +184,7 @@ func copyFile(t *testing.T, from, to string) string {
 func TestGapsFilledFromProc(t *testing.T) {
 	fx := fixtures(t)
 	p := startFixture(t, fx.pie, fx.lib)
-	f, err := os.Open("/proc/" + strconv.Itoa(p.pid) + "/maps")
-	if err != nil {
-		t.Fatal(err)
-	}
-	maps, err := parseProcMaps(f)
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	maps := readProcMaps(t, p.pid)
 	s := New()
 	defer s.Close()
 	for _, m := range maps {
@@ -216,15 +208,7 @@ func TestPreload(t *testing.T) {
 	bin := copyFile(t, fx.pie, dir+"/fixture")
 	lib := copyFile(t, fx.lib, dir+"/libfixture.so")
 	p := startFixture(t, bin, lib)
-	f, err := os.Open("/proc/" + strconv.Itoa(p.pid) + "/maps")
-	if err != nil {
-		t.Fatal(err)
-	}
-	maps, err := parseProcMaps(f)
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	maps := readProcMaps(t, p.pid)
 	s := New()
 	defer s.Close()
 	for _, m := range maps {
@@ -241,4 +225,19 @@ func TestPreload(t *testing.T) {
 			t.Errorf("%s resolved to %q", name, got)
 		}
 	}
+}
+
+// readProcMaps parses /proc/PID/maps of a running fixture.
+func readProcMaps(t *testing.T, pid int) []Mapping {
+	t.Helper()
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/maps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	maps, err := parseProcMaps(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return maps
 }

@@ -1,8 +1,6 @@
 package symbolize
 
 import (
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -14,15 +12,7 @@ import (
 func TestWarm(t *testing.T) {
 	fx := fixtures(t)
 	p := startFixture(t, fx.pie, fx.lib)
-	f, err := os.Open("/proc/" + strconv.Itoa(p.pid) + "/maps")
-	if err != nil {
-		t.Fatal(err)
-	}
-	maps, err := parseProcMaps(f)
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	maps := readProcMaps(t, p.pid)
 	const warmPID = -1
 	s, cold := New(), New()
 	defer s.Close()
