@@ -117,19 +117,24 @@ func share(n, total int64) float64 {
 	return float64(n) / float64(total)
 }
 
+// keys is the set of keys of a and b.
+func keys(a, b map[string]int64) map[string]bool {
+	out := make(map[string]bool, len(a)+len(b))
+	for n := range a {
+		out[n] = true
+	}
+	for n := range b {
+		out[n] = true
+	}
+	return out
+}
+
 // CompareProfiles builds the function and action comparison of two profiles.
 func CompareProfiles(nameA string, a *profile.Profile, nameB string, b *profile.Profile) Diff {
 	ta, tb := tallyProfile(a), tallyProfile(b)
 	d := Diff{NameA: nameA, NameB: nameB, TotalA: ta.total, TotalB: tb.total}
 
-	names := map[string]bool{}
-	for n := range ta.cum {
-		names[n] = true
-	}
-	for n := range tb.cum {
-		names[n] = true
-	}
-	for n := range names {
+	for n := range keys(ta.cum, tb.cum) {
 		d.Functions = append(d.Functions, DiffRow{
 			Name:  n,
 			FlatA: share(ta.flat[n], ta.total), FlatB: share(tb.flat[n], tb.total),
@@ -149,14 +154,7 @@ func CompareProfiles(nameA string, a *profile.Profile, nameB string, b *profile.
 		return x.Name < y.Name
 	})
 
-	actions := map[string]bool{}
-	for n := range ta.action {
-		actions[n] = true
-	}
-	for n := range tb.action {
-		actions[n] = true
-	}
-	for n := range actions {
+	for n := range keys(ta.action, tb.action) {
 		d.Actions = append(d.Actions, DiffRow{
 			Name:  n,
 			FlatA: share(ta.action[n], ta.total), FlatB: share(tb.action[n], tb.total),
