@@ -8,9 +8,17 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
+	"structs"
 
 	"github.com/cilium/ebpf"
 )
+
+type CaptureSinkKey struct {
+	_   structs.HostLayout
+	Dev uint32
+	Pad uint32
+	Ino uint64
+}
 
 // Names of all BPF objects in the ELF.
 //
@@ -18,7 +26,10 @@ import (
 const (
 	CaptureMapBatches    = "batches"
 	CaptureMapCounters   = "counters"
+	CaptureMapCtl        = "ctl"
 	CaptureMapExecs      = "execs"
+	CaptureMapHeld       = "held"
+	CaptureMapSinks      = "sinks"
 	CaptureMapTracked    = "tracked"
 	CaptureProgPyWrite   = "py_write"
 	CaptureProgTrackExec = "track_exec"
@@ -82,7 +93,10 @@ type CaptureProgramSpecs struct {
 type CaptureMapSpecs struct {
 	Batches  *ebpf.MapSpec `ebpf:"batches"`
 	Counters *ebpf.MapSpec `ebpf:"counters"`
+	Ctl      *ebpf.MapSpec `ebpf:"ctl"`
 	Execs    *ebpf.MapSpec `ebpf:"execs"`
+	Held     *ebpf.MapSpec `ebpf:"held"`
+	Sinks    *ebpf.MapSpec `ebpf:"sinks"`
 	Tracked  *ebpf.MapSpec `ebpf:"tracked"`
 }
 
@@ -114,7 +128,10 @@ func (o *CaptureObjects) Close() error {
 type CaptureMaps struct {
 	Batches  *ebpf.Map `ebpf:"batches"`
 	Counters *ebpf.Map `ebpf:"counters"`
+	Ctl      *ebpf.Map `ebpf:"ctl"`
 	Execs    *ebpf.Map `ebpf:"execs"`
+	Held     *ebpf.Map `ebpf:"held"`
+	Sinks    *ebpf.Map `ebpf:"sinks"`
 	Tracked  *ebpf.Map `ebpf:"tracked"`
 }
 
@@ -122,7 +139,10 @@ func (m *CaptureMaps) Close() error {
 	return _CaptureClose(
 		m.Batches,
 		m.Counters,
+		m.Ctl,
 		m.Execs,
+		m.Held,
+		m.Sinks,
 		m.Tracked,
 	)
 }

@@ -9,5 +9,6 @@ const (
 	ctrRingFull
 	ctrReadFail
 	ctrExecLost
+	ctrNotSink
 	ctrMax
 )

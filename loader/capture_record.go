@@ -19,6 +19,7 @@ type captureHdr struct {
 	Count    uint32 // the write's byte count
 	Copied   uint32 // bytes after the header
 	Flags    uint32
+	FD       uint32 // the descriptor written to
 }
 
 // parseCaptureRecord splits one ring record into its header and the copied
@@ -35,6 +36,7 @@ func parseCaptureRecord(rec []byte) (captureHdr, []byte, error) {
 		Count:  le.Uint32(rec[16:20]),
 		Copied: le.Uint32(rec[20:24]),
 		Flags:  le.Uint32(rec[24:28]),
+		FD:     le.Uint32(rec[28:32]),
 	}
 	if uint64(h.Copied) > uint64(len(rec)-captureHdrLen) {
 		return h, nil, fmt.Errorf("ring record claims %d bytes, holds %d", h.Copied, len(rec)-captureHdrLen)

@@ -32,3 +32,36 @@ func openELF(path string) (ef *elf.File, done func() error, err error) {
 }
 
 var errNotRegular = errors.New("not a regular file")
+
+// openProgramFile opens a file whose name a traced program controls: read
+// only, without blocking (a FIFO would wait for a writer forever), without
+// following a final symbolic link unless follow, and only when it is a
+// regular file.
+func openProgramFile(path string, follow bool) (*os.File, error) {
+	flags := os.O_RDONLY | syscall.O_NONBLOCK | syscall.O_CLOEXEC
+	if !follow {
+		flags |= syscall.O_NOFOLLOW
+	}
+	f, err := os.OpenFile(path, flags, 0)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err == nil && !st.Mode().IsRegular() {
+		err = fmt.Errorf("%s: %w", path, errNotRegular)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// fileID returns the device and inode of an open file.
+func fileID(f *os.File) (dev, ino uint64, err error) {
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+		return 0, 0, err
+	}
+	return uint64(st.Dev), st.Ino, nil
+}

@@ -20,7 +20,16 @@ func TestOpenELFRefusesFIFO(t *testing.T) {
 	go func() {
 		_, err := InspectPython(fifo)
 		if err == nil {
-			_, err = lookupSymbolOffset(fifo, "_Py_write")
+			_, err = openProgramFile(fifo, true)
+		}
+		if _, ok := TargetForFile(fifo); ok {
+			err = errors.New("a FIFO taken for an interpreter")
+		}
+		if ts := elfTargets(fifo); len(ts) > 0 {
+			err = errors.New("a FIFO taken for an executable")
+		}
+		if _, _, ok := shebang(fifo); ok {
+			err = errors.New("a FIFO taken for a script")
 		}
 		done <- err
 	}()

@@ -51,8 +51,8 @@ type Transitions struct {
 	attachMode bool // tracer attach: the process was already running
 
 	mu       sync.Mutex
-	procs    map[int]*traceProc // by pid, in order of first batch
-	order    []int
+	procs    map[streamID]*traceProc // by stream, in order of first batch
+	order    []streamID
 	attached map[int]bool // pids with an interpreter attached
 	warned   map[string]bool
 	notes    []string
@@ -80,9 +80,15 @@ type TransitionsConfig struct {
 	Log io.Writer
 }
 
-// traceProc is what the plugin keeps for one process that wrote batches.
+// streamID names one stream of records: the batches one Probe of process
+// pid wrote to its descriptor fd on the binding's sink.
+type streamID struct{ pid, fd int }
+
+// traceProc is what the plugin keeps for one stream of batches (one Probe
+// of a process).
 type traceProc struct {
 	pid     int
+	fd      int
 	checker *model.Checker
 	file    *streamFile
 	w       *bufio.Writer
@@ -117,7 +123,7 @@ func NewTransitions(cfg TransitionsConfig) *Transitions {
 	}
 	return &Transitions{
 		cfg: cfg, log: log,
-		procs: map[int]*traceProc{}, attached: map[int]bool{}, warned: map[string]bool{},
+		procs: map[streamID]*traceProc{}, attached: map[int]bool{}, warned: map[string]bool{},
 		muted: map[string]int{}, corr: newCorrelator(), actions: actionStats{},
 		prep: prepareCapture(cfg.Command),
 	}
@@ -276,7 +282,7 @@ func (t *Transitions) Observe(rec loader.Record) {
 func (t *Transitions) batch(b loader.Batch) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	p, err := t.proc(b.PID)
+	p, err := t.proc(streamID{b.PID, b.FD})
 	if err != nil {
 		return err
 	}
@@ -306,13 +312,17 @@ func (t *Transitions) batch(b loader.Batch) error {
 	return nil
 }
 
-// proc returns the state of pid, creating it (and its trace file) at its
-// first batch.
-func (t *Transitions) proc(pid int) (*traceProc, error) {
-	if p := t.procs[pid]; p != nil {
+// proc returns the state of a stream, creating it (and its trace file) at
+// its first batch. The first stream's trace is the --trace file; another
+// process's first stream is written beside it with ".PID" before the
+// extension, and a process's further streams (several Probes) with
+// ".PID-FD".
+func (t *Transitions) proc(id streamID) (*traceProc, error) {
+	if p := t.procs[id]; p != nil {
 		return p, nil
 	}
-	p := &traceProc{pid: pid, checker: model.NewChecker(t.cfg.Relation)}
+	pid := id.pid
+	p := &traceProc{pid: pid, fd: id.fd, checker: model.NewChecker(t.cfg.Relation)}
 	defer func() {
 		name := p.path
 		if name == "" {
@@ -324,7 +334,14 @@ func (t *Transitions) proc(pid int) (*traceProc, error) {
 		p.path = t.cfg.Trace
 		if len(t.order) > 0 {
 			ext := filepath.Ext(p.path)
-			p.path = fmt.Sprintf("%s.%d%s", strings.TrimSuffix(p.path, ext), pid, ext)
+			suffix := fmt.Sprint(pid)
+			for _, o := range t.order {
+				if o.pid == pid {
+					suffix = fmt.Sprintf("%d-%d", pid, id.fd)
+					break
+				}
+			}
+			p.path = fmt.Sprintf("%s.%s%s", strings.TrimSuffix(p.path, ext), suffix, ext)
 			t.note("pid %d also reports transitions: its trace is %s", pid, p.path)
 		}
 		f, err := createStream(p.path, t.cred)
@@ -333,8 +350,8 @@ func (t *Transitions) proc(pid int) (*traceProc, error) {
 		}
 		p.file, p.w = f, bufio.NewWriterSize(f, 256*1024)
 	}
-	t.procs[pid] = p
-	t.order = append(t.order, pid)
+	t.procs[id] = p
+	t.order = append(t.order, id)
 	return p, nil
 }
 
@@ -391,8 +408,8 @@ func (t *Transitions) Detach() error {
 	defer t.mu.Unlock()
 	t.stats = st
 	var first error
-	for _, pid := range t.order {
-		p := t.procs[pid]
+	for _, id := range t.order {
+		p := t.procs[id]
 		if p.w == nil {
 			continue
 		}
@@ -403,12 +420,12 @@ func (t *Transitions) Detach() error {
 			first = fmt.Errorf("close trace %s: %w", p.path, err)
 		}
 	}
-	for _, pid := range t.order {
-		p := t.procs[pid]
+	for _, id := range t.order {
+		p := t.procs[id]
 		if p.bad > 0 {
-			t.note("pid %d: %d records could not be decoded (first: %s)", pid, p.bad, p.firstEr)
+			t.note("pid %d: %d records could not be decoded (first: %s)", id.pid, p.bad, p.firstEr)
 		} else if p.inputs > 0 {
-			t.note("pid %d: %d records were out of place (first: %s)", pid, p.inputs, p.firstEr)
+			t.note("pid %d: %d records were out of place (first: %s)", id.pid, p.inputs, p.firstEr)
 		}
 	}
 	if len(t.attached) == 0 && !t.attachMode {
