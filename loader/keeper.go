@@ -50,21 +50,21 @@ func init() {
 }
 
 func runKeeper() int {
-	fds := []unix.PollFd{{Fd: keeperPipeFD, Events: unix.POLLIN}, {Fd: keeperPidFD, Events: unix.POLLIN}}
+	fds := []unix.PollFd{{Fd: keeperPidFD, Events: unix.POLLIN}, {Fd: keeperPipeFD, Events: unix.POLLIN}}
 	for {
 		if _, err := unix.Poll(fds, -1); err != nil && err != unix.EINTR {
 			return 1
 		}
 		if fds[0].Revents != 0 {
+			break // tracer has exited
+		}
+		if len(fds) > 1 && fds[1].Revents != 0 {
 			var b [1]byte
 			n, _ := unix.Read(keeperPipeFD, b[:])
 			if n == 1 && b[0] == keeperQuitMsg {
 				return 0
 			}
-			fds = fds[1:] // EOF without the byte: tracer is dying
-		}
-		if fds[len(fds)-1].Revents != 0 && fds[len(fds)-1].Fd == keeperPidFD {
-			break
+			fds = fds[:1] // EOF without the byte: tracer is dying
 		}
 	}
 	// Every thread of tracer has exited: no BPF program of its can stop a

@@ -4,10 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/tracer-dev/tracer/export"
 	"github.com/tracer-dev/tracer/loader"
 )
 
@@ -38,7 +38,7 @@ func probeWritable(path string) error {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return errors.New("it is a directory")
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	f, err := export.CreateTemp(path)
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {
@@ -73,7 +73,7 @@ type streamFile struct {
 // createStream starts the output file path; cred (may be nil) is the user
 // who gets it.
 func createStream(path string, cred *loader.Credential) (*streamFile, error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	f, err := export.CreateTemp(path)
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", path, err)
 	}
