@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -170,7 +169,7 @@ func assertWholeOrAbsent(t *testing.T, dir string) {
 // killable is a tracer started to be killed.
 type killable struct {
 	cmd      *exec.Cmd
-	out      *os.File // tracer's output: a file, so that no pipe outlives it in its children
+	out      *os.File     // tracer's output: a file, so that no pipe outlives it in its children
 	children map[int]bool // tracer's children seen: the command, the keeper, helpers
 	progs    map[ebpf.ProgramID]bool
 	links    map[link.ID]bool
@@ -342,4 +341,3 @@ func procComm(pid int) string {
 	return strings.TrimSpace(string(b))
 }
 
-var _ = errors.New
