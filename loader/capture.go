@@ -7,10 +7,12 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
+	"golang.org/x/sys/unix"
 
 	"github.com/tracer-dev/tracer/bpf"
 )
@@ -396,4 +398,29 @@ func (c *Capture) Close() error {
 		}
 	})
 	return first
+}
+
+// AddSink makes the regular file at path one of the binding's sinks (the
+// null device always is): TRACER_PROBE_FILE with TRACER_PROBE_FRAMED=1,
+// where the binding writes framed batches to that file. The file is named
+// by its device and inode, as the BPF program sees the file a descriptor
+// refers to.
+func (c *Capture) AddSink(path string) error {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+		return err
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		return fmt.Errorf("%s: %w", path, errNotRegular)
+	}
+	key := struct {
+		Dev, Pad uint32
+		Ino      uint64
+	}{Dev: unix.Major(st.Dev)<<20 | unix.Minor(st.Dev), Ino: st.Ino}
+	return c.objs.Sinks.Update(&key, uint8(1), ebpf.UpdateAny)
 }

@@ -229,6 +229,9 @@ func (t *Transitions) Attach(ctx context.Context, tg Target) error {
 		t.followAttached(c, tg.PID)
 		return nil
 	}
+	t.mu.Lock()
+	t.addProbeFileSink(c, os.Environ())
+	t.mu.Unlock()
 	// Follow the command and its children through their execs: each is
 	// stopped at exec until its uprobe is in place.
 	ferr := c.Follow(tg.PID, true, func(pid int, ts []loader.Target) { t.markAttached(pid, ts) })

@@ -247,3 +247,22 @@ func assertWholeStream(t *testing.T, name string, seqs []int, n int) {
 	}
 	_ = fmt.Sprint
 }
+
+// TestCaptureProbeFileSink: with TRACER_PROBE_FILE and TRACER_PROBE_FRAMED=1
+// the binding writes its framed batches to that file, which is then the
+// sink whose writes are captured.
+func TestCaptureProbeFileSink(t *testing.T) {
+	requireTracing(t)
+	dir := t.TempDir()
+	r := invoke(t, invocation{dir: dir, env: []string{"TRACER_PROBE_FILE=probe.bin", "TRACER_PROBE_FRAMED=1"},
+		args: []string{"run", "--trace", "t.jsonl", "-o", "p.pb.gz", "--", realPython(t), examplePath(t, "python_container.py"), "--steps", "500"}})
+	noPanic(t, "probe file sink", r)
+	if r.code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", r.code, r.stderr)
+	}
+	streams := traceStreams(t, dir)
+	if len(streams) != 1 {
+		t.Fatalf("%d traces (%v), want one; stderr:\n%s", len(streams), streams, r.stderr)
+	}
+	assertWholeStream(t, "t.jsonl", streams["t.jsonl"], 500)
+}
