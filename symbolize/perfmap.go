@@ -36,9 +36,15 @@ type perfMap struct {
 	path     string
 	entries  []perfMapEntry // sorted by start
 	consumed int64          // bytes of complete lines read
+	seen     int64          // bytes looked at: a partial line after consumed is not read again until the file grows
+	read     int64          // bytes read in all (for tests)
 	maxSize  uint64         // largest entry size, bounds the backward scan
 	lines    int
 }
+
+// maxPerfMapLine bounds one line of a perf map: a partial line longer than
+// this is skipped, not kept to be read again.
+const maxPerfMapLine = 64 << 10
 
 // perfMapPath is the file a process pid writes its JIT symbols to.
 func perfMapPath(dir string, pid int) string {
@@ -69,24 +75,49 @@ func (m *perfMap) refresh() (bool, error) {
 		return false, fmt.Errorf("perf map %s is not a plain file: ignored", m.path)
 	}
 	size := min(st.Size(), maxPerfMapBytes)
-	if size == m.consumed {
-		return false, nil
-	}
 	if size < m.consumed { // a new file under the same name
 		*m = perfMap{path: m.path}
 	}
-	data := make([]byte, size-m.consumed)
-	n, err := f.ReadAt(data, m.consumed)
+	if size <= m.seen {
+		return false, nil
+	}
+	// Only the bytes not looked at yet are read to find the end of the
+	// last whole line; a partial line is read again only once it has
+	// ended, and only when it is short.
+	from := max(m.seen, m.consumed)
+	tail := make([]byte, size-from)
+	n, err := f.ReadAt(tail, from)
+	m.read += int64(n)
 	if err != nil && err != io.EOF {
 		return false, fmt.Errorf("read perf map: %w", err)
 	}
-	data = data[:n]
-	end := bytes.LastIndexByte(data, '\n')
-	if end < 0 {
+	tail = tail[:n]
+	m.seen = from + int64(n)
+	last := bytes.LastIndexByte(tail, '\n')
+	if last < 0 {
 		return false, nil // only a partial line so far
 	}
-	m.consumed += int64(end + 1)
-	added := m.add(data[:end+1])
+	end := from + int64(last) + 1
+	var data []byte
+	switch {
+	case from == m.consumed:
+		data = tail[:last+1]
+	case from-m.consumed > maxPerfMapLine:
+		// The partial line was too long to be an entry: skip it.
+		first := bytes.IndexByte(tail, '\n')
+		m.lines++
+		data = tail[first+1 : last+1]
+	default:
+		data = make([]byte, end-m.consumed)
+		n, err := f.ReadAt(data, m.consumed)
+		m.read += int64(n)
+		if err != nil && err != io.EOF {
+			return false, fmt.Errorf("read perf map: %w", err)
+		}
+		data = data[:n]
+	}
+	m.consumed = end
+	added := m.add(data)
 	return added > 0, nil
 }
 
