@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,8 +36,9 @@ type session struct {
 	comms     map[int]string // thread and process names known before sampling (attach)
 	ringPages int            // sampler ring size (SamplerRingPagesEnv); 0: default
 
-	start time.Time
-	tm    *timer
+	start    time.Time
+	tm       *timer
+	perfMaps bool // the command's node processes write perf maps because tracer asked
 }
 
 // note prints a one-line remark and keeps it in the result.
@@ -63,6 +65,7 @@ func (s *session) run(ctx context.Context) error {
 		return usagef("%v: give an executable file (or make it one with chmod +x)", err)
 	}
 	if symbolize.IsNode(path) || symbolize.IsNode(argv[0]) {
+		s.perfMaps = causesPerfMaps(env)
 		env = symbolize.WithNodeJIT(env)
 	}
 	p, err := loader.StartGated(loader.Command{
@@ -72,6 +75,10 @@ func (s *session) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// From here on a Ctrl-C or SIGTERM is for the command, start-up
+	// included: one that arrives before the command runs means it is not
+	// run.
+	p.ForwardSignals()
 	s.tm.mark("command started (gated)")
 	s.readyPlugins()
 	smp, err := loader.OpenSampler(loader.SamplerConfig{PID: p.PID, Freq: s.cfg.Freq, EnableOnExec: true, OnOpen: s.onOpen, RingPages: s.ringPages})
@@ -88,10 +95,20 @@ func (s *session) run(ctx context.Context) error {
 	}
 	s.tm.mark("plugins attached")
 	s.startReading()
-	p.ForwardSignals()
+	if ctx.Err() != nil {
+		// Interrupted during start-up (maybe before ForwardSignals
+		// listened): the command is not run.
+		p.Abort()
+		s.stopReading()
+		return usagef("interrupted before the command ran: nothing was traced")
+	}
 	if err := p.Release(); err != nil {
 		p.Wait()
 		s.stopReading()
+		var ie *loader.InterruptedError
+		if errors.As(err, &ie) {
+			return usagef("%v: nothing was traced", err)
+		}
 		return usagef("cannot run %s: %v", argv[0], err)
 	}
 	s.tm.mark("command released")
@@ -146,7 +163,17 @@ func (s *session) attach(ctx context.Context) error {
 	}
 	s.comms = threadComms(pid, tids)
 	if err := s.sym.LoadProcMaps(pid); err != nil {
-		return usagef("cannot read the mappings of pid %d (%v): check that the process still runs", pid, err)
+		switch {
+		case errors.Is(err, fs.ErrPermission):
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe
+			}
+			return usagef("permission to inspect pid %d denied (%v): tracer needs root or CAP_SYS_PTRACE, and a Yama or LSM policy may still forbid it", pid, err)
+		case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH):
+			return usagef("process %d exited before tracing started", pid)
+		}
+		return usagef("cannot read the mappings of pid %d: %v", pid, err)
 	}
 	s.readyPlugins()
 	smp, err := loader.OpenSampler(loader.SamplerConfig{PID: pid, Freq: s.cfg.Freq, Threads: tids, OnOpen: s.onOpen, RingPages: s.ringPages})
