@@ -37,6 +37,7 @@ type session struct {
 	ringPages int            // sampler ring size (SamplerRingPagesEnv); 0: default
 
 	start    time.Time
+	window   sampleWindow // the samplers' time, in the samples' clock
 	tm       *timer
 	perfMaps bool // the command's node processes write perf maps because tracer asked
 }
@@ -95,6 +96,8 @@ func (s *session) run(ctx context.Context) error {
 	}
 	s.tm.mark("plugins attached")
 	s.startReading()
+	s.window.open()
+	s.start = s.window.wallStart
 	if ctx.Err() != nil {
 		// Interrupted during start-up (maybe before ForwardSignals
 		// listened): the command is not run.
@@ -117,7 +120,7 @@ func (s *session) run(ctx context.Context) error {
 	stopStatus()
 	st, werr := p.Wait()
 	s.res.Exit = &st
-	s.res.Duration = time.Since(s.start)
+	s.res.Duration = s.window.close()
 	s.tm.mark("command ended")
 	if err := s.stopReading(); err != nil {
 		return err
@@ -176,6 +179,8 @@ func (s *session) attach(ctx context.Context) error {
 		return usagef("cannot read the mappings of pid %d: %v", pid, err)
 	}
 	s.readyPlugins()
+	s.window.open() // the samplers count from their opening
+	s.start = s.window.wallStart
 	smp, err := loader.OpenSampler(loader.SamplerConfig{PID: pid, Freq: s.cfg.Freq, Threads: tids, OnOpen: s.onOpen, RingPages: s.ringPages})
 	if err != nil {
 		if errors.Is(err, unix.ESRCH) {
@@ -209,7 +214,7 @@ func (s *session) attach(ctx context.Context) error {
 		s.res.Exited = true
 	}
 	stopStatus()
-	s.res.Duration = time.Since(s.start)
+	s.res.Duration = s.window.close()
 	if s.res.Exited {
 		s.note("process %d exited after %.2f s", pid, s.res.Duration.Seconds())
 	}
@@ -231,7 +236,9 @@ func (s *session) attachPlugins(ctx context.Context, t Target) error {
 // startReading starts the samplers' readers and the goroutine that hands
 // each record to the plugins and keeps it.
 func (s *session) startReading() {
-	s.start = time.Now()
+	if s.start.IsZero() {
+		s.start = time.Now()
+	}
 	s.consumed = make(chan struct{})
 	s.sampler.Start()
 	warm := startWarmer(s.sym)
