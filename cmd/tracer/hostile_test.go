@@ -340,3 +340,57 @@ func procComm(pid int) string {
 	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
 	return strings.TrimSpace(string(b))
 }
+
+// manyForks forks 1100 children that exit at once (more than the Python
+// frames table holds at a time), then burns in one more child.
+const manyForks = `import os, time
+def late_child_work():
+    end = time.monotonic() + 1.0
+    x = 0
+    while time.monotonic() < end:
+        x += 1
+for i in range(1100):
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+pid = os.fork()
+if pid == 0:
+    late_child_work()
+    os._exit(0)
+os.waitpid(pid, 0)
+print("done", flush=True)
+`
+
+// TestPythonFramesAfterManyProcesses: the Python frames of a process are
+// still read after more processes than the BPF table holds have come and
+// gone (each one's entry goes at its exit), and the notes stay few.
+func TestPythonFramesAfterManyProcesses(t *testing.T) {
+	requireTracing(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "forks.py"), []byte(manyForks), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := invoke(t, invocation{dir: dir, args: []string{"run", "-F", "499", "-o", "p.pb.gz", "--", realPython(t), "forks.py"}})
+	noPanic(t, "many forks", r)
+	if r.code != 0 || r.stdout != "done\n" {
+		t.Fatalf("exit %d, stdout %q; stderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	if n := strings.Count(r.stderr, "python frames for pid"); n > 10 {
+		t.Errorf("%d lines about processes the Python frames table could not take", n)
+	}
+	p := testbin.ReadProfile(t, filepath.Join(dir, "p.pb.gz"))
+	n := 0
+	for _, s := range p.Sample {
+		for _, loc := range s.Location {
+			for _, l := range loc.Line {
+				if l.Function != nil && l.Function.Name == "late_child_work" {
+					n++
+				}
+			}
+		}
+	}
+	if n == 0 {
+		t.Errorf("no sample names late_child_work, the Python function of the 1101st process; stderr:\n%s", r.stderr)
+	}
+}
