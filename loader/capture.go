@@ -18,11 +18,13 @@ import (
 )
 
 // Capture owns the transition capture: the BPF objects of bpf/capture.bpf.c,
-// the per-pid uprobes on the interpreters' write paths, and the ring-buffer
+// the uprobes on the interpreters' write paths (one per interpreter file,
+// the writes of the tracked processes taken in BPF), and the ring-buffer
 // reader that turns what they copy into Batches.
 //
-// One Capture serves a whole session; attach each target pid (and children)
-// with AttachProcess, AttachMapping or AttachTarget. All methods are safe for
+// One Capture serves a whole session; attach each target pid with
+// AttachProcess, AttachMapping or AttachTarget (Follow adds the processes
+// it starts). All methods are safe for
 // concurrent use; Read must be called from one goroutine.
 type Capture struct {
 	objs   bpf.CaptureObjects

@@ -25,8 +25,8 @@ import (
 //     uprobes (and waits) in the helper.
 //
 // The uprobes are removed some milliseconds later than a plain close would
-// start removing them; they are bound to the traced pid, which has exited
-// (run) or is let go (attach), and what they still copy goes to a ring no
+// start removing them; the BPF program behind them takes the writes of
+// processes tracer tracks only, and what it still copies goes to a ring no
 // one reads. If the helper cannot be started the links are closed here.
 const releaseEnv = "TRACER_RELEASE_HELPER"
 
