@@ -135,7 +135,8 @@ func (c *Capture) readExecs(f *follower, onAttach func(int, []Target)) {
 
 // handleExec places the uprobe for pid's new image and, if the kernel
 // stopped pid at the exec, continues it: when that is done, or after
-// followWait, whichever comes first.
+// followWait, whichever comes first. Close waits for handleExec, never for
+// a file that does not answer.
 func (c *Capture) handleExec(f *follower, pid int, stopped bool, onAttach func(int, []Target)) {
 	defer f.pending.Done()
 	done := make(chan struct{})
@@ -143,10 +144,6 @@ func (c *Capture) handleExec(f *follower, pid int, stopped bool, onAttach func(i
 		defer close(done)
 		c.execed(f, pid, onAttach)
 	}()
-	if !stopped {
-		<-done
-		return
-	}
 	t := time.NewTimer(followWait)
 	defer t.Stop()
 	select {
@@ -154,7 +151,9 @@ func (c *Capture) handleExec(f *follower, pid int, stopped bool, onAttach func(i
 	case <-t.C:
 		f.timeouts.Add(1)
 	}
-	c.continueProcess(pid)
+	if stopped {
+		c.continueProcess(pid)
+	}
 }
 
 // continueProcess lets a process stopped at its exec go on.
