@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"syscall"
 )
 
@@ -13,7 +14,13 @@ import (
 // opened without blocking (a FIFO would wait for a writer forever) and must
 // be a regular file. The caller calls done when finished with the ELF file.
 func openELF(path string) (ef *elf.File, done func() error, err error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	flags := os.O_RDONLY | syscall.O_NONBLOCK
+	if !strings.HasPrefix(path, "/proc/") {
+		// A mapping's path names the file itself: a link there was put
+		// by the program since (/proc's magic links are followed).
+		flags |= syscall.O_NOFOLLOW
+	}
+	f, err := os.OpenFile(path, flags, 0)
 	if err != nil {
 		return nil, nil, err
 	}
