@@ -81,44 +81,59 @@ func (m *perfMap) refresh() (bool, error) {
 	if size <= m.seen {
 		return false, nil
 	}
-	// Only the bytes not looked at yet are read to find the end of the
-	// last whole line; a partial line is read again only once it has
-	// ended, and only when it is short.
+	// Only the bytes not looked at yet are scanned, a chunk at a time, for
+	// the end of the last whole line; a partial line is read again only
+	// once it has ended, and only when it is short.
 	from := max(m.seen, m.consumed)
-	tail := make([]byte, size-from)
-	n, err := f.ReadAt(tail, from)
+	first, last, err := m.scanNewlines(f, from, size)
+	if err != nil {
+		return false, err
+	}
+	m.seen = size
+	if last < 0 {
+		return false, nil // only a partial line so far
+	}
+	start := m.consumed
+	if first-m.consumed > maxPerfMapLine {
+		// The partial line was too long to be an entry: skip it.
+		m.lines++
+		start = first + 1
+	}
+	end := last + 1
+	data := make([]byte, end-start)
+	n, err := f.ReadAt(data, start)
 	m.read += int64(n)
 	if err != nil && err != io.EOF {
 		return false, fmt.Errorf("read perf map: %w", err)
 	}
-	tail = tail[:n]
-	m.seen = from + int64(n)
-	last := bytes.LastIndexByte(tail, '\n')
-	if last < 0 {
-		return false, nil // only a partial line so far
-	}
-	end := from + int64(last) + 1
-	var data []byte
-	switch {
-	case from == m.consumed:
-		data = tail[:last+1]
-	case from-m.consumed > maxPerfMapLine:
-		// The partial line was too long to be an entry: skip it.
-		first := bytes.IndexByte(tail, '\n')
-		m.lines++
-		data = tail[first+1 : last+1]
-	default:
-		data = make([]byte, end-m.consumed)
-		n, err := f.ReadAt(data, m.consumed)
-		m.read += int64(n)
-		if err != nil && err != io.EOF {
-			return false, fmt.Errorf("read perf map: %w", err)
-		}
-		data = data[:n]
-	}
 	m.consumed = end
-	added := m.add(data)
+	added := m.add(data[:n])
 	return added > 0, nil
+}
+
+// scanNewlines returns the offsets of the first and the last newline in
+// [from, to) of f (-1 when there is none), reading a chunk at a time.
+func (m *perfMap) scanNewlines(f *os.File, from, to int64) (first, last int64, err error) {
+	first, last = -1, -1
+	buf := make([]byte, min(to-from, 1<<20))
+	for off := from; off < to; {
+		n, err := f.ReadAt(buf[:min(int64(len(buf)), to-off)], off)
+		m.read += int64(n)
+		if n == 0 {
+			if err != nil && err != io.EOF {
+				return -1, -1, fmt.Errorf("read perf map: %w", err)
+			}
+			break
+		}
+		if i := bytes.IndexByte(buf[:n], '\n'); i >= 0 && first < 0 {
+			first = off + int64(i)
+		}
+		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+			last = off + int64(i)
+		}
+		off += int64(n)
+	}
+	return first, last, nil
 }
 
 // add parses complete lines and merges their entries into the sorted list.
