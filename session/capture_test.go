@@ -312,7 +312,12 @@ func TestCaptureAttachMidRun(t *testing.T) {
 	// Let it run some steps untraced, past its first batch (100 ms of
 	// steps), however long the interpreter takes to start.
 	sc := bufio.NewScanner(out)
-	for sc.Scan() && sc.Text() != "step 40 line 0" {
+	found := false
+	for !found && sc.Scan() {
+		found = sc.Text() == "step 40 line 0"
+	}
+	if !found {
+		t.Fatalf("slow_steps.py ended before its step 40: %v", sc.Err())
 	}
 	go io.Copy(io.Discard, out)
 	dir := t.TempDir()
