@@ -129,6 +129,27 @@ func (r *implRun) readProfile() {
 	r.prof = d
 }
 
+// Comment prefixes of what a run records in its profile.
+const (
+	commentCommand     = "command: "
+	commentInterpreter = "interpreter: "
+	commentCapture     = "capture: "
+)
+
+// fromComments takes what the run did not say from the profile's comments.
+func (r *implRun) fromComments() {
+	for _, c := range r.prof.comments {
+		switch {
+		case strings.HasPrefix(c, commentCommand) && len(r.Command) == 0:
+			r.Command = []string{strings.TrimPrefix(c, commentCommand)}
+		case strings.HasPrefix(c, commentInterpreter) && r.Interpreter == "":
+			r.Interpreter = strings.TrimPrefix(c, commentInterpreter)
+		case strings.HasPrefix(c, commentCapture) && r.Capture == "":
+			r.Capture = strings.TrimPrefix(c, commentCapture)
+		}
+	}
+}
+
 func (d *profileData) add(filter string, stack []int32, v int64) {
 	n := d.trees[filter]
 	if n == nil {

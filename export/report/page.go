@@ -185,7 +185,7 @@ func implView(r *implRun) ImplView {
 		Command:     strings.Join(r.Command, " "),
 		Interpreter: r.Interpreter,
 		ProfilePath: r.ProfilePath,
-		TracePath:   r.TracePath,
+		TracePath:   r.traceLabel(),
 		Capture:     r.Capture,
 		CaptureLost: r.CaptureLost,
 	}
@@ -196,7 +196,11 @@ func implView(r *implRun) ImplView {
 			v.Duration = fmt.Sprintf("%.2f s", time.Duration(d.duration).Seconds())
 		}
 		for _, c := range d.comments {
-			if !strings.HasPrefix(c, "lost records: ") {
+			known := false
+			for _, prefix := range []string{"lost records: ", commentCommand, commentInterpreter, commentCapture} {
+				known = known || strings.HasPrefix(c, prefix)
+			}
+			if !known {
 				v.Comments = append(v.Comments, c)
 			}
 		}

@@ -22,8 +22,11 @@ type Impl struct {
 	Profile     *profile.Profile // nil when there is none
 	ProfilePath string           // where Profile was read from, for the page
 	TracePath   string           // the trace (docs/trace-format.md); "" when none
-	Command     []string         // the traced command line, when known
-	Interpreter string           // e.g. "Python 3.11.7", "node v20.19.2"; "" when unknown
+	// TraceLabel is what the page calls the trace (its path by default),
+	// for a trace kept only while the page was built.
+	TraceLabel  string
+	Command     []string // the traced command line, when known
+	Interpreter string   // e.g. "Python 3.11.7", "node v20.19.2"; "" when unknown
 	// Capture is the capture's counters as the run printed them ("183
 	// batches captured …"); "" when unknown (a report built from files
 	// reads what the profile's comments say).
@@ -124,6 +127,7 @@ func Build(in Input) (*Page, error) {
 		}
 		if im.Profile != nil {
 			r.readProfile()
+			r.fromComments()
 		}
 		runs = append(runs, r)
 	}
@@ -132,7 +136,7 @@ func Build(in Input) (*Page, error) {
 		runs[1].Name += " (B)"
 	}
 	if len(runs) == 2 && runs[0].TracePath != "" && runs[1].TracePath != "" {
-		pair, err := checkPair(runs[0].TracePath, runs[1].TracePath, in.Relation)
+		pair, err := checkPair(runs[0].Impl, runs[1].Impl, in.Relation)
 		if err != nil {
 			return nil, err
 		}
@@ -160,22 +164,29 @@ func defaultName(im Impl, i int) string {
 }
 
 // checkPair checks two traces against each other.
-func checkPair(a, b string, rel model.Relation) (*model.Result, error) {
-	fa, err := os.Open(a)
+func checkPair(a, b Impl, rel model.Relation) (*model.Result, error) {
+	fa, err := os.Open(a.TracePath)
 	if err != nil {
-		return nil, inputErrorf("cannot read trace %s: %v", a, unwrapPath(err))
+		return nil, inputErrorf("cannot read trace %s: %v", a.TracePath, unwrapPath(err))
 	}
 	defer fa.Close()
-	fb, err := os.Open(b)
+	fb, err := os.Open(b.TracePath)
 	if err != nil {
-		return nil, inputErrorf("cannot read trace %s: %v", b, unwrapPath(err))
+		return nil, inputErrorf("cannot read trace %s: %v", b.TracePath, unwrapPath(err))
 	}
 	defer fb.Close()
-	res, err := model.CheckPair(model.NewDecoder(fa, a), model.NewDecoder(fb, b), rel)
+	res, err := model.CheckPair(model.NewDecoder(fa, a.traceLabel()), model.NewDecoder(fb, b.traceLabel()), rel)
 	if err != nil {
-		return nil, inputErrorf("traces %s and %s: %v", a, b, err)
+		return nil, inputErrorf("traces %s and %s: %v", a.traceLabel(), b.traceLabel(), err)
 	}
 	return &res, nil
+}
+
+func (im *Impl) traceLabel() string {
+	if im.TraceLabel != "" {
+		return im.TraceLabel
+	}
+	return im.TracePath
 }
 
 // Write renders p as one HTML page.

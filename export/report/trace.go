@@ -31,7 +31,7 @@ func (r *implRun) readTrace(rel model.Relation) error {
 	if st, err := f.Stat(); err == nil && st.IsDir() {
 		return inputErrorf("%s is a directory: give a trace (.jsonl)", r.TracePath)
 	}
-	d := model.NewDecoder(f, r.TracePath)
+	d := model.NewDecoder(f, r.traceLabel())
 	c := model.NewChecker(rel)
 	r.durations = map[model.ActionType][]uint64{}
 	var rec model.Record
@@ -53,10 +53,10 @@ func (r *implRun) readTrace(rel model.Relation) error {
 		}
 	}
 	if records == 0 {
-		return inputErrorf("%s is an empty trace: a trace has one JSON record per line (docs/trace-format.md)", r.TracePath)
+		return inputErrorf("%s is an empty trace: a trace has one JSON record per line (docs/trace-format.md)", r.traceLabel())
 	}
 	res := c.Result()
-	res.Files = []string{r.TracePath}
+	res.Files = []string{r.traceLabel()}
 	r.check = &res
 	for _, ds := range r.durations {
 		slices.Sort(ds)
