@@ -176,7 +176,7 @@
     name.textContent = v.impl.names[n.name];
     tip.appendChild(name);
     [
-      'total: ' + n.total + ' samples, ' + pct(n.total, total) + ' of ' + filterSel.options[filterSel.selectedIndex].text,
+      'total: ' + n.total + ' samples, ' + pct(n.total, total) + ' of the samples shown (' + filterSel.options[filterSel.selectedIndex].text + ')',
       'self: ' + n.self + ' samples, ' + pct(n.self, total),
     ].forEach(function (line) {
       var d = document.createElement('div');
