@@ -113,7 +113,7 @@ func (h *htmlReport) write(c *cli.Context, tr *session.Transitions, user string)
 	if cred, err := loader.ResolveUser(user); err == nil && cred != nil {
 		uid, gid = int(cred.UID), int(cred.GID)
 	}
-	if err := writeReport(h.path, uid, gid, in); err != nil {
+	if _, err := writeReport(h.path, uid, gid, in); err != nil {
 		if errors.Is(err, report.ErrInput) {
 			return cli.Exit(fmt.Sprintf("report %s: %v", h.path, err), exitUsage)
 		}

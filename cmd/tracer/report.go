@@ -27,6 +27,8 @@ func reportCommand() *cli.Command {
 			"narrowed to the samples inside one action; lost samples and batches.\n\n" +
 			"The n-th --trace belongs to the n-th profile. Profiles without traces give the flame\n" +
 			"graph alone; traces without profiles give the verdicts and latencies alone.\n\n" +
+			"Exit codes: 0 the page is written and shows no divergence, 1 it shows one, 2 a usage\n" +
+			"or input error (nothing is written).\n\n" +
 			"Examples:\n" +
 			"   tracer report --trace out/python.jsonl --trace out/node.jsonl out/python.pb.gz out/node.pb.gz -o report.html\n" +
 			"   tracer report app.pb.gz -o app.html",
@@ -125,23 +127,27 @@ func runReport(c *cli.Context) error {
 	if err := probeOutput(a.output); err != nil {
 		return usageError{fmt.Errorf("report: cannot write %s (%v): give -o a file in a writable directory", a.output, err)}
 	}
-	if err := writeReport(a.output, -1, -1, in); err != nil {
+	pg, err := writeReport(a.output, -1, -1, in)
+	if err != nil {
 		if errors.Is(err, report.ErrInput) {
 			return usageError{fmt.Errorf("report: %w", err)}
 		}
 		return err
 	}
-	fmt.Fprintf(c.App.Writer, "report: %s\n", a.output)
+	fmt.Fprintf(c.App.Writer, "report: %s (verdict: %s)\n", a.output, pg.Verdict)
+	if pg.Verdict == "DIVERGENT" {
+		return cli.Exit("", exitDivergence)
+	}
 	return nil
 }
 
 // writeReport builds the page of in and writes it to path atomically.
-func writeReport(path string, uid, gid int, in report.Input) error {
+func writeReport(path string, uid, gid int, in report.Input) (*report.Page, error) {
 	pg, err := report.Build(in)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return export.WriteFile(path, uid, gid, func(w io.Writer) error { return pg.Write(w) })
+	return pg, export.WriteFile(path, uid, gid, func(w io.Writer) error { return pg.Write(w) })
 }
 
 // commandLine is tracer's own command line as the report shows it.
