@@ -16,7 +16,7 @@ import (
 func samplingFlags() []cli.Flag {
 	return append([]cli.Flag{
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: session.DefaultOutput,
-			Usage: "write the pprof profile to `FILE` (\"-\": none); view it with go tool pprof -http=: FILE"},
+			Usage: "write the pprof profile to `FILE` (\"-\": none); --html draws it as a page, go tool pprof reads it"},
 		&cli.IntFlag{Name: "freq", Aliases: []string{"F"}, Value: loader.DefaultFreq,
 			Usage: fmt.Sprintf("sample each thread `HZ` times per second of CPU (%d to %d)", loader.MinFreq, loader.MaxFreq)},
 		&cli.StringFlag{Name: "folded", Usage: "also write folded stacks for flamegraph.pl to `FILE`"},
