@@ -11,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/tracer-dev/tracer/export"
 	"github.com/tracer-dev/tracer/export/report"
 	"github.com/tracer-dev/tracer/loader"
 	"github.com/tracer-dev/tracer/model"
@@ -46,7 +47,7 @@ func prepareHTML(c *cli.Context, cfg *session.Config, target string, command []s
 	if path == "" {
 		return nil, trace, nil
 	}
-	if err := probeOutput(path); err != nil {
+	if err := export.ProbeWritable(path); err != nil {
 		return nil, "", usageError{fmt.Errorf("cannot write %s (%v): give --html a file in a writable directory", path, err)}
 	}
 	h := &htmlReport{path: path, target: target, command: command, profile: cfg.Output, trace: trace}

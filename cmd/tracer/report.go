@@ -124,7 +124,7 @@ func runReport(c *cli.Context) error {
 		}
 		in.Impls = append(in.Impls, im)
 	}
-	if err := probeOutput(a.output); err != nil {
+	if err := export.ProbeWritable(a.output); err != nil {
 		return usageError{fmt.Errorf("report: cannot write %s (%v): give -o a file in a writable directory", a.output, err)}
 	}
 	pg, err := writeReport(a.output, -1, -1, in)
@@ -163,31 +163,4 @@ func commandLine(args []string) string {
 		out = append(out, a)
 	}
 	return strings.Join(out, " ")
-}
-
-// probeOutput checks that path can be created, before any work is done.
-func probeOutput(path string) error {
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return errors.New("it is a directory")
-	}
-	f, err := os.CreateTemp(dirOf(path), ".probe-*")
-	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			return pe.Err
-		}
-		return err
-	}
-	f.Close()
-	return os.Remove(f.Name())
-}
-
-func dirOf(path string) string {
-	if i := strings.LastIndexByte(path, '/'); i >= 0 {
-		if i == 0 {
-			return "/"
-		}
-		return path[:i]
-	}
-	return "."
 }
