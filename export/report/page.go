@@ -404,6 +404,13 @@ func histogramSVG(action string, series []histSeries) template.HTML {
 		b.WriteString(`<text x="4" y="40" class="axis">no step durations in the trace</text></svg>`)
 		return template.HTML(b.String())
 	}
+	// The axis ends at the largest p99.9: the slowest steps, often a
+	// thousand times slower than the rest, share the last bin instead of
+	// squeezing every other bar into a corner.
+	overflow := false
+	if q := axisEnd(series); q > 0 && q < hi {
+		hi, overflow = q, true
+	}
 	hi = max(hi, lo)
 	llo, lhi := math.Log(float64(lo)), math.Log(float64(hi)+1)
 	bin := func(d uint64) int {
@@ -435,16 +442,53 @@ func histogramSVG(action string, series []histSeries) template.HTML {
 			h := math.Max(1, float64(histPlot)*float64(c)/float64(top))
 			w := bw / float64(len(series))
 			x := float64(i)*bw + float64(k)*w
-			fmt.Fprintf(&b, `<rect class="s%d" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s %s: %d steps from %s to %s</title></rect>`,
+			upto := "to " + fmtDur(edge(i+1))
+			if overflow && i == histBins-1 {
+				upto = "up"
+			}
+			fmt.Fprintf(&b, `<rect class="s%d" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s %s: %d steps from %s %s</title></rect>`,
 				k, x+0.5, float64(histPlot)-h, math.Max(w-1, 1), h,
-				template.HTMLEscapeString(series[k].name), template.HTMLEscapeString(action), c, fmtDur(edge(i)), fmtDur(edge(i+1)))
+				template.HTMLEscapeString(series[k].name), template.HTMLEscapeString(action), c, fmtDur(edge(i)), upto)
+		}
+	}
+	// p50 and p99 of each series: dashed lines, the value on hover.
+	for k, s := range series {
+		if len(s.durations) == 0 {
+			continue
+		}
+		for _, q := range []struct {
+			name string
+			v    uint64
+		}{{"p50", quantile(s.durations, 0.50)}, {"p99", quantile(s.durations, 0.99)}} {
+			x := 0.0
+			if lhi > llo {
+				x = float64(histWidth) * (math.Log(float64(max(q.v, 1))) - llo) / (lhi - llo)
+			}
+			fmt.Fprintf(&b, `<line class="q s%d" x1="%.1f" y1="0" x2="%.1f" y2="%d"><title>%s %s %s: %s</title></line>`,
+				k, x, x, histPlot, template.HTMLEscapeString(s.name), template.HTMLEscapeString(action), q.name, fmtDur(q.v))
+			fmt.Fprintf(&b, `<text class="qt s%d" x="%.1f" y="%d">%s</text>`, k, x+2, 9+10*k, q.name)
 		}
 	}
 	fmt.Fprintf(&b, `<line x1="0" y1="%d" x2="%d" y2="%d" class="base"/>`, histPlot, histWidth, histPlot)
 	fmt.Fprintf(&b, `<text x="0" y="%d" class="axis">%s</text>`, histPlot+14, fmtDur(lo))
 	fmt.Fprintf(&b, `<text x="%d" y="%d" class="axis" text-anchor="middle">%s</text>`, histWidth/2, histPlot+14, fmtDur(edge(histBins/2)))
-	fmt.Fprintf(&b, `<text x="%d" y="%d" class="axis" text-anchor="end">%s</text>`, histWidth, histPlot+14, fmtDur(hi))
-	fmt.Fprintf(&b, `<text x="%d" y="%d" class="axis" text-anchor="middle">step duration (log scale); bar height: steps</text>`, histWidth/2, histPlot+28)
+	more := ""
+	if overflow {
+		more = " and slower"
+	}
+	fmt.Fprintf(&b, `<text x="%d" y="%d" class="axis" text-anchor="end">%s%s</text>`, histWidth, histPlot+14, fmtDur(hi), more)
+	fmt.Fprintf(&b, `<text x="%d" y="%d" class="axis" text-anchor="middle">step duration (log scale); bars: steps; dashed: p50, p99</text>`, histWidth/2, histPlot+28)
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
+}
+
+// axisEnd is the largest p99.9 of the series.
+func axisEnd(series []histSeries) uint64 {
+	var end uint64
+	for _, s := range series {
+		if len(s.durations) > 0 {
+			end = max(end, quantile(s.durations, 0.999))
+		}
+	}
+	return end
 }

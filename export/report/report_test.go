@@ -454,3 +454,22 @@ func TestPageSizeBounded(t *testing.T) {
 		t.Errorf("page of %d bytes; want well under 5 MiB", size)
 	}
 }
+
+// Names from the traced program are text on the page, never markup.
+func TestNamesAreInert(t *testing.T) {
+	evil := "</script><script>alert(1)</script>"
+	pg, err := Build(Input{
+		Impls:   []Impl{{Name: "<b>x</b>", Profile: testProfile(t, []stack{{[]string{"main", evil}, "", 1}}), Command: []string{evil}}},
+		Command: evil,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := render(t, pg)
+	if strings.Contains(page, evil) || strings.Contains(page, "<b>x</b>") {
+		t.Error("a frame, command or name is markup on the page")
+	}
+	if !strings.Contains(page, `\u003c/script\u003e\u003cscript\u003ealert(1)`) {
+		t.Error("the frame name is not in the flame data")
+	}
+}
