@@ -58,7 +58,7 @@ func checkWorkload(ctx context.Context, python, container, actions string) error
 
 // InterpreterVersion asks a Python or Node.js interpreter for its version
 // ("Python 3.11.7", "node v20.19.2"); "" when exe is neither or does not
-// answer within a few seconds. Nothing else is run: a program that is not
+// answer within 15 seconds. Nothing else is run: a program that is not
 // an interpreter might not know --version.
 func InterpreterVersion(ctx context.Context, exe string) string {
 	base := filepath.Base(exe)
@@ -66,7 +66,7 @@ func InterpreterVersion(ctx context.Context, exe string) string {
 	if !isNode && !strings.HasPrefix(base, "python") {
 		return ""
 	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, exe, "--version")
 	cmd.Stdin = nil

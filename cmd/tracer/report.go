@@ -48,6 +48,9 @@ type reportArgs struct {
 	traces, profiles []string
 }
 
+// errHelp is --help given after the files.
+var errHelp = errors.New("help")
+
 func parseReportArgs(c *cli.Context) (reportArgs, error) {
 	a := reportArgs{output: c.String("output"), relation: c.String("relation"), traces: c.StringSlice("trace")}
 	args := c.Args().Slice()
@@ -68,6 +71,9 @@ func parseReportArgs(c *cli.Context) (reportArgs, error) {
 		if arg == "--" {
 			a.profiles = append(a.profiles, args[i+1:]...)
 			break
+		}
+		if name == "h" || name == "help" {
+			return a, errHelp
 		}
 		var err error
 		if !hasVal {
@@ -102,6 +108,9 @@ func parseReportArgs(c *cli.Context) (reportArgs, error) {
 
 func runReport(c *cli.Context) error {
 	a, err := parseReportArgs(c)
+	if errors.Is(err, errHelp) {
+		return cli.ShowCommandHelp(c.Lineage()[1], "report")
+	}
 	if err != nil {
 		return usageError{err}
 	}
