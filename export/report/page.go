@@ -30,6 +30,7 @@ type Page struct {
 	Verdict                        string // CONFORMING, DIVERGENT, INCOMPLETE, NOT CHECKED
 	VerdictNote                    string
 	Problems                       []string
+	Losses                         []string // what a run lost: samples, batches, steps
 	Verdicts                       []VerdictRow
 	Divergences                    []*DivergenceView
 	Impls                          []ImplView
@@ -130,6 +131,7 @@ func (p *Page) fill(runs []*implRun) {
 	}
 	for _, r := range runs {
 		p.Impls = append(p.Impls, implView(r))
+		p.Losses = append(p.Losses, losses(r)...)
 	}
 	p.Actions = actionViews(runs)
 	p.fillFlame(runs)
@@ -491,4 +493,20 @@ func axisEnd(series []histSeries) uint64 {
 		}
 	}
 	return end
+}
+
+// losses says what one run lost, for the verdict section: the details are
+// in the run section.
+func losses(r *implRun) []string {
+	var out []string
+	if r.prof != nil && r.prof.lost > 0 {
+		out = append(out, fmt.Sprintf("%s: the kernel dropped %d sampler records", r.Name, r.prof.lost))
+	}
+	if r.CaptureLost {
+		out = append(out, fmt.Sprintf("%s: the capture lost or rejected batches (see the run below)", r.Name))
+	}
+	if r.check != nil && r.check.NotObserved > 0 {
+		out = append(out, fmt.Sprintf("%s: %d steps missing from the trace, checking resumed after each gap", r.Name, r.check.NotObserved))
+	}
+	return out
 }

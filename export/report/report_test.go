@@ -141,6 +141,7 @@ func TestDivergentTraceAndLabelledProfile(t *testing.T) {
 	for _, want := range []string{
 		`data-verdict="DIVERGENT"`, `data-step="3"`, `<tr class="field differs" data-field="data[0]">`,
 		`<tr class="field" data-field="agent_id">`, "Python 3.11.7", "python3 app.py", `<span class="lost">3</span>`,
+		"lost: python: the kernel dropped 3 sampler records",
 		`<option value="post">only inside post</option>`, `<option value="(outside any step)">`,
 	} {
 		if !strings.Contains(page, want) {
