@@ -474,3 +474,27 @@ func TestNamesAreInert(t *testing.T) {
 		t.Error("the frame name is not in the flame data")
 	}
 }
+
+// Two traces with no step in common: each is judged, the pair is not, and
+// the page says why.
+func TestPairWithoutCommonSteps(t *testing.T) {
+	dir := t.TempDir()
+	late := filepath.Join(dir, "late.jsonl")
+	var b []byte
+	st := model.State{AgentID: "a"}
+	for i := uint64(100); i < 103; i++ {
+		b = model.AppendRecord(b, model.Record{Kind: model.KindStep, Seq: i, T0: i, T1: i + 1, Action: model.Action{Type: model.Comment, Author: "x", Content: "y"}, State: st})
+		b = append(b, '\n')
+	}
+	if err := os.WriteFile(late, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// valid.jsonl has steps 1–12 and an init record; late.jsonl neither.
+	pg, err := Build(Input{Impls: []Impl{{TracePath: filepath.Join(traces, "valid.jsonl")}, {TracePath: late}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pg.Verdict != "INCOMPLETE" || len(pg.Verdicts) != 2 || len(pg.Problems) != 1 || !strings.Contains(pg.Problems[0], "no seq in common") {
+		t.Errorf("verdict %s, rows %d, problems %q", pg.Verdict, len(pg.Verdicts), pg.Problems)
+	}
+}
