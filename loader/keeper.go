@@ -127,6 +127,7 @@ func startKeeper(held *ebpf.Map, onExit func()) (*keeper, error) {
 	defer r.Close()
 	cmd := exec.Command(self)
 	cmd.Env = []string{keeperEnv + "=1"}
+	cmd.Dir = "/" // it holds no directory busy (a file system to unmount)
 	cmd.ExtraFiles = []*os.File{r, pf, hf}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {

@@ -120,6 +120,7 @@ func startReleaseHelper(files []*os.File) (done func()) {
 	}
 	cmd := exec.Command(self)
 	cmd.Env = []string{releaseEnv + "=1"}
+	cmd.Dir = "/" // it holds no directory busy (a file system to unmount)
 	cmd.ExtraFiles = append([]*os.File{r}, files...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // not in the terminal's foreground group: Ctrl-C is not for it
 	err = cmd.Start()
