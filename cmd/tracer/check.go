@@ -138,6 +138,9 @@ func runCheck(c *cli.Context) error {
 	if interrupted && !res.Divergent() {
 		return cli.Exit("check: interrupted before the end of the input: the verdict covers only what was read", exitIncomplete)
 	}
+	if res.Verdict() == model.Incomplete {
+		return verdictError(&res, "check: verdict incomplete: not every step could be checked (see the report)")
+	}
 	return verdictError(&res, "")
 }
 
