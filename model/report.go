@@ -214,8 +214,8 @@ func (r *Result) writeSummary(b *strings.Builder) {
 			r.NotObserved, plural(r.NotObserved, "step", "steps"), rangesText(r.Gaps))
 	}
 	if r.SpanChecked > 0 {
-		fmt.Fprintf(b, "  across gaps:  %d %s (seq %s) checked for shard_id only, against the last state before\n"+
-			"                the unobserved steps (Lean theorem run_shard_id: shard_id never changes along a run)\n",
+		fmt.Fprintf(b, "  across gaps:  %d %s (seq %s) checked for shard_id only, against the last state seen\n"+
+			"                before them (Lean theorem run_shard_id: shard_id never changes along a run)\n",
 			r.SpanChecked, plural(r.SpanChecked, "step", "steps"), rangesText(r.SpanSeqs))
 	}
 	if r.Lost > 0 {
