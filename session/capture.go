@@ -276,9 +276,17 @@ func (t *Transitions) Observe(rec loader.Record) {
 func (t *Transitions) batch(b loader.Batch) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	fresh := t.procs[b.PID] == nil
 	p, err := t.proc(b.PID)
 	if err != nil {
 		return err
+	}
+	if fresh && !t.attachMode && b.Number > 1 {
+		// tracer run sees a program from its start: batches before the
+		// first one captured were lost (an attach misses them by design).
+		if err := p.lost(uint64(b.Number)-1, "batches before the first one captured"); err != nil {
+			return err
+		}
 	}
 	if b.Gap > 0 {
 		t.noteCapped("batches not captured", "pid %d: %d batches were not captured before batch %d (their steps are reported as not observed)", b.PID, b.Gap, b.Number)

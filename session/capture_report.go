@@ -42,8 +42,12 @@ func (t *Transitions) Verdict() Verdict {
 		v.Incomplete = v.Incomplete || verdict == model.Incomplete
 		v.NotATrace = v.NotATrace || verdict == model.NotATrace
 	}
-	if _, lost := unattributedLoss(t.stats); lost || t.stats.LostBatches > 0 {
-		v.Incomplete = true // batches were lost, maybe of a process not seen at all
+	// Batches were lost, maybe of a process not seen at all. Execs not
+	// followed count only when transitions were asked for or reported: a
+	// plain profiling run says nothing about transitions.
+	n, lost := unattributedLoss(t.stats)
+	if n > 0 || t.stats.LostBatches > 0 || (lost && (len(t.order) > 0 || t.cfg.Trace != "")) {
+		v.Incomplete = true
 	}
 	return v
 }
