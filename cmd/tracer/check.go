@@ -24,7 +24,7 @@ func checkCommand() *cli.Command {
 			"After steps that were not observed, what holds along any run is still checked (shard_id\n" +
 			"never changes: the Lean theorem run_shard_id). With two traces, the steps with the same\n" +
 			"seq must have the same action and related states.\n\n" +
-			exitCodesHelp + "\n" +
+			exitCodesHelp + "\n\n" +
 			"A FIFO is waited on for a writer at most " + fifoWait.String() + "; Ctrl-C or SIGTERM ends a check at once\n" +
 			"(exit 3, the report covers what was read). The trace format is described in\n" +
 			"docs/trace-format.md.",
