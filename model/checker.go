@@ -317,15 +317,14 @@ func checkSource(d *Decoder, src recordSource, rel Relation) (Result, error) {
 			break
 		}
 		records++
-		var ie *InputError
-		switch {
-		case err == nil:
+		if err == nil {
 			_ = c.Feed(*rec) // counted in the result when out of place
-		case errors.As(err, &ie) && ie.Skippable:
-			c.Reject(ie)
-		default:
+			continue
+		}
+		if !skippable(err) {
 			return c.res, err
 		}
+		c.Reject(err)
 	}
 	if records == 0 {
 		return c.res, &InputError{File: d.Name(), Msg: "empty trace: no records; a trace has one JSON record per line"}
@@ -334,6 +333,13 @@ func checkSource(d *Decoder, src recordSource, rel Relation) (Result, error) {
 		return c.res, notATraceError(d.Name(), c.res.FirstUndecodable)
 	}
 	return c.res, nil
+}
+
+// skippable reports whether err is about one line only (an *InputError
+// with Skippable set): reading can go on past it.
+func skippable(err error) bool {
+	var ie *InputError
+	return errors.As(err, &ie) && ie.Skippable
 }
 
 func cloneState(s State) State {

@@ -32,14 +32,12 @@ func (s *pairSide) next() error {
 			return nil
 		}
 		s.n++
-		var ie *InputError
-		switch {
-		case err == nil:
-		case errors.As(err, &ie) && ie.Skippable:
-			s.c.Reject(ie)
+		if err != nil {
+			if !skippable(err) {
+				return err
+			}
+			s.c.Reject(err)
 			continue
-		default:
-			return err
 		}
 		if rec.Kind == KindLost {
 			s.seen++
