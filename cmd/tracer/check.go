@@ -104,7 +104,7 @@ func runCheck(c *cli.Context) error {
 		}
 		f, err := openTrace(ctx, path)
 		if errors.Is(err, errInterrupted) {
-			return cli.Exit(fmt.Sprintf("check: interrupted while waiting for a writer on %s: nothing was checked (verdict incomplete)", path), exitIncomplete)
+			return interrupted(args.json, c, fmt.Sprintf("check: interrupted while waiting for a writer on %s: nothing was checked (verdict incomplete)", path))
 		}
 		if err != nil {
 			return inputFailure(args.json, c, err)
@@ -114,7 +114,7 @@ func runCheck(c *cli.Context) error {
 	}
 	res, err, finished := checkUntilInterrupted(ctx, decoders, rel, files)
 	if !finished {
-		return cli.Exit("check: interrupted: the check did not stop reading; nothing to report (verdict incomplete)", exitIncomplete)
+		return interrupted(args.json, c, "check: interrupted: the check did not stop reading; nothing to report (verdict incomplete)")
 	}
 	interrupted := ctx.Err() != nil
 	if interrupted {
@@ -156,6 +156,16 @@ func verdictError(res *model.Result, msg string) error {
 		return cli.Exit(msg, exitUsage)
 	}
 	return nil
+}
+
+// interrupted ends a check stopped before it had a result: one line on
+// stderr and, with --json, an incomplete verdict on stdout.
+func interrupted(asJSON bool, c *cli.Context, msg string) error {
+	if asJSON {
+		m, _ := json.Marshal(msg)
+		fmt.Fprintf(c.App.Writer, "{\"verdict\":\"incomplete\",\"interrupted\":true,\"error\":%s}\n", m)
+	}
+	return cli.Exit(msg, exitIncomplete)
 }
 
 // inputFailure reports malformed input or an unreadable file: one line on
