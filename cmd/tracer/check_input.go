@@ -59,6 +59,13 @@ func openTrace(ctx context.Context, path string) (*os.File, error) {
 		}
 		return o.f, nil
 	case <-ctx.Done():
+		select {
+		case o := <-done: // opened just as the signal came: read what there is
+			if o.err == nil {
+				return o.f, nil
+			}
+		default:
+		}
 		why = errInterrupted
 	case <-timer.C:
 		why = fmt.Errorf("check: no writer opened the FIFO %s within %s: start the program that writes it first", path, fifoWait)

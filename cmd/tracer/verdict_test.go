@@ -215,11 +215,26 @@ func TestCheckInterrupted(t *testing.T) {
 			defer w.Close()
 			fmt.Fprintln(w, initLine)
 			fmt.Fprintln(w, stepLine(1, `{"type":"comment","author":"a","content":""}`, `{"agent_id":"a","shard_id":0,"data":[]}`))
-			// tracer has opened the FIFO, so its signal handlers are set.
+			// Once the FIFO is empty tracer has read the records: it is past
+			// its open, in the reading loop.
+			for i := 0; ; i++ {
+				n, err := unix.IoctlGetInt(int(w.Fd()), unix.TIOCINQ)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n == 0 {
+					break
+				}
+				if i > 6000 {
+					t.Fatalf("tracer never read the FIFO (%d bytes left)", n)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
 			cmd.Process.Signal(sig)
 			code := exitOf(t, cmd)
 			if code != 3 || !strings.Contains(stderr.String(), "check: interrupted before the end of the input") ||
-				!strings.Contains(stdout.String(), "interrupted:  the check was stopped before the end of the input") {
+				!strings.Contains(stdout.String(), "interrupted:  the check was stopped before the end of the input") ||
+				!strings.Contains(stdout.String(), "checked:      1 steps against the model") {
 				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 			}
 		})
