@@ -81,6 +81,7 @@ func commands() []*cli.Command {
 		checkCommand(),
 		verifyCommand(),
 		diffCommand(),
+		reportCommand(),
 		versionCommand(),
 	}
 }
