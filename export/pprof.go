@@ -179,7 +179,7 @@ func (b *pprofBuilder) location(pid int, fr symbolize.Frame) *profile.Location {
 
 func (b *pprofBuilder) add(s *Sample) {
 	ps := &profile.Sample{
-		Value:    []int64{1, b.src.sampleNanos(s)},
+		Value:    []int64{int64(s.Weight()), b.src.sampleNanos(s)},
 		Label:    map[string][]string{},
 		NumLabel: map[string][]int64{"pid": {int64(s.PID)}, "tid": {int64(s.TID)}},
 	}

@@ -20,7 +20,14 @@ type Checker struct {
 	havePrev bool
 	prevSeq  uint64
 	res      Result
+	onDiv    func(*Divergence) // sees every divergence (SetOnDivergence)
 }
+
+// SetOnDivergence makes the checker build every divergence, not only the
+// first, and hand each to fn as it is found (for a continuous export that
+// reports each one). fn must not keep d's slices past the call unless it
+// copies them; the checker does not reuse them.
+func (c *Checker) SetOnDivergence(fn func(d *Divergence)) { c.onDiv = fn }
 
 // NewChecker returns a checker that judges steps under rel.
 func NewChecker(rel Relation) *Checker {
@@ -105,7 +112,7 @@ func (c *Checker) check(r *Record) {
 		return
 	}
 	c.res.Divergences++
-	if c.res.First != nil {
+	if c.res.First != nil && c.onDiv == nil {
 		return
 	}
 	expected := Transition(c.prev, r.Action)
@@ -121,7 +128,12 @@ func (c *Checker) check(r *Record) {
 	} else {
 		d.OtherHolds, d.OtherKnown = exact, true // bisim failed, so exact failed too
 	}
-	c.res.First = d
+	if c.res.First == nil {
+		c.res.First = d
+	}
+	if c.onDiv != nil {
+		c.onDiv(d)
+	}
 }
 
 // stepHolds judges observed against transition(prev, a) without building the
