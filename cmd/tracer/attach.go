@@ -44,11 +44,17 @@ func attachCommand() *cli.Command {
 			}
 			cfg.PID = pid
 			cfg.Duration = c.Duration("duration")
+			exp, err := addOTLP(c, &cfg)
+			if err != nil {
+				return err
+			}
 			tr, err := addTransitions(c, &cfg, nil)
 			if err != nil {
 				return err
 			}
-			if _, err := session.Run(c.Context, cfg); err != nil {
+			_, err = session.Run(c.Context, cfg)
+			closeOTLP(c, exp)
+			if err != nil {
 				return sessionError(err)
 			}
 			return verdictExit(tr)

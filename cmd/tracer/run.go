@@ -20,7 +20,7 @@ func samplingFlags() []cli.Flag {
 		&cli.IntFlag{Name: "freq", Aliases: []string{"F"}, Value: loader.DefaultFreq,
 			Usage: fmt.Sprintf("sample each thread `HZ` times per second of CPU (%d to %d)", loader.MinFreq, loader.MaxFreq)},
 		&cli.StringFlag{Name: "folded", Usage: "also write folded stacks for flamegraph.pl to `FILE`"},
-	}, transitionFlags()...)
+	}, append(transitionFlags(), otlpFlags()...)...)
 }
 
 func runCommand() *cli.Command {
@@ -50,11 +50,16 @@ func runCommand() *cli.Command {
 			}
 			cfg.Command = c.Args().Slice()
 			cfg.User = c.String("user")
+			exp, err := addOTLP(c, &cfg)
+			if err != nil {
+				return err
+			}
 			tr, err := addTransitions(c, &cfg, cfg.Command)
 			if err != nil {
 				return err
 			}
 			res, err := session.Run(c.Context, cfg)
+			closeOTLP(c, exp)
 			if err != nil {
 				return sessionError(err)
 			}
