@@ -257,10 +257,11 @@ func (st *streamer) process(pid int, ms []symbolize.Mapping) export.Process {
 	for _, m := range ms {
 		if loader.IsPythonPath(m.Path) {
 			p.RuntimeName = "cpython"
+			// The executable may only be a launcher of libpython.
 			if pf, err := loader.InspectPython(m.Path); err == nil {
 				p.RuntimeVersion = pf.Version
+				break
 			}
-			break
 		}
 	}
 	if p.RuntimeName == "" && symbolize.IsNode(p.ExecutablePath) {

@@ -63,7 +63,7 @@ func closeOTLP(c *cli.Context, exp *otlp.Exporter) {
 	}
 	st := exp.Close()
 	if st == (otlp.Stats{}) {
-		return // the session never started
+		return // nothing was sent or lost
 	}
 	fmt.Fprintf(c.App.ErrWriter, "otlp: %s to %s\n", st, exp.URL(otlp.Profiles))
 }

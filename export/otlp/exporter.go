@@ -96,22 +96,23 @@ func (s Stats) Lost() bool {
 	return false
 }
 
-// String is the one-line report: "sent 4 profile requests (812 samples),
-// …; dropped …".
+// String is the one-line report: "sent: profiles 4 (812 samples), logs 4
+// (5 records), metrics 4 (20 points)", then the same for what was
+// dropped, with the last error.
 func (s Stats) String() string {
-	items := [...]string{"samples", "log records", "metric points"}
+	items := [...]string{"samples", "records", "points"}
 	part := func(c [nSignals]Counts) string {
 		var ps []string
 		for i, x := range c {
-			ps = append(ps, fmt.Sprintf("%d %s requests (%d %s)", x.Requests, Signal(i), x.Items, items[i]))
+			ps = append(ps, fmt.Sprintf("%s %d (%d %s)", Signal(i), x.Requests, x.Items, items[i]))
 		}
 		return strings.Join(ps, ", ")
 	}
-	out := "sent " + part(s.Sent)
+	out := "sent: " + part(s.Sent)
 	if s.Lost() {
-		out += "; dropped " + part(s.Dropped)
+		out += "; dropped: " + part(s.Dropped)
 		if s.LastError != "" {
-			out += " (last error: " + s.LastError + ")"
+			out += "; last error: " + s.LastError
 		}
 	}
 	return out
