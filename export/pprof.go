@@ -188,9 +188,9 @@ func (b *pprofBuilder) add(s *Sample) {
 	}
 	if s.Step > 0 {
 		ps.NumLabel["step"] = []int64{int64(s.Step)}
-		if s.Action != "" {
-			ps.Label["action"] = []string{s.Action}
-		}
+	}
+	if s.Action != "" { // merged samples (Count) keep their action, not their step
+		ps.Label["action"] = []string{s.Action}
 	}
 	for _, fr := range s.Stack {
 		ps.Location = append(ps.Location, b.location(s.PID, fr))

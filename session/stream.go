@@ -244,7 +244,9 @@ func (st *streamer) intern(stack []symbolize.Frame) string {
 // process describes pid: its executable and, for CPython and Node, the
 // runtime (read once, while the process may still run).
 func (st *streamer) process(pid int, ms []symbolize.Mapping) export.Process {
-	if p, ok := st.procs[pid]; ok && p.Executable != "" {
+	// Kept once the runtime is known; until then (a shell that will exec
+	// python, mappings not yet seen) read again at each interval.
+	if p, ok := st.procs[pid]; ok && (p.RuntimeVersion != "" || p.RuntimeName == "nodejs") {
 		return p
 	}
 	p := export.Process{PID: pid}
