@@ -355,6 +355,7 @@ func parseOTLPReport(t *testing.T, stderr string) otlpReport {
 		t.Fatalf("no otlp report line in stderr:\n%s", stderr)
 	}
 	line, _, _ := strings.Cut(stderr[i:], "\n")
+	t.Log(line)
 	if _, err := fmt.Sscanf(line, "otlp: sent: profiles %d (%d samples), logs %d (%d records)",
 		&r.sentProfiles, &r.sentSamples, &r.sentLogs, &r.sentRecords); err != nil {
 		t.Fatalf("otlp report %q: %v", line, err)

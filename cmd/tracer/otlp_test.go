@@ -153,7 +153,7 @@ func TestOTLPCollectorStopped(t *testing.T) {
 	col := startCollector(t)
 	dir := t.TempDir()
 	cmd := exec.Command(tracerBin, "run", "-o", "p.pb.gz", "--otlp-endpoint", col.endpoint, "--otlp-interval", "1s", "--",
-		realPython(t), filepath.Join(wd(t), "../../examples/python_container.py"), "--steps", "150000")
+		realPython(t), filepath.Join(wd(t), "../../examples/python_container.py"), "--steps", "60000")
 	cmd.Dir = dir
 	var stderr strings.Builder
 	cmd.Stderr = &stderr

@@ -206,7 +206,11 @@ func (e *Exporter) Export(p *export.Profile) {
 	if len(p.Samples) > 0 {
 		prof := BuildProfiles(p, &e.cfg.Resource, e.cfg.Version)
 		body, err := (&pprofile.ProtoMarshaler{}).MarshalProfiles(prof)
-		e.enqueue(Profiles, body, uint64(prof.SampleCount()), err)
+		var n uint64
+		for i := range p.Samples {
+			n += uint64(p.Samples[i].Weight())
+		}
+		e.enqueue(Profiles, body, n, err)
 	}
 	logs, metrics, records := e.checks.flush(&e.cfg.Resource, e.process, e.cfg.Version, time.Now())
 	if records > 0 {
@@ -256,12 +260,19 @@ func (e *Exporter) enqueue(sig Signal, body []byte, items uint64, err error) {
 	}
 }
 
-// drop counts r as lost (e.mu held).
+// drop counts r as lost (e.mu held). why becomes the last error unless it
+// only says that time ran out and an earlier error says why.
 func (e *Exporter) drop(r *request, why string) {
 	e.stats.Dropped[r.sig].Requests++
 	e.stats.Dropped[r.sig].Items += r.items
-	e.stats.LastError = why
+	if why != errEnded || e.stats.LastError == "" {
+		e.stats.LastError = why
+	}
 }
+
+// errEnded is why a request still waiting when Close gave up was dropped.
+const errEnded = "not sent before tracer ended"
+
 
 // next waits for a request; nil when closing and the queue is empty.
 func (e *Exporter) next() *request {
@@ -326,7 +337,9 @@ func (e *Exporter) deliver(r *request) {
 			e.mu.Unlock()
 			return
 		}
-		e.stats.LastError = err.Error()
+		if err.Error() != errEnded {
+			e.stats.LastError = err.Error()
+		}
 		e.mu.Unlock()
 		t := time.NewTimer(backoff)
 		select {
@@ -334,7 +347,7 @@ func (e *Exporter) deliver(r *request) {
 		case <-e.abort:
 			t.Stop()
 			e.mu.Lock()
-			e.drop(r, err.Error())
+			e.drop(r, errEnded)
 			e.mu.Unlock()
 			return
 		}
@@ -368,6 +381,11 @@ func (e *Exporter) post(r *request) error {
 	req.Header.Set("User-Agent", "tracer/"+e.cfg.Version)
 	resp, err := e.cfg.Client.Do(req)
 	if err != nil {
+		select {
+		case <-e.abort:
+			return errors.New(errEnded)
+		default:
+		}
 		return fmt.Errorf("send %s: %w", r.sig, err)
 	}
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
@@ -403,7 +421,7 @@ func (e *Exporter) Close() Stats {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, r := range e.queue {
-		e.drop(r, "not sent before tracer ended")
+		e.drop(r, errEnded)
 	}
 	e.queue, e.bytes = nil, 0
 	return e.stats
