@@ -273,7 +273,6 @@ func (e *Exporter) drop(r *request, why string) {
 // errEnded is why a request still waiting when Close gave up was dropped.
 const errEnded = "not sent before tracer ended"
 
-
 // next waits for a request; nil when closing and the queue is empty.
 func (e *Exporter) next() *request {
 	for {
