@@ -46,8 +46,8 @@ type liveDecorator interface {
 // streamer cuts the session's records into intervals: every interval it
 // symbolizes and decorates the samples older than streamLag, hands them to
 // the Streamer, and folds them into a compact aggregate (one sample per
-// stack, thread, command and action, with a count; the step label is not
-// kept) from which the local outputs are written at the end. Memory thus
+// stack of functions, thread, command and action, with a count; the step
+// label and the addresses are not kept) from which the local outputs are written at the end. Memory thus
 // grows with the distinct stacks, not with time.
 type streamer struct {
 	s     *session
@@ -220,12 +220,15 @@ func (st *streamer) export(samples []export.Sample, pids map[int]bool, end time.
 	}
 }
 
-// intern returns the key of a stack, keeping one copy of each.
+// intern returns the key of a stack, keeping one copy of each. The
+// aggregate keeps frames without their addresses, and native frames
+// without their line (a Python frame is its function, file and line; a
+// native one its function and file, or its module), so that it grows with
+// the code paths that run, not with the instructions sampled.
 func (st *streamer) intern(stack []symbolize.Frame) string {
 	b := st.key[:0]
 	for _, fr := range stack {
-		b = binary.LittleEndian.AppendUint64(b, fr.Addr)
-		b = binary.AppendUvarint(b, uint64(fr.Line))
+		b = binary.AppendUvarint(b, uint64(aggLine(fr)))
 		b = append(b, byte(fr.Kind))
 		b = append(b, fr.Function...)
 		b = append(b, 0)
@@ -236,9 +239,21 @@ func (st *streamer) intern(stack []symbolize.Frame) string {
 	}
 	st.key = b
 	if _, ok := st.stacks[string(b)]; !ok {
-		st.stacks[string(b)] = slices.Clone(stack)
+		kept := slices.Clone(stack)
+		for i := range kept {
+			kept[i].Addr, kept[i].Line = 0, aggLine(kept[i])
+		}
+		st.stacks[string(b)] = kept
 	}
 	return string(b)
+}
+
+// aggLine is the line the aggregate keeps of a frame.
+func aggLine(fr symbolize.Frame) int {
+	if fr.Kind == symbolize.Python {
+		return fr.Line
+	}
+	return 0
 }
 
 // process describes pid: its executable and, for CPython and Node, the
