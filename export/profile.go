@@ -39,6 +39,9 @@ type Profile struct {
 	Start    time.Time                   // when sampling began
 	Duration time.Duration               // how long it ran
 	Lost     uint64                      // records the kernel dropped
+	// Comments are lines for the pprof profile's comments ("command: …",
+	// "interpreter: …"), which tracer report shows.
+	Comments []string
 	// Processes says what is known of each sampled process, for exports
 	// that describe them (OTLP resources); may be nil.
 	Processes map[int]Process

@@ -79,12 +79,23 @@ func (s *session) profile() *export.Profile {
 		Duration: s.res.Duration,
 		Lost:     s.res.Lost,
 	}
+	prof.Comments = s.profileComments()
 	var pids map[int]bool
 	prof.Samples, pids = s.replay(recs, comms, s.decorators())
 	for _, pid := range slices.Sorted(maps.Keys(pids)) {
 		prof.Mappings[pid] = s.sym.Mappings(pid)
 	}
 	return prof
+}
+
+// profileComments are the lines of the profile's comments: the command
+// line and the session's own.
+func (s *session) profileComments() []string {
+	var out []string
+	if len(s.cfg.Command) > 0 {
+		out = append(out, "command: "+strings.Join(s.cfg.Command, " "))
+	}
+	return append(out, s.cfg.Comments...)
 }
 
 // decorators returns the plugins that decorate samples.

@@ -306,6 +306,7 @@ func (st *streamer) final() *export.Profile {
 		Start:     s.start,
 		Duration:  s.res.Duration,
 		Lost:      s.res.Lost,
+		Comments:  s.profileComments(),
 	}
 	for _, pid := range slices.Sorted(maps.Keys(st.pids)) {
 		prof.Mappings[pid] = s.sym.Mappings(pid)

@@ -44,11 +44,16 @@ func attachCommand() *cli.Command {
 			}
 			cfg.PID = pid
 			cfg.Duration = c.Duration("duration")
+			html, trace, err := prepareHTML(c, &cfg, attachTarget(pid), nil)
+			if err != nil {
+				return err
+			}
+			defer html.close()
 			exp, err := addOTLP(c, &cfg)
 			if err != nil {
 				return err
 			}
-			tr, err := addTransitions(c, &cfg, nil)
+			tr, err := addTransitions(c, &cfg, nil, trace)
 			if err != nil {
 				return err
 			}
@@ -56,6 +61,9 @@ func attachCommand() *cli.Command {
 			closeOTLP(c, exp)
 			if err != nil {
 				return sessionError(err)
+			}
+			if err := html.write(c, tr, ""); err != nil {
+				return err
 			}
 			return verdictExit(tr)
 		},
