@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/tracer-dev/tracer/export/otlp"
 	"github.com/tracer-dev/tracer/loader"
 	"github.com/tracer-dev/tracer/model"
 	"github.com/tracer-dev/tracer/session"
@@ -30,6 +31,9 @@ func addTransitions(c *cli.Context, cfg *session.Config, command []string, trace
 		return nil, usageError{err}
 	}
 	tc := session.TransitionsConfig{Relation: rel, Trace: trace, Log: cfg.Log}
+	if exp, ok := cfg.Stream.(*otlp.Exporter); ok {
+		tc.Sink = exp.Checks()
+	}
 	if len(command) > 0 {
 		tc.Command = append([]string(nil), command...)
 		if p, err := loader.LookPath(command[0], os.Environ()); err == nil {
