@@ -78,6 +78,16 @@ type TransitionsConfig struct {
 	Command []string
 	// Log receives one-line notes and the report; nil means os.Stderr.
 	Log io.Writer
+	// Sink, when set, sees every checked step and every divergence as the
+	// live check finds them (a continuous export).
+	Sink StepSink
+}
+
+// StepSink receives the live check's steps and divergences. Its methods run
+// on the checking path and must be quick.
+type StepSink interface {
+	Step(pid int, action model.ActionType, nanos uint64)
+	Divergence(pid int, d *model.Divergence)
 }
 
 // streamID names one stream of records: the batches one Probe of process
@@ -285,9 +295,18 @@ func (t *Transitions) Observe(rec loader.Record) {
 func (t *Transitions) batch(b loader.Batch) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	p, err := t.proc(streamID{b.PID, b.FD})
+	id := streamID{b.PID, b.FD}
+	fresh := t.procs[id] == nil
+	p, err := t.proc(id)
 	if err != nil {
 		return err
+	}
+	if fresh && !t.attachMode && b.Number > 1 {
+		// tracer run sees a program from its start: batches before the
+		// first one captured were lost (an attach misses them by design).
+		if err := p.lost(uint64(b.Number)-1, "batches before the first one captured"); err != nil {
+			return err
+		}
 	}
 	if b.Gap > 0 {
 		t.noteCapped("batches not captured", "pid %d: %d batches were not captured before batch %d (their steps are reported as not observed)", b.PID, b.Gap, b.Number)
@@ -295,10 +314,13 @@ func (t *Transitions) batch(b loader.Batch) error {
 	if b.Truncated {
 		t.noteCapped("truncated batches", "pid %d: batch %d was longer than 64 KiB; only its first records were captured", b.PID, b.Number)
 	}
-	if p.w != nil {
-		if _, err := p.w.Write(b.Payload); err != nil {
-			return fmt.Errorf("write trace %s: %w", p.path, err)
+	if b.Gap > 0 {
+		if err := p.lost(uint64(b.Gap), "batches not captured"); err != nil {
+			return err
 		}
+	}
+	if err := p.writePayload(b.Payload); err != nil {
+		return err
 	}
 	p.in.b = b.Payload
 	for {
@@ -307,6 +329,11 @@ func (t *Transitions) batch(b loader.Batch) error {
 			break
 		}
 		t.record(p, err)
+	}
+	if b.Truncated {
+		if err := p.lost(1, "batch truncated"); err != nil {
+			return err
+		}
 	}
 	if len(t.steps) > 0 {
 		t.corr.steps(t.steps)
@@ -326,6 +353,9 @@ func (t *Transitions) proc(id streamID) (*traceProc, error) {
 	}
 	pid := id.pid
 	p := &traceProc{pid: pid, fd: id.fd, checker: model.NewChecker(t.cfg.Relation)}
+	if sink := t.cfg.Sink; sink != nil {
+		p.checker.SetOnDivergence(func(d *model.Divergence) { sink.Divergence(pid, d) })
+	}
 	defer func() {
 		name := p.path
 		if name == "" {
@@ -366,6 +396,7 @@ func (t *Transitions) record(p *traceProc, err error) {
 		if p.firstEr == "" {
 			p.firstEr = err.Error()
 		}
+		p.checker.Reject(err) // counted in the verdict, as tracer check counts it
 		return
 	}
 	rec := &p.rec
@@ -383,6 +414,9 @@ func (t *Transitions) record(p *traceProc, err error) {
 	if rec.Kind == model.KindStep {
 		t.steps = append(t.steps, tidWindow{rec.TID, window{t0: rec.T0, t1: rec.T1, seq: rec.Seq, action: rec.Action.Type}})
 		t.actions.add(rec.Action.Type, rec.T1-rec.T0)
+		if t.cfg.Sink != nil {
+			t.cfg.Sink.Step(p.pid, rec.Action.Type, rec.T1-rec.T0)
+		}
 	}
 	if d := p.checker.FirstDivergence(); d != nil && !p.live {
 		p.live = true
@@ -413,6 +447,11 @@ func (t *Transitions) Detach() error {
 	var first error
 	for _, id := range t.order {
 		p := t.procs[id]
+		if n, any := unattributedLoss(st); any {
+			if err := p.lost(n, "capture lost batches of unknown processes"); err != nil && first == nil {
+				first = err
+			}
+		}
 		if p.w == nil {
 			continue
 		}

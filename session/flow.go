@@ -39,7 +39,8 @@ type session struct {
 	start    time.Time
 	window   sampleWindow // the samplers' time, in the samples' clock
 	tm       *timer
-	perfMaps bool // the command's node processes write perf maps because tracer asked
+	perfMaps bool      // the command's node processes write perf maps because tracer asked
+	stream   *streamer // a continuous export (stream.go); nil: none
 }
 
 // note prints a one-line remark and keeps it in the result.
@@ -242,6 +243,9 @@ func (s *session) startReading() {
 	s.consumed = make(chan struct{})
 	s.sampler.Start()
 	warm := startWarmer(s.sym)
+	if s.stream != nil {
+		s.stream.begin()
+	}
 	go func() {
 		defer close(s.consumed)
 		defer warm.stop()
@@ -250,7 +254,7 @@ func (s *session) startReading() {
 				pl.Observe(rec)
 			}
 			warm.offer(rec)
-			s.records = append(s.records, rec)
+			s.keep(rec)
 		}
 	}()
 }
@@ -258,6 +262,9 @@ func (s *session) startReading() {
 // stopReading drains the rings, detaches the plugins and closes the
 // samplers. It returns the first plugin error.
 func (s *session) stopReading() error {
+	if s.stream != nil {
+		s.stream.end()
+	}
 	s.sampler.Stop()
 	<-s.consumed
 	s.tm.mark("samplers drained")

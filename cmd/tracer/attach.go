@@ -17,7 +17,9 @@ func attachCommand() *cli.Command {
 		Usage: "sample a running process and write its profile",
 		Description: "Samples every thread of PID (and threads it starts) until the duration has passed,\n" +
 			"Ctrl-C, or the process exits. A node process gets JavaScript names only when it was\n" +
-			"started with --perf-basic-prof-only-functions; tracer says so when the map is missing.\n\n" +
+			"started with --perf-basic-prof-only-functions; tracer says so when the map is missing.\n" +
+			"Transitions the process reports are checked live from the first one seen.\n\n" +
+			exitCodesHelp + "\n\n" +
 			"Example:\n" +
 			"   sudo tracer attach --pid 4242 --duration 5s -o app.pb.gz",
 		Flags: append(samplingFlags(),
@@ -49,11 +51,17 @@ func attachCommand() *cli.Command {
 				return err
 			}
 			defer html.close()
+			exp, err := addOTLP(c, &cfg)
+			if err != nil {
+				return err
+			}
 			tr, err := addTransitions(c, &cfg, nil, trace)
 			if err != nil {
 				return err
 			}
-			if _, err := session.Run(c.Context, cfg); err != nil {
+			_, err = session.Run(c.Context, cfg)
+			closeOTLP(c, exp)
+			if err != nil {
 				return sessionError(err)
 			}
 			if err := html.write(c, tr, ""); err != nil {

@@ -21,7 +21,7 @@ func samplingFlags() []cli.Flag {
 			Usage: fmt.Sprintf("sample each thread `HZ` times per second of CPU (%d to %d)", loader.MinFreq, loader.MaxFreq)},
 		&cli.StringFlag{Name: "folded", Usage: "also write folded stacks for flamegraph.pl to `FILE`"},
 		htmlFlag(),
-	}, transitionFlags()...)
+	}, append(transitionFlags(), otlpFlags()...)...)
 }
 
 func runCommand() *cli.Command {
@@ -35,6 +35,10 @@ func runCommand() *cli.Command {
 			"--perf-basic-prof-only-functions --interpreted-frames-native-stack (kept after your own\n" +
 			"options) so JavaScript functions have names. Under sudo the command runs as the invoking\n" +
 			"user and the output files belong to that user; --user chooses another.\n\n" +
+			"When the program reports transitions (the probe binding), each step is checked live and\n" +
+			"the verdict decides the exit as tracer check would on the trace file (divergence 1,\n" +
+			"incomplete 3) before the command's own status.\n\n" +
+			exitCodesHelp + "\n\n" +
 			"Example:\n" +
 			"   sudo tracer run -F 999 -o node.pb.gz -- node app.js\n" +
 			"   go tool pprof -top node.pb.gz",
@@ -60,11 +64,16 @@ func runCommand() *cli.Command {
 				return err
 			}
 			defer html.close()
+			exp, err := addOTLP(c, &cfg)
+			if err != nil {
+				return err
+			}
 			tr, err := addTransitions(c, &cfg, cfg.Command, trace)
 			if err != nil {
 				return err
 			}
 			res, err := session.Run(c.Context, cfg)
+			closeOTLP(c, exp)
 			if err != nil {
 				return sessionError(err)
 			}
