@@ -73,7 +73,7 @@ func NewCapture(opts CaptureOptions) (*Capture, error) {
 	}
 	spec.Maps[bpf.CaptureMapBatches].MaxEntries = opts.RingBytes
 	c := &Capture{links: map[int][]attached{}, last: map[int]uint32{}}
-	if err := loadCollection(spec, &c.objs); err != nil {
+	if err := LoadCollection(spec, &c.objs); err != nil {
 		return nil, fmt.Errorf("load capture program: %w", verifierTail(err))
 	}
 	c.reader, err = ringbuf.NewReader(c.objs.Batches)

@@ -172,7 +172,7 @@ func symbolOffset(path, sym string) (uint64, error) {
 }
 
 func lookupSymbolOffset(path, sym string) (uint64, error) {
-	f, done, err := openELF(path)
+	f, done, err := OpenELF(path)
 	if err != nil {
 		return 0, fmt.Errorf("open ELF %s: %w", path, err)
 	}

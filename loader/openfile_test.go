@@ -18,7 +18,7 @@ func TestOpenELFRefusesFIFO(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() {
-		_, err := InspectPython(fifo)
+		_, _, err := OpenELF(fifo)
 		if err == nil {
 			_, err = lookupSymbolOffset(fifo, "_Py_write")
 		}
@@ -36,7 +36,7 @@ func TestOpenELFRefusesFIFO(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ef, closeFile, err := openELF(self)
+	ef, closeFile, err := OpenELF(self)
 	if err != nil || ef.Machine == 0 {
 		t.Fatalf("the test binary: %v", err)
 	}

@@ -19,6 +19,13 @@ import (
 )
 
 // needCapture skips when the kernel lacks BPF, uprobes or perf events.
+func needInterpreter(t *testing.T, path string) {
+	t.Helper()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("%s is missing: install it (pyenv install 3.X with --enable-shared, or apt-get install python3.11)", path)
+	}
+}
+
 func needCapture(t *testing.T) {
 	t.Helper()
 	needPerf(t)

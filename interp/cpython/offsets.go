@@ -1,4 +1,4 @@
-package loader
+package cpython
 
 import "fmt"
 

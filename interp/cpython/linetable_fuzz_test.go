@@ -1,4 +1,4 @@
-package symbolize
+package cpython
 
 import "testing"
 

@@ -1,4 +1,4 @@
-package symbolize
+package cpython
 
 import (
 	"encoding/binary"
@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/tracer-dev/tracer/symbolize"
 )
 
 // PythonLayout says where one CPython version keeps what names a code object:
@@ -89,7 +91,7 @@ func (c *PythonCodes) Counts() (read, failed uint64) {
 // Frame names one Python frame: the code object at address code, running
 // the instruction at byte offset offset (noOffset when unknown), whose
 // co_firstlineno was firstLine when the frame was sampled.
-func (c *PythonCodes) Frame(code uint64, offset uint32, firstLine int32) Frame {
+func (c *PythonCodes) Frame(code uint64, offset uint32, firstLine int32) symbolize.Frame {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	pc, ok := c.cache[code]
@@ -99,11 +101,11 @@ func (c *PythonCodes) Frame(code uint64, offset uint32, firstLine int32) Frame {
 		c.reads++
 		if err != nil {
 			c.fails++
-			return Frame{Function: fmt.Sprintf("[python code 0x%x]", code), Module: "[python]", Addr: code, Kind: Python}
+			return symbolize.Frame{Function: fmt.Sprintf("[python code 0x%x]", code), Module: "[python]", Addr: code, Kind: symbolize.Python}
 		}
 		c.cache[code] = pc
 	}
-	f := Frame{Function: pc.name, File: pc.file, Line: int(pc.first), Module: "[python]", Addr: code, Kind: Python}
+	f := symbolize.Frame{Function: pc.name, File: pc.file, Line: int(pc.first), Module: "[python]", Addr: code, Kind: symbolize.Python}
 	if pc.first != firstLine {
 		// The object changed between the sample and this read.
 		f.Function = "[freed python code]"

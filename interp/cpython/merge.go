@@ -1,17 +1,21 @@
-package symbolize
+package cpython
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/tracer-dev/tracer/symbolize"
+)
 
 // IsPythonEval says whether a native frame is an activation of CPython's
 // eval loop, the C function in which Python frames run.
-func IsPythonEval(f Frame) bool {
+func IsPythonEval(f symbolize.Frame) bool {
 	name := f.Function
 	return name == "_PyEval_EvalFrameDefault" || strings.HasPrefix(name, "_PyEval_EvalFrameDefault.")
 }
 
 // PythonTruncated is the frame that stands for the outer Python frames a
 // stack deeper than the reader's bound did not record.
-var PythonTruncated = Frame{Function: "[truncated python stack]", Module: "[python]", Kind: Python}
+var PythonTruncated = symbolize.Frame{Function: "[truncated python stack]", Module: "[python]", Kind: symbolize.Python}
 
 // MergePython places Python frames into a native stack. native is leaf
 // first; segments[i] holds, leaf first, the Python frames that ran in the
@@ -29,7 +33,7 @@ var PythonTruncated = Frame{Function: "[truncated python stack]", Module: "[pyth
 // activation at all, the native frames up to and including the first
 // interpreter frame (the leaf's C code: a builtin, a system call) stay and
 // the Python frames follow them.
-func MergePython(native []Frame, segments [][]Frame) []Frame {
+func MergePython(native []symbolize.Frame, segments [][]symbolize.Frame) []symbolize.Frame {
 	if len(segments) == 0 {
 		return native
 	}
@@ -40,13 +44,13 @@ func MergePython(native []Frame, segments [][]Frame) []Frame {
 		}
 	}
 	whole := len(native) > 0 && isThreadRoot(native[len(native)-1].Function) && evals >= len(segments)
-	out := make([]Frame, 0, len(native)+len(segments)*4)
+	out := make([]symbolize.Frame, 0, len(native)+len(segments)*4)
 	placed := min(evals, len(segments))
 	si := 0
 	for _, f := range native {
 		if placed == 0 {
 			out = append(out, f)
-			if f.Kind == Native && isInterpreterModule(f.Module) {
+			if f.Kind == symbolize.Native && isInterpreterModule(f.Module) {
 				break
 			}
 			continue

@@ -1,4 +1,4 @@
-package loader
+package cpython
 
 import (
 	"bufio"
@@ -9,6 +9,9 @@ import (
 	"github.com/cilium/ebpf/rlimit"
 	"github.com/elastic/go-perf"
 	"golang.org/x/sys/unix"
+
+	"github.com/tracer-dev/tracer/internal/privtest"
+	"github.com/tracer-dev/tracer/loader"
 )
 
 // interpreters are the five the Python frame reader is tested on.
@@ -24,7 +27,7 @@ var interpreters = []struct{ name, path string }{
 // the BPF program on a cpu-clock event of its own, and returns them.
 func pyDepthRun(t *testing.T, python, mode string) ([]*PyStack, PyStats) {
 	t.Helper()
-	needPerf(t)
+	privtest.Require(t, "sampling other processes", loader.CheckPrivilege())
 	_ = rlimit.RemoveMemlock()
 	cmd := exec.Command(python, "testdata/python_depth.py", mode)
 	stdin, _ := cmd.StdinPipe()
@@ -40,7 +43,7 @@ func pyDepthRun(t *testing.T, python, mode string) ([]*PyStack, PyStats) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pf, err := OpenPythonFrames()
+	pf, err := openStackReader()
 	if err != nil {
 		t.Fatal(err)
 	}

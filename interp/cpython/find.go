@@ -1,4 +1,4 @@
-package loader
+package cpython
 
 import (
 	"bufio"
@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/tracer-dev/tracer/loader"
 )
 
 // ErrNoPython says a process has no CPython interpreter mapped.
@@ -92,7 +94,7 @@ func InspectPython(path string) (*PythonFile, error) {
 }
 
 func inspectPython(path string) (*PythonFile, error) {
-	ef, done, err := openELF(path)
+	ef, done, err := loader.OpenELF(path)
 	if err != nil {
 		return nil, fmt.Errorf("inspect python %s: %w", path, err)
 	}

@@ -1,4 +1,4 @@
-package loader
+package cpython
 
 import (
 	"errors"
@@ -14,6 +14,7 @@ import (
 	"github.com/elastic/go-perf"
 
 	"github.com/tracer-dev/tracer/bpf"
+	"github.com/tracer-dev/tracer/loader"
 )
 
 // PyNoOffset is PyFrame.Offset when the instruction is not known.
@@ -66,10 +67,10 @@ type PyStats struct {
 	Malformed uint64 // ring records that could not be decoded
 }
 
-// PythonFrames is the loaded pyperf program: it reads the Python stack of
+// stackReader is the loaded pyperf program: it reads the Python stack of
 // every sampled thread of the processes added with AddProcess, on the perf
 // events it is attached to.
-type PythonFrames struct {
+type stackReader struct {
 	objs   bpf.PyperfObjects
 	reader *ringbuf.Reader
 	out    chan *PyStack
@@ -84,14 +85,14 @@ type PythonFrames struct {
 	malformed atomic.Uint64
 }
 
-// OpenPythonFrames loads the pyperf program and its maps.
-func OpenPythonFrames() (*PythonFrames, error) {
-	p := &PythonFrames{out: make(chan *PyStack, 4096)}
+// openStackReader loads the pyperf program and its maps.
+func openStackReader() (*stackReader, error) {
+	p := &stackReader{out: make(chan *PyStack, 4096)}
 	spec, err := bpf.LoadPyperf()
 	if err != nil {
 		return nil, fmt.Errorf("load python frame reader spec: %w", err)
 	}
-	if err := loadCollection(spec, &p.objs); err != nil {
+	if err := loader.LoadCollection(spec, &p.objs); err != nil {
 		var ve *ebpf.VerifierError
 		if errors.As(err, &ve) {
 			return nil, fmt.Errorf("load python frame reader: %w (verifier log tail: %s)", err, pyVerifierTail(ve))
@@ -117,7 +118,7 @@ func pyVerifierTail(ve *ebpf.VerifierError) string {
 
 // Attach sets the program as the overflow handler of perf events (the
 // sampler's cpu-clock events). An event may carry one program only.
-func (p *PythonFrames) Attach(events []*perf.Event) error {
+func (p *stackReader) Attach(events []*perf.Event) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	fd := uint32(p.objs.OnSample.FD())
@@ -131,14 +132,14 @@ func (p *PythonFrames) Attach(events []*perf.Event) error {
 }
 
 // Attached says whether the program is set on any event.
-func (p *PythonFrames) Attached() bool {
+func (p *stackReader) Attached() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return len(p.attached) > 0
 }
 
 // AddProcess makes the program read the Python stacks of pp's process.
-func (p *PythonFrames) AddProcess(pp *PythonProcess) error {
+func (p *stackReader) AddProcess(pp *PythonProcess) error {
 	o := pp.Offsets
 	cfg := bpf.PyperfPyConfig{
 		Runtime:            pp.Runtime,
@@ -165,16 +166,16 @@ func (p *PythonFrames) AddProcess(pp *PythonProcess) error {
 }
 
 // RemoveProcess stops reading a process's Python stacks (it exec'd or exited).
-func (p *PythonFrames) RemoveProcess(pid int) {
+func (p *stackReader) RemoveProcess(pid int) {
 	_ = p.objs.PyProcs.Delete(uint32(pid))
 }
 
 // Stacks returns the stacks read, in ring order (per CPU in time order).
 // The channel is closed after Stop once the ring is drained.
-func (p *PythonFrames) Stacks() <-chan *PyStack { return p.out }
+func (p *stackReader) Stacks() <-chan *PyStack { return p.out }
 
 // Start begins reading the ring.
-func (p *PythonFrames) Start() {
+func (p *stackReader) Start() {
 	if p.started {
 		return
 	}
@@ -184,7 +185,7 @@ func (p *PythonFrames) Start() {
 }
 
 // Stop drains what the ring holds, then ends the reading; Stacks is closed.
-func (p *PythonFrames) Stop() {
+func (p *stackReader) Stop() {
 	p.once.Do(func() {
 		p.stopping.Store(true)
 		if p.started {
@@ -198,7 +199,7 @@ func (p *PythonFrames) Stop() {
 	p.wg.Wait()
 }
 
-func (p *PythonFrames) read() {
+func (p *stackReader) read() {
 	defer p.wg.Done()
 	defer close(p.out)
 	var rec ringbuf.Record
@@ -262,7 +263,7 @@ func decodePyStack(b []byte) (*PyStack, error) {
 }
 
 // Stats sums the program's per-CPU counters.
-func (p *PythonFrames) Stats() PyStats {
+func (p *stackReader) Stats() PyStats {
 	var s PyStats
 	get := func(key uint32) uint64 {
 		var per []uint64
@@ -283,7 +284,7 @@ func (p *PythonFrames) Stats() PyStats {
 
 // Close stops reading, detaches nothing (closing the perf events detaches
 // the program; the sampler owns them) and frees the program and maps.
-func (p *PythonFrames) Close() error {
+func (p *stackReader) Close() error {
 	p.Stop()
 	err := p.reader.Close()
 	if cerr := p.objs.Close(); err == nil {

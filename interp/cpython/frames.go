@@ -1,7 +1,6 @@
-package session
+package cpython
 
 import (
-	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/elastic/go-perf"
 
-	"github.com/tracer-dev/tracer/export"
 	"github.com/tracer-dev/tracer/loader"
 	"github.com/tracer-dev/tracer/symbolize"
 )
@@ -22,18 +20,18 @@ import (
 // thread are at least 100 µs apart (10 kHz at most).
 const pyJoinWindow = 50_000 // ns
 
-// PythonFrames is the Plugin that puts Python functions into sampled
+// Frames is the Plugin that puts Python functions into sampled
 // stacks. On the sampler's perf events it attaches the pyperf BPF program,
 // which reads the Python stack of each sampled thread of a CPython process;
 // it finds the interpreters in the target (from the mappings the samplers
 // report, or /proc/PID/maps on attach), names code objects while the
 // process lives, and replaces the eval-loop frames of each sample with the
 // Python frames that ran in them.
-type PythonFrames struct {
+type Frames struct {
 	log io.Writer
 
 	loaded   chan struct{} // closed once reader and openErr are set
-	reader   *loader.PythonFrames
+	reader   *stackReader
 	openErr  error // why the BPF program could not be loaded
 	consumed chan struct{}
 
@@ -41,7 +39,7 @@ type PythonFrames struct {
 	procs    map[int]*pyProc      // pid → its interpreter
 	stacks   map[int][]pyResolved // tid → resolved stacks, by time after Detach
 	warned   map[string]bool      // unsupported interpreter files already reported
-	stats    loader.PyStats
+	stats    PyStats
 	joined   int // samples given a Python stack
 	resolved int // Python stacks named
 	unnamed  int // of them, stacks with a code object that could not be read
@@ -50,8 +48,8 @@ type PythonFrames struct {
 
 // pyProc is one process's interpreter and its code-object names.
 type pyProc struct {
-	proc  *loader.PythonProcess
-	codes *symbolize.PythonCodes
+	proc  *PythonProcess
+	codes *PythonCodes
 	since uint64 // time of the mapping that revealed it
 	// seen interns resolved stacks by their raw frames: a profile's
 	// samples repeat a few stacks many times, and a long session would
@@ -64,7 +62,7 @@ const maxInterned = 1 << 16
 
 // resolve names a stack and splits it into eval-loop activations; named
 // says whether every code object could be read.
-func (pr *pyProc) resolve(st *loader.PyStack) (segs [][]symbolize.Frame, named bool) {
+func (pr *pyProc) resolve(st *PyStack) (segs [][]symbolize.Frame, named bool) {
 	key := make([]byte, 0, 1+len(st.Frames)*17)
 	if st.Truncated {
 		key = append(key, 1)
@@ -96,7 +94,7 @@ func (pr *pyProc) resolve(st *loader.PyStack) (segs [][]symbolize.Frame, named b
 		}
 	}
 	if st.Truncated {
-		seg = append(seg, symbolize.PythonTruncated)
+		seg = append(seg, PythonTruncated)
 	}
 	if len(seg) > 0 {
 		segs = append(segs, seg)
@@ -118,7 +116,7 @@ type pyResolved struct {
 	truncated bool
 }
 
-// NewPythonFrames returns the Python frames plugin; notes (an unsupported
+// NewFrames returns the Python frames plugin; notes (an unsupported
 // interpreter, unreadable stacks) are printed to log. It starts loading the
 // BPF program now (about 22 ms, on another goroutine, beside the loading of
 // the transition capture and the start of the command); the session waits
@@ -127,8 +125,8 @@ type pyResolved struct {
 // program (see EventAttacher). If it cannot be loaded, the session runs
 // with native frames and says why. Detach frees it; call Close when the
 // plugin is not given to a session that runs.
-func NewPythonFrames(log io.Writer) *PythonFrames {
-	p := &PythonFrames{
+func NewFrames(log io.Writer) *Frames {
+	p := &Frames{
 		log:    log,
 		loaded: make(chan struct{}),
 		procs:  map[int]*pyProc{},
@@ -137,13 +135,13 @@ func NewPythonFrames(log io.Writer) *PythonFrames {
 	}
 	go func() {
 		defer close(p.loaded)
-		p.reader, p.openErr = loader.OpenPythonFrames()
+		p.reader, p.openErr = openStackReader()
 	}()
 	return p
 }
 
 // Close frees the BPF program of a plugin that was not attached.
-func (p *PythonFrames) Close() error {
+func (p *Frames) Close() error {
 	<-p.loaded
 	if p.reader == nil || p.consumed != nil {
 		return nil
@@ -154,13 +152,13 @@ func (p *PythonFrames) Close() error {
 }
 
 // Notes returns the remarks printed so far.
-func (p *PythonFrames) Notes() []string {
+func (p *Frames) Notes() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]string(nil), p.notes...)
 }
 
-func (p *PythonFrames) note(format string, args ...any) {
+func (p *Frames) note(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	p.notes = append(p.notes, msg)
 	if p.log != nil {
@@ -169,12 +167,12 @@ func (p *PythonFrames) note(format string, args ...any) {
 }
 
 // Ready waits until the BPF program is loaded (or failed to load).
-func (p *PythonFrames) Ready() { <-p.loaded }
+func (p *Frames) Ready() { <-p.loaded }
 
 // AttachEvent sets the BPF program on a sampler event as it is opened. A
 // program that could not be loaded leaves the session running with native
 // frames only (Attach says why).
-func (p *PythonFrames) AttachEvent(ev *perf.Event) error {
+func (p *Frames) AttachEvent(ev *perf.Event) error {
 	<-p.loaded
 	if p.reader == nil {
 		return nil
@@ -183,12 +181,13 @@ func (p *PythonFrames) AttachEvent(ev *perf.Event) error {
 }
 
 // Attach starts reading Python stacks. Events not yet given to AttachEvent
-// get the program now. For attach, the running process's interpreter is
-// looked up at once.
-func (p *PythonFrames) Attach(ctx context.Context, t Target) error {
+// get the program now. running is the pid of a process that was already
+// running (tracer attach; 0 for tracer run): its interpreter is looked up
+// at once.
+func (p *Frames) Attach(events []*perf.Event, running int) error {
 	<-p.loaded
 	if p.reader != nil && !p.reader.Attached() {
-		if err := p.reader.Attach(t.Events); err != nil {
+		if err := p.reader.Attach(events); err != nil {
 			return err
 		}
 	}
@@ -201,8 +200,8 @@ func (p *PythonFrames) Attach(ctx context.Context, t Target) error {
 	p.consumed = make(chan struct{})
 	p.reader.Start()
 	go p.consume()
-	if t.Attach {
-		pp, err := loader.FindPython(t.PID)
+	if running > 0 {
+		pp, err := FindPython(running)
 		p.mu.Lock()
 		p.addLocked(pp, err, 0)
 		p.mu.Unlock()
@@ -212,8 +211,8 @@ func (p *PythonFrames) Attach(ctx context.Context, t Target) error {
 
 // addLocked installs an interpreter found in a process, or reports once
 // why it cannot be read.
-func (p *PythonFrames) addLocked(pp *loader.PythonProcess, err error, since uint64) {
-	var ue *loader.UnsupportedPythonError
+func (p *Frames) addLocked(pp *PythonProcess, err error, since uint64) {
+	var ue *UnsupportedPythonError
 	switch {
 	case errors.As(err, &ue):
 		if !p.warned[ue.Path] {
@@ -229,7 +228,7 @@ func (p *PythonFrames) addLocked(pp *loader.PythonProcess, err error, since uint
 		return
 	}
 	o := pp.Offsets
-	codes := symbolize.NewPythonCodes(pp.PID, symbolize.PythonLayout{
+	codes := NewPythonCodes(pp.PID, PythonLayout{
 		Minor:        o.Minor,
 		CodeFilename: o.CodeFilename, CodeName: o.CodeName, CodeQualname: o.CodeQualname,
 		CodeLinetable: o.CodeLinetable, CodeFirstlineno: o.CodeFirstlineno,
@@ -246,10 +245,10 @@ func (p *PythonFrames) addLocked(pp *loader.PythonProcess, err error, since uint
 // Observe finds interpreters as they are mapped, follows forks (a forked
 // child runs the same interpreter at the same addresses) and forgets a
 // process's interpreter when it execs.
-func (p *PythonFrames) Observe(rec loader.Record) {
+func (p *Frames) Observe(rec loader.Record) {
 	switch r := rec.(type) {
 	case *loader.Mmap:
-		if p.reader == nil || !loader.IsPythonPath(r.Path) {
+		if p.reader == nil || !IsPythonPath(r.Path) {
 			return
 		}
 		p.mu.Lock()
@@ -257,7 +256,7 @@ func (p *PythonFrames) Observe(rec loader.Record) {
 		if _, ok := p.procs[r.PID]; ok {
 			return
 		}
-		pf, err := loader.InspectPython(r.Path)
+		pf, err := InspectPython(r.Path)
 		if err != nil {
 			p.addLocked(nil, err, r.Time)
 			return
@@ -293,7 +292,7 @@ func (p *PythonFrames) Observe(rec loader.Record) {
 
 // consume names each Python stack as it arrives, while its process still
 // lives to be read.
-func (p *PythonFrames) consume() {
+func (p *Frames) consume() {
 	defer close(p.consumed)
 	for st := range p.reader.Stacks() {
 		p.mu.Lock()
@@ -315,7 +314,7 @@ func (p *PythonFrames) consume() {
 }
 
 // Detach drains the Python stacks and reports what could not be read.
-func (p *PythonFrames) Detach() error {
+func (p *Frames) Detach() error {
 	<-p.loaded
 	if p.reader == nil || p.consumed == nil {
 		return nil
@@ -347,33 +346,33 @@ func (p *PythonFrames) Detach() error {
 	return err
 }
 
-// Decorate replaces the eval-loop frames of a sample with the Python stack
-// read with it: the one of the same thread nearest in time, within
-// pyJoinWindow. Samples come in time order.
-func (p *PythonFrames) Decorate(in *loader.Sample, out *export.Sample) {
+// Merge replaces the eval-loop frames of the stack of a sample of thread
+// tid at time with the Python stack read with it: the one of the same
+// thread nearest in time, within pyJoinWindow. Samples come in time order.
+func (p *Frames) Merge(tid int, time uint64, stack []symbolize.Frame) []symbolize.Frame {
 	p.mu.Lock()
-	list := p.stacks[in.TID]
+	list := p.stacks[tid]
 	// Stacks older than the window belong to samples that were lost.
 	i := 0
-	for i < len(list) && list[i].time+pyJoinWindow < in.Time {
+	for i < len(list) && list[i].time+pyJoinWindow < time {
 		i++
 	}
 	best := -1
-	for j := i; j < len(list) && list[j].time <= in.Time+pyJoinWindow; j++ {
-		if best < 0 || absDiff(list[j].time, in.Time) < absDiff(list[best].time, in.Time) {
+	for j := i; j < len(list) && list[j].time <= time+pyJoinWindow; j++ {
+		if best < 0 || absDiff(list[j].time, time) < absDiff(list[best].time, time) {
 			best = j
 		}
 	}
 	if best < 0 {
-		p.stacks[in.TID] = list[i:]
+		p.stacks[tid] = list[i:]
 		p.mu.Unlock()
-		return
+		return stack
 	}
 	res := list[best]
-	p.stacks[in.TID] = list[best+1:]
+	p.stacks[tid] = list[best+1:]
 	p.joined++
 	p.mu.Unlock()
-	out.Stack = mergeUser(out.Stack, res.segments)
+	return mergeUser(stack, res.segments)
 }
 
 func absDiff(a, b uint64) uint64 {
@@ -390,6 +389,6 @@ func mergeUser(stack []symbolize.Frame, segments [][]symbolize.Frame) []symboliz
 	for k < len(stack) && stack[k].Kind == symbolize.Kernel {
 		k++
 	}
-	merged := symbolize.MergePython(stack[k:], segments)
+	merged := MergePython(stack[k:], segments)
 	return append(stack[:k:k], merged...)
 }

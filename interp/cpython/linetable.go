@@ -1,4 +1,4 @@
-package symbolize
+package cpython
 
 // pyLineRange says that the instructions at byte offsets [start, end) of a
 // code object belong to source line line (-1: no line).
