@@ -53,7 +53,7 @@ soak: build
 # testdata/fuzz also run as plain tests in make test.
 FUZZTIME ?= 10s
 FUZZ_TARGETS := model:FuzzDecodeRecord model:FuzzCheckTrace model:FuzzCheckPair \
-	loader:FuzzParseFrame loader:FuzzCaptureRecord loader:FuzzDecodeRecord interp/cpython:FuzzDecodePyStack \
+	capture:FuzzParseFrame capture:FuzzCaptureRecord loader:FuzzDecodeRecord interp/cpython:FuzzDecodePyStack \
 	symbolize:FuzzPerfMap symbolize:FuzzELF symbolize:FuzzProcMaps interp/cpython:FuzzLineTables
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

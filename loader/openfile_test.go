@@ -19,9 +19,6 @@ func TestOpenELFRefusesFIFO(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		_, _, err := OpenELF(fifo)
-		if err == nil {
-			_, err = lookupSymbolOffset(fifo, "_Py_write")
-		}
 		done <- err
 	}()
 	select {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracer-dev/tracer/capture"
 	"github.com/tracer-dev/tracer/internal/testbin"
 	"github.com/tracer-dev/tracer/loader"
 	"github.com/tracer-dev/tracer/model"
@@ -38,7 +39,7 @@ func needCapture(t *testing.T) {
 type traced struct {
 	res     Result
 	verdict Verdict
-	stats   loader.CaptureStats
+	stats   capture.CaptureStats
 	trace   string // the --trace file
 	profile string // the pprof file
 	log     string

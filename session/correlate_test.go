@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tracer-dev/tracer/capture"
 	"github.com/tracer-dev/tracer/export"
 	"github.com/tracer-dev/tracer/loader"
 	"github.com/tracer-dev/tracer/model"
@@ -190,7 +191,7 @@ func TestTransitionsLabelsAndTable(t *testing.T) {
 		if b >= 100 && b < 130 {
 			gap = 1 // batches lost: noted ten times, then counted
 		}
-		if err := tr.batch(loader.Batch{PID: tid, TID: tid, Number: uint32(b + 1), Gap: gap, Payload: []byte(payload.String())}); err != nil {
+		if err := tr.batch(capture.Batch{PID: tid, TID: tid, Number: uint32(b + 1), Gap: gap, Payload: []byte(payload.String())}); err != nil {
 			t.Fatal(err)
 		}
 		// a sample inside a step of the batch just read, read after it

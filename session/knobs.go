@@ -15,7 +15,7 @@ const (
 	SamplerRingPagesEnv = "TRACER_SAMPLER_RING_PAGES"
 	// CaptureRingBytesEnv sets the bytes of the transition capture's ring
 	// buffer: a power of two, at least one page (default 64 MiB, see
-	// loader.CaptureOptions).
+	// capture.CaptureOptions).
 	CaptureRingBytesEnv = "TRACER_CAPTURE_RING_BYTES"
 )
 

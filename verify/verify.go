@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tracer-dev/tracer/capture"
 	"github.com/tracer-dev/tracer/export"
 	"github.com/tracer-dev/tracer/loader"
 	"github.com/tracer-dev/tracer/model"
@@ -55,7 +56,7 @@ type Impl struct {
 	Trace     string // the captured contract-1 trace
 	Session   session.Result
 	Verdict   session.Verdict
-	Capture   loader.CaptureStats
+	Capture   capture.CaptureStats
 	Report    string // what the session printed: profile summary, per-action table, live verdict
 	Steps     uint64 // steps captured
 	ExitError string // how the container failed, when it did
@@ -382,7 +383,7 @@ func (im *Impl) line(expected uint64) string {
 	return b.String()
 }
 
-func lostWord(c loader.CaptureStats) string {
+func lostWord(c capture.CaptureStats) string {
 	if c.Lost() {
 		return "some lost (see summary)"
 	}

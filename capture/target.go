@@ -1,4 +1,4 @@
-package loader
+package capture
 
 import (
 	"bufio"
@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/tracer-dev/tracer/loader"
 )
 
 // Interp names the interpreter whose write path a capture hooks.
@@ -172,7 +174,7 @@ func symbolOffset(path, sym string) (uint64, error) {
 }
 
 func lookupSymbolOffset(path, sym string) (uint64, error) {
-	f, done, err := OpenELF(path)
+	f, done, err := loader.OpenELF(path)
 	if err != nil {
 		return 0, fmt.Errorf("open ELF %s: %w", path, err)
 	}

@@ -1,4 +1,4 @@
-package session
+package capture
 
 import (
 	"context"
@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/tracer-dev/tracer/loader"
 )
 
 // watchTree looks for the interpreter in the target and every descendant
@@ -16,18 +14,18 @@ import (
 // three seconds) it looks every millisecond, following children of main
 // threads only (a shell's child); then every 20 ms through every thread's
 // children. The samplers' mmap records come in only every 50 ms, and a
-// short program may write its only batch sooner. Observe still attaches
-// from those records as a second way.
-func (t *Transitions) watchTree(ctx context.Context, root int) {
+// short program may write its only batch sooner. ObserveMapping still
+// attaches from those records as a second way.
+func (s *Stream) watchTree(ctx context.Context, root int) {
 	start := time.Now()
 	for {
-		fast := !t.anyAttached() && time.Since(start) < 3*time.Second
+		fast := !s.anyAttached() && time.Since(start) < 3*time.Second
 		for _, pid := range processTree(root, !fast) {
-			if t.isAttached(pid) {
+			if s.isAttached(pid) {
 				continue
 			}
-			if ts, err := t.capture.AttachProcess(pid); err == nil {
-				t.markAttached(pid, ts)
+			if ts, err := s.capture.AttachProcess(pid); err == nil {
+				s.markAttached(pid, ts)
 			}
 		}
 		wait := 20 * time.Millisecond
@@ -77,21 +75,21 @@ func processTree(root int, allThreads bool) []int {
 	return out
 }
 
-func (t *Transitions) anyAttached() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.attached) > 0
+func (s *Stream) anyAttached() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.attached) > 0
 }
 
 // followAttached follows, without stopping them, the processes an
 // attached process and its existing children start from now on, and
 // attaches to those children that already run an interpreter.
-func (t *Transitions) followAttached(c *loader.Capture, root int) {
-	onAttach := func(pid int, ts []loader.Target) { t.markAttached(pid, ts) }
+func (s *Stream) followAttached(c *Capture, root int) {
+	onAttach := func(pid int, ts []Target) { s.markAttached(pid, ts) }
 	for i, pid := range processTree(root, true) {
 		if i > 0 {
 			if ts, err := c.AttachProcess(pid); err == nil {
-				t.markAttached(pid, ts)
+				s.markAttached(pid, ts)
 			}
 		}
 		if err := c.Follow(pid, false, onAttach); err != nil {
@@ -100,17 +98,17 @@ func (t *Transitions) followAttached(c *loader.Capture, root int) {
 	}
 }
 
-func (t *Transitions) markAttached(pid int, ts []loader.Target) {
+func (s *Stream) markAttached(pid int, ts []Target) {
 	if len(ts) == 0 {
 		return
 	}
-	t.mu.Lock()
-	t.attached[pid] = true
-	t.mu.Unlock()
+	s.mu.Lock()
+	s.attached[pid] = true
+	s.mu.Unlock()
 }
 
-func (t *Transitions) isAttached(pid int) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.attached[pid]
+func (s *Stream) isAttached(pid int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.attached[pid]
 }

@@ -1,4 +1,4 @@
-package session
+package capture
 
 import (
 	"fmt"
@@ -9,19 +9,19 @@ import (
 
 // preparation is the capture program loaded ahead of Attach: loading it
 // (about 35 ms, most of it the kernel's verifier and the 64 MiB ring)
-// needs nothing of the target, so NewTransitions starts it on another
+// needs nothing of the target, so NewStream starts it on another
 // goroutine, beside the loading of the Python frames program and the start
 // of the command.
 type preparation struct {
 	done       chan struct{} // closed once the fields are set
-	capture    *loader.Capture
+	capture    *Capture
 	featureErr error // from loader.ProbeFeatures
-	err        error // the ring size knob or loading failed
+	err        error // loading failed
 }
 
 // prepareCapture starts loading the capture program and, for a run,
 // looking up where the command's interpreter takes the uprobe.
-func prepareCapture(command []string) *preparation {
+func prepareCapture(command []string, ringBytes uint32) *preparation {
 	p := &preparation{done: make(chan struct{})}
 	if len(command) > 0 {
 		go resolveAhead(command[0])
@@ -32,12 +32,7 @@ func prepareCapture(command []string) *preparation {
 			p.featureErr = err
 			return
 		}
-		ring, err := captureRingBytes()
-		if err != nil {
-			p.err = err
-			return
-		}
-		c, err := loader.NewCapture(loader.CaptureOptions{RingBytes: ring})
+		c, err := NewCapture(CaptureOptions{RingBytes: ringBytes})
 		if err != nil {
 			p.err = fmt.Errorf("transition capture: %w", err)
 			return
@@ -50,10 +45,10 @@ func prepareCapture(command []string) *preparation {
 // Close frees the capture program of a plugin that was never attached (a
 // session that ended before it started tracing); after Attach it does
 // nothing.
-func (t *Transitions) Close() error {
-	<-t.prep.done
-	c := t.prep.capture
-	t.prep.capture = nil
+func (s *Stream) Close() error {
+	<-s.prep.done
+	c := s.prep.capture
+	s.prep.capture = nil
 	if c == nil {
 		return nil
 	}
@@ -61,7 +56,7 @@ func (t *Transitions) Close() error {
 }
 
 // resolveAhead looks up the uprobe targets of the command's executable (or
-// of the interpreter of its #! line) now, so that loader's cache of these
+// of the interpreter of its #! line) now, so that the cache of these
 // lookups has them when the command execs: the kernel holds the process at
 // that exec until its uprobe is placed, and finding uv_fs_write in node's
 // 98 MB executable took 10-14 ms of that hold (placing the uprobe, the
@@ -72,5 +67,5 @@ func resolveAhead(argv0 string) {
 	if err != nil {
 		return
 	}
-	loader.ResolveCommand(path, os.Getenv("PATH"))
+	ResolveCommand(path, os.Getenv("PATH"))
 }

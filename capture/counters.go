@@ -1,4 +1,4 @@
-package loader
+package capture
 
 // Indices of the per-CPU counters map; enum counter in bpf/capture.bpf.c.
 const (

@@ -1,14 +1,12 @@
-package session
+package capture
 
 import (
 	"sync"
-
-	"github.com/tracer-dev/tracer/loader"
 )
 
-// queueBytes bounds the payload bytes waiting in a batchQueue: about a
+// QueueBytes bounds the payload bytes waiting in a batchQueue: about a
 // second of a busy container's batches (16 MB/s at 80 000 steps/s).
-const queueBytes = 16 << 20
+const QueueBytes = 16 << 20
 
 // batchQueue lets the ring reader hand batches over at once, so the kernel
 // ring does not fill while one batch is being checked: the reader copies
@@ -21,7 +19,7 @@ type batchQueue struct {
 	mu       sync.Mutex
 	notEmpty *sync.Cond
 	notFull  *sync.Cond
-	items    []loader.Batch
+	items    []Batch
 	bytes    int // payload bytes queued or being handled
 	limit    int
 	closed   bool
@@ -37,7 +35,7 @@ func newBatchQueue(limit int) *batchQueue {
 
 // push queues a copy of b (its payload belongs to the reader), waiting
 // while the queue is full.
-func (q *batchQueue) push(b loader.Batch) error {
+func (q *batchQueue) push(b Batch) error {
 	b.Payload = append([]byte(nil), b.Payload...)
 	n := len(b.Payload)
 	q.mu.Lock()
@@ -64,9 +62,9 @@ func (q *batchQueue) close() {
 // drain hands every batch to fn in order until the queue is closed and
 // empty. After an error from fn the remaining batches are dropped. A batch's
 // bytes count against the limit until fn has returned.
-func (q *batchQueue) drain(fn func(loader.Batch) error) error {
+func (q *batchQueue) drain(fn func(Batch) error) error {
 	var first error
-	var items []loader.Batch
+	var items []Batch
 	for {
 		q.mu.Lock()
 		for len(q.items) == 0 && !q.closed {
@@ -81,7 +79,7 @@ func (q *batchQueue) drain(fn func(loader.Batch) error) error {
 				first = fn(items[i])
 			}
 			n := len(items[i].Payload)
-			items[i] = loader.Batch{} // let the payload go
+			items[i] = Batch{} // let the payload go
 			q.mu.Lock()
 			q.bytes -= n
 			q.mu.Unlock()

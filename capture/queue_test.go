@@ -1,10 +1,8 @@
-package session
+package capture
 
 import (
 	"runtime"
 	"testing"
-
-	"github.com/tracer-dev/tracer/loader"
 )
 
 // TestBatchQueueBounded: a reader that pushes faster than the checker
@@ -18,11 +16,11 @@ func TestBatchQueueBounded(t *testing.T) {
 		payload := make([]byte, size)
 		for i := range n {
 			payload[0] = byte(i)
-			q.push(loader.Batch{Number: uint32(i + 1), Payload: payload})
+			q.push(Batch{Number: uint32(i + 1), Payload: payload})
 		}
 	}()
 	next, most := uint32(1), 0
-	err := q.drain(func(b loader.Batch) error {
+	err := q.drain(func(b Batch) error {
 		if next == 1 {
 			// Hold the first batch until the reader has filled the queue.
 			for {
@@ -65,11 +63,11 @@ func TestBatchQueueOversized(t *testing.T) {
 	go func() {
 		defer q.close()
 		for i := range 3 {
-			q.push(loader.Batch{Number: uint32(i + 1), Payload: make([]byte, 100)})
+			q.push(Batch{Number: uint32(i + 1), Payload: make([]byte, 100)})
 		}
 	}()
 	got := 0
-	if err := q.drain(func(b loader.Batch) error { got++; return nil }); err != nil || got != 3 {
+	if err := q.drain(func(b Batch) error { got++; return nil }); err != nil || got != 3 {
 		t.Fatalf("%d batches, %v", got, err)
 	}
 }

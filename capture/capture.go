@@ -1,4 +1,4 @@
-package loader
+package capture
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/cilium/ebpf/ringbuf"
 
 	"github.com/tracer-dev/tracer/bpf"
+	"github.com/tracer-dev/tracer/loader"
 )
 
 // Capture owns the transition capture: the BPF objects of bpf/capture.bpf.c,
@@ -73,7 +74,7 @@ func NewCapture(opts CaptureOptions) (*Capture, error) {
 	}
 	spec.Maps[bpf.CaptureMapBatches].MaxEntries = opts.RingBytes
 	c := &Capture{links: map[int][]attached{}, last: map[int]uint32{}}
-	if err := LoadCollection(spec, &c.objs); err != nil {
+	if err := loader.LoadCollection(spec, &c.objs); err != nil {
 		return nil, fmt.Errorf("load capture program: %w", verifierTail(err))
 	}
 	c.reader, err = ringbuf.NewReader(c.objs.Batches)
@@ -342,7 +343,7 @@ func (c *Capture) Close() error {
 			delete(c.links, pid)
 		}
 		c.mu.Unlock()
-		if err := closeLinks(links); err != nil && first == nil {
+		if err := loader.CloseLinks(links); err != nil && first == nil {
 			first = fmt.Errorf("detach uprobes: %w", err)
 		}
 		if err := c.reader.Close(); err != nil && first == nil {
