@@ -13,40 +13,19 @@ import (
 	"github.com/tracer-dev/tracer/symbolize"
 )
 
-// PythonLayout says where one CPython version keeps what names a code object:
-// byte offsets into PyCodeObject, PyASCIIObject and PyBytesObject. The loader
-// reads them from the interpreter (DWARF, _Py_DebugOffsets, PyCode_Type's
-// member table, or its built-in table).
-type PythonLayout struct {
-	Minor int // 3.Minor; 10 selects the 3.10 line table, 11+ the location table
-
-	CodeFilename    uint32
-	CodeName        uint32
-	CodeQualname    uint32 // 0: none (3.10), co_name is used
-	CodeLinetable   uint32
-	CodeFirstlineno uint32
-
-	UnicodeState       uint32
-	UnicodeLength      uint32
-	UnicodeASCIISize   uint32
-	UnicodeCompactSize uint32
-	BytesSize          uint32
-	BytesData          uint32
-}
-
 // Limits on what is read from a target for one code object.
 const (
 	maxPyString    = 4096
 	maxPyLinetable = 1 << 20
 )
 
-// PythonCodes names the code objects of one process by reading its memory.
+// Codes names the code objects of one process by reading its memory.
 // Results are cached by address; each entry remembers co_firstlineno, and a
 // lookup whose firstlineno (read in the kernel with the frame) differs reads
 // the object again, since a freed code object's address can be reused.
-type PythonCodes struct {
+type Codes struct {
 	pid    int
-	layout PythonLayout
+	layout Layout
 
 	mu    sync.Mutex
 	mem   *os.File
@@ -63,14 +42,14 @@ type pyCode struct {
 	lines []pyLineRange
 }
 
-// NewPythonCodes reads code objects of process pid laid out as l. Memory is
+// NewCodes reads code objects of process pid laid out as l. Memory is
 // read through /proc/PID/mem, opened on first use.
-func NewPythonCodes(pid int, l PythonLayout) *PythonCodes {
-	return &PythonCodes{pid: pid, layout: l, cache: map[uint64]*pyCode{}}
+func NewCodes(pid int, l Layout) *Codes {
+	return &Codes{pid: pid, layout: l, cache: map[uint64]*pyCode{}}
 }
 
 // Close releases the process's memory file. Cached names stay usable.
-func (c *PythonCodes) Close() error {
+func (c *Codes) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.mem == nil {
@@ -82,7 +61,7 @@ func (c *PythonCodes) Close() error {
 }
 
 // Counts returns how many code objects were read, and how many could not be.
-func (c *PythonCodes) Counts() (read, failed uint64) {
+func (c *Codes) Counts() (read, failed uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.reads, c.fails
@@ -91,7 +70,7 @@ func (c *PythonCodes) Counts() (read, failed uint64) {
 // Frame names one Python frame: the code object at address code, running
 // the instruction at byte offset offset (noOffset when unknown), whose
 // co_firstlineno was firstLine when the frame was sampled.
-func (c *PythonCodes) Frame(code uint64, offset uint32, firstLine int32) symbolize.Frame {
+func (c *Codes) Frame(code uint64, offset uint32, firstLine int32) symbolize.Frame {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	pc, ok := c.cache[code]
@@ -118,7 +97,7 @@ func (c *PythonCodes) Frame(code uint64, offset uint32, firstLine int32) symboli
 	return f
 }
 
-func (c *PythonCodes) readCode(code uint64) (*pyCode, error) {
+func (c *Codes) readCode(code uint64) (*pyCode, error) {
 	l := c.layout
 	hdr := max(l.CodeFilename, l.CodeName, l.CodeQualname, l.CodeLinetable, l.CodeFirstlineno) + 8
 	b := make([]byte, hdr)
@@ -154,7 +133,7 @@ func (c *PythonCodes) readCode(code uint64) (*pyCode, error) {
 // absolute makes a file name relative to the process's working directory
 // (`python3 app.py` compiles app.py as "app.py") absolute, so that pprof
 // -list finds the source. Names like "<frozen os>" or "<string>" stay.
-func (c *PythonCodes) absolute(file string) string {
+func (c *Codes) absolute(file string) string {
 	if file == "" || strings.HasPrefix(file, "/") || strings.HasPrefix(file, "<") {
 		return file
 	}
@@ -168,7 +147,7 @@ func (c *PythonCodes) absolute(file string) string {
 	return filepath.Join(c.cwd, file)
 }
 
-func (c *PythonCodes) read(addr uint64, b []byte) error {
+func (c *Codes) read(addr uint64, b []byte) error {
 	if addr == 0 {
 		return errors.New("null pointer")
 	}
@@ -187,7 +166,7 @@ func (c *PythonCodes) read(addr uint64, b []byte) error {
 
 // readString reads a compact str object (the form of every name and file
 // name the compiler makes).
-func (c *PythonCodes) readString(addr uint64) (string, error) {
+func (c *Codes) readString(addr uint64) (string, error) {
 	l := c.layout
 	hdr := make([]byte, l.UnicodeCompactSize)
 	if err := c.read(addr, hdr); err != nil {
@@ -234,7 +213,7 @@ func (c *PythonCodes) readString(addr uint64) (string, error) {
 }
 
 // readBytes reads a bytes object's contents.
-func (c *PythonCodes) readBytes(addr uint64) ([]byte, error) {
+func (c *Codes) readBytes(addr uint64) ([]byte, error) {
 	l := c.layout
 	hdr := make([]byte, l.BytesSize+8)
 	if err := c.read(addr, hdr); err != nil {

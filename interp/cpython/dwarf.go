@@ -148,25 +148,25 @@ func underlyingStruct(t dwarf.Type) (*dwarf.StructType, bool) {
 }
 
 // dwarfOffsets reads the layout of a CPython 3.minor from its DWARF.
-func dwarfOffsets(f *elf.File, minor int) (PythonOffsets, error) {
-	var found PythonOffsets
+func dwarfOffsets(f *elf.File, minor int) (Layout, error) {
+	var found Layout
 	t, err := loadDWARFTypes(f, func(t *dwarfTypes) bool {
 		o, err := t.pythonOffsets(minor)
 		found = o
 		return err == nil
 	})
 	if err != nil {
-		return PythonOffsets{}, err
+		return Layout{}, err
 	}
-	if found.Layout != 0 {
+	if found.Chain != 0 {
 		return found, nil
 	}
 	return t.pythonOffsets(minor)
 }
 
 // pythonOffsets resolves the layout from the types indexed so far.
-func (t *dwarfTypes) pythonOffsets(minor int) (PythonOffsets, error) {
-	o := PythonOffsets{Major: 3, Minor: minor, Layout: layoutFor(minor)}
+func (t *dwarfTypes) pythonOffsets(minor int) (Layout, error) {
+	o := Layout{Major: 3, Minor: minor, Chain: layoutFor(minor)}
 	var firstErr error
 	get := func(dst *uint32, typeName, path string) {
 		v, err := t.offset(typeName, path)
@@ -184,7 +184,7 @@ func (t *dwarfTypes) pythonOffsets(minor int) (PythonOffsets, error) {
 	}
 	get(&o.TstateNext, "PyThreadState", "next")
 	get(&o.TstateThreadID, "PyThreadState", "thread_id")
-	switch o.Layout {
+	switch o.Chain {
 	case PyLayout310:
 		get(&o.TstateFrame, "PyThreadState", "frame")
 		get(&o.FrameCode, "PyFrameObject", "f_code")
@@ -196,7 +196,7 @@ func (t *dwarfTypes) pythonOffsets(minor int) (PythonOffsets, error) {
 		get(&o.FrameCode, "_PyInterpreterFrame", "f_code")
 		get(&o.FramePrevious, "_PyInterpreterFrame", "previous")
 		get(&o.FrameInstr, "_PyInterpreterFrame", "prev_instr")
-		if o.Layout == PyLayout311 {
+		if o.Chain == PyLayout311 {
 			get(&o.FrameOwner, "_PyInterpreterFrame", "is_entry")
 		} else {
 			get(&o.FrameOwner, "_PyInterpreterFrame", "owner")
@@ -231,7 +231,7 @@ func (t *dwarfTypes) pythonOffsets(minor int) (PythonOffsets, error) {
 		firstErr = err
 	}
 	if firstErr != nil {
-		return PythonOffsets{}, fmt.Errorf("python 3.%d dwarf: %w", minor, firstErr)
+		return Layout{}, fmt.Errorf("python 3.%d dwarf: %w", minor, firstErr)
 	}
 	return o, nil
 }

@@ -19,26 +19,26 @@ import (
 // ErrNoPython says a process has no CPython interpreter mapped.
 var ErrNoPython = errors.New("no CPython interpreter mapped")
 
-// UnsupportedPythonError says an interpreter was found whose frames the
+// UnsupportedError says an interpreter was found whose frames the
 // reader cannot walk; its samples keep their native frames only.
-type UnsupportedPythonError struct {
+type UnsupportedError struct {
 	Path    string
 	Version string
 	Reason  string
 }
 
-func (e *UnsupportedPythonError) Error() string {
+func (e *UnsupportedError) Error() string {
 	return fmt.Sprintf("python %s (%s): %s; its samples show native frames only (Python frames are read for CPython 3.10 to 3.13)",
 		e.Version, e.Path, e.Reason)
 }
 
-// PythonFile is one interpreter ELF (libpython or a python executable that
+// File is one interpreter ELF (libpython or a python executable that
 // holds the interpreter) and the layout of its version.
-type PythonFile struct {
+type File struct {
 	Path    string
 	Version string // "3.11.7", or "3.11" when only the minor is known
 	Minor   int
-	Offsets PythonOffsets
+	Layout  Layout
 	Source  string // where the offsets came from, e.g. "dwarf+PyCode_Type members"
 
 	runtimeSym uint64   // link-time address of _PyRuntime
@@ -48,20 +48,20 @@ type PythonFile struct {
 // ptLoad is one PT_LOAD segment, page aligned.
 type ptLoad struct{ off, vaddr, size uint64 }
 
-// PythonProcess is the interpreter of one process: its file, and where the
+// Process is the interpreter of one process: its file, and where the
 // file's _PyRuntime sits in that process.
-type PythonProcess struct {
+type Process struct {
 	PID     int
 	Runtime uint64 // address of _PyRuntime
-	*PythonFile
+	*File
 }
 
 // pythonName matches the file names of CPython 3 interpreters.
 var pythonName = regexp.MustCompile(`^(?:lib)?python3\.(\d+)[a-z]*(?:\.so(?:\.[0-9.]+)?)?$`)
 
-// IsPythonPath says whether a mapped file's name looks like a CPython 3
-// interpreter (libpython3.X.so… or python3.X), the files InspectPython reads.
-func IsPythonPath(path string) bool { return pythonName.MatchString(filepath.Base(path)) }
+// IsInterpreterPath says whether a mapped file's name looks like a CPython 3
+// interpreter (libpython3.X.so… or python3.X), the files Inspect reads.
+func IsInterpreterPath(path string) bool { return pythonName.MatchString(filepath.Base(path)) }
 
 var pythonFiles = struct {
 	sync.Mutex
@@ -69,15 +69,15 @@ var pythonFiles = struct {
 }{m: map[string]*pythonFileResult{}}
 
 type pythonFileResult struct {
-	f   *PythonFile
+	f   *File
 	err error
 }
 
-// InspectPython reads an interpreter file's version and layout. Results are
+// Inspect reads an interpreter file's version and layout. Results are
 // cached by path, size and modification time. It returns ErrNoPython when the
 // file holds no interpreter (no _PyRuntime symbol) and an
-// *UnsupportedPythonError for versions the reader does not cover.
-func InspectPython(path string) (*PythonFile, error) {
+// *UnsupportedError for versions the reader does not cover.
+func Inspect(path string) (*File, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("inspect python: %w", err)
@@ -88,12 +88,12 @@ func InspectPython(path string) (*PythonFile, error) {
 	if r, ok := pythonFiles.m[key]; ok {
 		return r.f, r.err
 	}
-	f, err := inspectPython(path)
+	f, err := inspect(path)
 	pythonFiles.m[key] = &pythonFileResult{f, err}
 	return f, err
 }
 
-func inspectPython(path string) (*PythonFile, error) {
+func inspect(path string) (*File, error) {
 	ef, done, err := loader.OpenELF(path)
 	if err != nil {
 		return nil, fmt.Errorf("inspect python %s: %w", path, err)
@@ -104,7 +104,7 @@ func inspectPython(path string) (*PythonFile, error) {
 	if !ok {
 		return nil, ErrNoPython
 	}
-	pf := &PythonFile{Path: path, runtimeSym: runtime.Value}
+	pf := &File{Path: path, runtimeSym: runtime.Value}
 	for _, p := range ef.Progs {
 		if p.Type == elf.PT_LOAD {
 			pf.loads = append(pf.loads, ptLoad{off: p.Off &^ 0xfff, vaddr: p.Vaddr &^ 0xfff, size: p.Filesz + p.Off&0xfff})
@@ -114,7 +114,7 @@ func inspectPython(path string) (*PythonFile, error) {
 	if !ok {
 		m := pythonName.FindStringSubmatch(filepath.Base(path))
 		if m == nil {
-			return nil, &UnsupportedPythonError{Path: path, Version: "unknown", Reason: "its version could not be read"}
+			return nil, &UnsupportedError{Path: path, Version: "unknown", Reason: "its version could not be read"}
 		}
 		major, minor, patch = 3, atoi(m[1]), -1
 	}
@@ -124,7 +124,7 @@ func inspectPython(path string) (*PythonFile, error) {
 		pf.Version += fmt.Sprintf(".%d", patch)
 	}
 	if major != 3 || layoutFor(minor) == 0 {
-		return nil, &UnsupportedPythonError{Path: path, Version: pf.Version, Reason: "this version is not supported"}
+		return nil, &UnsupportedError{Path: path, Version: pf.Version, Reason: "this version is not supported"}
 	}
 
 	// Offsets: what the interpreter says about itself first, then the
@@ -132,23 +132,23 @@ func inspectPython(path string) (*PythonFile, error) {
 	var sources []string
 	switch o, err := debugOffsets(ef, runtime); {
 	case err == nil:
-		pf.Offsets, sources = o, append(sources, "_Py_DebugOffsets")
+		pf.Layout, sources = o, append(sources, "_Py_DebugOffsets")
 	default:
 		if o, err := dwarfOffsets(ef, minor); err == nil {
-			pf.Offsets, sources = o, append(sources, "dwarf")
+			pf.Layout, sources = o, append(sources, "dwarf")
 		} else {
-			pf.Offsets, _ = BuiltinPythonOffsets(minor)
+			pf.Layout, _ = BuiltinLayout(minor)
 			sources = append(sources, "built-in table")
 		}
 	}
 	if code, ok := syms["PyCode_Type"]; ok {
-		if members, err := memberTable(ef, code.Value); err == nil && applyCodeMembers(&pf.Offsets, members) {
+		if members, err := memberTable(ef, code.Value); err == nil && applyCodeMembers(&pf.Layout, members) {
 			sources = append(sources, "PyCode_Type members")
 		}
 	}
 	pf.Source = strings.Join(sources, "+")
-	if err := pf.Offsets.validate(); err != nil {
-		return nil, &UnsupportedPythonError{Path: path, Version: pf.Version, Reason: err.Error()}
+	if err := pf.Layout.validate(); err != nil {
+		return nil, &UnsupportedError{Path: path, Version: pf.Version, Reason: err.Error()}
 	}
 	return pf, nil
 }
@@ -156,7 +156,7 @@ func inspectPython(path string) (*PythonFile, error) {
 // ForProcess places the file in a process where the mapping of file offset
 // `offset` starts at address `start` (any of the file's mappings: the
 // segment that holds the offset gives the load bias).
-func (pf *PythonFile) ForProcess(pid int, start, offset uint64) *PythonProcess {
+func (pf *File) ForProcess(pid int, start, offset uint64) *Process {
 	off := offset &^ 0xfff
 	delta := uint64(0)
 	for i, l := range pf.loads {
@@ -165,12 +165,12 @@ func (pf *PythonFile) ForProcess(pid int, start, offset uint64) *PythonProcess {
 		}
 	}
 	bias := start - off - delta
-	return &PythonProcess{PID: pid, Runtime: bias + pf.runtimeSym, PythonFile: pf}
+	return &Process{PID: pid, Runtime: bias + pf.runtimeSym, File: pf}
 }
 
-// FindPython finds the CPython interpreter mapped into a running process,
+// Find finds the CPython interpreter mapped into a running process,
 // from /proc/PID/maps. It returns ErrNoPython when there is none.
-func FindPython(pid int) (*PythonProcess, error) {
+func Find(pid int) (*Process, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/maps", pid))
 	if err != nil {
 		return nil, fmt.Errorf("find python in pid %d: %w", pid, err)
@@ -182,7 +182,7 @@ func FindPython(pid int) (*PythonProcess, error) {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
-		if len(fields) < 6 || !IsPythonPath(fields[5]) {
+		if len(fields) < 6 || !IsInterpreterPath(fields[5]) {
 			continue
 		}
 		path := fields[5]
@@ -204,7 +204,7 @@ func FindPython(pid int) (*PythonProcess, error) {
 	// executable does then not define _PyRuntime.
 	var unsupported error
 	for _, path := range order {
-		pf, err := InspectPython(path)
+		pf, err := Inspect(path)
 		if errors.Is(err, ErrNoPython) {
 			continue
 		}

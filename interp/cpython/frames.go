@@ -39,7 +39,7 @@ type Frames struct {
 	procs    map[int]*pyProc      // pid → its interpreter
 	stacks   map[int][]pyResolved // tid → resolved stacks, by time after Detach
 	warned   map[string]bool      // unsupported interpreter files already reported
-	stats    PyStats
+	stats    Stats
 	joined   int // samples given a Python stack
 	resolved int // Python stacks named
 	unnamed  int // of them, stacks with a code object that could not be read
@@ -48,8 +48,8 @@ type Frames struct {
 
 // pyProc is one process's interpreter and its code-object names.
 type pyProc struct {
-	proc  *PythonProcess
-	codes *PythonCodes
+	proc  *Process
+	codes *Codes
 	since uint64 // time of the mapping that revealed it
 	// seen interns resolved stacks by their raw frames: a profile's
 	// samples repeat a few stacks many times, and a long session would
@@ -62,7 +62,7 @@ const maxInterned = 1 << 16
 
 // resolve names a stack and splits it into eval-loop activations; named
 // says whether every code object could be read.
-func (pr *pyProc) resolve(st *PyStack) (segs [][]symbolize.Frame, named bool) {
+func (pr *pyProc) resolve(st *Stack) (segs [][]symbolize.Frame, named bool) {
 	key := make([]byte, 0, 1+len(st.Frames)*17)
 	if st.Truncated {
 		key = append(key, 1)
@@ -94,7 +94,7 @@ func (pr *pyProc) resolve(st *PyStack) (segs [][]symbolize.Frame, named bool) {
 		}
 	}
 	if st.Truncated {
-		seg = append(seg, PythonTruncated)
+		seg = append(seg, Truncated)
 	}
 	if len(seg) > 0 {
 		segs = append(segs, seg)
@@ -201,7 +201,7 @@ func (p *Frames) Attach(events []*perf.Event, running int) error {
 	p.reader.Start()
 	go p.consume()
 	if running > 0 {
-		pp, err := FindPython(running)
+		pp, err := Find(running)
 		p.mu.Lock()
 		p.addLocked(pp, err, 0)
 		p.mu.Unlock()
@@ -211,8 +211,8 @@ func (p *Frames) Attach(events []*perf.Event, running int) error {
 
 // addLocked installs an interpreter found in a process, or reports once
 // why it cannot be read.
-func (p *Frames) addLocked(pp *PythonProcess, err error, since uint64) {
-	var ue *UnsupportedPythonError
+func (p *Frames) addLocked(pp *Process, err error, since uint64) {
+	var ue *UnsupportedError
 	switch {
 	case errors.As(err, &ue):
 		if !p.warned[ue.Path] {
@@ -227,15 +227,7 @@ func (p *Frames) addLocked(pp *PythonProcess, err error, since uint64) {
 		p.note("python frames for pid %d: %v", pp.PID, err)
 		return
 	}
-	o := pp.Offsets
-	codes := NewPythonCodes(pp.PID, PythonLayout{
-		Minor:        o.Minor,
-		CodeFilename: o.CodeFilename, CodeName: o.CodeName, CodeQualname: o.CodeQualname,
-		CodeLinetable: o.CodeLinetable, CodeFirstlineno: o.CodeFirstlineno,
-		UnicodeState: o.UnicodeState, UnicodeLength: o.UnicodeLength,
-		UnicodeASCIISize: o.UnicodeASCIISize, UnicodeCompactSize: o.UnicodeCompactSize,
-		BytesSize: o.BytesSize, BytesData: o.BytesData,
-	})
+	codes := NewCodes(pp.PID, pp.Layout)
 	if old := p.procs[pp.PID]; old != nil {
 		old.codes.Close()
 	}
@@ -248,7 +240,7 @@ func (p *Frames) addLocked(pp *PythonProcess, err error, since uint64) {
 func (p *Frames) Observe(rec loader.Record) {
 	switch r := rec.(type) {
 	case *loader.Mmap:
-		if p.reader == nil || !IsPythonPath(r.Path) {
+		if p.reader == nil || !IsInterpreterPath(r.Path) {
 			return
 		}
 		p.mu.Lock()
@@ -256,7 +248,7 @@ func (p *Frames) Observe(rec loader.Record) {
 		if _, ok := p.procs[r.PID]; ok {
 			return
 		}
-		pf, err := InspectPython(r.Path)
+		pf, err := Inspect(r.Path)
 		if err != nil {
 			p.addLocked(nil, err, r.Time)
 			return
@@ -389,6 +381,6 @@ func mergeUser(stack []symbolize.Frame, segments [][]symbolize.Frame) []symboliz
 	for k < len(stack) && stack[k].Kind == symbolize.Kernel {
 		k++
 	}
-	merged := MergePython(stack[k:], segments)
+	merged := MergeFrames(stack[k:], segments)
 	return append(stack[:k:k], merged...)
 }

@@ -6,18 +6,18 @@ import (
 	"github.com/tracer-dev/tracer/symbolize"
 )
 
-// IsPythonEval says whether a native frame is an activation of CPython's
+// IsEval says whether a native frame is an activation of CPython's
 // eval loop, the C function in which Python frames run.
-func IsPythonEval(f symbolize.Frame) bool {
+func IsEval(f symbolize.Frame) bool {
 	name := f.Function
 	return name == "_PyEval_EvalFrameDefault" || strings.HasPrefix(name, "_PyEval_EvalFrameDefault.")
 }
 
-// PythonTruncated is the frame that stands for the outer Python frames a
+// Truncated is the frame that stands for the outer Python frames a
 // stack deeper than the reader's bound did not record.
-var PythonTruncated = symbolize.Frame{Function: "[truncated python stack]", Module: "[python]", Kind: symbolize.Python}
+var Truncated = symbolize.Frame{Function: "[truncated python stack]", Module: "[python]", Kind: symbolize.Python}
 
-// MergePython places Python frames into a native stack. native is leaf
+// MergeFrames places Python frames into a native stack. native is leaf
 // first; segments[i] holds, leaf first, the Python frames that ran in the
 // i-th activation of the eval loop counted from the leaf. Each activation
 // in native is replaced by its segment; the native frames above and
@@ -33,13 +33,13 @@ var PythonTruncated = symbolize.Frame{Function: "[truncated python stack]", Modu
 // activation at all, the native frames up to and including the first
 // interpreter frame (the leaf's C code: a builtin, a system call) stay and
 // the Python frames follow them.
-func MergePython(native []symbolize.Frame, segments [][]symbolize.Frame) []symbolize.Frame {
+func MergeFrames(native []symbolize.Frame, segments [][]symbolize.Frame) []symbolize.Frame {
 	if len(segments) == 0 {
 		return native
 	}
 	evals := 0
 	for _, f := range native {
-		if IsPythonEval(f) {
+		if IsEval(f) {
 			evals++
 		}
 	}
@@ -55,7 +55,7 @@ func MergePython(native []symbolize.Frame, segments [][]symbolize.Frame) []symbo
 			}
 			continue
 		}
-		if si < placed && IsPythonEval(f) {
+		if si < placed && IsEval(f) {
 			out = append(out, segments[si]...)
 			si++
 			if si == placed && !whole {

@@ -58,7 +58,7 @@ func TestMergePython(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := names(MergePython(c.native, c.segs))
+			got := names(MergeFrames(c.native, c.segs))
 			if !slices.Equal(got, c.want) {
 				t.Errorf("got %v\nwant %v", got, c.want)
 			}

@@ -1,6 +1,10 @@
 package cpython
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/tracer-dev/tracer/bpf"
+)
 
 // Frame-chain layouts of the CPython versions the Python frame reader
 // supports. They match PY_LAYOUT_* in bpf/pyperf.bpf.c.
@@ -11,14 +15,14 @@ const (
 	PyLayout313 = 4 // tstate->current_frame, owner, instr_ptr
 )
 
-// PythonOffsets says where one CPython version keeps what the frame walk
-// (in BPF) and the code-object reader (in symbolize) need. Every field is a
+// Layout says where one CPython version keeps what the frame walk (in BPF,
+// through bpfConfig) and the code-object reader (Codes) need. Every field is a
 // byte offset into the named structure; zero in an optional field (Qualname,
 // CFrameCurrentFrame, CodeAdaptive, FrameOwner) means the version has no
 // such field only where the layout says so.
-type PythonOffsets struct {
+type Layout struct {
 	Major, Minor int
-	Layout       int // PyLayout*
+	Chain        int // PyLayout*: how frames are chained
 
 	RuntimeInterpHead  uint32 // _PyRuntime.interpreters.head
 	InterpNext         uint32 // PyInterpreterState.next
@@ -48,9 +52,32 @@ type PythonOffsets struct {
 	BytesData          uint32 // PyBytesObject.ob_sval
 }
 
+// bpfConfig is the layout as the BPF frame walk takes it, for an
+// interpreter whose _PyRuntime is at runtime.
+func (o Layout) bpfConfig(runtime uint64) bpf.PyperfPyConfig {
+	return bpf.PyperfPyConfig{
+		Runtime:            runtime,
+		Layout:             uint32(o.Chain),
+		RuntimeInterpHead:  o.RuntimeInterpHead,
+		InterpNext:         o.InterpNext,
+		InterpThreadsHead:  o.InterpThreadsHead,
+		TstateNext:         o.TstateNext,
+		TstateThreadId:     o.TstateThreadID,
+		TstateFrame:        o.TstateFrame,
+		CframeCurrentFrame: o.CFrameCurrentFrame,
+		FrameCode:          o.FrameCode,
+		FramePrevious:      o.FramePrevious,
+		FrameInstr:         o.FrameInstr,
+		FrameOwner:         o.FrameOwner,
+		CodeAdaptive:       o.CodeAdaptive,
+		CodeFirstlineno:    o.CodeFirstlineno,
+		FrameWindow:        o.frameWindow(),
+	}
+}
+
 // frameWindow is how many bytes of one frame the BPF walk reads at once:
 // up to the end of the last field it uses.
-func (o PythonOffsets) frameWindow() uint32 {
+func (o Layout) frameWindow() uint32 {
 	end := uint32(0)
 	for _, f := range []struct{ off, size uint32 }{
 		{o.FrameCode, 8}, {o.FramePrevious, 8}, {o.FrameInstr, 8}, {o.FrameOwner, 1},
@@ -59,7 +86,7 @@ func (o PythonOffsets) frameWindow() uint32 {
 			end = f.off + f.size
 		}
 	}
-	if o.Layout == PyLayout310 {
+	if o.Chain == PyLayout310 {
 		end = max(o.FrameCode, o.FramePrevious) + 8
 		end = max(end, o.FrameInstr+4)
 	}
@@ -67,9 +94,9 @@ func (o PythonOffsets) frameWindow() uint32 {
 }
 
 // validate checks that the offsets fit what the BPF walk can read.
-func (o PythonOffsets) validate() error {
-	if o.Layout < PyLayout310 || o.Layout > PyLayout313 {
-		return fmt.Errorf("unknown frame layout %d", o.Layout)
+func (o Layout) validate() error {
+	if o.Chain < PyLayout310 || o.Chain > PyLayout313 {
+		return fmt.Errorf("unknown frame layout %d", o.Chain)
 	}
 	if w := o.frameWindow(); w > 128 {
 		return fmt.Errorf("frame fields end at byte %d, past the 128 bytes the BPF walk reads", w)
@@ -80,15 +107,15 @@ func (o PythonOffsets) validate() error {
 	return nil
 }
 
-// builtinOffsets is the fallback table, one entry per supported minor
+// builtinLayouts is the fallback table, one entry per supported minor
 // version, taken from the pyenv builds' DWARF with
 // `gdb -batch -ex 'ptype /o struct _PyInterpreterFrame' libpython3.X.so.1.0`
 // and the same for _PyRuntimeState, PyInterpreterState, PyThreadState,
 // _PyCFrame, PyFrameObject, PyCodeObject and PyASCIIObject. The tests check
 // that the DWARF of each pyenv build still agrees with it.
-var builtinOffsets = map[int]PythonOffsets{
+var builtinLayouts = map[int]Layout{
 	10: {
-		Major: 3, Minor: 10, Layout: PyLayout310,
+		Major: 3, Minor: 10, Chain: PyLayout310,
 		RuntimeInterpHead: 32, InterpNext: 0, InterpThreadsHead: 8,
 		TstateNext: 8, TstateThreadID: 176, TstateFrame: 24,
 		FrameCode: 32, FramePrevious: 24, FrameInstr: 96,
@@ -97,7 +124,7 @@ var builtinOffsets = map[int]PythonOffsets{
 		BytesSize: 16, BytesData: 32,
 	},
 	11: {
-		Major: 3, Minor: 11, Layout: PyLayout311,
+		Major: 3, Minor: 11, Chain: PyLayout311,
 		RuntimeInterpHead: 40, InterpNext: 0, InterpThreadsHead: 16,
 		TstateNext: 8, TstateThreadID: 152, TstateFrame: 56, CFrameCurrentFrame: 8,
 		FrameCode: 32, FramePrevious: 48, FrameInstr: 56, FrameOwner: 68,
@@ -107,7 +134,7 @@ var builtinOffsets = map[int]PythonOffsets{
 		BytesSize: 16, BytesData: 32,
 	},
 	12: {
-		Major: 3, Minor: 12, Layout: PyLayout312,
+		Major: 3, Minor: 12, Chain: PyLayout312,
 		RuntimeInterpHead: 40, InterpNext: 0, InterpThreadsHead: 72,
 		TstateNext: 8, TstateThreadID: 136, TstateFrame: 56, CFrameCurrentFrame: 0,
 		FrameCode: 0, FramePrevious: 8, FrameInstr: 56, FrameOwner: 70,
@@ -117,7 +144,7 @@ var builtinOffsets = map[int]PythonOffsets{
 		BytesSize: 16, BytesData: 32,
 	},
 	13: {
-		Major: 3, Minor: 13, Layout: PyLayout313,
+		Major: 3, Minor: 13, Chain: PyLayout313,
 		RuntimeInterpHead: 632, InterpNext: 7264, InterpThreadsHead: 7344,
 		TstateNext: 8, TstateThreadID: 152, TstateFrame: 72,
 		FrameCode: 0, FramePrevious: 8, FrameInstr: 56, FrameOwner: 70,
@@ -128,8 +155,8 @@ var builtinOffsets = map[int]PythonOffsets{
 	},
 }
 
-// BuiltinPythonOffsets returns the built-in table entry for 3.minor.
-func BuiltinPythonOffsets(minor int) (PythonOffsets, bool) {
-	o, ok := builtinOffsets[minor]
+// BuiltinLayout returns the built-in table entry for 3.minor.
+func BuiltinLayout(minor int) (Layout, bool) {
+	o, ok := builtinLayouts[minor]
 	return o, ok
 }

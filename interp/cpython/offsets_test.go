@@ -39,7 +39,7 @@ func TestDWARFOffsetsMatchBuiltinTable(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, _ := BuiltinPythonOffsets(v.minor)
+			want, _ := BuiltinLayout(v.minor)
 			if got != want {
 				t.Errorf("dwarf offsets differ from the built-in table:\n got  %+v\n want %+v", got, want)
 			}
@@ -66,16 +66,16 @@ func TestInspectPython(t *testing.T) {
 			if _, err := os.Stat(c.path); err != nil {
 				t.Fatalf("%s is missing: install it (pyenv install, or apt-get install python3.11)", c.path)
 			}
-			pf, err := InspectPython(c.path)
+			pf, err := Inspect(c.path)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if pf.Version != c.version || pf.Source != c.source {
 				t.Errorf("version %q source %q, want %q %q", pf.Version, pf.Source, c.version, c.source)
 			}
-			want, _ := BuiltinPythonOffsets(c.minor)
-			if pf.Offsets != want {
-				t.Errorf("offsets differ from the built-in table:\n got  %+v\n want %+v", pf.Offsets, want)
+			want, _ := BuiltinLayout(c.minor)
+			if pf.Layout != want {
+				t.Errorf("offsets differ from the built-in table:\n got  %+v\n want %+v", pf.Layout, want)
 			}
 		})
 	}
@@ -86,9 +86,9 @@ func TestInspectPythonUnsupported(t *testing.T) {
 	if _, err := os.Stat(p); err != nil {
 		t.Fatalf("%s is missing: install it with `pyenv install 3.9.18`", p)
 	}
-	_, err := InspectPython(p)
-	var ue *UnsupportedPythonError
+	_, err := Inspect(p)
+	var ue *UnsupportedError
 	if !errors.As(err, &ue) || ue.Version != "3.9" {
-		t.Fatalf("got %v, want an UnsupportedPythonError for 3.9", err)
+		t.Fatalf("got %v, want an UnsupportedError for 3.9", err)
 	}
 }

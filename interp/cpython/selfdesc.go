@@ -18,26 +18,26 @@ var pyLE = binary.LittleEndian
 // debugOffsets reads the _Py_DebugOffsets that 3.13 keeps at the start of
 // _PyRuntime. Other versions (and free-threaded builds, whose frames differ)
 // are refused.
-func debugOffsets(f *elf.File, runtime elf.Symbol) (PythonOffsets, error) {
+func debugOffsets(f *elf.File, runtime elf.Symbol) (Layout, error) {
 	const size = 584 // sizeof(_Py_DebugOffsets) in 3.13
 	b, err := readVaddr(f, runtime.Value, size)
 	if err != nil {
-		return PythonOffsets{}, fmt.Errorf("read _Py_DebugOffsets: %w", err)
+		return Layout{}, fmt.Errorf("read _Py_DebugOffsets: %w", err)
 	}
 	if string(b[:8]) != "xdebugpy" {
-		return PythonOffsets{}, errors.New("no _Py_DebugOffsets cookie")
+		return Layout{}, errors.New("no _Py_DebugOffsets cookie")
 	}
 	version := pyLE.Uint64(b[8:])
 	if version>>24 != 3 || version>>16&0xff != 13 {
-		return PythonOffsets{}, fmt.Errorf("_Py_DebugOffsets of version 0x%x: only the 3.13 form is known", version)
+		return Layout{}, fmt.Errorf("_Py_DebugOffsets of version 0x%x: only the 3.13 form is known", version)
 	}
 	if pyLE.Uint64(b[16:]) != 0 {
-		return PythonOffsets{}, errors.New("free-threaded build")
+		return Layout{}, errors.New("free-threaded build")
 	}
 	u := func(off int) uint32 { return uint32(pyLE.Uint64(b[off:])) }
 	ascii := u(560)
-	return PythonOffsets{
-		Major: 3, Minor: 13, Layout: PyLayout313,
+	return Layout{
+		Major: 3, Minor: 13, Chain: PyLayout313,
 		RuntimeInterpHead: u(40),
 		InterpNext:        u(64), InterpThreadsHead: u(72),
 		TstateNext: u(168), TstateFrame: u(184), TstateThreadID: u(192),
@@ -95,7 +95,7 @@ func memberTable(f *elf.File, typ uint64) (map[string]uint32, error) {
 
 // applyCodeMembers takes the code-object offsets from PyCode_Type's member
 // table; it reports whether the table had them.
-func applyCodeMembers(o *PythonOffsets, m map[string]uint32) bool {
+func applyCodeMembers(o *Layout, m map[string]uint32) bool {
 	need := []struct {
 		name string
 		dst  *uint32

@@ -17,7 +17,7 @@ import (
 	"github.com/tracer-dev/tracer/loader"
 )
 
-// PyNoOffset is PyFrame.Offset when the instruction is not known.
+// PyNoOffset is StackFrame.Offset when the instruction is not known.
 const PyNoOffset = 0x0fffffff
 
 const (
@@ -25,15 +25,15 @@ const (
 	pyOffsetMask = 0x0fffffff
 )
 
-// Errors of one Python stack read (PyStack.Err).
+// Errors of one Python stack read (Stack.Err).
 const (
 	PyErrNone     = 0
 	PyErrNoTstate = 1 // no PyThreadState belongs to the sampled thread
 	PyErrRead     = 2 // a read of interpreter memory failed (paged out, or freed meanwhile)
 )
 
-// PyFrame is one Python frame as the BPF walk saw it.
-type PyFrame struct {
+// StackFrame is one Python frame as the BPF walk saw it.
+type StackFrame struct {
 	Code      uint64 // address of the code object
 	Offset    uint32 // byte offset of the instruction in the code, PyNoOffset if unknown
 	FirstLine int32  // co_firstlineno read with the frame: guards against a reused address
@@ -43,20 +43,20 @@ type PyFrame struct {
 	Entry bool
 }
 
-// PyStack is the Python stack of one sampled thread, leaf first. Time is
+// Stack is the Python stack of one sampled thread, leaf first. Time is
 // CLOCK_MONOTONIC ns taken in the perf overflow handler just before the
 // kernel wrote the matching perf sample of the same thread.
-type PyStack struct {
+type Stack struct {
 	PID, TID, CPU int
 	Time          uint64
 	Tstate        uint64
 	Truncated     bool // the stack was deeper than the walk's bound
 	Err           int  // PyErr*
-	Frames        []PyFrame
+	Frames        []StackFrame
 }
 
-// PyStats are the frame reader's counters, summed over CPUs.
-type PyStats struct {
+// Stats are the frame reader's counters, summed over CPUs.
+type Stats struct {
 	Samples   uint64 // samples of described processes
 	Emitted   uint64 // stacks written to the ring
 	NoTstate  uint64 // samples of threads without a thread state
@@ -73,7 +73,7 @@ type PyStats struct {
 type stackReader struct {
 	objs   bpf.PyperfObjects
 	reader *ringbuf.Reader
-	out    chan *PyStack
+	out    chan *Stack
 
 	mu       sync.Mutex
 	attached []*perf.Event
@@ -87,7 +87,7 @@ type stackReader struct {
 
 // openStackReader loads the pyperf program and its maps.
 func openStackReader() (*stackReader, error) {
-	p := &stackReader{out: make(chan *PyStack, 4096)}
+	p := &stackReader{out: make(chan *Stack, 4096)}
 	spec, err := bpf.LoadPyperf()
 	if err != nil {
 		return nil, fmt.Errorf("load python frame reader spec: %w", err)
@@ -139,26 +139,8 @@ func (p *stackReader) Attached() bool {
 }
 
 // AddProcess makes the program read the Python stacks of pp's process.
-func (p *stackReader) AddProcess(pp *PythonProcess) error {
-	o := pp.Offsets
-	cfg := bpf.PyperfPyConfig{
-		Runtime:            pp.Runtime,
-		Layout:             uint32(o.Layout),
-		RuntimeInterpHead:  o.RuntimeInterpHead,
-		InterpNext:         o.InterpNext,
-		InterpThreadsHead:  o.InterpThreadsHead,
-		TstateNext:         o.TstateNext,
-		TstateThreadId:     o.TstateThreadID,
-		TstateFrame:        o.TstateFrame,
-		CframeCurrentFrame: o.CFrameCurrentFrame,
-		FrameCode:          o.FrameCode,
-		FramePrevious:      o.FramePrevious,
-		FrameInstr:         o.FrameInstr,
-		FrameOwner:         o.FrameOwner,
-		CodeAdaptive:       o.CodeAdaptive,
-		CodeFirstlineno:    o.CodeFirstlineno,
-		FrameWindow:        o.frameWindow(),
-	}
+func (p *stackReader) AddProcess(pp *Process) error {
+	cfg := pp.Layout.bpfConfig(pp.Runtime)
 	if err := p.objs.PyProcs.Put(uint32(pp.PID), &cfg); err != nil {
 		return fmt.Errorf("describe python process %d: %w", pp.PID, err)
 	}
@@ -172,7 +154,7 @@ func (p *stackReader) RemoveProcess(pid int) {
 
 // Stacks returns the stacks read, in ring order (per CPU in time order).
 // The channel is closed after Stop once the ring is drained.
-func (p *stackReader) Stacks() <-chan *PyStack { return p.out }
+func (p *stackReader) Stacks() <-chan *Stack { return p.out }
 
 // Start begins reading the ring.
 func (p *stackReader) Start() {
@@ -231,7 +213,7 @@ const pyPollInterval = 20 * time.Millisecond
 // pyEventHeader is the size of py_event before its frames.
 const pyEventHeader = int(unsafe.Offsetof(bpf.PyperfPyEvent{}.Frames))
 
-func decodePyStack(b []byte) (*PyStack, error) {
+func decodePyStack(b []byte) (*Stack, error) {
 	if len(b) < pyEventHeader {
 		return nil, errors.New("short python stack record")
 	}
@@ -239,7 +221,7 @@ func decodePyStack(b []byte) (*PyStack, error) {
 	if n > len(bpf.PyperfPyEvent{}.Frames) || len(b) < pyEventHeader+n*16 {
 		return nil, fmt.Errorf("python stack record claims %d frames in %d bytes", n, len(b))
 	}
-	st := &PyStack{
+	st := &Stack{
 		PID:       int(pyLE.Uint32(b[0:])),
 		TID:       int(pyLE.Uint32(b[4:])),
 		Time:      pyLE.Uint64(b[8:]),
@@ -247,12 +229,12 @@ func decodePyStack(b []byte) (*PyStack, error) {
 		Truncated: b[22] != 0,
 		Err:       int(b[23]),
 		Tstate:    pyLE.Uint64(b[24:]),
-		Frames:    make([]PyFrame, n),
+		Frames:    make([]StackFrame, n),
 	}
 	for i := range st.Frames {
 		f := b[pyEventHeader+i*16:]
 		off := pyLE.Uint32(f[8:])
-		st.Frames[i] = PyFrame{
+		st.Frames[i] = StackFrame{
 			Code:      pyLE.Uint64(f),
 			Offset:    off & pyOffsetMask,
 			FirstLine: int32(pyLE.Uint32(f[12:])),
@@ -263,8 +245,8 @@ func decodePyStack(b []byte) (*PyStack, error) {
 }
 
 // Stats sums the program's per-CPU counters.
-func (p *stackReader) Stats() PyStats {
-	var s PyStats
+func (p *stackReader) Stats() Stats {
+	var s Stats
 	get := func(key uint32) uint64 {
 		var per []uint64
 		if err := p.objs.PyStats.Lookup(key, &per); err != nil {

@@ -25,7 +25,7 @@ var interpreters = []struct{ name, path string }{
 
 // pyDepthRun starts testdata/python_depth.py, reads its Python stacks with
 // the BPF program on a cpu-clock event of its own, and returns them.
-func pyDepthRun(t *testing.T, python, mode string) ([]*PyStack, PyStats) {
+func pyDepthRun(t *testing.T, python, mode string) ([]*Stack, Stats) {
 	t.Helper()
 	privtest.Require(t, "sampling other processes", loader.CheckPrivilege())
 	_ = rlimit.RemoveMemlock()
@@ -39,7 +39,7 @@ func pyDepthRun(t *testing.T, python, mode string) ([]*PyStack, PyStats) {
 	if line, _ := bufio.NewReader(stdout).ReadString('\n'); strings.TrimSpace(line) != "ready" {
 		t.Fatalf("burner said %q", line)
 	}
-	pp, err := FindPython(cmd.Process.Pid)
+	pp, err := Find(cmd.Process.Pid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func pyDepthRun(t *testing.T, python, mode string) ([]*PyStack, PyStats) {
 		t.Fatalf("burner: %v", err)
 	}
 	pf.Stop()
-	var stacks []*PyStack
+	var stacks []*Stack
 	for st := range pf.Stacks() {
 		stacks = append(stacks, st)
 	}
