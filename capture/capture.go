@@ -217,7 +217,7 @@ func (c *Capture) decode(raw []byte) (Batch, bool) {
 		c.badFrames.Add(1)
 		return Batch{}, false
 	}
-	b := Batch{PID: int(h.PID), TID: int(h.TID), Time: h.KTime}
+	b := Batch{PID: int(h.Pid), TID: int(h.Tid), Time: h.Ktime}
 	var f Frame
 	if h.Flags&batchTruncated != 0 {
 		var dropped uint64

@@ -1,20 +1,23 @@
 package capture
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
 	"golang.org/x/sys/unix"
+
+	"github.com/tracer-dev/tracer/bpf"
 )
 
-// trackStop is TRACK_STOP in bpf/capture.bpf.c: stop the process at exec.
-const trackStop = 1
+// trackStop: stop the process at exec (enum track_flag in
+// bpf/headers/tracer.h).
+const trackStop = uint32(bpf.CaptureTrackFlagTRACK_STOP)
 
 // follower is the exec-following part of a Capture (tracer run): the three
 // tracepoint programs, the reader of their exec events and what it did.
@@ -47,7 +50,7 @@ func (c *Capture) Follow(root int, stop bool, onAttach func(pid int, ts []Target
 	}
 	flags := uint8(0)
 	if stop {
-		flags = trackStop
+		flags = uint8(trackStop)
 	}
 	if err := c.objs.Tracked.Update(uint32(root), flags, ebpf.UpdateAny); err != nil {
 		return fmt.Errorf("track pid %d: %w", root, err)
@@ -87,11 +90,11 @@ func (c *Capture) readExecs(f *follower, onAttach func(int, []Target)) {
 			}
 			return
 		}
-		if len(rec.RawSample) < 8 {
+		var ev bpf.CaptureExecEvent
+		if bpf.Read(rec.RawSample, &ev) < int(unsafe.Sizeof(ev)) {
 			continue
 		}
-		pid := int(binary.LittleEndian.Uint32(rec.RawSample[0:4]))
-		flags := binary.LittleEndian.Uint32(rec.RawSample[4:8])
+		pid, flags := int(ev.Pid), ev.Flags
 		f.execs.Add(1)
 		c.execed(f, pid, onAttach)
 		if flags&trackStop != 0 {

@@ -82,7 +82,7 @@ func TestParseCaptureRecord(t *testing.T) {
 	binary.LittleEndian.PutUint32(rec[24:], batchTruncated)
 	copy(rec[captureHdrLen:], "abcde")
 	h, data, err := parseCaptureRecord(rec)
-	if err != nil || h.PID != 10 || h.TID != 11 || h.KTime != 12345 || h.Count != 99 || h.Flags != batchTruncated || string(data) != "abc" {
+	if err != nil || h.Pid != 10 || h.Tid != 11 || h.Ktime != 12345 || h.Count != 99 || h.Flags != batchTruncated || string(data) != "abc" {
 		t.Fatalf("got %+v %q %v", h, data, err)
 	}
 	binary.LittleEndian.PutUint32(rec[20:], 6)

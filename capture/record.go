@@ -1,41 +1,27 @@
 package capture
 
 import (
-	"encoding/binary"
 	"fmt"
+	"unsafe"
+
+	"github.com/tracer-dev/tracer/bpf"
 )
 
-// captureHdrLen is sizeof(struct batch_hdr) in bpf/capture.bpf.c.
-const captureHdrLen = 32
+// captureHdrLen is the size of struct batch_hdr (bpf/headers/tracer.h).
+const captureHdrLen = int(unsafe.Sizeof(bpf.CaptureBatchHdr{}))
 
-// batchTruncated is BATCH_TRUNCATED in bpf/capture.bpf.c.
-const batchTruncated = 1
-
-// captureHdr mirrors struct batch_hdr: the header the BPF program puts before
-// the bytes of each captured write.
-type captureHdr struct {
-	PID, TID uint32
-	KTime    uint64
-	Count    uint32 // the write's byte count
-	Copied   uint32 // bytes after the header
-	Flags    uint32
-}
+// batchTruncated: the write was longer than the largest record; its first
+// bytes follow.
+const batchTruncated = uint32(bpf.CaptureBatchFlagBATCH_TRUNCATED)
 
 // parseCaptureRecord splits one ring record into its header and the copied
 // bytes of the write.
-func parseCaptureRecord(rec []byte) (captureHdr, []byte, error) {
+func parseCaptureRecord(rec []byte) (bpf.CaptureBatchHdr, []byte, error) {
+	var h bpf.CaptureBatchHdr
 	if len(rec) < captureHdrLen {
-		return captureHdr{}, nil, fmt.Errorf("ring record of %d bytes is shorter than its header", len(rec))
+		return h, nil, fmt.Errorf("ring record of %d bytes is shorter than its header", len(rec))
 	}
-	le := binary.LittleEndian
-	h := captureHdr{
-		PID:    le.Uint32(rec[0:4]),
-		TID:    le.Uint32(rec[4:8]),
-		KTime:  le.Uint64(rec[8:16]),
-		Count:  le.Uint32(rec[16:20]),
-		Copied: le.Uint32(rec[20:24]),
-		Flags:  le.Uint32(rec[24:28]),
-	}
+	bpf.Read(rec, &h)
 	if uint64(h.Copied) > uint64(len(rec)-captureHdrLen) {
 		return h, nil, fmt.Errorf("ring record claims %d bytes, holds %d", h.Copied, len(rec)-captureHdrLen)
 	}

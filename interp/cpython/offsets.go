@@ -7,12 +7,12 @@ import (
 )
 
 // Frame-chain layouts of the CPython versions the Python frame reader
-// supports. They match PY_LAYOUT_* in bpf/pyperf.bpf.c.
+// supports (enum py_layout in bpf/headers/tracer.h).
 const (
-	PyLayout310 = 1 // PyFrameObject chain: tstate->frame, f_back, f_lasti
-	PyLayout311 = 2 // tstate->cframe->current_frame, is_entry, prev_instr
-	PyLayout312 = 3 // tstate->cframe->current_frame, owner, prev_instr
-	PyLayout313 = 4 // tstate->current_frame, owner, instr_ptr
+	PyLayout310 = int(bpf.PyperfPyLayoutPY_LAYOUT_310) // PyFrameObject chain: tstate->frame, f_back, f_lasti
+	PyLayout311 = int(bpf.PyperfPyLayoutPY_LAYOUT_311) // tstate->cframe->current_frame, is_entry, prev_instr
+	PyLayout312 = int(bpf.PyperfPyLayoutPY_LAYOUT_312) // tstate->cframe->current_frame, owner, prev_instr
+	PyLayout313 = int(bpf.PyperfPyLayoutPY_LAYOUT_313) // tstate->current_frame, owner, instr_ptr
 )
 
 // Layout says where one CPython version keeps what the frame walk (in BPF,

@@ -18,18 +18,18 @@ import (
 )
 
 // PyNoOffset is StackFrame.Offset when the instruction is not known.
-const PyNoOffset = 0x0fffffff
+const PyNoOffset = uint32(bpf.PyperfPyFrameBitsPY_OFFSET_NONE)
 
 const (
-	pyFrameEntry = 1 << 31
-	pyOffsetMask = 0x0fffffff
+	pyFrameEntry = uint32(bpf.PyperfPyFrameBitsPY_FRAME_ENTRY)
+	pyOffsetMask = uint32(bpf.PyperfPyFrameBitsPY_OFFSET_NONE)
 )
 
 // Errors of one Python stack read (Stack.Err).
 const (
-	PyErrNone     = 0
-	PyErrNoTstate = 1 // no PyThreadState belongs to the sampled thread
-	PyErrRead     = 2 // a read of interpreter memory failed (paged out, or freed meanwhile)
+	PyErrNone     = int(bpf.PyperfPyErrPY_ERR_NONE)
+	PyErrNoTstate = int(bpf.PyperfPyErrPY_ERR_NO_TSTATE) // no PyThreadState belongs to the sampled thread
+	PyErrRead     = int(bpf.PyperfPyErrPY_ERR_READ)      // a read of interpreter memory failed (paged out, or freed meanwhile)
 )
 
 // StackFrame is one Python frame as the BPF walk saw it.
@@ -213,32 +213,35 @@ const pyPollInterval = 20 * time.Millisecond
 // pyEventHeader is the size of py_event before its frames.
 const pyEventHeader = int(unsafe.Offsetof(bpf.PyperfPyEvent{}.Frames))
 
+// pyFrameSize is the size of one py_frame.
+const pyFrameSize = int(unsafe.Sizeof(bpf.PyperfPyFrame{}))
+
 func decodePyStack(b []byte) (*Stack, error) {
 	if len(b) < pyEventHeader {
 		return nil, errors.New("short python stack record")
 	}
-	n := int(pyLE.Uint16(b[20:]))
-	if n > len(bpf.PyperfPyEvent{}.Frames) || len(b) < pyEventHeader+n*16 {
+	var ev bpf.PyperfPyEvent
+	bpf.Read(b, &ev)
+	n := int(ev.N)
+	if n > len(ev.Frames) || len(b) < pyEventHeader+n*pyFrameSize {
 		return nil, fmt.Errorf("python stack record claims %d frames in %d bytes", n, len(b))
 	}
 	st := &Stack{
-		PID:       int(pyLE.Uint32(b[0:])),
-		TID:       int(pyLE.Uint32(b[4:])),
-		Time:      pyLE.Uint64(b[8:]),
-		CPU:       int(pyLE.Uint32(b[16:])),
-		Truncated: b[22] != 0,
-		Err:       int(b[23]),
-		Tstate:    pyLE.Uint64(b[24:]),
+		PID:       int(ev.Pid),
+		TID:       int(ev.Tid),
+		Time:      ev.Ktime,
+		CPU:       int(ev.Cpu),
+		Truncated: ev.Truncated != 0,
+		Err:       int(ev.Err),
+		Tstate:    ev.Tstate,
 		Frames:    make([]StackFrame, n),
 	}
-	for i := range st.Frames {
-		f := b[pyEventHeader+i*16:]
-		off := pyLE.Uint32(f[8:])
+	for i, f := range ev.Frames[:n] {
 		st.Frames[i] = StackFrame{
-			Code:      pyLE.Uint64(f),
-			Offset:    off & pyOffsetMask,
-			FirstLine: int32(pyLE.Uint32(f[12:])),
-			Entry:     off&pyFrameEntry != 0,
+			Code:      f.Code,
+			Offset:    f.Offset & pyOffsetMask,
+			FirstLine: f.Firstlineno,
+			Entry:     f.Offset&pyFrameEntry != 0,
 		}
 	}
 	return st, nil
@@ -258,8 +261,13 @@ func (p *stackReader) Stats() Stats {
 		}
 		return t
 	}
-	s.Samples, s.Emitted, s.NoTstate = get(0), get(1), get(2)
-	s.ReadErr, s.Truncated, s.RingFull, s.CacheHit = get(3), get(4), get(5), get(6)
+	s.Samples = get(uint32(bpf.PyperfPyStatPY_STAT_SAMPLES))
+	s.Emitted = get(uint32(bpf.PyperfPyStatPY_STAT_EMITTED))
+	s.NoTstate = get(uint32(bpf.PyperfPyStatPY_STAT_NO_TSTATE))
+	s.ReadErr = get(uint32(bpf.PyperfPyStatPY_STAT_READ_ERR))
+	s.Truncated = get(uint32(bpf.PyperfPyStatPY_STAT_TRUNCATED))
+	s.RingFull = get(uint32(bpf.PyperfPyStatPY_STAT_RING_FULL))
+	s.CacheHit = get(uint32(bpf.PyperfPyStatPY_STAT_CACHE_HIT))
 	s.Malformed = p.malformed.Load()
 	return s
 }
