@@ -33,10 +33,8 @@ const releaseEnv = "TRACER_RELEASE_HELPER"
 // releasePipeFD is the helper's end of the pipe; the links follow it.
 const releasePipeFD = 3
 
-func init() {
-	if os.Getenv(releaseEnv) == "" {
-		return
-	}
+// runReleaseHelper holds the inherited links until the pipe ends.
+func runReleaseHelper() {
 	var b [64]byte
 	for {
 		n, err := syscall.Read(releasePipeFD, b[:])
@@ -44,7 +42,6 @@ func init() {
 			break
 		}
 	}
-	os.Exit(0)
 }
 
 // CloseLinks closes links, through a helper process where the links give

@@ -29,11 +29,10 @@ import (
 // fixed histograms, and at most capture.QueueBytes of batches waiting for
 // the check.
 type Transitions struct {
-	cfg     TransitionsConfig
-	cred    *loader.Credential // owner of the trace files
-	log     io.Writer
-	stream  *capture.Stream
-	ringErr error // the ring size knob could not be read
+	cfg    TransitionsConfig
+	cred   *loader.Credential // owner of the trace files
+	log    io.Writer
+	stream *capture.Stream
 
 	mu      sync.Mutex
 	procs   map[int]*traceProc // by pid, in order of first batch
@@ -60,6 +59,10 @@ type TransitionsConfig struct {
 	Command []string
 	// Log receives one-line notes and the report; nil means os.Stderr.
 	Log io.Writer
+	// CaptureRingBytes is the size of the capture's ring buffer, a power
+	// of two of at least a page; 0 means the default (64 MiB, see
+	// capture.CaptureOptions).
+	CaptureRingBytes uint32
 }
 
 // traceProc is what the plugin keeps for one process that wrote batches.
@@ -102,9 +105,7 @@ func NewTransitions(cfg TransitionsConfig) *Transitions {
 		procs: map[int]*traceProc{},
 		muted: map[string]int{}, corr: newCorrelator(), actions: actionStats{},
 	}
-	ring, err := captureRingBytes()
-	t.ringErr = err
-	t.stream = capture.NewStream(capture.StreamConfig{Command: cfg.Command, RingBytes: ring, Note: t.noteLocking})
+	t.stream = capture.NewStream(capture.StreamConfig{Command: cfg.Command, RingBytes: cfg.CaptureRingBytes, Note: t.noteLocking})
 	return t
 }
 
@@ -162,9 +163,6 @@ func (t *Transitions) Outputs() []OutputFile {
 
 // Attach places the uprobes it can place now and starts reading batches.
 func (t *Transitions) Attach(ctx context.Context, tg Target) error {
-	if t.ringErr != nil {
-		return t.ringErr
-	}
 	t.cred = tg.Cred
 	err := t.stream.Start(tg.PID, tg.Attach, t.batch)
 	switch {

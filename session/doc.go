@@ -28,6 +28,5 @@
 //     helper process (loader.ReleaseFiles), so tracer exits about 15 ms
 //     after its last output instead of 100 ms.
 //
-// TimingEnv (TRACER_TIMING=1) prints the wall time of each phase;
-// CPUProfileEnv (TRACER_CPUPROFILE=FILE) writes a Go CPU profile of tracer.
+// Config.Timing prints the wall time of each phase.
 package session

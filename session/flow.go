@@ -33,7 +33,7 @@ type session struct {
 	records   []loader.Record
 	consumed  chan struct{}
 	comms     map[int]string // thread and process names known before sampling (attach)
-	ringPages int            // sampler ring size (SamplerRingPagesEnv); 0: default
+	ringPages int            // sampler ring size (Config.SamplerRingPages); 0: default
 
 	start time.Time
 	tm    *timer

@@ -37,6 +37,14 @@ type Config struct {
 	Top           int // functions in each summary table; 0 means 10
 
 	Plugins []Plugin
+
+	// SamplerRingPages is the pages of each CPU's sampler ring, a power of
+	// two; 0 means the default (128, 512 KiB).
+	SamplerRingPages int
+	// Timing prints how long each phase of the session took ("tracer:
+	// timing: ..." lines on the log), counted from the start of tracer's
+	// process.
+	Timing bool
 }
 
 // Result is what a session saw.
@@ -72,12 +80,11 @@ func usagef(format string, args ...any) error { return usageErr{fmt.Sprintf(form
 // and goes on until the command has ended (at most killGrace later).
 // Outputs are written either way.
 func Run(ctx context.Context, cfg Config) (Result, error) {
-	defer stopCPUProfile()
 	defer closePlugins(cfg.Plugins)
 	if err := cfg.defaults(); err != nil {
 		return Result{}, err
 	}
-	tm := newTimer(cfg.Log)
+	tm := newTimer(cfg.Log, cfg.Timing)
 	tm.mark("start, plugins made")
 	if err := loader.CheckPrivilege(); err != nil {
 		if errors.Is(err, loader.ErrPrivilege) {
@@ -88,19 +95,16 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err := cfg.checkOutputs(); err != nil {
 		return Result{}, err
 	}
-	pages, err := samplerRingPages()
-	if err != nil {
-		return Result{}, err
-	}
 	if err := loader.ProbeFeatures(loader.FeaturePerfEvent); err != nil {
 		if errors.Is(err, loader.ErrFeature) {
 			return Result{}, usageErr{err.Error()}
 		}
 		return Result{}, err
 	}
-	s := &session{cfg: cfg, sym: symbolize.New(), log: cfg.Log, ringPages: pages, tm: tm}
+	s := &session{cfg: cfg, sym: symbolize.New(), log: cfg.Log, ringPages: cfg.SamplerRingPages, tm: tm}
 	s.tm.mark("checks")
 	defer s.sym.Close()
+	var err error
 	if len(cfg.Command) > 0 {
 		err = s.run(ctx)
 	} else {

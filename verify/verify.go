@@ -46,6 +46,12 @@ type Config struct {
 	// Log receives progress and the summary; nil means os.Stderr.
 	Log           io.Writer
 	LogIsTerminal bool
+
+	// Tuning passed to each session (see session.Config and
+	// session.TransitionsConfig); zero means the defaults.
+	SamplerRingPages int
+	CaptureRingBytes uint32
+	Timing           bool
 }
 
 // Impl is what one implementation did under tracing.
@@ -272,6 +278,8 @@ func runOne(ctx context.Context, cfg Config, name string, cmd []string) (Impl, e
 		Trace:    im.Trace,
 		Command:  command,
 		Log:      &report,
+
+		CaptureRingBytes: cfg.CaptureRingBytes,
 	})
 	stop := progress(cfg, name)
 	res, err := session.Run(ctx, session.Config{
@@ -283,6 +291,9 @@ func runOne(ctx context.Context, cfg Config, name string, cmd []string) (Impl, e
 		// Python frames first, as `tracer run` has them: for node they
 		// find no interpreter and stay out of the way.
 		Plugins: []session.Plugin{session.NewPythonFrames(&report), tr},
+
+		SamplerRingPages: cfg.SamplerRingPages,
+		Timing:           cfg.Timing,
 	})
 	stop()
 	im.Session = res

@@ -13,9 +13,12 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/tracer-dev/tracer/loader"
 )
 
 // Exit codes shared by every command (ARCHITECTURE.md, contract 4).
@@ -25,7 +28,20 @@ const (
 	exitUsage      = 2 // usage or input error
 )
 
-func main() { os.Exit(run(os.Args)) }
+// Locked in an init function, the main goroutine runs main on the main
+// thread: when the binary is re-executed as the exec shim, the exec must
+// happen on the thread the samplers follow.
+func init() { runtime.LockOSThread() }
+
+func main() {
+	// The binary re-executes itself for two helper roles (the exec shim,
+	// the release helper); in one, it does only that.
+	if code, ok := loader.RunHelperRole(); ok {
+		os.Exit(code)
+	}
+	runtime.UnlockOSThread()
+	os.Exit(run(os.Args))
+}
 
 // run executes the command line and returns the process exit code. It never
 // calls os.Exit itself, so deferred cleanup in the commands always runs.
@@ -44,6 +60,9 @@ func newApp() *cli.App {
 			"transitions, and checks the recorded states against the Go model of the Lean spec.\n\n" +
 			"Exit codes: 0 conforming, 1 divergence found, 2 usage or input error.",
 		HideHelpCommand:      true,
+		Flags:                tuningFlags(),
+		Before:               startTuning,
+		After:                stopTuning,
 		EnableBashCompletion: false,
 		Commands:             withUsageErrors(commands()),
 		// A word that is not a command is a usage error, not a help topic.

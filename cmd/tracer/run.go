@@ -79,13 +79,19 @@ func sessionConfig(c *cli.Context) (session.Config, error) {
 	if out == "" {
 		return session.Config{}, usageError{errors.New("empty output file name: give -o FILE, or -o - for none")}
 	}
+	tune, err := readTuning(c)
+	if err != nil {
+		return session.Config{}, err
+	}
 	return session.Config{
-		Freq:          freq,
-		Output:        out,
-		Folded:        c.String("folded"),
-		Log:           c.App.ErrWriter,
-		LogIsTerminal: isTerminal(os.Stderr) && c.App.ErrWriter == os.Stderr,
-		Plugins:       []session.Plugin{session.NewPythonFrames(c.App.ErrWriter)},
+		SamplerRingPages: tune.samplerRingPages,
+		Timing:           tune.timing,
+		Freq:             freq,
+		Output:           out,
+		Folded:           c.String("folded"),
+		Log:              c.App.ErrWriter,
+		LogIsTerminal:    isTerminal(os.Stderr) && c.App.ErrWriter == os.Stderr,
+		Plugins:          []session.Plugin{session.NewPythonFrames(c.App.ErrWriter)},
 	}, nil
 }
 

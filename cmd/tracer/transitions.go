@@ -28,7 +28,11 @@ func addTransitions(c *cli.Context, cfg *session.Config, command []string) (*ses
 	if err != nil {
 		return nil, usageError{err}
 	}
-	tc := session.TransitionsConfig{Relation: rel, Trace: c.String("trace"), Log: cfg.Log}
+	tune, err := readTuning(c)
+	if err != nil {
+		return nil, err
+	}
+	tc := session.TransitionsConfig{Relation: rel, Trace: c.String("trace"), Log: cfg.Log, CaptureRingBytes: tune.captureRingBytes}
 	if len(command) > 0 {
 		tc.Command = append([]string(nil), command...)
 		if p, err := loader.LookPath(command[0], os.Environ()); err == nil {

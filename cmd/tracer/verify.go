@@ -51,20 +51,27 @@ func verifyCommand() *cli.Command {
 			if f := c.Int("freq"); f < 1 || f > 10000 {
 				return usageError{fmt.Errorf("invalid frequency %d Hz: give -F between 1 and 10000", f)}
 			}
+			tune, err := readTuning(c)
+			if err != nil {
+				return err
+			}
 			res, err := verify.Run(c.Context, verify.Config{
-				Steps:           c.Int("steps"),
-				Seed:            c.Uint64("seed"),
-				Actions:         c.String("actions"),
-				Out:             c.String("out"),
-				Freq:            c.Int("freq"),
-				Relation:        rel,
-				Python:          c.String("python"),
-				Node:            c.String("node"),
-				User:            c.String("user"),
-				PythonContainer: c.String("python-container"),
-				NodeContainer:   c.String("node-container"),
-				Log:             c.App.ErrWriter,
-				LogIsTerminal:   isTerminal(os.Stderr) && c.App.ErrWriter == os.Stderr,
+				SamplerRingPages: tune.samplerRingPages,
+				CaptureRingBytes: tune.captureRingBytes,
+				Timing:           tune.timing,
+				Steps:            c.Int("steps"),
+				Seed:             c.Uint64("seed"),
+				Actions:          c.String("actions"),
+				Out:              c.String("out"),
+				Freq:             c.Int("freq"),
+				Relation:         rel,
+				Python:           c.String("python"),
+				Node:             c.String("node"),
+				User:             c.String("user"),
+				PythonContainer:  c.String("python-container"),
+				NodeContainer:    c.String("node-container"),
+				Log:              c.App.ErrWriter,
+				LogIsTerminal:    isTerminal(os.Stderr) && c.App.ErrWriter == os.Stderr,
 			})
 			if err != nil {
 				if errors.Is(err, verify.ErrUsage) {
