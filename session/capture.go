@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/tracer-dev/tracer/capture"
+	"github.com/tracer-dev/tracer/internal/usage"
 	"github.com/tracer-dev/tracer/loader"
 	"github.com/tracer-dev/tracer/model"
 )
@@ -168,7 +169,7 @@ func (t *Transitions) Attach(ctx context.Context, tg Target) error {
 	switch {
 	case errors.Is(err, loader.ErrFeature):
 		if t.cfg.Trace != "" {
-			return usageErr{fmt.Sprintf("cannot write --trace %s: %v", t.cfg.Trace, err)}
+			return usage.Errorf("cannot write --trace %s: %v", t.cfg.Trace, err)
 		}
 		t.noteLocking("no transition capture (%v); sampling goes on without transitions", err)
 		return nil

@@ -3,7 +3,6 @@ package session
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,6 +15,7 @@ import (
 	"github.com/google/pprof/profile"
 
 	"github.com/tracer-dev/tracer/internal/testbin"
+	"github.com/tracer-dev/tracer/internal/usage"
 	"github.com/tracer-dev/tracer/loader"
 )
 
@@ -286,7 +286,7 @@ func TestUsageErrors(t *testing.T) {
 	} {
 		cfg.Output = filepath.Join(t.TempDir(), "x.pb.gz")
 		_, err := Run(context.Background(), cfg)
-		if !errors.Is(err, ErrUsage) {
+		if !usage.Is(err) {
 			t.Errorf("%s: error %v, want a usage error", name, err)
 		}
 		if _, serr := os.Stat(cfg.Output); serr == nil {

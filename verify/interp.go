@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/tracer-dev/tracer/internal/usage"
 )
 
 // realPython returns the interpreter binary behind python: pyenv's `python3`
@@ -47,7 +49,7 @@ func checkWorkload(ctx context.Context, python, container, actions string) error
 			msg = msg[i+1:]
 		}
 		msg = strings.TrimPrefix(msg, "python_container: ")
-		return usageErr{fmt.Sprintf("bad workload: %s", msg)}
+		return usage.Errorf("bad workload: %s", msg)
 	}
 	if err != nil {
 		return fmt.Errorf("read workload %s with %s: %w", actions, python, err)

@@ -3,7 +3,6 @@ package verify
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/google/pprof/profile"
 
+	"github.com/tracer-dev/tracer/internal/usage"
 	"github.com/tracer-dev/tracer/loader"
 	"github.com/tracer-dev/tracer/model"
 )
@@ -153,7 +153,7 @@ func TestVerifyUsageErrors(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c.cfg.Out = filepath.Join(t.TempDir(), "out")
 			_, err := Run(context.Background(), c.cfg)
-			if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), c.want) {
+			if !usage.Is(err) || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("err = %v, want a usage error containing %q", err, c.want)
 			}
 		})

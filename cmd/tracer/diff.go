@@ -1,10 +1,11 @@
 package main
 
 import (
-	"fmt"
+
+	"github.com/urfave/cli/v2"
 
 	"github.com/tracer-dev/tracer/export"
-	"github.com/urfave/cli/v2"
+	"github.com/tracer-dev/tracer/internal/usage"
 )
 
 func diffCommand() *cli.Command {
@@ -25,7 +26,7 @@ func diffCommand() *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 2 {
-				return usageError{fmt.Errorf("diff takes two profiles: tracer diff A.pb.gz B.pb.gz")}
+				return usage.Errorf("diff takes two profiles: tracer diff A.pb.gz B.pb.gz")
 			}
 			a, err := export.ReadProfile(c.Args().Get(0))
 			if err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/tracer-dev/tracer/internal/usage"
 	"github.com/tracer-dev/tracer/loader"
 )
 
@@ -68,7 +69,7 @@ func newApp() *cli.App {
 		// A word that is not a command is a usage error, not a help topic.
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return usageError{fmt.Errorf("unknown command %q: run tracer --help for the list of commands", c.Args().First())}
+				return usage.Errorf("unknown command %q: run tracer --help for the list of commands", c.Args().First())
 			}
 			return cli.ShowAppHelp(c)
 		},
@@ -76,7 +77,7 @@ func newApp() *cli.App {
 		// not call os.Exit on its own.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
-			return usageError{err}
+			return usage.Wrap(err)
 		},
 	}
 }
@@ -102,17 +103,11 @@ func withUsageErrors(cmds []*cli.Command) []*cli.Command {
 		}
 		name := cmd.Name
 		cmd.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
-			return usageError{fmt.Errorf("%w: run 'tracer %s --help' for its flags", err, name)}
+			return usage.Errorf("%w: run 'tracer %s --help' for its flags", err, name)
 		}
 	}
 	return cmds
 }
-
-// usageError marks an error as the user's: wrong flag, bad value, bad file.
-type usageError struct{ err error }
-
-func (u usageError) Error() string { return u.err.Error() }
-func (u usageError) Unwrap() error { return u.err }
 
 // exitCode prints err (one line, prefixed "tracer: ") and maps it to an exit code:
 // a cli.ExitCoder carries its own code, anything else is a usage or input error.

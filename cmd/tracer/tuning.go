@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/tracer-dev/tracer/internal/usage"
 	"github.com/tracer-dev/tracer/loader"
 )
 
@@ -68,7 +69,7 @@ func ringKnob(c *cli.Context, flag, env string, lo, hi uint64) (uint64, error) {
 	}
 	n := c.Uint64(flag)
 	if n < lo || n > hi || n&(n-1) != 0 {
-		return 0, usageError{fmt.Errorf("invalid %s=%d (--%s): give a power of two from %d to %d, or unset it", env, n, flag, lo, hi)}
+		return 0, usage.Errorf("invalid %s=%d (--%s): give a power of two from %d to %d, or unset it", env, n, flag, lo, hi)
 	}
 	return n, nil
 }
