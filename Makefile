@@ -49,7 +49,7 @@ bench: build
 soak: build
 	bench/soak.sh
 
-# Each fuzz target for FUZZTIME (CI: after make test). The seed corpora in
+# Each fuzz target for FUZZTIME (CI: after make test). The corpora in
 # testdata/fuzz also run as plain tests in make test.
 FUZZTIME ?= 10s
 FUZZ_TARGETS := model:FuzzDecodeRecord model:FuzzCheckTrace model:FuzzCheckPair \

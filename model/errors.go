@@ -2,7 +2,7 @@ package model
 
 import "fmt"
 
-// InputError is malformed input: a line that is not a contract-1 record, or a
+// InputError is malformed input: a line that is not a trace-format record, or a
 // record out of place (seq not increasing, a second init). File and Line name
 // where; Line is 0 when the problem is the whole file (an empty trace).
 type InputError struct {

@@ -51,7 +51,7 @@ type Transitions struct {
 // TransitionsConfig configures the Transitions plugin.
 type TransitionsConfig struct {
 	Relation model.Relation
-	// Trace is the contract-1 JSONL file to write (--trace); "" means none.
+	// Trace is the trace-format JSONL file to write (--trace); "" means none.
 	// Records of a second process go to Trace with ".PID" before the
 	// extension.
 	Trace string

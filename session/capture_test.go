@@ -219,7 +219,7 @@ func TestCapturePlantedBug(t *testing.T) {
 			seqs, actions, _ := traceLines(t, tr.trace)
 			want := tc.first(seqs, actions, tr.trace)
 			if want == 0 {
-				t.Fatal("the workload never triggers the bug: change the seed")
+				t.Fatal("the workload never triggers the bug: change --seed")
 			}
 			v := tr.verdict
 			if !v.Divergent || v.Result.First == nil || v.Result.First.Seq != want {

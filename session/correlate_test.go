@@ -152,7 +152,7 @@ func TestCorrelatorLateSample(t *testing.T) {
 	}
 }
 
-// stepLine is one step record of the JSONL trace contract.
+// stepLine is one step record of the JSONL trace (docs/trace-format.md).
 func stepLine(seq int, tid int, t0, t1 uint64, action string) string {
 	return fmt.Sprintf(`{"kind":"step","seq":%d,"t0":%d,"t1":%d,"tid":%d,"action":{"type":"%s","author":"a","content":"c"},"state":{"agent_id":"a","shard_id":0,"data":[1]}}`+"\n", seq, t0, t1, tid, action)
 }

@@ -6,7 +6,7 @@
 // symbolizing the samples and writing the outputs (pprof, folded stacks,
 // terminal summary).
 //
-// Transition capture (issue 5) and Python frames (issue 6) plug in as
+// Transition capture (capture/) and Python frames (interp/cpython) plug in as
 // Plugins: they are attached once the samplers are open and before the
 // command runs, see every record as it is read, and may decorate each
 // sample (add frames, label it with the step it ran in) before export.

@@ -180,7 +180,7 @@ func TestRunPythonShowsLibpython(t *testing.T) {
 	p := testbin.ReadProfile(t, out)
 	// libpython is built without frame pointers, so only the leaf of each
 	// user stack is reliable (Python frames come from the interpreter's
-	// memory, issue 6): most leaves are libpython's, and the eval loop is
+	// memory, interp/cpython): most leaves are libpython's, and the eval loop is
 	// among them.
 	inLib := 0
 	for _, s := range p.Sample {

@@ -59,7 +59,7 @@ type Impl struct {
 	Name      string // "python" or "node"
 	Command   []string
 	Profile   string // pprof file
-	Trace     string // the captured contract-1 trace
+	Trace     string // the captured trace-format trace
 	Session   session.Result
 	Verdict   session.Verdict
 	Capture   capture.CaptureStats

@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// The bad-input matrix of issue 8: every way a user can get the command line
+// The bad-input matrix: every way a user can get the command line
 // wrong, run end to end through the built binary. Each case must end with
 // exit 2 and one line on stderr that names the problem and says what to do,
 // must not panic or hang, and must leave no output file behind.

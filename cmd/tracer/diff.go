@@ -13,7 +13,7 @@ func diffCommand() *cli.Command {
 		Usage:     "compare two pprof profiles: functions and per-action totals side by side",
 		ArgsUsage: "A.pb.gz B.pb.gz",
 		Description: "Shows each function's self and cumulative share of all samples in A and B and the\n" +
-			"change of its self share, largest change first (the seed's `perf diff`). When the\n" +
+			"change of its self share, largest change first (like `perf diff`). When the\n" +
 			"profiles carry `action` labels (from `tracer run` on a probed program), it also\n" +
 			"shows each action's share of the samples.\n\n" +
 			"Example:\n" +

@@ -13,7 +13,7 @@ import (
 	"github.com/tracer-dev/tracer/internal/testbin"
 )
 
-// Faults during tracing (issue 8): a target that vanishes while tracer
+// Faults during tracing: a target that vanishes while tracer
 // attaches, and a target that sends malformed and oversized batches through
 // the uprobe. Each ends either with exit 2 and one line, or with a complete
 // report whose counts say what was lost; never a panic or a hang, and the

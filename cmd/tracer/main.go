@@ -22,7 +22,7 @@ import (
 	"github.com/tracer-dev/tracer/loader"
 )
 
-// Exit codes shared by every command (ARCHITECTURE.md, contract 4).
+// Exit codes shared by every command (README.md).
 const (
 	exitOK         = 0 // conforming
 	exitDivergence = 1 // a divergence was found

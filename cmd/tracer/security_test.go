@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-// Security checks of issue 8: tracer runs as root against programs it does
+// Security checks: tracer runs as root against programs it does
 // not trust. Under sudo the traced command runs as the invoking user with no
 // capabilities; no shell ever sees the command line; output files are 0644
 // and belong to the invoking user; nothing is left pinned in bpffs.

@@ -16,7 +16,7 @@ import (
 // shared by run and attach.
 func transitionFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "trace", Usage: "write the captured transitions to `FILE.jsonl` (contract 1; tracer check reads it)"},
+		&cli.StringFlag{Name: "trace", Usage: "write the captured transitions to `FILE.jsonl` (the trace format, docs/trace-format.md; tracer check reads it)"},
 		&cli.StringFlag{Name: "relation", Value: "exact",
 			Usage: "check each step under `REL`: exact (the observed state equals the model's) or bisim (equal agent_id, shard_id and data length)"},
 	}

@@ -20,7 +20,7 @@ func needCapture(t *testing.T) {
 	}
 }
 
-// TestRunTraceLabelsAndVerdict: the done-when of issue 5 at a small scale:
+// TestRunTraceLabelsAndVerdict: the whole feature at a small scale:
 // run writes a whole trace and exits 0, the profile's samples carry action
 // labels, and a planted bug exits 1 naming its step.
 func TestRunTraceLabelsAndVerdict(t *testing.T) {

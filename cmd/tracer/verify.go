@@ -31,7 +31,7 @@ func verifyCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "steps", Value: verify.DefaultSteps, Usage: "run `N` generated steps in each container"},
 			&cli.Uint64Flag{Name: "seed", Value: verify.DefaultSeed, Usage: "seed `S` of the generated workload (0 to 4294967295)"},
-			&cli.StringFlag{Name: "actions", Usage: "replay the workload `FILE` (one contract-1 action per line) instead of --steps/--seed"},
+			&cli.StringFlag{Name: "actions", Usage: "replay the workload `FILE` (one trace-format action per line) instead of --steps/--seed"},
 			&cli.StringFlag{Name: "out", Value: verify.DefaultOut, Usage: "write profiles, traces and summary.txt to `DIR`"},
 			&cli.IntFlag{Name: "freq", Aliases: []string{"F"}, Value: verify.DefaultFreq, Usage: fmt.Sprintf("sampling frequency in `HZ` (%d to %d)", loader.MinFreq, loader.MaxFreq)},
 			&cli.StringFlag{Name: "relation", Value: "exact", Usage: "what the checks demand: `exact` (states equal) or bisim (the Lean relation)"},
