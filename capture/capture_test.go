@@ -12,8 +12,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/features"
+	"github.com/tracer-dev/tracer/internal/privtest"
+	"github.com/tracer-dev/tracer/loader"
 )
 
 // Interpreters the capture tests run; each must exist on this machine.
@@ -26,15 +26,7 @@ const (
 // requireCapture skips the test when the kernel lacks what the capture needs.
 func requireCapture(t *testing.T) {
 	t.Helper()
-	if err := features.HaveProgramType(ebpf.Kprobe); err != nil {
-		t.Skipf("kprobe/uprobe BPF programs unavailable: %v", err)
-	}
-	if err := features.HaveMapType(ebpf.RingBuf); err != nil {
-		t.Skipf("BPF ring buffers unavailable: %v", err)
-	}
-	if _, err := os.Stat("/sys/bus/event_source/devices/uprobe"); err != nil {
-		t.Skipf("uprobe PMU unavailable: %v", err)
-	}
+	privtest.Require(t, "transition capture", loader.CheckPrivilege(), loader.ProbeFeatures(loader.FeatureBPF, loader.FeatureUprobe))
 }
 
 // requireFile fails (does not skip) when an interpreter the test needs is missing.

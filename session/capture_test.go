@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tracer-dev/tracer/capture"
+	"github.com/tracer-dev/tracer/internal/privtest"
 	"github.com/tracer-dev/tracer/internal/testbin"
 	"github.com/tracer-dev/tracer/loader"
 	"github.com/tracer-dev/tracer/model"
@@ -30,9 +31,7 @@ func needInterpreter(t *testing.T, path string) {
 func needCapture(t *testing.T) {
 	t.Helper()
 	needPerf(t)
-	if err := loader.ProbeFeatures(loader.FeatureBPF, loader.FeatureUprobe); err != nil {
-		t.Skip("transition capture needs BPF and uprobes:", err)
-	}
+	privtest.Require(t, "transition capture", loader.ProbeFeatures(loader.FeatureBPF, loader.FeatureUprobe))
 }
 
 // traced is what one traced session produced.

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/elastic/go-perf"
 	"github.com/google/pprof/profile"
 
+	"github.com/tracer-dev/tracer/internal/privtest"
 	"github.com/tracer-dev/tracer/internal/testbin"
 	"github.com/tracer-dev/tracer/internal/usage"
 	"github.com/tracer-dev/tracer/loader"
@@ -21,12 +21,7 @@ import (
 
 func needPerf(t *testing.T) {
 	t.Helper()
-	if !perf.Supported() {
-		t.Skip("perf_event_open is not supported by this kernel")
-	}
-	if err := loader.CheckPrivilege(); err != nil {
-		t.Skip("no privilege to sample other processes:", err)
-	}
+	privtest.Require(t, "sampling other processes", loader.CheckPrivilege(), loader.ProbeFeatures(loader.FeaturePerfEvent))
 }
 
 // shares returns each function's share of the samples as leaf (self) and

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/pprof/profile"
 
+	"github.com/tracer-dev/tracer/internal/privtest"
 	"github.com/tracer-dev/tracer/internal/usage"
 	"github.com/tracer-dev/tracer/loader"
 	"github.com/tracer-dev/tracer/model"
@@ -20,9 +21,7 @@ import (
 // needTracing skips when the kernel cannot do what a session needs.
 func needTracing(t *testing.T) {
 	t.Helper()
-	if err := loader.CheckPrivilege(); err != nil {
-		t.Skipf("tracing needs privilege: %v", err)
-	}
+	privtest.Require(t, "tracing", loader.CheckPrivilege())
 	for _, bin := range []string{"python3", "node"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			t.Fatalf("%s is not installed: install it (the example containers need it)", bin)

@@ -9,15 +9,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tracer-dev/tracer/internal/privtest"
 	"github.com/tracer-dev/tracer/internal/testbin"
 	"github.com/tracer-dev/tracer/loader"
 )
 
 func needCapture(t *testing.T) {
 	t.Helper()
-	if err := loader.ProbeFeatures(loader.FeaturePerfEvent, loader.FeatureBPF, loader.FeatureUprobe); err != nil {
-		t.Skip("transition capture needs perf events, BPF and uprobes:", err)
-	}
+	privtest.Require(t, "transition capture", loader.CheckPrivilege(), loader.ProbeFeatures(loader.FeaturePerfEvent, loader.FeatureBPF, loader.FeatureUprobe))
 }
 
 // TestRunTraceLabelsAndVerdict: the whole feature at a small scale:
