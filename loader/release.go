@@ -48,14 +48,10 @@ func runReleaseHelper() {
 // their descriptors. It returns the first error of closing tracer's copies.
 func CloseLinks(links []link.Link) error {
 	var files []*os.File
-	var rest []link.Link
 	for _, l := range links {
-		f, ok := dupLink(l)
-		if !ok {
-			rest = append(rest, l)
-			continue
+		if f, ok := dupLink(l); ok {
+			files = append(files, f)
 		}
-		files = append(files, f)
 	}
 	done := startReleaseHelper(files)
 	for _, f := range files {
