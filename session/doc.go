@@ -17,7 +17,7 @@
 // (bench/capture.sh, node container of 0.7 s):
 //
 //   - Start: the Python frames and capture plugins load their BPF programs
-//     from the moment they are made (Preparer, capture_prepare.go), beside
+//     from the moment they are made (Preparer, capture/prepare.go), beside
 //     argument parsing and the start of the gated command; about 45 ms
 //     before the command is released, most of it the kernel's verifier.
 //   - While the target runs: the warmer (warm.go) opens every mapped file,
