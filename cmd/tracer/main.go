@@ -90,6 +90,7 @@ func commands() []*cli.Command {
 		checkCommand(),
 		verifyCommand(),
 		diffCommand(),
+		reportCommand(),
 		versionCommand(),
 	}
 }
