@@ -27,7 +27,7 @@ import (
 //     (membarrier), so a program that was still running has finished, then
 //     sends SIGCONT to every pid still in held, and exits.
 //
-// The keeper runs in a session of its own, so a Ctrl-C or a kill of tracer's
+// RunHelperRole runs the keeper. The keeper runs in a session of its own, so a Ctrl-C or a kill of tracer's
 // process group does not reach it. Stopping is on only while it lives:
 // tracer turns it off (the ctl map) if the keeper ends first.
 const keeperEnv = "TRACER_EXEC_KEEPER"
@@ -41,13 +41,6 @@ const (
 
 	membarrierGlobal = 1 // MEMBARRIER_CMD_GLOBAL: one RCU grace period
 )
-
-func init() {
-	if os.Getenv(keeperEnv) == "" {
-		return
-	}
-	os.Exit(runKeeper())
-}
 
 func runKeeper() int {
 	fds := []unix.PollFd{{Fd: keeperPidFD, Events: unix.POLLIN}, {Fd: keeperPipeFD, Events: unix.POLLIN}}
@@ -76,12 +69,12 @@ func runKeeper() int {
 	if err != nil {
 		return 1
 	}
-	continueHeld(held)
+	ContinueHeld(held)
 	return 0
 }
 
-// continueHeld sends SIGCONT to every pid in held and removes it.
-func continueHeld(held *ebpf.Map) {
+// ContinueHeld sends SIGCONT to every pid in held and removes it.
+func ContinueHeld(held *ebpf.Map) {
 	var pids []uint32
 	var k uint32
 	var v uint8
@@ -95,15 +88,15 @@ func continueHeld(held *ebpf.Map) {
 	}
 }
 
-// keeper is tracer's side of the keeper process.
-type keeper struct {
+// Keeper is tracer's side of the keeper process.
+type Keeper struct {
 	quit    *os.File // write end of the pipe
 	stopped atomic.Bool
 }
 
-// startKeeper starts the keeper over held. onExit is called if the keeper
+// StartKeeper starts the keeper over held (a BPF hash map of pids). onExit is called if the keeper
 // ends before stopKeeper.
-func startKeeper(held *ebpf.Map, onExit func()) (*keeper, error) {
+func StartKeeper(held *ebpf.Map, onExit func()) (*Keeper, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("find tracer executable for the keeper: %w", err)
@@ -134,7 +127,7 @@ func startKeeper(held *ebpf.Map, onExit func()) (*keeper, error) {
 		w.Close()
 		return nil, fmt.Errorf("start the keeper: %w", err)
 	}
-	k := &keeper{quit: w}
+	k := &Keeper{quit: w}
 	go func() {
 		cmd.Wait()
 		if !k.stopped.Load() {
@@ -144,8 +137,8 @@ func startKeeper(held *ebpf.Map, onExit func()) (*keeper, error) {
 	return k, nil
 }
 
-// stop tells the keeper that tracer has continued every held process.
-func (k *keeper) stop() {
+// Stop tells the keeper that tracer has continued every held process.
+func (k *Keeper) Stop() {
 	if k.stopped.Swap(true) {
 		return
 	}

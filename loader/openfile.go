@@ -9,11 +9,11 @@ import (
 	"syscall"
 )
 
-// openELF opens an ELF file whose path came from a traced process (its
+// OpenELF opens an ELF file whose path came from a traced process (its
 // mappings), which may since have put anything under that name: the file is
 // opened without blocking (a FIFO would wait for a writer forever) and must
 // be a regular file. The caller calls done when finished with the ELF file.
-func openELF(path string) (ef *elf.File, done func() error, err error) {
+func OpenELF(path string) (ef *elf.File, done func() error, err error) {
 	flags := os.O_RDONLY | syscall.O_NONBLOCK
 	if !strings.HasPrefix(path, "/proc/") {
 		// A mapping's path names the file itself: a link there was put
@@ -26,7 +26,7 @@ func openELF(path string) (ef *elf.File, done func() error, err error) {
 	}
 	st, err := f.Stat()
 	if err == nil && !st.Mode().IsRegular() {
-		err = fmt.Errorf("%s: %w", path, errNotRegular)
+		err = fmt.Errorf("%s: %w", path, ErrNotRegular)
 	}
 	if err == nil {
 		ef, err = elf.NewFile(f)
@@ -38,13 +38,14 @@ func openELF(path string) (ef *elf.File, done func() error, err error) {
 	return ef, f.Close, nil
 }
 
-var errNotRegular = errors.New("not a regular file")
+// ErrNotRegular: a file a traced program names is not a regular file.
+var ErrNotRegular = errors.New("not a regular file")
 
-// openProgramFile opens a file whose name a traced program controls: read
+// OpenProgramFile opens a file whose name a traced program controls: read
 // only, without blocking (a FIFO would wait for a writer forever), without
 // following a final symbolic link unless follow, and only when it is a
 // regular file.
-func openProgramFile(path string, follow bool) (*os.File, error) {
+func OpenProgramFile(path string, follow bool) (*os.File, error) {
 	flags := os.O_RDONLY | syscall.O_NONBLOCK | syscall.O_CLOEXEC
 	if !follow {
 		flags |= syscall.O_NOFOLLOW
@@ -55,7 +56,7 @@ func openProgramFile(path string, follow bool) (*os.File, error) {
 	}
 	st, err := f.Stat()
 	if err == nil && !st.Mode().IsRegular() {
-		err = fmt.Errorf("%s: %w", path, errNotRegular)
+		err = fmt.Errorf("%s: %w", path, ErrNotRegular)
 	}
 	if err != nil {
 		f.Close()
@@ -64,8 +65,8 @@ func openProgramFile(path string, follow bool) (*os.File, error) {
 	return f, nil
 }
 
-// fileID returns the device and inode of an open file.
-func fileID(f *os.File) (dev, ino uint64, err error) {
+// FileID returns the device and inode of an open file.
+func FileID(f *os.File) (dev, ino uint64, err error) {
 	var st syscall.Stat_t
 	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
 		return 0, 0, err

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/tracer-dev/tracer/internal/usage"
 	"github.com/tracer-dev/tracer/loader"
 	"github.com/tracer-dev/tracer/symbolize"
 )
@@ -34,7 +35,7 @@ type session struct {
 	records   []loader.Record
 	consumed  chan struct{}
 	comms     map[int]string // thread and process names known before sampling (attach)
-	ringPages int            // sampler ring size (SamplerRingPagesEnv); 0: default
+	ringPages int            // sampler ring size (Config.SamplerRingPages); 0: default
 
 	start    time.Time
 	window   sampleWindow // the samplers' time, in the samples' clock
@@ -54,7 +55,7 @@ func (s *session) note(format string, args ...any) {
 func (s *session) run(ctx context.Context) error {
 	cred, err := loader.ResolveUser(s.cfg.User)
 	if err != nil {
-		return usageErr{err.Error()}
+		return usage.Wrap(err)
 	}
 	s.cred = cred
 	argv := s.cfg.Command
@@ -62,9 +63,9 @@ func (s *session) run(ctx context.Context) error {
 	path, err := loader.LookPath(argv[0], env)
 	if err != nil {
 		if errors.Is(err, loader.ErrNotFound) {
-			return usagef("command not found: %s: check its name and PATH, or give its path", argv[0])
+			return usage.Errorf("command not found: %s: check its name and PATH, or give its path", argv[0])
 		}
-		return usagef("%v: give an executable file (or make it one with chmod +x)", err)
+		return usage.Errorf("%v: give an executable file (or make it one with chmod +x)", err)
 	}
 	if symbolize.IsNode(path) || symbolize.IsNode(argv[0]) {
 		s.perfMaps = causesPerfMaps(env)
@@ -104,16 +105,16 @@ func (s *session) run(ctx context.Context) error {
 		// listened): the command is not run.
 		p.Abort()
 		s.stopReading()
-		return usagef("interrupted before the command ran: nothing was traced")
+		return usage.Errorf("interrupted before the command ran: nothing was traced")
 	}
 	if err := p.Release(); err != nil {
 		p.Wait()
 		s.stopReading()
 		var ie *loader.InterruptedError
 		if errors.As(err, &ie) {
-			return usagef("%v: nothing was traced", err)
+			return usage.Errorf("%v: nothing was traced", err)
 		}
-		return usagef("cannot run %s: %v", argv[0], err)
+		return usage.Errorf("cannot run %s: %v", argv[0], err)
 	}
 	s.tm.mark("command released")
 	stopStatus := s.showStatus(fmt.Sprintf("tracing %s (pid %d)", filepath.Base(argv[0]), p.PID))
@@ -161,7 +162,7 @@ func (s *session) attach(ctx context.Context) error {
 	tids, err := loader.Threads(pid)
 	if err != nil {
 		if errors.Is(err, loader.ErrNoProcess) {
-			return usagef("no process with pid %d: check the pid with `ps -p %d`", pid, pid)
+			return usage.Errorf("no process with pid %d: check the pid with `ps -p %d`", pid, pid)
 		}
 		return err
 	}
@@ -173,11 +174,11 @@ func (s *session) attach(ctx context.Context) error {
 			if errors.As(err, &pe) {
 				err = pe
 			}
-			return usagef("permission to inspect pid %d denied (%v): tracer needs root or CAP_SYS_PTRACE, and a Yama or LSM policy may still forbid it", pid, err)
+			return usage.Errorf("permission to inspect pid %d denied (%v): tracer needs root or CAP_SYS_PTRACE, and a Yama or LSM policy may still forbid it", pid, err)
 		case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH):
-			return usagef("process %d exited before tracing started", pid)
+			return usage.Errorf("process %d exited before tracing started", pid)
 		}
-		return usagef("cannot read the mappings of pid %d: %v", pid, err)
+		return usage.Errorf("cannot read the mappings of pid %d: %v", pid, err)
 	}
 	s.readyPlugins()
 	s.window.open() // the samplers count from their opening
@@ -185,7 +186,7 @@ func (s *session) attach(ctx context.Context) error {
 	smp, err := loader.OpenSampler(loader.SamplerConfig{PID: pid, Freq: s.cfg.Freq, Threads: tids, OnOpen: s.onOpen, RingPages: s.ringPages})
 	if err != nil {
 		if errors.Is(err, unix.ESRCH) {
-			return usagef("process %d exited before tracing started", pid)
+			return usage.Errorf("process %d exited before tracing started", pid)
 		}
 		return fmt.Errorf("open samplers: %w", err)
 	}

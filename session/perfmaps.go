@@ -47,3 +47,12 @@ func (s *session) removePerfMaps() {
 		os.Remove(path)
 	}
 }
+
+func envValue(env []string, key string) string {
+	for i := len(env) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(env[i], "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
