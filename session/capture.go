@@ -13,6 +13,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/tracer-dev/tracer/capture/hooks"
 	"github.com/tracer-dev/tracer/loader"
 	"github.com/tracer-dev/tracer/model"
 )
@@ -64,6 +65,7 @@ type Transitions struct {
 	queue    *batchQueue
 
 	stats loader.CaptureStats
+	hooks *hooks.Install // the --transition hooks of a run, until Detach
 }
 
 // TransitionsConfig configures the Transitions plugin.
@@ -78,6 +80,9 @@ type TransitionsConfig struct {
 	Command []string
 	// Log receives one-line notes and the report; nil means os.Stderr.
 	Log io.Writer
+	// Hook, when set, injects the --transition hooks into the command
+	// (capture/hooks): programs that do not use the binding are observed.
+	Hook *hooks.Spec
 }
 
 // traceProc is what the plugin keeps for one process that wrote batches.
@@ -375,6 +380,7 @@ func (t *Transitions) record(p *traceProc, err error) {
 func (t *Transitions) Detach() error {
 	if t.capture == nil {
 		t.corr.finish()
+		t.hooks.Close()
 		return nil
 	}
 	t.cancel()
@@ -411,12 +417,25 @@ func (t *Transitions) Detach() error {
 			t.note("pid %d: %d records were out of place (first: %s)", pid, p.inputs, p.firstEr)
 		}
 	}
-	if len(t.attached) == 0 && !t.attachMode {
+	// Transitions are spoken of only when they were asked for (--trace,
+	// --transition) or the program reported some.
+	asked := t.cfg.Trace != "" || t.cfg.Hook != nil
+	whyNone := t.hookNotes()
+	switch {
+	case !asked || len(t.order) > 0:
+	case len(t.attached) == 0 && !t.attachMode:
 		t.note("the target ran neither CPython nor Node: no transitions were captured, only samples")
-	} else if len(t.order) == 0 && st.RingFull > 0 {
+	case st.RingFull > 0:
 		t.note("no transitions were captured: all %d batches the program wrote were lost because the capture ring was full", st.RingFull)
-	} else if len(t.order) == 0 {
-		t.note("no transitions were captured: the program wrote no probe batches (is it using probe/python/tracer_probe.py or probe/node/tracer_probe.js, without TRACER_PROBE_FILE?)")
+	case whyNone != "":
+		t.note("no transitions were captured: %s", whyNone)
+	case t.cfg.Hook == nil:
+		t.note("no transitions were captured: the program wrote no probe batches (give --transition NAME to observe its transition function, or use probe/python/tracer_probe.py or probe/node/tracer_probe.js without TRACER_PROBE_FILE)")
+	default:
+		t.note("no transitions were captured: the hook recorded steps but no batch reached tracer")
+	}
+	if err := t.writeEmptyTrace(); err != nil && first == nil {
+		first = fmt.Errorf("write trace %s: %w", t.cfg.Trace, err)
 	}
 	if st.Lost() || (st.MissedAtStart > 0 && !t.attachMode) {
 		// (an attach misses the batches before it by design)

@@ -51,6 +51,7 @@ func prepareCapture(command []string) *preparation {
 // session that ended before it started tracing); after Attach it does
 // nothing.
 func (t *Transitions) Close() error {
+	t.hooks.Close()
 	<-t.prep.done
 	c := t.prep.capture
 	t.prep.capture = nil

@@ -36,8 +36,9 @@ func runCommand() *cli.Command {
 			"user and the output files belong to that user; --user chooses another.\n\n" +
 			"Example:\n" +
 			"   sudo tracer run -F 999 -o node.pb.gz -- node app.js\n" +
-			"   go tool pprof -top node.pb.gz",
-		Flags: append(samplingFlags(),
+			"   go tool pprof -top node.pb.gz\n" +
+			"   sudo tracer run --transition transition --trace t.jsonl -- python3 python_container.py",
+		Flags: append(append(samplingFlags(), hookFlags()...),
 			&cli.StringFlag{Name: "user", Usage: "run the command as `USER` (name or uid)"},
 		),
 		Action: func(c *cli.Context) error {

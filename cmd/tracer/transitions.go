@@ -1,11 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/tracer-dev/tracer/capture/hooks"
 	"github.com/tracer-dev/tracer/loader"
 	"github.com/tracer-dev/tracer/model"
 	"github.com/tracer-dev/tracer/session"
@@ -21,6 +24,15 @@ func transitionFlags() []cli.Flag {
 	}
 }
 
+// hookFlags are the flags of the --transition hooks (run only: the hooks
+// are loaded when the interpreter starts).
+func hookFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "transition", Usage: "observe every call of the function `NAME` (name, Class.name, module:name or file.js:name) in the Python or Node program, which need not use the probe binding: each call is a step (docs/transition-hooks.md)"},
+		&cli.StringFlag{Name: "transition-args", Usage: "with --transition: the parameters `STATE,ACTION` of the function (default: its first two; for a method on the state: self,action)"},
+	}
+}
+
 // addTransitions adds the transitions plugin to cfg, configured from the
 // flags. command is the run's command line (nil for attach).
 func addTransitions(c *cli.Context, cfg *session.Config, command []string) (*session.Transitions, error) {
@@ -29,6 +41,16 @@ func addTransitions(c *cli.Context, cfg *session.Config, command []string) (*ses
 		return nil, usageError{err}
 	}
 	tc := session.TransitionsConfig{Relation: rel, Trace: c.String("trace"), Log: cfg.Log}
+	if c.IsSet("transition") || c.IsSet("transition-args") {
+		if !c.IsSet("transition") {
+			return nil, usageError{errors.New("--transition-args needs --transition NAME")}
+		}
+		spec, err := hooks.ParseSpec(c.String("transition"), c.String("transition-args"))
+		if err != nil {
+			return nil, usageError{errors.New(strings.TrimPrefix(err.Error(), hooks.ErrSpec.Error()+": "))}
+		}
+		tc.Hook = &spec
+	}
 	if len(command) > 0 {
 		tc.Command = append([]string(nil), command...)
 		if p, err := loader.LookPath(command[0], os.Environ()); err == nil {
