@@ -33,6 +33,21 @@ func hookFlags() []cli.Flag {
 	}
 }
 
+// hookSpec reads --transition and --transition-args; nil when not given.
+func hookSpec(c *cli.Context) (*hooks.Spec, error) {
+	if !c.IsSet("transition") && !c.IsSet("transition-args") {
+		return nil, nil
+	}
+	if !c.IsSet("transition") {
+		return nil, usageError{errors.New("--transition-args needs --transition NAME")}
+	}
+	spec, err := hooks.ParseSpec(c.String("transition"), c.String("transition-args"))
+	if err != nil {
+		return nil, usageError{errors.New(strings.TrimPrefix(err.Error(), hooks.ErrSpec.Error()+": "))}
+	}
+	return &spec, nil
+}
+
 // addTransitions adds the transitions plugin to cfg, configured from the
 // flags. command is the run's command line (nil for attach).
 func addTransitions(c *cli.Context, cfg *session.Config, command []string) (*session.Transitions, error) {
@@ -41,15 +56,8 @@ func addTransitions(c *cli.Context, cfg *session.Config, command []string) (*ses
 		return nil, usageError{err}
 	}
 	tc := session.TransitionsConfig{Relation: rel, Trace: c.String("trace"), Log: cfg.Log}
-	if c.IsSet("transition") || c.IsSet("transition-args") {
-		if !c.IsSet("transition") {
-			return nil, usageError{errors.New("--transition-args needs --transition NAME")}
-		}
-		spec, err := hooks.ParseSpec(c.String("transition"), c.String("transition-args"))
-		if err != nil {
-			return nil, usageError{errors.New(strings.TrimPrefix(err.Error(), hooks.ErrSpec.Error()+": "))}
-		}
-		tc.Hook = &spec
+	if tc.Hook, err = hookSpec(c); err != nil {
+		return nil, err
 	}
 	if len(command) > 0 {
 		tc.Command = append([]string(nil), command...)

@@ -39,6 +39,8 @@ func verifyCommand() *cli.Command {
 			&cli.StringFlag{Name: "python-container", Usage: "run your own Python implementation `FILE` instead of the example (same flags)"},
 			&cli.StringFlag{Name: "node-container", Usage: "run your own Node.js implementation `FILE` instead of the example (same flags)"},
 			&cli.StringFlag{Name: "user", Usage: "run the containers as `USER` (default: the sudo user, if any)"},
+			&cli.StringFlag{Name: "transition", Usage: "observe every call of the function `NAME` in the containers given by --python-container and --node-container, which then need not use the probe binding (docs/transition-hooks.md)"},
+			&cli.StringFlag{Name: "transition-args", Usage: "with --transition: the parameters `STATE,ACTION` of the function (default: its first two)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -51,7 +53,12 @@ func verifyCommand() *cli.Command {
 			if f := c.Int("freq"); f < 1 || f > 10000 {
 				return usageError{fmt.Errorf("invalid frequency %d Hz: give -F between 1 and 10000", f)}
 			}
+			hook, err := hookSpec(c)
+			if err != nil {
+				return err
+			}
 			res, err := verify.Run(c.Context, verify.Config{
+				Transition:      hook,
 				Steps:           c.Int("steps"),
 				Seed:            c.Uint64("seed"),
 				Actions:         c.String("actions"),
