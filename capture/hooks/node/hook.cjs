@@ -47,8 +47,21 @@ function what(v) {
   return `a ${typeof v}`;
 }
 
-// readState returns the trace-format state of v, its data copied.
-function readState(v, role) {
+// readState returns the trace-format state of v, its data copied when copy
+// is set (so that changes after the call do not alter the record).
+function readState(v, role, copy) {
+  if (v !== null && typeof v === 'object') {
+    const agent = v.agent_id;
+    const data = v.data;
+    const shard = v.shard_id;
+    if (typeof agent === 'string' && Array.isArray(data) && shard !== undefined) {
+      return { agent_id: agent, shard_id: shard, data: copy ? data.slice() : data };
+    }
+  }
+  return readStateSlow(v, role);
+}
+
+function readStateSlow(v, role) {
   if (v === null || typeof v !== 'object') throw new Unreadable(`${role} is ${what(v)}`);
   const agent = v.agent_id;
   if (agent === undefined) throw new Unreadable(`${role} has no agent_id field (${what(v)})`);
@@ -71,6 +84,18 @@ function typeName(t) {
 
 // readAction returns the trace-format action of v.
 function readAction(v) {
+  if (v !== null && typeof v === 'object') {
+    // The common shape first: an object in the trace format itself.
+    const t = v.type;
+    if ((t === 'post' || t === 'comment') && typeof v.author === 'string' && typeof v.content === 'string') {
+      return { type: t, author: v.author, content: v.content };
+    }
+    if (t === 'register' && typeof v.name === 'string') return { type: t, name: v.name };
+  }
+  return readActionSlow(v);
+}
+
+function readActionSlow(v) {
   if (v === null || typeof v !== 'object') throw new Unreadable(`action is ${what(v)}`);
   let raw;
   let positional = null;
@@ -204,7 +229,7 @@ function record(act, stateObj, t0, pre) {
   const t1 = process.hrtime.bigint();
   let st;
   try {
-    st = readState(stateObj, 'result');
+    st = readState(stateObj, 'result', false);
   } catch (e) {
     unreadable(e);
     return;
@@ -227,7 +252,7 @@ function observe(s, self, args, run) {
   try {
     sv = pick(s, self, args, s.si);
     const av = pick(s, self, args, s.ai);
-    pre = readState(sv, 'pre');
+    pre = readState(sv, 'pre', true);
     act = readAction(av);
   } catch (e) {
     unreadable(e);

@@ -63,9 +63,23 @@ def _get(obj, key):
 _MISSING = object()
 
 
-def read_state(obj, role="state"):
-    """The trace-format state of obj, copied (so later changes do not alter
-    it), or Unreadable."""
+def read_state(obj, role="state", copy=True):
+    """The trace-format state of obj, its data copied when copy is set (so
+    later changes do not alter it), or Unreadable."""
+    # The common shapes first: a dict, an object with the three attributes.
+    try:
+        if type(obj) is dict:
+            agent, shard, data = obj["agent_id"], obj["shard_id"], obj["data"]
+        else:
+            agent, shard, data = obj.agent_id, obj.shard_id, obj.data
+        if type(agent) is str and type(data) is list:
+            return {"agent_id": agent, "shard_id": shard, "data": data[:] if copy else data}
+    except (KeyError, AttributeError, TypeError):
+        pass
+    return _read_state(obj, role)
+
+
+def _read_state(obj, role):
     if obj is None:
         raise Unreadable("%s is None" % role)
     agent = _get(obj, "agent_id")
@@ -99,6 +113,20 @@ def _type_name(t):
 
 def read_action(obj):
     """The trace-format action of obj, or Unreadable."""
+    # The common shape first: a dict in the trace format itself.
+    if type(obj) is dict:
+        kind = obj.get("type")
+        try:
+            if kind == "post" or kind == "comment":
+                return {"type": kind, "author": obj["author"], "content": obj["content"]}
+            if kind == "register":
+                return {"type": kind, "name": obj["name"]}
+        except KeyError:
+            pass
+    return _read_action(obj)
+
+
+def _read_action(obj):
     if obj is None:
         raise Unreadable("action is None")
     positional = None
@@ -250,7 +278,7 @@ class Hook:
             return
         pre, act, s, t0 = e
         try:
-            st = read_state(s if result is None else result, "result")
+            st = read_state(s if result is None else result, "result", False)
         except Unreadable as x:
             self.unreadable(str(x))
             return
