@@ -425,14 +425,14 @@ def _install_profile(h):
         code = frame.f_code
         if code.co_name != name:
             return
-        slots = targets.get(id(code), 0)
-        if slots == 0:
-            slots = h.target(code, frame)
-        if slots is None:
-            return
         if event == "call":
-            h.start(slots, frame)
+            slots = targets.get(id(code), 0)
+            if slots == 0:
+                slots = h.target(code, frame)
+            if slots is not None:
+                h.start(slots, frame)
         elif event == "return":
+            # (only calls that started here are pending)
             if arg is None and _returned_by_exception(frame):
                 h.unwound(frame)
             else:
