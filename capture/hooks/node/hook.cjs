@@ -23,6 +23,7 @@
 const path = require('path');
 const fs = require('fs');
 const Module = require('module');
+const vm = require('vm');
 const { transform } = require('./transform.cjs');
 
 const HERE = __dirname;
@@ -39,6 +40,7 @@ class Unreadable extends Error {}
 
 function what(v) {
   if (v === null) return 'null';
+  if (v === undefined) return 'undefined';
   if (Array.isArray(v)) return 'an Array';
   if (typeof v === 'object') {
     const c = v.constructor && v.constructor.name;
@@ -315,7 +317,12 @@ function install() {
     if (fileMatches(filename)) {
       try {
         const t = transform(content, NAME, filename);
-        content = t.code;
+        // The rewritten module must parse, or the module stays as it was
+        // written (the scanner is not a parser: this is its safety net).
+        if (t.code !== content) {
+          vm.compileFunction(t.code, ['exports', 'require', 'module', '__filename', '__dirname'], { filename });
+          content = t.code;
+        }
       } catch (e) {
         // leave the module as it was written
       }
