@@ -161,11 +161,21 @@ class Probe:
                 )
             else:
                 st = _state(state)
+            if pre is not None:
+                data = pre["data"]
+                if len(data) <= MAX_DATA:
+                    act += ',"pre":{"agent_id":%s,"shard_id":%s,"data":[%s]}' % (
+                        _esc(pre["agent_id"]),
+                        _int(pre["shard_id"]),
+                        _nats(data),
+                    )
+                else:
+                    act += ',"pre":' + _state(pre)
         except _BAD:
             act = _action(action)
             st = _state(state)
-        if pre is not None:
-            act += ',"pre":' + _state(pre)
+            if pre is not None:
+                act += ',"pre":' + _state(pre)
         with self._lock:
             if self._closed:
                 return
