@@ -35,6 +35,7 @@ _mono = time.monotonic_ns
 _STATE_FIELDS = ("agent_id", "shard_id", "data")
 _TYPE_FIELDS = ("type", "action_type", "kind")
 _NAMED = {"register": ("name",), "post": ("author", "content"), "comment": ("author", "content"), "distribute": ("items",)}
+_SUSPENDING = 0x20 | 0x80 | 0x100 | 0x200  # CO_GENERATOR, CO_COROUTINE, CO_ITERABLE_COROUTINE, CO_ASYNC_GENERATOR
 _MAX_PENDING = 100000  # calls in flight (a call that raised leaves one behind until its frame id is reused)
 
 
@@ -231,6 +232,14 @@ class Hook:
                 return None
         except Exception:  # noqa: BLE001
             return None
+        q = getattr(code, "co_qualname", code.co_name)
+        where = "%s (%s:%d)" % (q, os.path.basename(code.co_filename), code.co_firstlineno)
+        if code.co_flags & _SUSPENDING:
+            # A generator or coroutine returns at each suspension: its
+            # calls are not steps the hook can see whole.
+            self.calls += 1
+            self.unreadable("%s is a generator or an async function, which the hook does not observe" % where)
+            return None
         names = code.co_varnames[: code.co_argcount + getattr(code, "co_kwonlyargcount", 0)]
         if self.argnames:
             sname, aname = self.argnames
@@ -238,8 +247,7 @@ class Hook:
             sname, aname = names[0], names[1]
         else:
             sname, aname = None, None
-        q = getattr(code, "co_qualname", code.co_name)
-        self.found.append("%s (%s:%d)" % (q, os.path.basename(code.co_filename), code.co_firstlineno))
+        self.found.append(where)
         return (sname, aname)
 
     # -- one call ------------------------------------------------------------
