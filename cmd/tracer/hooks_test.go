@@ -215,3 +215,28 @@ func TestHookQuietness(t *testing.T) {
 		t.Errorf("--transition-args alone: exit %d\n%s", code, stderr)
 	}
 }
+
+// TestHookVerify: verify observes one's own container that does not use the
+// binding; without a container of one's own, --transition is a usage error.
+func TestHookVerify(t *testing.T) {
+	needCapture(t)
+	dir := t.TempDir()
+	prog := "import runpy, sys\nsys.argv = [sys.argv[0]] + sys.argv[1:] + ['--no-probe']\n" +
+		"runpy.run_path(" + strings.ReplaceAll(`"`+abs(t, filepath.Join("..", "..", "examples", "python_container.py"))+`"`, `\`, `\\`) + ", run_name='__main__')\n"
+	if err := os.WriteFile(filepath.Join(dir, "mine.py"), []byte(prog), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr := tracerIn(t, dir, "verify", "--steps", "60", "--seed", "9", "--out", "out", "--python-container", "mine.py", "--transition", "transition")
+	if code != 0 {
+		t.Fatalf("exit %d, want 0\n%s", code, stderr)
+	}
+	_, steps := testbin.ReadSteps(t, filepath.Join(dir, "out", "python.jsonl"))
+	if len(steps) != 60 {
+		t.Fatalf("%d steps in python.jsonl, want 60", len(steps))
+	}
+	testbin.CheckFromPre(t, steps)
+	code, stderr = tracerIn(t, dir, "verify", "--steps", "5", "--out", "out2", "--transition", "transition")
+	if code != 2 || !strings.Contains(stderr, "give --python-container FILE or --node-container FILE") {
+		t.Errorf("--transition without a container: exit %d\n%s", code, stderr)
+	}
+}
