@@ -398,25 +398,35 @@ def _install_monitoring(h):
     set_local = mon.set_local_events
     local = ev.PY_RETURN | ev.PY_YIELD
 
+    # An exception raised in a callback would reach the program: none may.
     def on_start(code, offset):
         if code.co_name != name:
             return DISABLE
-        slots = targets.get(id(code), 0)
-        if slots == 0:
-            slots = h.target(code, getframe(1))
-            if slots is None:
+        try:
+            slots = targets.get(id(code), 0)
+            if slots == 0:
+                slots = h.target(code, getframe(1))
+                if slots is None:
+                    return DISABLE
+                set_local(tool, code, local)
+            elif slots is None:
                 return DISABLE
-            set_local(tool, code, local)
-        elif slots is None:
-            return DISABLE
-        h.start(slots, getframe(1))
+            h.start(slots, getframe(1))
+        except Exception:  # noqa: BLE001
+            pass
 
     def on_return(code, offset, value):
-        h.finish(getframe(1), value)
+        try:
+            h.finish(getframe(1), value)
+        except Exception:  # noqa: BLE001
+            pass
 
     def on_yield(code, offset, value):
         # A generator or coroutine is not a transition: forget the call.
-        h.pending.pop(id(getframe(1)), None)
+        try:
+            h.pending.pop(id(getframe(1)), None)
+        except Exception:  # noqa: BLE001
+            pass
 
     mon.register_callback(tool, ev.PY_START, on_start)
     mon.register_callback(tool, ev.PY_RETURN, on_return)
@@ -433,18 +443,21 @@ def _install_profile(h):
         code = frame.f_code
         if code.co_name != name:
             return
-        if event == "call":
-            slots = targets.get(id(code), 0)
-            if slots == 0:
-                slots = h.target(code, frame)
-            if slots is not None:
-                h.start(slots, frame)
-        elif event == "return":
-            # (only calls that started here are pending)
-            if arg is None and _returned_by_exception(frame):
-                h.unwound(frame)
-            else:
-                h.finish(frame, arg)
+        try:
+            if event == "call":
+                slots = targets.get(id(code), 0)
+                if slots == 0:
+                    slots = h.target(code, frame)
+                if slots is not None:
+                    h.start(slots, frame)
+            elif event == "return":
+                # (only calls that started here are pending)
+                if arg is None and _returned_by_exception(frame):
+                    h.unwound(frame)
+                else:
+                    h.finish(frame, arg)
+        except Exception:  # noqa: BLE001 - an exception here would reach the program
+            pass
 
     sys.setprofile(profile)
     threading.setprofile(profile)
