@@ -82,6 +82,7 @@ func newPprofBuilder(p *Profile) *pprofBuilder {
 	if p.Lost > 0 {
 		b.prof.Comments = append(b.prof.Comments, fmt.Sprintf("lost records: %d", p.Lost))
 	}
+	b.prof.Comments = append(b.prof.Comments, p.Comments...)
 	for pid, ms := range p.Mappings {
 		for _, m := range ms {
 			b.byPID[pid] = append(b.byPID[pid], b.mapping(m))

@@ -50,12 +50,13 @@ func hookSpec(c *cli.Context) (*hooks.Spec, error) {
 
 // addTransitions adds the transitions plugin to cfg, configured from the
 // flags. command is the run's command line (nil for attach).
-func addTransitions(c *cli.Context, cfg *session.Config, command []string) (*session.Transitions, error) {
+// trace is the file the captured transitions go to ("" for none).
+func addTransitions(c *cli.Context, cfg *session.Config, command []string, trace string) (*session.Transitions, error) {
 	rel, err := model.ParseRelation(c.String("relation"))
 	if err != nil {
 		return nil, usageError{err}
 	}
-	tc := session.TransitionsConfig{Relation: rel, Trace: c.String("trace"), Log: cfg.Log}
+	tc := session.TransitionsConfig{Relation: rel, Trace: trace, Log: cfg.Log}
 	if tc.Hook, err = hookSpec(c); err != nil {
 		return nil, err
 	}
