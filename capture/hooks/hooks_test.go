@@ -287,3 +287,35 @@ func TestNodeConventions(t *testing.T) {
 		})
 	}
 }
+
+// TestModuleQualifiedNames: module:name and file.js:name observe the function
+// in that module only.
+func TestModuleQualifiedNames(t *testing.T) {
+	for _, tc := range []struct {
+		spec  string
+		prog  []string
+		steps int
+	}{
+		{"py_dict_tuple:transition", []string{"python3", "py_dict_tuple.py"}, 20},
+		{"__main__:transition", []string{"python3", "py_dict_tuple.py"}, 20},
+		{"py_dict_tuple.py:transition", []string{"python3", "py_dict_tuple.py"}, 20},
+		{"elsewhere:transition", []string{"python3", "py_dict_tuple.py"}, 0},
+		{"State.transition", []string{"python3", "py_method.py"}, 5},
+		{"Other.transition", []string{"python3", "py_method.py"}, 0},
+		{"js_utf16_bug.js:transition", []string{"node", "js_utf16_bug.js"}, 4},
+		{"elsewhere.js:transition", []string{"node", "js_utf16_bug.js"}, 0},
+	} {
+		r := runHooked(t, Spec{Name: tc.spec}, nil, tc.prog...)
+		n := 0
+		if _, err := os.Stat(r.trace); err == nil {
+			_, steps := testbin.ReadSteps(t, r.trace)
+			n = len(steps)
+		}
+		if r.code != 0 || n != tc.steps {
+			t.Errorf("--transition %s on %s: exit %d, %d steps; want %d\n%s", tc.spec, tc.prog[1], r.code, n, tc.steps, r.stderr)
+		}
+		if tc.steps == 0 && !strings.Contains(r.report.WhyNone(), "no function named "+tc.spec+" was called") {
+			t.Errorf("--transition %s: WhyNone %q", tc.spec, r.report.WhyNone())
+		}
+	}
+}
