@@ -265,6 +265,7 @@ func TestNodeConventions(t *testing.T) {
 		{"js_esm.mjs", nil, 5, true},
 		{"js_method.js", []string{"self", "action"}, 4, true},
 		{"js_utf16_bug.js", nil, 4, false},
+		{"js_concise.js", nil, 3, true},
 	} {
 		t.Run(tc.prog, func(t *testing.T) {
 			want, _, _ := plain(t, "node", tc.prog)

@@ -316,7 +316,7 @@ function install() {
   Module.prototype._compile = function (content, filename) {
     if (fileMatches(filename)) {
       try {
-        const t = transform(content, NAME, filename);
+        const t = transform(content, NAME, filename, { concise: true });
         // The rewritten module must parse, or the module stays as it was
         // written (the scanner is not a parser: this is its safety net).
         if (t.code !== content) {

@@ -8,11 +8,10 @@
 //   function NAME(s, a) { BODY }      ->  function NAME(s, a) { return H.call(K, this, arguments, () => { BODY });}
 //   async NAME(a) { BODY }   (method) ->  async NAME(a) { return H.call(K, this, arguments, async () => { BODY });}
 //   NAME = (s, a) => { BODY }         ->  NAME = (...r) => H.arrow(K, r, (s, a) => { BODY })
+//   NAME = (s, a) => EXPR             ->  NAME = (...r) => H.arrow(K, r, (s, a) => EXPR)   (opts.concise)
 //
 // The inner arrow function keeps `this`, `arguments`, `super` and
-// `new.target` of the function it sits in. Generators are left alone, and so
-// is an arrow function whose body is an expression (its end is not marked by
-// a brace); such a function is still observed when it is exported (hook.cjs).
+// `new.target` of the function it sits in. Generators are left alone.
 
 const HOOK = 'globalThis.__tracerTransitionHook';
 
@@ -211,7 +210,10 @@ function lineOf(src, off) {
 // transform returns src with every definition of name rewritten, and the
 // sites found ({line, kind, params}); src itself when there is none.
 // filename goes into each site's key, which the hook uses to name the site.
-function transform(src, name, filename) {
+// opts.concise also rewrites arrow functions whose body is an expression,
+// whose end the scanner finds by rules a parser would not need (ASI): only
+// for callers that check that the result still compiles.
+function transform(src, name, filename, opts = {}) {
   if (typeof src !== 'string' || !src.includes(name) || src.includes(HOOK)) return { code: src, sites: [] };
   const toks = tokenize(src);
   if (toks === null) return { code: src, sites: [], unreadable: true };
@@ -268,12 +270,17 @@ function transform(src, name, filename) {
         params = [toks[j].v];
         pe = j + 1;
       } else continue;
-      if (!toks[pe] || toks[pe].v !== '=>' || !toks[pe + 1] || toks[pe + 1].v !== '{') continue;
-      const close = toks[toks[pe + 1].m];
-      if (!close) continue;
+      if (!toks[pe] || toks[pe].v !== '=>' || !toks[pe + 1]) continue;
+      let last;
+      if (toks[pe + 1].v === '{') {
+        last = toks[pe + 1].m;
+      } else if (opts.concise) {
+        last = exprEnd(toks, src, pe + 1);
+      } else continue;
+      if (!toks[last]) continue;
       const K = key(k, 'arrow', params, async);
       edits.push([toks[start].s, `(...__tracerArgs) => ${HOOK}.arrow(${K}, __tracerArgs, `]);
-      edits.push([close.e, ')']);
+      edits.push([toks[last].e, ')']);
     }
   }
   if (edits.length === 0) return { code: src, sites };
@@ -301,6 +308,38 @@ function transform(src, name, filename) {
     edits.push([at, ` return ${HOOK}.call(${K}, this, arguments, ${async ? 'async ' : ''}() => {`]);
     edits.push([close.s, '});']);
   }
+}
+
+// CONTINUES are the tokens that, first on a line, continue the expression of
+// the line before (no semicolon is inserted before them).
+const CONTINUES = new Set(['.', '?.', '(', '[', '?', ':', '+', '-', '*', '/', '%', '**', '&&', '||', '??',
+  '==', '===', '!=', '!==', '<', '>', '<=', '>=', '&', '|', '^', '<<', '>>', '>>>', '=>', 'instanceof', 'in']);
+
+// exprEnd returns the index of the last token of the expression that starts
+// at token k0 (the body of a concise arrow function), or -1.
+function exprEnd(toks, src, k0) {
+  let depth = 0;
+  let last = -1;
+  for (let k = k0; k < toks.length; k++) {
+    const tk = toks[k];
+    if (depth === 0 && k > k0) {
+      const prev = toks[k - 1];
+      const gap = src.slice(prev.e, tk.s);
+      const ends = prev.t !== 'p' || prev.v === ')' || prev.v === ']' || prev.v === '}';
+      if (ends && (gap.includes('\n') || gap.includes('\r')) && !CONTINUES.has(tk.v)) break;
+    }
+    if (tk.t === 'p') {
+      const v = tk.v;
+      if (depth === 0 && (v === ';' || v === ',' || v === ')' || v === ']' || v === '}')) break;
+      if (v === '(' || v === '[' || v === '{') depth++;
+      else if (v === ')' || v === ']' || v === '}') depth--;
+    } else if (tk.t === 'tpl') {
+      if (src[tk.s] === '}') depth--;
+      if (tk.v === '${') depth++;
+    }
+    last = k;
+  }
+  return depth === 0 ? last : -1;
 }
 
 // isBlockAfterCall tells a call followed by a block (`f(x)\n{`) from a
