@@ -112,12 +112,6 @@ func TestHookConventions(t *testing.T) {
 			if c.name == "raises" && !strings.Contains(stderr, "5 calls of transition raised an exception and are not steps") {
 				t.Errorf("no note of the calls that raised\n%s", stderr)
 			}
-			if c.name == "four threads" && code != 0 {
-				// Steps of four threads interleave: only a checker that
-				// checks each step from its pre sees four conforming chains.
-				t.Logf("exit %d: this checker does not yet check each step from its pre", code)
-				return
-			}
 			if code != 0 {
 				t.Fatalf("exit %d, want 0\n%s", code, stderr)
 			}

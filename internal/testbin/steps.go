@@ -2,7 +2,6 @@ package testbin
 
 import (
 	"bytes"
-	"encoding/json"
 	"os"
 	"testing"
 
@@ -43,18 +42,9 @@ func ReadSteps(t testing.TB, path string) (*model.State, []Step) {
 			continue
 		}
 		st := Step{Seq: rec.Seq, TID: rec.TID, Action: rec.Action, State: rec.State}
-		var raw struct {
-			Pre json.RawMessage `json:"pre"`
-		}
-		if err := json.Unmarshal(line, &raw); err != nil {
-			t.Fatalf("%s:%d: %v", path, i+1, err)
-		}
-		if len(raw.Pre) > 0 && string(raw.Pre) != "null" {
-			r, err := model.DecodeRecord(append(append([]byte(`{"kind":"init","state":`), raw.Pre...), '}'))
-			if err != nil {
-				t.Fatalf("%s:%d: pre: %v", path, i+1, err)
-			}
-			st.Pre = &r.State
+		if rec.HasPre {
+			pre := rec.Pre
+			st.Pre = &pre
 		}
 		steps = append(steps, st)
 	}
