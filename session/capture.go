@@ -83,6 +83,16 @@ type TransitionsConfig struct {
 	// Hook, when set, injects the --transition hooks into the command
 	// (capture/hooks): programs that do not use the binding are observed.
 	Hook *hooks.Spec
+	// Sink, when set, sees every checked step and every divergence as the
+	// live check finds them (a continuous export).
+	Sink StepSink
+}
+
+// StepSink receives the live check's steps and divergences. Its methods run
+// on the checking path and must be quick.
+type StepSink interface {
+	Step(pid int, action model.ActionType, nanos uint64)
+	Divergence(pid int, d *model.Divergence)
 }
 
 // traceProc is what the plugin keeps for one process that wrote batches.
@@ -334,6 +344,9 @@ func (t *Transitions) proc(pid int) (*traceProc, error) {
 		return p, nil
 	}
 	p := &traceProc{pid: pid, checker: model.NewChecker(t.cfg.Relation)}
+	if sink := t.cfg.Sink; sink != nil {
+		p.checker.SetOnDivergence(func(d *model.Divergence) { sink.Divergence(pid, d) })
+	}
 	defer func() {
 		name := p.path
 		if name == "" {
@@ -385,6 +398,9 @@ func (t *Transitions) record(p *traceProc, err error) {
 	if rec.Kind == model.KindStep {
 		t.steps = append(t.steps, tidWindow{rec.TID, window{t0: rec.T0, t1: rec.T1, seq: rec.Seq, action: rec.Action.Type}})
 		t.actions.add(rec.Action.Type, rec.T1-rec.T0)
+		if t.cfg.Sink != nil {
+			t.cfg.Sink.Step(p.pid, rec.Action.Type, rec.T1-rec.T0)
+		}
 	}
 	if d := p.checker.FirstDivergence(); d != nil && !p.live {
 		p.live = true

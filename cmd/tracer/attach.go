@@ -51,11 +51,17 @@ func attachCommand() *cli.Command {
 				return err
 			}
 			defer html.close()
+			exp, err := addOTLP(c, &cfg)
+			if err != nil {
+				return err
+			}
 			tr, err := addTransitions(c, &cfg, nil, trace)
 			if err != nil {
 				return err
 			}
-			if _, err := session.Run(c.Context, cfg); err != nil {
+			_, err = session.Run(c.Context, cfg)
+			closeOTLP(c, exp)
+			if err != nil {
 				return sessionError(err)
 			}
 			if err := html.write(c, tr, ""); err != nil {

@@ -21,7 +21,7 @@ func samplingFlags() []cli.Flag {
 			Usage: fmt.Sprintf("sample each thread `HZ` times per second of CPU (%d to %d)", loader.MinFreq, loader.MaxFreq)},
 		&cli.StringFlag{Name: "folded", Usage: "also write folded stacks for flamegraph.pl to `FILE`"},
 		htmlFlag(),
-	}, transitionFlags()...)
+	}, append(transitionFlags(), otlpFlags()...)...)
 }
 
 func runCommand() *cli.Command {
@@ -65,11 +65,16 @@ func runCommand() *cli.Command {
 				return err
 			}
 			defer html.close()
+			exp, err := addOTLP(c, &cfg)
+			if err != nil {
+				return err
+			}
 			tr, err := addTransitions(c, &cfg, cfg.Command, trace)
 			if err != nil {
 				return err
 			}
 			res, err := session.Run(c.Context, cfg)
+			closeOTLP(c, exp)
 			if err != nil {
 				return sessionError(err)
 			}

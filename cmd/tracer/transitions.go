@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/tracer-dev/tracer/capture/hooks"
+	"github.com/tracer-dev/tracer/export/otlp"
 	"github.com/tracer-dev/tracer/loader"
 	"github.com/tracer-dev/tracer/model"
 	"github.com/tracer-dev/tracer/session"
@@ -59,6 +60,9 @@ func addTransitions(c *cli.Context, cfg *session.Config, command []string, trace
 	tc := session.TransitionsConfig{Relation: rel, Trace: trace, Log: cfg.Log}
 	if tc.Hook, err = hookSpec(c); err != nil {
 		return nil, err
+	}
+	if exp, ok := cfg.Stream.(*otlp.Exporter); ok {
+		tc.Sink = exp.Checks()
 	}
 	if len(command) > 0 {
 		tc.Command = append([]string(nil), command...)
