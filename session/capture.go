@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/tracer-dev/tracer/capture"
+	"github.com/tracer-dev/tracer/capture/hooks"
 	"github.com/tracer-dev/tracer/internal/usage"
 	"github.com/tracer-dev/tracer/loader"
 	"github.com/tracer-dev/tracer/model"
@@ -46,6 +47,7 @@ type Transitions struct {
 	decoded bool // any record decoded
 
 	stats capture.CaptureStats
+	hooks *hooks.Install // the --transition hooks of a run, until Detach
 }
 
 // TransitionsConfig configures the Transitions plugin.
@@ -64,6 +66,9 @@ type TransitionsConfig struct {
 	// of two of at least a page; 0 means the default (64 MiB, see
 	// capture.CaptureOptions).
 	CaptureRingBytes uint32
+	// Hook, when set, injects the --transition hooks into the command
+	// (capture/hooks): programs that do not use the binding are observed.
+	Hook *hooks.Spec
 	// Sink, when set, sees every checked step and every divergence as the
 	// live check finds them (a continuous export).
 	Sink StepSink
@@ -136,7 +141,10 @@ func (t *Transitions) noteLocking(format string, args ...any) {
 // Close frees the capture program of a plugin that was never attached (a
 // session that ended before it started tracing); after Attach it does
 // nothing.
-func (t *Transitions) Close() error { return t.stream.Close() }
+func (t *Transitions) Close() error {
+	t.hooks.Close()
+	return t.stream.Close()
+}
 
 func (t *Transitions) note(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
@@ -348,6 +356,7 @@ func (t *Transitions) record(p *traceProc, err error) {
 func (t *Transitions) Detach() error {
 	if !t.stream.Started() {
 		t.corr.finish()
+		t.hooks.Close()
 		return nil
 	}
 	// Removing a uprobe waits for an RCU grace period, about 100 ms here:
@@ -383,12 +392,25 @@ func (t *Transitions) Detach() error {
 		}
 	}
 	attachMode := t.stream.Running()
-	if !t.stream.AnyAttached() && !attachMode {
+	// Transitions are spoken of only when they were asked for (--trace,
+	// --transition) or the program reported some.
+	asked := t.cfg.Trace != "" || t.cfg.Hook != nil
+	whyNone := t.hookNotes()
+	switch {
+	case !asked || len(t.order) > 0:
+	case !t.stream.AnyAttached() && !attachMode:
 		t.note("the target ran neither CPython nor Node: no transitions were captured, only samples")
-	} else if len(t.order) == 0 && st.RingFull > 0 {
+	case st.RingFull > 0:
 		t.note("no transitions were captured: all %d batches the program wrote were lost because the capture ring was full", st.RingFull)
-	} else if len(t.order) == 0 {
-		t.note("no transitions were captured: the program wrote no probe batches (is it using probe/python/tracer_probe.py or probe/node/tracer_probe.js, without TRACER_PROBE_FILE?)")
+	case whyNone != "":
+		t.note("no transitions were captured: %s", whyNone)
+	case t.cfg.Hook == nil:
+		t.note("no transitions were captured: the program wrote no probe batches (give --transition NAME to observe its transition function, or use probe/python/tracer_probe.py or probe/node/tracer_probe.js without TRACER_PROBE_FILE)")
+	default:
+		t.note("no transitions were captured: the hook recorded steps but no batch reached tracer")
+	}
+	if err := t.writeEmptyTrace(); err != nil && first == nil {
+		first = fmt.Errorf("write trace %s: %w", t.cfg.Trace, err)
 	}
 	if st.Lost() || (st.MissedAtStart > 0 && !attachMode) {
 		// (an attach misses the batches before it by design)

@@ -71,6 +71,9 @@ func (s *session) run(ctx context.Context) error {
 		s.perfMaps = causesPerfMaps(env)
 		env = symbolize.WithNodeJIT(env)
 	}
+	if env, err = s.pluginEnv(env, cred); err != nil {
+		return err
+	}
 	p, err := loader.StartGated(loader.Command{
 		Path: path, Args: argv, Env: env, Cred: cred,
 		Stdin: s.cfg.Stdin, Stdout: s.cfg.Stdout, Stderr: s.cfg.Stderr,

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tracer-dev/tracer/capture"
+	"github.com/tracer-dev/tracer/capture/hooks"
 	"github.com/tracer-dev/tracer/export"
 	"github.com/tracer-dev/tracer/internal/usage"
 	"github.com/tracer-dev/tracer/loader"
@@ -42,6 +43,11 @@ type Config struct {
 	// containers with programs of one's own that take the same flags.
 	PythonContainer, NodeContainer string
 	User                           string // run the containers as this user (see session.Config.User)
+	// Transition, when set, observes the function it names in the
+	// containers given by PythonContainer and NodeContainer through the
+	// --transition hooks, so they need not use the probe binding (the
+	// embedded examples always report through it).
+	Transition *hooks.Spec
 
 	// Command is tracer's own command line, for the report; "" makes one
 	// from the flags.
@@ -203,6 +209,10 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, err
 	}
 
+	hooked := map[string]bool{"python": cfg.PythonContainer != "", "node": cfg.NodeContainer != ""}
+	if cfg.Transition != nil && !hooked["python"] && !hooked["node"] {
+		return Result{}, usage.Errorf("--transition observes your own containers: give --python-container FILE or --node-container FILE")
+	}
 	if cfg.PythonContainer == "" {
 		cfg.PythonContainer = filepath.Join(tmp, "examples", "python_container.py")
 	}
@@ -233,7 +243,11 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			cmd = append(cmd, "--steps", strconv.Itoa(cfg.Steps), "--seed", strconv.FormatUint(cfg.Seed, 10))
 		}
 		fmt.Fprintf(cfg.Log, "verify [%d/3] %s: tracer run -- %s %s\n", i+1, im.name, im.interp, strings.Join(cmd[1:], " "))
-		out, err := runOne(ctx, cfg, im.name, cmd)
+		var hook *hooks.Spec
+		if hooked[im.name] {
+			hook = cfg.Transition
+		}
+		out, err := runOne(ctx, cfg, im.name, cmd, hook)
 		if err != nil {
 			return res, err
 		}
@@ -266,7 +280,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 }
 
 // runOne traces one container with `tracer run`'s machinery.
-func runOne(ctx context.Context, cfg Config, name string, cmd []string) (Impl, error) {
+func runOne(ctx context.Context, cfg Config, name string, cmd []string, hook *hooks.Spec) (Impl, error) {
 	im := Impl{
 		Name:    name,
 		Command: cmd,
@@ -292,6 +306,7 @@ func runOne(ctx context.Context, cfg Config, name string, cmd []string) (Impl, e
 		Log:      &report,
 
 		CaptureRingBytes: cfg.CaptureRingBytes,
+		Hook:             hook,
 	})
 	stop := progress(cfg, name)
 	res, err := session.Run(ctx, session.Config{

@@ -41,8 +41,9 @@ func runCommand() *cli.Command {
 			exitCodesHelp + "\n\n" +
 			"Example:\n" +
 			"   sudo tracer run -F 999 -o node.pb.gz -- node app.js\n" +
-			"   go tool pprof -top node.pb.gz",
-		Flags: append(samplingFlags(),
+			"   go tool pprof -top node.pb.gz\n" +
+			"   sudo tracer run --transition transition --trace t.jsonl -- python3 python_container.py",
+		Flags: append(append(samplingFlags(), hookFlags()...),
 			&cli.StringFlag{Name: "user", Usage: "run the command as `USER` (name or uid)"},
 		),
 		Action: func(c *cli.Context) error {

@@ -41,6 +41,8 @@ func verifyCommand() *cli.Command {
 			&cli.StringFlag{Name: "python-container", Usage: "run your own Python implementation `FILE` instead of the example (same flags)"},
 			&cli.StringFlag{Name: "node-container", Usage: "run your own Node.js implementation `FILE` instead of the example (same flags)"},
 			&cli.StringFlag{Name: "user", Usage: "run the containers as `USER` (default: the sudo user, if any)"},
+			&cli.StringFlag{Name: "transition", Usage: "observe every call of the function `NAME` in the containers given by --python-container and --node-container, which then need not use the probe binding (docs/transition-hooks.md)"},
+			&cli.StringFlag{Name: "transition-args", Usage: "with --transition: the parameters `STATE,ACTION` of the function (default: its first two)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -57,7 +59,12 @@ func verifyCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			hook, err := hookSpec(c)
+			if err != nil {
+				return err
+			}
 			res, err := verify.Run(c.Context, verify.Config{
+				Transition:       hook,
 				SamplerRingPages: tune.samplerRingPages,
 				CaptureRingBytes: tune.captureRingBytes,
 				Timing:           tune.timing,
