@@ -14,7 +14,7 @@ const (
 	// power of two (default 128, 512 KiB).
 	SamplerRingPagesEnv = "TRACER_SAMPLER_RING_PAGES"
 	// CaptureRingBytesEnv sets the bytes of the transition capture's ring
-	// buffer: a power of two, at least one page (default 64 MiB, see
+	// buffer: a power of two, at least one page (default 8 MiB, see
 	// loader.CaptureOptions).
 	CaptureRingBytesEnv = "TRACER_CAPTURE_RING_BYTES"
 )
