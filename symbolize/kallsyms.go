@@ -50,20 +50,15 @@ const maxKallsymsBytes = 256 << 20
 // parseKallsyms keeps the text symbols (types t and T) of a kallsyms file:
 // "ffffffff81000000 T _stext" or "ffffffffc0a01000 t foo\t[mod]".
 // Addresses that are all zero (kptr_restrict) are dropped. The file is read
-// a buffer at a time and only the kept names are copied, into one string
-// (module names once each): the table holds a fraction of the file (with
-// 120 000 symbols, about 3 MiB against a 5 MiB file read whole and copied
-// once more before), and parsing allocates a few dozen times, not per line.
+// a buffer at a time and only the kept names are copied, into 64 KiB chunks
+// (module names once each): the names take about half the file, nothing is
+// copied twice (the file was read whole and copied again before), and
+// parsing allocates a few dozen times, not per line.
 func parseKallsyms(r io.Reader) (*kernelSymbols, error) {
-	type span struct {
-		addr      uint64
-		name, end uint32 // the name in arena
-		module    string
-	}
 	br := bufio.NewReaderSize(io.LimitReader(r, maxKallsymsBytes), 64<<10)
 	var (
-		arena   []byte
-		spans   []span
+		k       = &kernelSymbols{syms: make([]ksym, 0, 1<<16)}
+		chunk   []byte // names are copied here; a full chunk is left as is
 		modules = map[string]string{}
 	)
 	for {
@@ -80,20 +75,24 @@ func parseKallsyms(r io.Reader) (*kernelSymbols, error) {
 		}
 		if len(line) > 0 {
 			// The line is only looked at until the next read: the kept
-			// name is copied into arena.
+			// name is copied into the chunk, whose bytes never change once
+			// written, so the name can be a string over them.
 			if ks, ok := parseKallsymsLine(unsafe.String(&line[0], len(line))); ok {
-				sp := span{addr: ks.addr, name: uint32(len(arena))}
-				arena = append(arena, ks.name...)
-				sp.end = uint32(len(arena))
+				if cap(chunk)-len(chunk) < len(ks.name) {
+					chunk = make([]byte, 0, max(64<<10, len(ks.name)))
+				}
+				start := len(chunk)
+				chunk = append(chunk, ks.name...)
+				ks.name = unsafe.String(&chunk[start], len(ks.name))
 				if ks.module != "" {
 					m, ok := modules[ks.module]
 					if !ok {
 						m = strings.Clone(ks.module)
 						modules[m] = m
 					}
-					sp.module = m
+					ks.module = m
 				}
-				spans = append(spans, sp)
+				k.syms = append(k.syms, ks)
 			}
 		}
 		if err == io.EOF {
@@ -102,11 +101,6 @@ func parseKallsyms(r io.Reader) (*kernelSymbols, error) {
 		if err != nil {
 			return nil, err
 		}
-	}
-	text := string(arena)
-	k := &kernelSymbols{syms: make([]ksym, len(spans))}
-	for i, sp := range spans {
-		k.syms[i] = ksym{addr: sp.addr, name: text[sp.name:sp.end], module: sp.module}
 	}
 	if !slices.IsSortedFunc(k.syms, compareKsym) {
 		slices.SortStableFunc(k.syms, compareKsym)
