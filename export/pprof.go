@@ -285,12 +285,14 @@ func (b *pprofBuilder) add(s *Sample) {
 	b.smplIdx[k] = len(b.samples) - 1
 }
 
-// comments are the profile's comments.
+// comments are the profile's comments: the records lost, then the
+// profile's own lines (the command, the interpreter).
 func (b *pprofBuilder) comments() []string {
+	var cs []string
 	if b.src.Lost > 0 {
-		return []string{fmt.Sprintf("lost records: %d", b.src.Lost)}
+		cs = append(cs, fmt.Sprintf("lost records: %d", b.src.Lost))
 	}
-	return nil
+	return append(cs, b.src.Comments...)
 }
 
 func (b *pprofBuilder) timeNanos() int64 {

@@ -213,6 +213,7 @@ func TestUnnamedFrames(t *testing.T) {
 func TestWritePprofMatchesBuild(t *testing.T) {
 	p := benchProfile(5000)
 	p.Lost = 3
+	p.Comments = []string{"command: python3 x.py", "interpreter: CPython 3.11.7"}
 	var buf bytes.Buffer
 	if err := WritePprof(&buf, p); err != nil {
 		t.Fatal(err)

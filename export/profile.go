@@ -26,6 +26,9 @@ type Profile struct {
 	Start    time.Time                   // when sampling began
 	Duration time.Duration               // how long it ran
 	Lost     uint64                      // records the kernel dropped
+	// Comments are lines for the pprof profile's comments ("command: …",
+	// "interpreter: …"), which tracer report shows.
+	Comments []string
 }
 
 // period is the CPU time one sample stands for when it does not say.

@@ -78,6 +78,10 @@ func (s *session) profile() *export.Profile {
 		Duration: s.res.Duration,
 		Lost:     s.res.Lost,
 	}
+	if len(s.cfg.Command) > 0 {
+		prof.Comments = append(prof.Comments, "command: "+strings.Join(s.cfg.Command, " "))
+	}
+	prof.Comments = append(prof.Comments, s.cfg.Comments...)
 	pids := map[int]bool{}
 	for _, rec := range recs {
 		switch r := rec.(type) {

@@ -35,6 +35,9 @@ type Config struct {
 	Log           io.Writer
 	LogIsTerminal bool
 	Top           int // functions in each summary table; 0 means 10
+	// Comments go into the pprof profile's comments after "command: …"
+	// (the interpreter's version, say); tracer report shows them.
+	Comments []string
 
 	Plugins []Plugin
 }

@@ -42,6 +42,10 @@ type Config struct {
 	PythonContainer, NodeContainer string
 	User                           string // run the containers as this user (see session.Config.User)
 
+	// Command is tracer's own command line, for the report; "" makes one
+	// from the flags.
+	Command string
+
 	// Log receives progress and the summary; nil means os.Stderr.
 	Log           io.Writer
 	LogIsTerminal bool
@@ -49,16 +53,17 @@ type Config struct {
 
 // Impl is what one implementation did under tracing.
 type Impl struct {
-	Name      string // "python" or "node"
-	Command   []string
-	Profile   string // pprof file
-	Trace     string // the captured contract-1 trace
-	Session   session.Result
-	Verdict   session.Verdict
-	Capture   loader.CaptureStats
-	Report    string // what the session printed: profile summary, per-action table, live verdict
-	Steps     uint64 // steps captured
-	ExitError string // how the container failed, when it did
+	Name        string // "python" or "node"
+	Command     []string
+	Profile     string // pprof file
+	Trace       string // the captured contract-1 trace
+	Session     session.Result
+	Verdict     session.Verdict
+	Capture     loader.CaptureStats
+	Report      string // what the session printed: profile summary, per-action table, live verdict
+	Interpreter string // the interpreter's version ("Python 3.11.7"), when it told
+	Steps       uint64 // steps captured
+	ExitError   string // how the container failed, when it did
 }
 
 // Result is the outcome of a verification.
@@ -68,6 +73,9 @@ type Result struct {
 	PairErr  string
 	Expected uint64 // steps each container was asked to run; 0 with Actions
 	Summary  string // path of summary.txt
+	HTML     string // path of report.html; "" when it could not be written
+	// HTMLErr says why report.html could not be written.
+	HTMLErr string
 }
 
 // Divergent reports whether any check found a divergence.
@@ -240,6 +248,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		fmt.Fprintf(cfg.Log, "  not checked: %s\n", res.PairErr)
 	}
 
+	res.writeHTML(cfg, uid, gid)
+
 	res.Summary = filepath.Join(cfg.Out, "summary.txt")
 	text := res.summaryText(cfg)
 	if err := export.WriteFile(res.Summary, uid, gid, func(w io.Writer) error {
@@ -265,6 +275,11 @@ func runOne(ctx context.Context, cfg Config, name string, cmd []string) (Impl, e
 	} else {
 		return im, usageErr{fmt.Sprintf("%s: %v (install it or give --%s PATH)", name, err, name)}
 	}
+	im.Interpreter = InterpreterVersion(ctx, command[0])
+	var comments []string
+	if im.Interpreter != "" {
+		comments = append(comments, "interpreter: "+im.Interpreter)
+	}
 	var report bytes.Buffer
 	tr := session.NewTransitions(session.TransitionsConfig{
 		Relation: cfg.Relation,
@@ -274,11 +289,12 @@ func runOne(ctx context.Context, cfg Config, name string, cmd []string) (Impl, e
 	})
 	stop := progress(cfg, name)
 	res, err := session.Run(ctx, session.Config{
-		Command: command,
-		Freq:    cfg.Freq,
-		Output:  im.Profile,
-		User:    cfg.User,
-		Log:     &report,
+		Command:  command,
+		Freq:     cfg.Freq,
+		Output:   im.Profile,
+		User:     cfg.User,
+		Log:      &report,
+		Comments: comments,
 		// Python frames first, as `tracer run` has them: for node they
 		// find no interpreter and stay out of the way.
 		Plugins: []session.Plugin{session.NewPythonFrames(&report), tr},
@@ -428,6 +444,12 @@ func (r *Result) summaryText(cfg Config) string {
 		r.Pair.WriteText(&b)
 	} else {
 		fmt.Fprintf(&b, "not checked: %s\n", r.PairErr)
+	}
+	switch {
+	case r.HTML != "":
+		fmt.Fprintf(&b, "\n== report: %s (open it in a browser)\n", r.HTML)
+	case r.HTMLErr != "":
+		fmt.Fprintf(&b, "\n== report: not written: %s\n", r.HTMLErr)
 	}
 	fmt.Fprintf(&b, "\n== verdict: %s\n", r.Verdict())
 	for _, p := range r.Problems() {

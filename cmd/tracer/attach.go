@@ -44,12 +44,20 @@ func attachCommand() *cli.Command {
 			}
 			cfg.PID = pid
 			cfg.Duration = c.Duration("duration")
-			tr, err := addTransitions(c, &cfg, nil)
+			html, trace, err := prepareHTML(c, &cfg, attachTarget(pid), nil)
+			if err != nil {
+				return err
+			}
+			defer html.close()
+			tr, err := addTransitions(c, &cfg, nil, trace)
 			if err != nil {
 				return err
 			}
 			if _, err := session.Run(c.Context, cfg); err != nil {
 				return sessionError(err)
+			}
+			if err := html.write(c, tr, ""); err != nil {
+				return err
 			}
 			return verdictExit(tr)
 		},

@@ -70,6 +70,7 @@ func commands() []*cli.Command {
 		checkCommand(),
 		verifyCommand(),
 		diffCommand(),
+		reportCommand(),
 		versionCommand(),
 	}
 }

@@ -16,10 +16,11 @@ import (
 func samplingFlags() []cli.Flag {
 	return append([]cli.Flag{
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: session.DefaultOutput,
-			Usage: "write the pprof profile to `FILE` (\"-\": none); view it with go tool pprof -http=: FILE"},
+			Usage: "write the pprof profile to `FILE` (\"-\": none); --html draws it as a page, go tool pprof reads it"},
 		&cli.IntFlag{Name: "freq", Aliases: []string{"F"}, Value: loader.DefaultFreq,
 			Usage: fmt.Sprintf("sample each thread `HZ` times per second of CPU (%d to %d)", loader.MinFreq, loader.MaxFreq)},
 		&cli.StringFlag{Name: "folded", Usage: "also write folded stacks for flamegraph.pl to `FILE`"},
+		htmlFlag(),
 	}, transitionFlags()...)
 }
 
@@ -50,13 +51,25 @@ func runCommand() *cli.Command {
 			}
 			cfg.Command = c.Args().Slice()
 			cfg.User = c.String("user")
-			tr, err := addTransitions(c, &cfg, cfg.Command)
+			target := cfg.Command[0]
+			if p, err := loader.LookPath(target, os.Environ()); err == nil {
+				target = p
+			}
+			html, trace, err := prepareHTML(c, &cfg, target, cfg.Command)
+			if err != nil {
+				return err
+			}
+			defer html.close()
+			tr, err := addTransitions(c, &cfg, cfg.Command, trace)
 			if err != nil {
 				return err
 			}
 			res, err := session.Run(c.Context, cfg)
 			if err != nil {
 				return sessionError(err)
+			}
+			if err := html.write(c, tr, cfg.User); err != nil {
+				return err
 			}
 			if err := verdictExit(tr); err != nil {
 				return err

@@ -23,12 +23,13 @@ func transitionFlags() []cli.Flag {
 
 // addTransitions adds the transitions plugin to cfg, configured from the
 // flags. command is the run's command line (nil for attach).
-func addTransitions(c *cli.Context, cfg *session.Config, command []string) (*session.Transitions, error) {
+// trace is the file the captured transitions go to ("" for none).
+func addTransitions(c *cli.Context, cfg *session.Config, command []string, trace string) (*session.Transitions, error) {
 	rel, err := model.ParseRelation(c.String("relation"))
 	if err != nil {
 		return nil, usageError{err}
 	}
-	tc := session.TransitionsConfig{Relation: rel, Trace: c.String("trace"), Log: cfg.Log}
+	tc := session.TransitionsConfig{Relation: rel, Trace: trace, Log: cfg.Log}
 	if len(command) > 0 {
 		tc.Command = append([]string(nil), command...)
 		if p, err := loader.LookPath(command[0], os.Environ()); err == nil {
