@@ -61,10 +61,11 @@ type pprofBuilder struct {
 	locs    []plocation
 	locIdx  map[locKey]int
 
-	stacks   [][]uint64          // location IDs, leaf first
-	stackIdx map[uint64][]pstack // by stackHash
-	samples  []psample
-	smplIdx  map[sampleKey]int
+	stacks     [][]uint64          // location IDs, leaf first
+	stackIdx   map[uint64][]pstack // by stackHash
+	samples    []psample
+	smplIdx    map[sampleKey]int
+	comm, actn strMemo
 }
 
 type mappingKey struct {
@@ -105,11 +106,21 @@ type pstack struct {
 	idx    int
 }
 
+// sampleKey is what makes two samples one: the stack and the labels, the
+// string labels as indexes in the string table (0 is "": none).
 type sampleKey struct {
 	stack        int
 	pid, tid     int
 	step         uint64
-	comm, action string
+	comm, action int64
+}
+
+// strMemo remembers the last string of a label by identity: label values
+// repeat from sample to sample and are most often the same string.
+type strMemo struct {
+	p *byte
+	n int
+	i int64
 }
 
 type psample struct {
@@ -126,7 +137,7 @@ func newPprofBuilder(p *Profile) *pprofBuilder {
 		funcIdx:  map[funcKey]int{},
 		locIdx:   map[locKey]int{},
 		stackIdx: map[uint64][]pstack{},
-		smplIdx:  map[sampleKey]int{},
+		smplIdx:  make(map[sampleKey]int, len(p.Samples)/4),
 	}
 	b.str("")
 	for pid, ms := range p.Mappings {
@@ -140,6 +151,16 @@ func newPprofBuilder(p *Profile) *pprofBuilder {
 		b.add(&p.Samples[i])
 	}
 	return b
+}
+
+// strMemo is str for a label's value, remembered in m.
+func (b *pprofBuilder) strMemo(m *strMemo, s string) int64 {
+	if p := unsafe.StringData(s); p == m.p && len(s) == m.n {
+		return m.i
+	}
+	i := b.str(s)
+	*m = strMemo{unsafe.StringData(s), len(s), i}
+	return i
 }
 
 // str interns s in the string table.
@@ -271,9 +292,9 @@ func (b *pprofBuilder) stack(s *Sample) int {
 }
 
 func (b *pprofBuilder) add(s *Sample) {
-	k := sampleKey{stack: b.stack(s), pid: s.PID, tid: s.TID, step: s.Step, comm: s.Comm}
+	k := sampleKey{stack: b.stack(s), pid: s.PID, tid: s.TID, step: s.Step, comm: b.strMemo(&b.comm, s.Comm)}
 	if s.Step > 0 {
-		k.action = s.Action
+		k.action = b.strMemo(&b.actn, s.Action)
 	}
 	nanos := b.src.sampleNanos(s)
 	if i, ok := b.smplIdx[k]; ok {
@@ -339,13 +360,13 @@ func (b *pprofBuilder) profile() *profile.Profile {
 			Label:    map[string][]string{},
 			NumLabel: map[string][]int64{"pid": {int64(s.pid)}, "tid": {int64(s.tid)}},
 		}
-		if s.comm != "" {
-			ps.Label["comm"] = []string{s.comm}
+		if s.comm != 0 {
+			ps.Label["comm"] = []string{b.strs[s.comm]}
 		}
 		if s.step > 0 {
 			ps.NumLabel["step"] = []int64{int64(s.step)}
-			if s.action != "" {
-				ps.Label["action"] = []string{s.action}
+			if s.action != 0 {
+				ps.Label["action"] = []string{b.strs[s.action]}
 			}
 		}
 		for _, id := range b.stacks[s.stack] {

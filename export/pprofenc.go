@@ -119,11 +119,11 @@ func (b *pprofBuilder) encode(w io.Writer) error {
 		msg, scratch = msg[:0].packed(sampleLocationID, b.stacks[s.stack], scratch)
 		vals[0], vals[1] = uint64(s.count), uint64(s.nanos)
 		msg, scratch = msg.packed(sampleValue, vals[:], scratch)
-		if s.comm != "" {
-			msg = label(msg, kComm, b.str(s.comm), 0)
+		if s.comm != 0 {
+			msg = label(msg, kComm, s.comm, 0)
 		}
-		if s.step > 0 && s.action != "" {
-			msg = label(msg, kAction, b.str(s.action), 0)
+		if s.step > 0 && s.action != 0 {
+			msg = label(msg, kAction, s.action, 0)
 		}
 		msg = label(msg, kPID, 0, int64(s.pid))
 		msg = label(msg, kTID, 0, int64(s.tid))
