@@ -189,7 +189,7 @@ func TestDecodeSpellings(t *testing.T) {
 		"json.dumps": `{"kind": "step", "seq": 4, "t0": 191417231308, "t1": 191417234377, "tid": 7, "action": {"type": "post", "author": "Zo\u00eb-7", "content": "x\u00e9 \ud83d\ude00 na\u00efve"}, "state": {"agent_id": "\ud83e\udd80crab-63", "shard_id": 3, "data": [1, 2675204413, 760]}}`,
 		"indented":   "{ \"kind\" :\t\"step\" ,\r\"seq\":  4 , \"t0\" : 191417231308, \"t1\": 191417234377, \"tid\": 7, \"action\": { \"type\": \"post\", \"author\": \"Zoë-7\", \"content\": \"xé 😀 naïve\" } , \"state\": { \"agent_id\": \"🦀crab-63\", \"shard_id\": 3, \"data\": [ 1 , 2675204413 , 760 ] } } ",
 		"reordered":  `{"state":{"data":[1,2675204413,760],"shard_id":3,"agent_id":"🦀crab-63"},"action":{"content":"xé 😀 naïve","author":"Zoë-7","type":"post"},"tid":7,"t1":191417234377,"t0":191417231308,"seq":4,"kind":"step"}`,
-		"unknown":    `{"kind":"step","pre":{"agent_id":"a","shard_id":3,"data":[2675204413,760]},"seq":4,"t0":191417231308,"t1":191417234377,"tid":7,"action":{"type":"post","author":"Zoë-7","content":"xé 😀 naïve","x":[{"y":null}]},"state":{"agent_id":"🦀crab-63","shard_id":3,"data":[1,2675204413,760]}}`,
+		"unknown":    `{"kind":"step","later":{"agent_id":"a","shard_id":3,"data":[2675204413,760]},"seq":4,"t0":191417231308,"t1":191417234377,"tid":7,"action":{"type":"post","author":"Zoë-7","content":"xé 😀 naïve","x":[{"y":null}]},"state":{"agent_id":"🦀crab-63","shard_id":3,"data":[1,2675204413,760]}}`,
 	}
 	want, err := DecodeRecord([]byte(compact))
 	if err != nil {

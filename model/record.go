@@ -5,10 +5,13 @@ import (
 	"fmt"
 )
 
-// Record kinds (the "kind" field of contract 1).
+// Record kinds (the "kind" field of the trace format).
 const (
 	KindInit = "init"
 	KindStep = "step"
+	// KindLost marks records that were lost where it stands: tracer writes
+	// one when the capture lost batches, so a check of the file knows it.
+	KindLost = "lost"
 )
 
 // Record is one decoded line of a trace (contract 1, docs/trace-format.md).
@@ -24,6 +27,12 @@ type Record struct {
 	Impl   string
 	Action Action
 	State  State
+	// Pre is the state the step started from, when the writer knows it
+	// (HasPre): the step is then checked from Pre, on its own.
+	Pre    State
+	HasPre bool
+	// Lost is the number of batches a lost record stands for (0: unknown).
+	Lost uint64
 
 	File string
 	Line int
@@ -51,9 +60,9 @@ func intern(prev string, b []byte) string {
 
 // resetRecord clears rec but keeps the capacity of its slices.
 func resetRecord(rec *Record) {
-	data, items := rec.State.Data, rec.Action.Items
+	data, items, pre := rec.State.Data, rec.Action.Items, rec.Pre.Data
 	*rec = Record{}
-	rec.State.Data, rec.Action.Items = data[:0], items[:0]
+	rec.State.Data, rec.Action.Items, rec.Pre.Data = data[:0], items[:0], pre[:0]
 }
 
 // decodeInto decodes line into rec, reusing rec's data and items slices. A
@@ -92,6 +101,7 @@ func decodeGeneral(p *parser, line []byte, rec *Record) error {
 	var kind string // as written, when it is neither init nor step
 	var hasKind, hasSeq, hasAction, hasState bool
 	guess := "kind"
+	var lostErr error
 	p.i++ // the '{' seen by peek
 	for first := true; ; first = false {
 		key, ok, err := p.memberGuess(first, guess)
@@ -115,6 +125,8 @@ func decodeGeneral(p *parser, line []byte, rec *Record) error {
 				rec.Kind = KindInit
 			case KindStep:
 				rec.Kind = KindStep
+			case KindLost:
+				rec.Kind = KindLost
 			default:
 				rec.Kind, kind = "", string(b)
 			}
@@ -146,8 +158,15 @@ func decodeGeneral(p *parser, line []byte, rec *Record) error {
 			err = p.action(&rec.Action)
 			hasAction = true
 		case "state":
-			err = p.state(&rec.State)
+			err = p.state(&rec.State, "state")
 			hasState = true
+		case "pre":
+			err = p.state(&rec.Pre, "pre")
+			rec.HasPre = true
+		case "batches":
+			// Read for a lost record only; in another record it is a
+			// writer's own field, ignored whatever it holds.
+			rec.Lost, lostErr = p.u64("batches")
 		default:
 			err = p.skip(0)
 		}
@@ -163,6 +182,8 @@ func decodeGeneral(p *parser, line []byte, rec *Record) error {
 		return errors.New(`record has no "kind": want "init" or "step"`)
 	case rec.Kind == "":
 		return fmt.Errorf("unknown kind %q: want \"init\" or \"step\"", kind)
+	case rec.Kind == KindLost:
+		return lostErr
 	case !hasState:
 		return fmt.Errorf("%s record has no \"state\"", rec.Kind)
 	case rec.Kind == KindStep && !hasSeq:
@@ -209,13 +230,33 @@ func (p *parser) id(field string) (int, error) {
 	return int(v), nil
 }
 
-// state parses a state object into s (whose Data is already reset).
-func (p *parser) state(s *State) error {
+// The names of a state's fields in error messages, made once: building
+// them per record cost three allocations a step.
+var (
+	stateNames = [5]string{"state.agent_id", "state.shard_id", "state.data", "state.data_len", "state.data_capped"}
+	preNames   = [5]string{"pre.agent_id", "pre.shard_id", "pre.data", "pre.data_len", "pre.data_capped"}
+)
+
+// stateFieldNames returns the names of the fields of the state object field.
+func stateFieldNames(field string) *[5]string {
+	switch field {
+	case "state":
+		return &stateNames
+	case "pre":
+		return &preNames
+	}
+	return &[5]string{field + ".agent_id", field + ".shard_id", field + ".data", field + ".data_len", field + ".data_capped"}
+}
+
+// state parses a state object into s (whose Data is already reset); field
+// ("state" or "pre") names it in errors.
+func (p *parser) state(s *State, field string) error {
+	names := stateFieldNames(field)
 	if p.peek() != '{' {
 		if err := p.skip(0); err != nil {
 			return err
 		}
-		return errors.New("state: want an object {agent_id, shard_id, data}")
+		return errors.New(field + ": want an object {agent_id, shard_id, data}")
 	}
 	var hasAgent, hasShard, hasData, hasLen bool
 	guess := "agent_id"
@@ -235,23 +276,23 @@ func (p *parser) state(s *State) error {
 		case "agent_id":
 			guess = "shard_id"
 			var b []byte
-			if b, err = p.text("state.agent_id"); err != nil {
+			if b, err = p.text(names[0]); err != nil {
 				return err
 			}
 			s.AgentID, hasAgent = intern(p.lastAgent, b), true
 			p.lastAgent = s.AgentID
 		case "shard_id":
 			guess = "data"
-			s.ShardID, err = p.nat("state.shard_id", -1)
+			s.ShardID, err = p.nat(names[1], -1)
 			hasShard = true
 		case "data":
-			s.Data, err = p.natList(s.Data, "state.data")
+			s.Data, err = p.natList(s.Data, names[2])
 			hasData = true
 		case "data_len":
-			s.DataLen, err = p.u64("state.data_len")
+			s.DataLen, err = p.u64(names[3])
 			hasLen = true
 		case "data_capped":
-			s.DataCapped, err = p.boolean("state.data_capped")
+			s.DataCapped, err = p.boolean(names[4])
 		default:
 			err = p.skip(0)
 		}
@@ -261,15 +302,15 @@ func (p *parser) state(s *State) error {
 	}
 	switch {
 	case !hasAgent:
-		return errors.New(`state has no "agent_id"`)
+		return errors.New(field + ` has no "agent_id"`)
 	case !hasShard:
-		return errors.New(`state has no "shard_id"`)
+		return errors.New(field + ` has no "shard_id"`)
 	case s.DataCapped && hasData:
-		return errors.New(`state has both "data" and "data_capped": a capped state omits data`)
+		return errors.New(field + ` has both "data" and "data_capped": a capped state omits data`)
 	case s.DataCapped && !hasLen:
-		return errors.New(`capped state has no "data_len"`)
+		return errors.New(`capped ` + field + ` has no "data_len"`)
 	case !s.DataCapped && !hasData:
-		return errors.New(`state has no "data"`)
+		return errors.New(field + ` has no "data"`)
 	}
 	if !s.DataCapped {
 		s.DataLen = 0

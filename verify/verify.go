@@ -85,7 +85,7 @@ func (r *Result) Divergent() bool {
 			return true
 		}
 	}
-	return r.Pair != nil && !r.Pair.Conforming()
+	return r.Pair != nil && r.Pair.Divergent()
 }
 
 // Problems lists what kept the verification from being complete: a container
@@ -104,9 +104,14 @@ func (r *Result) Problems() []string {
 		if im.Capture.Lost() {
 			out = append(out, fmt.Sprintf("%s: capture lost data: %s", im.Name, im.Capture))
 		}
+		if v := im.Verdict; !v.Divergent && (v.Incomplete || v.NotATrace) {
+			out = append(out, fmt.Sprintf("%s: the live check could not check every step (%s)", im.Name, v.Result.Verdict()))
+		}
 	}
 	if r.PairErr != "" {
 		out = append(out, "pair: "+r.PairErr)
+	} else if r.Pair != nil && r.Pair.Verdict() == model.Incomplete {
+		out = append(out, "pair: not every step could be compared (see the pair report)")
 	}
 	return out
 }
@@ -416,8 +421,11 @@ func held(r *model.Result, rel model.Relation) string {
 }
 
 func pairLine(r *model.Result) string {
-	if r.Conforming() {
-		return fmt.Sprintf("conforming: %d steps compared (exact %s, bisim %s)", r.Checked, held(r, model.Exact), held(r, model.Bisim))
+	if r.First == nil && r.Divergent() {
+		return fmt.Sprintf("DIVERGENT: %d invalid records: %d steps compared", r.Invalid, r.Checked)
+	}
+	if !r.Divergent() {
+		return fmt.Sprintf("%s: %d steps compared (exact %s, bisim %s)", r.Verdict(), r.Checked, held(r, model.Exact), held(r, model.Bisim))
 	}
 	return fmt.Sprintf("DIVERGENT at step %d: %d steps compared (exact %s, bisim %s)", r.First.Seq, r.Checked, held(r, model.Exact), held(r, model.Bisim))
 }

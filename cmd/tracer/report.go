@@ -28,7 +28,8 @@ func reportCommand() *cli.Command {
 			"The n-th --trace belongs to the n-th profile. Profiles without traces give the flame\n" +
 			"graph alone; traces without profiles give the verdicts and latencies alone.\n\n" +
 			"Exit codes: 0 the page is written and shows no divergence, 1 it shows one, 2 a usage\n" +
-			"or input error (nothing is written).\n\n" +
+			"or input error (nothing is written), 3 the page is written and its verdict is\n" +
+			"incomplete (steps not observed, records that could not be used, lost batches).\n\n" +
 			"Examples:\n" +
 			"   tracer report --trace out/python.jsonl --trace out/node.jsonl out/python.pb.gz out/node.pb.gz -o report.html\n" +
 			"   tracer report app.pb.gz -o app.html",
@@ -144,8 +145,11 @@ func runReport(c *cli.Context) error {
 		return err
 	}
 	fmt.Fprintf(c.App.Writer, "report: %s (verdict: %s)\n", a.output, pg.Verdict)
-	if pg.Verdict == "DIVERGENT" {
+	switch pg.Verdict {
+	case "DIVERGENT":
 		return cli.Exit("", exitDivergence)
+	case "INCOMPLETE":
+		return cli.Exit("", exitIncomplete)
 	}
 	return nil
 }

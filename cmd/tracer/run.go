@@ -35,6 +35,10 @@ func runCommand() *cli.Command {
 			"--perf-basic-prof-only-functions --interpreted-frames-native-stack (kept after your own\n" +
 			"options) so JavaScript functions have names. Under sudo the command runs as the invoking\n" +
 			"user and the output files belong to that user; --user chooses another.\n\n" +
+			"When the program reports transitions (the probe binding), each step is checked live and\n" +
+			"the verdict decides the exit as tracer check would on the trace file (divergence 1,\n" +
+			"incomplete 3) before the command's own status.\n\n" +
+			exitCodesHelp + "\n\n" +
 			"Example:\n" +
 			"   sudo tracer run -F 999 -o node.pb.gz -- node app.js\n" +
 			"   go tool pprof -top node.pb.gz",

@@ -21,8 +21,8 @@ func verifyCommand() *cli.Command {
 			"python.jsonl, node.jsonl, summary.txt (steps, verdicts under both relations,\n" +
 			"per-action latency, top functions, lost counts, the pairwise verdict) and report.html\n" +
 			"(the same as a page with flame graphs, for any browser, no network needed).\n\n" +
-			"Exit codes: 0 all conforming, 1 a divergence, 2 a usage error or an incomplete run\n" +
-			"(a container failed, or steps were not captured).\n\n" +
+			"Exit codes: 0 all conforming, 1 a divergence or an invalid record, 2 a usage error,\n" +
+			"3 incomplete (a container failed, or steps were not captured or not checked).\n\n" +
 			"Examples:\n" +
 			"   sudo tracer verify\n" +
 			"   sudo tracer verify --steps 100000 --seed 7 --out /tmp/v\n" +
@@ -96,7 +96,7 @@ func verifyCommand() *cli.Command {
 			case "DIVERGENT":
 				return cli.Exit("", exitDivergence)
 			case "INCOMPLETE":
-				return cli.Exit("", exitUsage)
+				return cli.Exit("", exitIncomplete)
 			}
 			return nil
 		},

@@ -104,7 +104,8 @@ func (p *Page) fill(runs []*implRun) {
 		}
 		checked = true
 		row := verdictRow(r.Name+" against the model", r.check)
-		divergent = divergent || !r.check.Conforming()
+		divergent = divergent || r.check.Divergent()
+		p.noteIncomplete(r.Name+" against the model", r.check)
 		p.Verdicts = append(p.Verdicts, row)
 		if dv := divergenceView(r.Name+" against the model", r.check); dv != nil {
 			p.Divergences = append(p.Divergences, dv)
@@ -113,7 +114,8 @@ func (p *Page) fill(runs []*implRun) {
 	if p.pair != nil {
 		name := runs[0].Name + " ~ " + runs[1].Name
 		p.Verdicts = append(p.Verdicts, verdictRow(name+" (the pair)", p.pair))
-		divergent = divergent || !p.pair.Conforming()
+		divergent = divergent || p.pair.Divergent()
+		p.noteIncomplete(name+" (the pair)", p.pair)
 		if dv := divergenceView(name, p.pair); dv != nil {
 			p.Divergences = append(p.Divergences, dv)
 		}
@@ -137,13 +139,26 @@ func (p *Page) fill(runs []*implRun) {
 	p.fillFlame(runs)
 }
 
+// noteIncomplete adds a problem when r could not check every step, so the
+// page's verdict is INCOMPLETE, as tracer check's would be.
+func (p *Page) noteIncomplete(name string, r *model.Result) {
+	if r.Verdict() == model.Incomplete {
+		p.Problems = append(p.Problems, name+": not every step could be checked (see its row)")
+	}
+}
+
 func verdictRow(name string, r *model.Result) VerdictRow {
 	row := VerdictRow{Name: name, Verdict: "conforming", VerdictClass: "ok"}
-	if !r.Conforming() {
+	switch r.Verdict() {
+	case model.Divergent:
 		row.Verdict, row.VerdictClass = "DIVERGENT", "bad"
 		if r.First != nil {
 			row.FirstStep = r.First.Seq
+		} else if r.FirstInvalid != nil {
+			row.Note = "invalid record: " + r.FirstInvalid.String()
 		}
+	case model.Incomplete:
+		row.Verdict, row.VerdictClass = "INCOMPLETE", "warn"
 	}
 	row.Exact, row.ExactClass = relationCell(r, model.Exact, r.ExactFailed, r.FirstExactFail)
 	row.Bisim, row.BisimClass = relationCell(r, model.Bisim, r.BisimFailed, r.FirstBisimFail)
