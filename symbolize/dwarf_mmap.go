@@ -10,14 +10,16 @@ import (
 )
 
 // mappedDWARF opens the DWARF of an executable or shared object whose
-// contents are the file ra, with the debug sections read in place from a
-// read-only mapping of the file instead of copied onto the heap (f.DWARF
-// reads every debug section whole: tens of MiB for a Python built with -g).
-// Only the pages the line lookups touch become resident, and they are the
-// page cache's, shared and clean. The mapping lives as long as the returned
-// data. ok is false when the sections cannot be used in place (ra is no
-// file, a section is compressed, or the object needs relocations): the
-// caller then uses f.DWARF.
+// contents are the file ra for its line tables, with only the sections
+// those need, and the uncompressed ones read in place from a read-only
+// mapping of the file instead of copied onto the heap (f.DWARF reads every
+// debug section whole, variable locations and call frames included: tens of
+// MiB for a Python built with -g). Only the pages the line lookups touch
+// become resident, and they are the page cache's, shared and clean.
+// Compressed sections (separate debug files often are) are inflated onto
+// the heap, as f.DWARF would. The mapping lives as long as the returned
+// data. ok is false when the object needs relocations or a section cannot
+// be read: the caller then uses f.DWARF.
 func mappedDWARF(f *elf.File, ra io.ReaderAt) (d *dwarf.Data, ok bool) {
 	file, isFile := ra.(*os.File)
 	if !isFile || f.Type == elf.ET_REL {
@@ -42,13 +44,24 @@ func mappedDWARF(f *elf.File, ra io.ReaderAt) (d *dwarf.Data, ok bool) {
 		if s == nil {
 			return nil, true
 		}
-		if s.Type == elf.SHT_NOBITS || s.Flags&elf.SHF_COMPRESSED != 0 || s.Offset > uint64(len(data)) || s.Size > uint64(len(data))-s.Offset {
+		if s.Type == elf.SHT_NOBITS {
+			return nil, false
+		}
+		if s.Flags&elf.SHF_COMPRESSED != 0 {
+			b, err := s.Data()
+			return b, err == nil
+		}
+		if s.Offset > uint64(len(data)) || s.Size > uint64(len(data))-s.Offset {
 			return nil, false
 		}
 		return data[s.Offset : s.Offset+s.Size : s.Offset+s.Size], true
 	}
 	var secs [8][]byte
-	for i, name := range []string{".debug_abbrev", ".debug_aranges", ".debug_frame", ".debug_info", ".debug_line", ".debug_pubnames", ".debug_ranges", ".debug_str"} {
+	// Call frames and public names are not needed for lines.
+	for i, name := range []string{".debug_abbrev", ".debug_aranges", "", ".debug_info", ".debug_line", "", ".debug_ranges", ".debug_str"} {
+		if name == "" {
+			continue
+		}
 		if secs[i], ok = section(name); !ok {
 			return nil, false
 		}
@@ -57,6 +70,7 @@ func mappedDWARF(f *elf.File, ra io.ReaderAt) (d *dwarf.Data, ok bool) {
 	if err != nil {
 		return nil, false
 	}
+	// DWARF 5; variable locations (.debug_loclists) are not needed.
 	for _, name := range []string{".debug_addr", ".debug_line_str", ".debug_str_offsets", ".debug_rnglists"} {
 		b, ok := section(name)
 		if !ok {
