@@ -293,16 +293,16 @@ func (b *pprofBuilder) stack(s *Sample) int {
 
 func (b *pprofBuilder) add(s *Sample) {
 	k := sampleKey{stack: b.stack(s), pid: s.PID, tid: s.TID, step: s.Step, comm: b.strMemo(&b.comm, s.Comm)}
-	if s.Step > 0 {
+	if s.Action != "" { // merged samples (Count) keep their action, not their step
 		k.action = b.strMemo(&b.actn, s.Action)
 	}
 	nanos := b.src.sampleNanos(s)
 	if i, ok := b.smplIdx[k]; ok {
-		b.samples[i].count++
+		b.samples[i].count += int64(s.Weight())
 		b.samples[i].nanos += nanos
 		return
 	}
-	b.samples = append(b.samples, psample{sampleKey: k, count: 1, nanos: nanos})
+	b.samples = append(b.samples, psample{sampleKey: k, count: int64(s.Weight()), nanos: nanos})
 	b.smplIdx[k] = len(b.samples) - 1
 }
 
@@ -365,9 +365,9 @@ func (b *pprofBuilder) profile() *profile.Profile {
 		}
 		if s.step > 0 {
 			ps.NumLabel["step"] = []int64{int64(s.step)}
-			if s.action != 0 {
-				ps.Label["action"] = []string{b.strs[s.action]}
-			}
+		}
+		if s.action != 0 {
+			ps.Label["action"] = []string{b.strs[s.action]}
 		}
 		for _, id := range b.stacks[s.stack] {
 			ps.Location = append(ps.Location, prof.Location[id-1])

@@ -122,7 +122,7 @@ func (b *pprofBuilder) encode(w io.Writer) error {
 		if s.comm != 0 {
 			msg = label(msg, kComm, s.comm, 0)
 		}
-		if s.step > 0 && s.action != 0 {
+		if s.action != 0 {
 			msg = label(msg, kAction, s.action, 0)
 		}
 		msg = label(msg, kPID, 0, int64(s.pid))

@@ -34,7 +34,14 @@ type Checker struct {
 	shardSeq  uint64
 	chains    chains
 	res       Result
+	onDiv     func(*Divergence) // sees every divergence (SetOnDivergence)
 }
+
+// SetOnDivergence makes the checker build every divergence, not only the
+// first, and hand each to fn as it is found (for a continuous export that
+// reports each one). fn must not keep d's slices past the call unless it
+// copies them; the checker does not reuse them.
+func (c *Checker) SetOnDivergence(fn func(d *Divergence)) { c.onDiv = fn }
 
 // NewChecker returns a checker that judges steps under rel.
 func NewChecker(rel Relation) *Checker {
@@ -223,7 +230,7 @@ func (c *Checker) check(r *Record, from *State, prevSeq uint64) {
 		return
 	}
 	c.res.Divergences++
-	if c.res.First != nil {
+	if c.res.First != nil && c.onDiv == nil {
 		return
 	}
 	expected := Transition(*from, r.Action)
@@ -239,7 +246,12 @@ func (c *Checker) check(r *Record, from *State, prevSeq uint64) {
 	} else {
 		d.OtherHolds, d.OtherKnown = exact, true // bisim failed, so exact failed too
 	}
-	c.res.First = d
+	if c.res.First == nil {
+		c.res.First = d
+	}
+	if c.onDiv != nil {
+		c.onDiv(d)
+	}
 }
 
 // stepHolds judges observed against transition(prev, a) without building the

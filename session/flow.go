@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/tracer-dev/tracer/internal/usage"
 	"github.com/tracer-dev/tracer/loader"
 	"github.com/tracer-dev/tracer/symbolize"
 )
@@ -33,10 +34,11 @@ type session struct {
 	records   []loader.Record
 	consumed  chan struct{}
 	comms     map[int]string // thread and process names known before sampling (attach)
-	ringPages int            // sampler ring size (SamplerRingPagesEnv); 0: default
+	ringPages int            // sampler ring size (Config.SamplerRingPages); 0: default
 
-	start time.Time
-	tm    *timer
+	start  time.Time
+	tm     *timer
+	stream *streamer // a continuous export (stream.go); nil: none
 }
 
 // note prints a one-line remark and keeps it in the result.
@@ -50,7 +52,7 @@ func (s *session) note(format string, args ...any) {
 func (s *session) run(ctx context.Context) error {
 	cred, err := loader.ResolveUser(s.cfg.User)
 	if err != nil {
-		return usageErr{err.Error()}
+		return usage.Wrap(err)
 	}
 	s.cred = cred
 	argv := s.cfg.Command
@@ -58,9 +60,9 @@ func (s *session) run(ctx context.Context) error {
 	path, err := loader.LookPath(argv[0], env)
 	if err != nil {
 		if errors.Is(err, loader.ErrNotFound) {
-			return usagef("command not found: %s: check its name and PATH, or give its path", argv[0])
+			return usage.Errorf("command not found: %s: check its name and PATH, or give its path", argv[0])
 		}
-		return usagef("%v: give an executable file (or make it one with chmod +x)", err)
+		return usage.Errorf("%v: give an executable file (or make it one with chmod +x)", err)
 	}
 	if symbolize.IsNode(path) || symbolize.IsNode(argv[0]) {
 		env = symbolize.WithNodeJIT(env)
@@ -92,7 +94,7 @@ func (s *session) run(ctx context.Context) error {
 	if err := p.Release(); err != nil {
 		p.Wait()
 		s.stopReading()
-		return usagef("cannot run %s: %v", argv[0], err)
+		return usage.Errorf("cannot run %s: %v", argv[0], err)
 	}
 	s.tm.mark("command released")
 	stopStatus := s.showStatus(fmt.Sprintf("tracing %s (pid %d)", filepath.Base(argv[0]), p.PID))
@@ -140,19 +142,19 @@ func (s *session) attach(ctx context.Context) error {
 	tids, err := loader.Threads(pid)
 	if err != nil {
 		if errors.Is(err, loader.ErrNoProcess) {
-			return usagef("no process with pid %d: check the pid with `ps -p %d`", pid, pid)
+			return usage.Errorf("no process with pid %d: check the pid with `ps -p %d`", pid, pid)
 		}
 		return err
 	}
 	s.comms = threadComms(pid, tids)
 	if err := s.sym.LoadProcMaps(pid); err != nil {
-		return usagef("cannot read the mappings of pid %d (%v): check that the process still runs", pid, err)
+		return usage.Errorf("cannot read the mappings of pid %d (%v): check that the process still runs", pid, err)
 	}
 	s.readyPlugins()
 	smp, err := loader.OpenSampler(loader.SamplerConfig{PID: pid, Freq: s.cfg.Freq, Threads: tids, OnOpen: s.onOpen, RingPages: s.ringPages})
 	if err != nil {
 		if errors.Is(err, unix.ESRCH) {
-			return usagef("process %d exited before tracing started", pid)
+			return usage.Errorf("process %d exited before tracing started", pid)
 		}
 		return fmt.Errorf("open samplers: %w", err)
 	}
@@ -208,6 +210,9 @@ func (s *session) startReading() {
 	s.consumed = make(chan struct{})
 	s.sampler.Start()
 	warm := startWarmer(s.sym)
+	if s.stream != nil {
+		s.stream.begin()
+	}
 	go func() {
 		defer close(s.consumed)
 		defer warm.stop()
@@ -216,7 +221,7 @@ func (s *session) startReading() {
 				pl.Observe(rec)
 			}
 			warm.offer(rec)
-			s.records = append(s.records, rec)
+			s.keep(rec)
 		}
 	}()
 }
@@ -224,6 +229,9 @@ func (s *session) startReading() {
 // stopReading drains the rings, detaches the plugins and closes the
 // samplers. It returns the first plugin error.
 func (s *session) stopReading() error {
+	if s.stream != nil {
+		s.stream.end()
+	}
 	s.sampler.Stop()
 	<-s.consumed
 	s.tm.mark("samplers drained")

@@ -1,13 +1,13 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/tracer-dev/tracer/internal/usage"
 	"github.com/tracer-dev/tracer/loader"
 	"github.com/tracer-dev/tracer/session"
 )
@@ -21,7 +21,7 @@ func samplingFlags() []cli.Flag {
 			Usage: fmt.Sprintf("sample each thread `HZ` times per second of CPU (%d to %d)", loader.MinFreq, loader.MaxFreq)},
 		&cli.StringFlag{Name: "folded", Usage: "also write folded stacks for flamegraph.pl to `FILE`"},
 		htmlFlag(),
-	}, transitionFlags()...)
+	}, append(transitionFlags(), otlpFlags()...)...)
 }
 
 func runCommand() *cli.Command {
@@ -47,7 +47,7 @@ func runCommand() *cli.Command {
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
-				return usageError{errors.New("run needs a command: tracer run [flags] -- CMD [ARGS...]")}
+				return usage.Errorf("run needs a command: tracer run [flags] -- CMD [ARGS...]")
 			}
 			cfg, err := sessionConfig(c)
 			if err != nil {
@@ -64,11 +64,16 @@ func runCommand() *cli.Command {
 				return err
 			}
 			defer html.close()
+			exp, err := addOTLP(c, &cfg)
+			if err != nil {
+				return err
+			}
 			tr, err := addTransitions(c, &cfg, cfg.Command, trace)
 			if err != nil {
 				return err
 			}
 			res, err := session.Run(c.Context, cfg)
+			closeOTLP(c, exp)
 			if err != nil {
 				return sessionError(err)
 			}
@@ -89,27 +94,33 @@ func runCommand() *cli.Command {
 // sessionConfig reads the shared flags.
 func sessionConfig(c *cli.Context) (session.Config, error) {
 	freq := c.Int("freq")
-	if freq < loader.MinFreq || freq > loader.MaxFreq {
-		return session.Config{}, usageError{fmt.Errorf("invalid frequency %d Hz: give -F between %d and %d", freq, loader.MinFreq, loader.MaxFreq)}
+	if err := loader.CheckFreq(freq); err != nil {
+		return session.Config{}, err
 	}
 	out := c.String("output")
 	if out == "" {
-		return session.Config{}, usageError{errors.New("empty output file name: give -o FILE, or -o - for none")}
+		return session.Config{}, usage.Errorf("empty output file name: give -o FILE, or -o - for none")
+	}
+	tune, err := readTuning(c)
+	if err != nil {
+		return session.Config{}, err
 	}
 	return session.Config{
-		Freq:          freq,
-		Output:        out,
-		Folded:        c.String("folded"),
-		Log:           c.App.ErrWriter,
-		LogIsTerminal: isTerminal(os.Stderr) && c.App.ErrWriter == os.Stderr,
-		Plugins:       []session.Plugin{session.NewPythonFrames(c.App.ErrWriter)},
+		SamplerRingPages: tune.samplerRingPages,
+		Timing:           tune.timing,
+		Freq:             freq,
+		Output:           out,
+		Folded:           c.String("folded"),
+		Log:              c.App.ErrWriter,
+		LogIsTerminal:    isTerminal(os.Stderr) && c.App.ErrWriter == os.Stderr,
+		Plugins:          []session.Plugin{session.NewPythonFrames(c.App.ErrWriter)},
 	}, nil
 }
 
 // sessionError maps a session error to an exit: everything is exit 2, the
 // user's mistakes with their own one-line message.
 func sessionError(err error) error {
-	if errors.Is(err, session.ErrUsage) {
+	if usage.Is(err) {
 		return cli.Exit(err.Error(), exitUsage)
 	}
 	return err

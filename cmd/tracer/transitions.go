@@ -6,6 +6,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/tracer-dev/tracer/export/otlp"
+	"github.com/tracer-dev/tracer/internal/usage"
 	"github.com/tracer-dev/tracer/loader"
 	"github.com/tracer-dev/tracer/model"
 	"github.com/tracer-dev/tracer/session"
@@ -27,9 +29,16 @@ func transitionFlags() []cli.Flag {
 func addTransitions(c *cli.Context, cfg *session.Config, command []string, trace string) (*session.Transitions, error) {
 	rel, err := model.ParseRelation(c.String("relation"))
 	if err != nil {
-		return nil, usageError{err}
+		return nil, usage.Wrap(err)
 	}
-	tc := session.TransitionsConfig{Relation: rel, Trace: trace, Log: cfg.Log}
+	tune, err := readTuning(c)
+	if err != nil {
+		return nil, err
+	}
+	tc := session.TransitionsConfig{Relation: rel, Trace: trace, Log: cfg.Log, CaptureRingBytes: tune.captureRingBytes}
+	if exp, ok := cfg.Stream.(*otlp.Exporter); ok {
+		tc.Sink = exp.Checks()
+	}
 	if len(command) > 0 {
 		tc.Command = append([]string(nil), command...)
 		if p, err := loader.LookPath(command[0], os.Environ()); err == nil {

@@ -8,10 +8,10 @@
 //   p.init(state);                       // { agent_id, shard_id, data: [nat, ...] }
 //   const t0 = process.hrtime.bigint();
 //   state = transition(state, action);
-//   p.step(action, state, t0);           // action per contract 1, state after the step
+//   p.step(action, state, t0);           // action as the trace format says, state after the step
 //   p.close();                           // also done at process exit
 //
-// Records (docs/trace-format.md, contract 1) are collected in one 64 KiB
+// Records (the trace format, docs/trace-format.md) are collected in one 64 KiB
 // buffer and written in batches, one fs.writeSync per batch, at least every
 // 100 ms while steps arrive (an unref'd timer writes a batch that has waited
 // 100 ms when the event loop is idle). The sink is the file named by

@@ -8,10 +8,10 @@ sys.path and:
     p.init(state)                      # {"agent_id": str, "shard_id": int, "data": [int, ...]}
     t0 = time.monotonic_ns()
     state = transition(state, action)
-    p.step(action, state, t0)          # action per contract 1, state after the step
+    p.step(action, state, t0)          # action as the trace format says, state after the step
     p.close()                          # also done at interpreter exit
 
-Records (docs/trace-format.md, contract 1) are collected in memory and written
+Records (the trace format, docs/trace-format.md) are collected in memory and written
 in batches, one os.write per batch, at most 64 KiB per batch, and at least every
 100 ms while steps arrive (an idle flusher thread writes a batch that has waited
 100 ms when no further step comes). The sink is the file named by
