@@ -63,7 +63,7 @@ type TransitionsConfig struct {
 	// Log receives one-line notes and the report; nil means os.Stderr.
 	Log io.Writer
 	// CaptureRingBytes is the size of the capture's ring buffer, a power
-	// of two of at least a page; 0 means the default (64 MiB, see
+	// of two of at least a page; 0 means the default (8 MiB, see
 	// capture.CaptureOptions).
 	CaptureRingBytes uint32
 	// Hook, when set, injects the --transition hooks into the command
