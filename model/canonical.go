@@ -90,14 +90,50 @@ func decodeCanonical(p *parser, rec *Record) bool {
 	return true
 }
 
-// lit consumes s if the input continues with exactly s.
+// lit consumes s if the input continues with s, allowing JSON whitespace
+// between tokens: before s when it starts with a separator or closing bracket,
+// around every ',' ':' '{' '[' '}' ']' inside s that stands outside a string,
+// and after s when it ends with one of them. The literals of decodeCanonical
+// hold no spaces and their strings hold none of those bytes, so this is the
+// compact spelling byte for byte, and json.dumps's ", " and ": " (or an
+// indented line) cost one extra comparison a separator.
 func (p *parser) lit(s string) bool {
-	if len(p.b)-p.i >= len(s) && string(p.b[p.i:p.i+len(s)]) == s {
-		p.i += len(s)
+	b, i := p.b, p.i
+	if len(b)-i >= len(s) && string(b[i:i+len(s)]) == s { // compact
+		i += len(s)
+		if structural(s[len(s)-1]) && i < len(b) && b[i] <= ' ' {
+			p.i = i
+			p.ws()
+			return true
+		}
+		p.i = i
 		return true
 	}
-	return false
+	for k := 0; k < len(s); k++ {
+		c := s[k]
+		if i < len(b) && b[i] <= ' ' && (structural(c) || k > 0 && structural(s[k-1])) {
+			for i < len(b) && isSpace(b[i]) {
+				i++
+			}
+		}
+		if i >= len(b) || b[i] != c {
+			return false
+		}
+		i++
+	}
+	p.i = i
+	if structural(s[len(s)-1]) {
+		p.ws()
+	}
+	return true
 }
+
+// structural reports whether c is a JSON separator or bracket.
+func structural(c byte) bool {
+	return c == ',' || c == ':' || c == '{' || c == '}' || c == '[' || c == ']'
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
 // canonicalStr parses a string with the cursor on its opening quote.
 func (p *parser) canonicalStr() ([]byte, bool) {

@@ -233,7 +233,11 @@ func TestDecodeCanonicalFastPath(t *testing.T) {
 	}{
 		{"canonical", string(canonical), true},
 		{"canonical post", `{"kind":"step","seq":1,"t0":0,"t1":0,"tid":0,"action":{"type":"post","author":"a","content":"x\u00e9"},"state":{"agent_id":"a","shard_id":0,"data":[2]}}`, true},
-		{"spaces", `{"kind": "step","seq":1,"t0":0,"t1":0,"tid":0,"action":{"type":"comment","author":"a","content":""},"state":{"agent_id":"a","shard_id":0,"data":[]}}`, false},
+		{"spaces", `{"kind": "step","seq":1,"t0":0,"t1":0,"tid":0,"action":{"type":"comment","author":"a","content":""},"state":{"agent_id":"a","shard_id":0,"data":[]}}`, true},
+		{"json.dumps", `{"kind": "step", "seq": 2, "t0": 6515120603569, "t1": 6515120604830, "tid": 3078, "action": {"type": "comment", "author": "Zo\u00eb-72", "content": "\ud83d\udc69\u200d\ud83d\udcbb"}, "state": {"agent_id": "CICADA-Harbot-0", "shard_id": 0, "data": [3, 1]}}`, true},
+		{"indented", " { \"kind\" :\t\"step\" ,\r\"seq\"  :  1 , \"t0\":0,\"t1\":0,\"tid\":0,\"action\":  {  \"type\":\"post\", \"author\":\"a\",\"content\":\"b\" } , \"state\" : { \"agent_id\" : \"a\" , \"shard_id\" : 0 , \"data\" : [ 1 , 2 ] } } ", true},
+		{"space in a key", `{"kind":"step","seq":1,"t0":0,"t1":0,"tid":0,"action":{"type":"comment","author":"a","content":""},"state":{"agent_id ":"a","shard_id":0,"data":[]}}`, false},
+		{"space in a type", `{"kind":"step","seq":1,"t0":0,"t1":0,"tid":0,"action":{"type":" comment","author":"a","content":""},"state":{"agent_id":"a","shard_id":0,"data":[]}}`, false},
 		{"init", `{"kind":"init","state":{"agent_id":"a","shard_id":0,"data":[]}}`, false},
 		{"no times", `{"kind":"step","seq":1,"action":{"type":"comment","author":"a","content":""},"state":{"agent_id":"a","shard_id":0,"data":[]}}`, false},
 		{"extra field", `{"kind":"step","seq":1,"t0":0,"t1":0,"tid":0,"action":{"type":"comment","author":"a","content":""},"state":{"agent_id":"a","shard_id":0,"data":[]},"x":1}`, false},
