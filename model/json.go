@@ -20,6 +20,10 @@ type parser struct {
 	// The last strings decoded for these fields: consecutive records mostly
 	// repeat them, and intern then reuses the string instead of allocating.
 	lastAgent, lastName, lastAuthor, lastImpl string
+
+	ascii    bool              // the last string scanned is ASCII
+	arena    []byte            // see arenaString
+	interned map[string]string // see internStr
 }
 
 // maxDepth bounds the nesting of skipped values.
@@ -266,7 +270,8 @@ func (p *parser) strq() ([]byte, error) {
 		case '"':
 			s := b[start:i]
 			p.i = i + 1
-			if hi&highs != 0 && !utf8.Valid(s) {
+			p.ascii = hi&highs == 0
+			if !p.ascii && !utf8.Valid(s) {
 				return nil, errors.New("string is not valid UTF-8: a trace is UTF-8 text")
 			}
 			return s, nil
@@ -290,6 +295,7 @@ func (p *parser) strEscaped(start int) ([]byte, error) {
 		case c == '"':
 			p.i++
 			p.scratch = out
+			p.ascii = false
 			if !utf8.Valid(out) {
 				return nil, errors.New("string is not valid UTF-8: a trace is UTF-8 text")
 			}

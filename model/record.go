@@ -279,8 +279,7 @@ func (p *parser) state(s *State, field string) error {
 			if b, err = p.text(names[0]); err != nil {
 				return err
 			}
-			s.AgentID, hasAgent = intern(p.lastAgent, b), true
-			p.lastAgent = s.AgentID
+			s.AgentID, hasAgent = p.internStr(b, &p.lastAgent), true
 		case "shard_id":
 			guess = "data"
 			s.ShardID, err = p.nat(names[1], -1)
@@ -361,18 +360,17 @@ func (p *parser) action(a *Action) error {
 			}
 		case "name":
 			if b, err = p.text("action.name"); err == nil {
-				a.Name, hasName = intern(p.lastName, b), true
-				p.lastName = a.Name
+				a.Name, hasName = p.internStr(b, &p.lastName), true
 			}
 		case "author":
 			guess = "content"
 			if b, err = p.text("action.author"); err == nil {
-				a.Author, hasAuthor = intern(p.lastAuthor, b), true
-				p.lastAuthor = a.Author
+				a.Author, hasAuthor = p.internStr(b, &p.lastAuthor), true
 			}
 		case "content":
 			if b, err = p.text("action.content"); err == nil {
-				a.Content, hasContent = string(b), true
+				p.setContent(a, b)
+				hasContent = true
 			}
 		case "content_len":
 			a.ContentLen, err = p.u64("action.content_len")
