@@ -261,3 +261,39 @@ func TestDecodeCanonicalFastPath(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeSpellingsFastPath decodes one step in several spellings: each
+// gives the same record, and the spacings that tools write take the literal
+// fast path (the parser's count of lines left to the general parser stays
+// 0). Keys out of the trace format's order still decode the same, by the
+// general parser.
+func TestDecodeSpellingsFastPath(t *testing.T) {
+	want := `{"kind":"step","seq":2,"t0":6515120603569,"t1":6515120604830,"tid":3078,"action":{"type":"post","author":"Zoë-72","content":"👩‍💻"},"state":{"agent_id":"CICADA-Harbot-0","shard_id":0,"data":[3,1]}}`
+	for _, tc := range []struct {
+		name, line string
+		general    int
+	}{
+		{"compact", want, 0},
+		{"json.dumps", `{"kind": "step", "seq": 2, "t0": 6515120603569, "t1": 6515120604830, "tid": 3078, "action": {"type": "post", "author": "Zo\u00eb-72", "content": "\ud83d\udc69\u200d\ud83d\udcbb"}, "state": {"agent_id": "CICADA-Harbot-0", "shard_id": 0, "data": [3, 1]}}`, 0},
+		{"spaced raw UTF-8", `{"kind": "step", "seq": 2, "t0": 6515120603569, "t1": 6515120604830, "tid": 3078, "action": {"type": "post", "author": "Zoë-72", "content": "👩‍💻"}, "state": {"agent_id": "CICADA-Harbot-0", "shard_id": 0, "data": [3, 1]}}`, 0},
+		{"indented", "{ \"kind\" : \"step\" ,\t\"seq\" : 2 , \"t0\" : 6515120603569 , \"t1\" : 6515120604830 , \"tid\" : 3078 ,\r\n \"action\" : { \"type\" : \"post\" , \"author\" : \"Zoë-72\" , \"content\" : \"👩‍💻\" } , \"state\" : { \"agent_id\" : \"CICADA-Harbot-0\" , \"shard_id\" : 0 , \"data\" : [ 3 , 1 ] } }", 0},
+		{"keys reordered", `{"state":{"data":[3,1],"shard_id":0,"agent_id":"CICADA-Harbot-0"},"action":{"content":"👩‍💻","author":"Zoë-72","type":"post"},"tid":3078,"t1":6515120604830,"t0":6515120603569,"seq":2,"kind":"step"}`, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var p parser
+			var rec Record
+			if err := decodeInto(&p, []byte(tc.line), &rec); err != nil {
+				t.Fatal(err)
+			}
+			if got := string(AppendRecord(nil, rec)); got != want {
+				t.Errorf("decoded to\n%s\nwant\n%s", got, want)
+			}
+			if p.general != tc.general {
+				t.Errorf("%d lines to the general parser, want %d", p.general, tc.general)
+			}
+			if n := rec.Action.ContentLength(); n != 3 { // U+1F469 U+200D U+1F4BB
+				t.Errorf("content length %d, want 3", n)
+			}
+		})
+	}
+}

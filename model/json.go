@@ -24,6 +24,7 @@ type parser struct {
 	ascii    bool              // the last string scanned is ASCII
 	arena    []byte            // see arenaString
 	interned map[string]string // see internStr
+	general  int               // lines left to decodeGeneral (see decodeInto)
 }
 
 // maxDepth bounds the nesting of skipped values.

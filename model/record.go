@@ -77,6 +77,7 @@ func decodeInto(p *parser, line []byte, rec *Record) error {
 		return nil
 	}
 	resetRecord(rec)
+	p.general++
 	return decodeGeneral(p, line, rec)
 }
 
