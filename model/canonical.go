@@ -3,8 +3,9 @@ package model
 import "strings"
 
 // decodeCanonical decodes a step record written in the canonical layout: the
-// keys in the order of docs/trace-format.md, no spaces, no unknown fields, no
-// capping, as the probe bindings and AppendRecord write it:
+// keys in the order of docs/trace-format.md, no unknown fields, no capping, as
+// the probe bindings and AppendRecord write it, with any JSON whitespace
+// between tokens (as json.dumps or an indenting writer spaces it):
 //
 //	{"kind":"step","seq":N,"t0":N,"t1":N,"tid":N,"action":{"type":"post","author":S,"content":S},"state":{"agent_id":S,"shard_id":N,"data":[N,…]}}
 //

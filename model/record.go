@@ -66,10 +66,11 @@ func resetRecord(rec *Record) {
 }
 
 // decodeInto decodes line into rec, reusing rec's data and items slices. A
-// step written in the canonical layout (what the probe bindings write) is
-// matched as literal bytes by decodeCanonical, which gives up at the first
-// byte that differs; every other spelling (spaces, other key orders, unknown
-// fields) is read by decodeGeneral, which also writes every error message.
+// step written in the canonical layout (what the probe bindings write, with
+// any spacing) is matched as literal bytes by decodeCanonical, which gives up
+// at the first byte that differs; every other record (init and lost records,
+// other key orders, unknown fields, capping) is read by decodeGeneral, which
+// also writes every error message.
 func decodeInto(p *parser, line []byte, rec *Record) error {
 	resetRecord(rec)
 	p.b, p.i = line, 0
