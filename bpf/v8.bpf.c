@@ -120,7 +120,8 @@ static long v8_step(__u64 i, void *arg)
 	__u64 next_fp = v8_win(s, V8_FP_BELOW);
 	__u64 ret = v8_win(s, V8_FP_BELOW + 8);
 	int in_text = pc >= cfg->text_lo && pc < cfg->text_hi;
-	int in_blob = pc >= cfg->blob_lo && pc < cfg->blob_hi;
+	int in_blob = (pc >= cfg->blob_lo && pc < cfg->blob_hi) ||
+		      (pc >= cfg->copy_lo && pc < cfg->copy_hi);
 	if (!in_text || in_blob) {
 		__u64 ctx = v8_win(s, cfg->fp_context);
 		__u64 fn = v8_win(s, cfg->fp_function);

@@ -19,6 +19,8 @@ type V8V8Config struct {
 	TextHi           uint64
 	BlobLo           uint64
 	BlobHi           uint64
+	CopyLo           uint64
+	CopyHi           uint64
 	FpContext        uint32
 	FpFunction       uint32
 	FpBytecodeArray  uint32

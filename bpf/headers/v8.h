@@ -29,6 +29,7 @@
 struct v8_config {
 	__u64 text_lo, text_hi; // the node binary's executable segment, as mapped
 	__u64 blob_lo, blob_hi; // the embedded builtins inside it
+	__u64 copy_lo, copy_hi; // their copy near the JIT code, when V8 made one
 	// Window indexes (V8_FP_BELOW + the frame pointer offset) of the slots
 	// of a standard frame.
 	__u32 fp_context;        // context, or a frame-type marker (a Smi) in typed frames

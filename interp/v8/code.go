@@ -35,8 +35,15 @@ func (n *Namer) code(pc, sfi uint64) *codeInfo {
 		}
 		n.codes = append(n.codes[:i], n.codes[i+1:]...)
 	}
+	if n.p.InBuiltins(pc) || n.nocode[pc] {
+		return nil // builtins are no code object of the heap
+	}
 	ci := n.scan(pc)
 	if ci == nil {
+		if len(n.nocode) > 1<<14 {
+			n.nocode = map[uint64]bool{}
+		}
+		n.nocode[pc] = true
 		return nil
 	}
 	i = sort.Search(len(n.codes), func(i int) bool { return n.codes[i].start >= ci.start })

@@ -42,22 +42,22 @@ type Layout struct {
 	// Frame slots, as offsets from the frame pointer.
 	FPContext, FPFunction, FPBytecodeArray, FPBytecodeOffset int
 
-	HeapObjectMap, MapInstanceType uint32
-	FunctionShared                 uint32
-	SFINameOrScopeInfo, SFIScript  uint32
-	SFIFunctionData                uint32
-	ScriptName, ScriptSource       uint32
-	ScriptLineEnds                 uint32
+	HeapObjectMap, MapInstanceType   uint32
+	FunctionShared                   uint32
+	SFINameOrScopeInfo, SFIScript    uint32
+	SFIFunctionData                  uint32
+	ScriptName, ScriptSource         uint32
+	ScriptLineEnds                   uint32
 	FixedArrayLength, FixedArrayData uint32
-	StringLength                   uint32
+	StringLength                     uint32
 	SeqOneByteChars, SeqTwoByteChars uint32
-	ConsFirst, ConsSecond          uint32
-	ThinActual                     uint32
-	SlicedParent, SlicedOffset     uint32
-	BytecodeSourcePositions        uint32 // BytecodeArray::source_position_table
-	BytecodeData                   uint32 // BytecodeArray: first bytecode
-	ScopeInfoFirstVars             int
-	ScopeInfoNContextLocals        int
+	ConsFirst, ConsSecond            uint32
+	ThinActual                       uint32
+	SlicedParent, SlicedOffset       uint32
+	BytecodeSourcePositions          uint32 // BytecodeArray::source_position_table
+	BytecodeData                     uint32 // BytecodeArray: first bytecode
+	ScopeInfoFirstVars               int
+	ScopeInfoNContextLocals          int
 
 	// Code objects: optimized and baseline code.
 	CodeDeoptData, CodeSourcePositions uint32
@@ -77,16 +77,16 @@ type Layout struct {
 	SFIWrapperShared        uint32
 
 	// Instance types.
-	TypeFunctionLo, TypeFunctionHi uint16
-	TypeContextLo, TypeContextHi   uint16
+	TypeFunctionLo, TypeFunctionHi     uint16
+	TypeContextLo, TypeContextHi       uint16
 	TypeSFI, TypeScript, TypeScopeInfo uint16
-	TypeBytecodeArray, TypeCode       uint16
-	TypeIStream                       uint16 // 0 before V8 11
-	TypeFixedArray                    uint16
-	FirstNonstringType                uint16
-	StringReprMask, StringEncMask     uint16
-	SeqTag, ConsTag, SlicedTag        uint16
-	ThinTag, ExternalTag, OneByteTag  uint16
+	TypeBytecodeArray, TypeCode        uint16
+	TypeIStream                        uint16 // 0 before V8 11
+	TypeFixedArray                     uint16
+	FirstNonstringType                 uint16
+	StringReprMask, StringEncMask      uint16
+	SeqTag, ConsTag, SlicedTag         uint16
+	ThinTag, ExternalTag, OneByteTag   uint16
 
 	// Bytecode lengths (Bytecodes::kBytecodeSizes: 3 scales × opcodes),
 	// for mapping baseline code back to bytecode offsets.

@@ -31,12 +31,14 @@ type Frame struct {
 // checked against what the sample saw: a SharedFunctionInfo by its name
 // word, a code object by its instruction range and owner.
 type Namer struct {
+	p       *Process
 	h       heap
 	cwd     string
 	sfis    map[uint64]*sfiInfo
 	scripts map[uint64]*scriptInfo
 	codes   []*codeInfo // sorted by start
 	codeMap uint64      // the map of the objects code lives in, once seen
+	nocode  map[uint64]bool // instructions in no code object found
 
 	Named, Unnamed uint64 // frames named with a function, frames without
 }
@@ -65,9 +67,10 @@ type codeInfo struct {
 	inlining   []byte // InliningPosition entries
 }
 
-// NewNamer returns the namer of process pid, whose node has layout l.
-func NewNamer(pid int, l *Layout) *Namer {
-	return &Namer{h: heap{mem: mem{pid: pid}, l: l}, sfis: map[uint64]*sfiInfo{}, scripts: map[uint64]*scriptInfo{}}
+// NewNamer returns the namer of p's process.
+func NewNamer(p *Process) *Namer {
+	return &Namer{p: p, h: heap{mem: mem{pid: p.PID}, l: p.Layout}, sfis: map[uint64]*sfiInfo{},
+		scripts: map[uint64]*scriptInfo{}, nocode: map[uint64]bool{}}
 }
 
 // Close releases the process's memory file.

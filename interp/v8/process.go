@@ -17,6 +17,13 @@ type Process struct {
 	PID int
 	*File
 	bias uint64 // added to the file's link-time addresses
+
+	copyLo, copyHi uint64 // the running copy of the builtins, once known
+}
+
+// InBuiltins says whether pc is in V8's builtins (embedded, or the copy).
+func (p *Process) InBuiltins(pc uint64) bool {
+	return pc >= p.BlobLo+p.bias && pc < p.BlobHi+p.bias || pc >= p.copyLo && pc < p.copyHi
 }
 
 // ForProcess places a node file in process pid from the mapping of its
@@ -37,6 +44,8 @@ func Find(pid int) (*Process, error) {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	var unsupported error
+	var found *Process
+	var later [][3]uint64
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
 		if len(fields) < 6 || !strings.Contains(fields[1], "x") || !IsNodePath(fields[5]) {
@@ -48,6 +57,16 @@ func Find(pid int) (*Process, error) {
 		if err1 != nil || err2 != nil {
 			continue
 		}
+		length := uint64(0)
+		if end, err := strconv.ParseUint(addrs[1], 16, 64); err == nil && end > start {
+			length = end - start
+		}
+		if found != nil {
+			if fields[5] == found.Path {
+				found.Mapped(start, length, off)
+			}
+			continue
+		}
 		nf, err := Inspect(fields[5])
 		if errors.Is(err, ErrNoV8) {
 			continue
@@ -56,12 +75,40 @@ func Find(pid int) (*Process, error) {
 			unsupported = err
 			continue
 		}
-		return nf.ForProcess(pid, start, off), nil
+		if off != nf.textOff {
+			later = append(later, [3]uint64{start, length, off})
+			continue // a copy of the builtins seen before the text
+		}
+		found = nf.ForProcess(pid, start, off)
+	}
+	if found != nil {
+		for _, m := range later {
+			found.Mapped(m[0], m[1], m[2])
+		}
+		return found, nil
 	}
 	if unsupported != nil {
 		return nil, unsupported
 	}
 	return nil, ErrNoV8
+}
+
+// Mapped tells p about another executable mapping of its node file (start,
+// length, file offset): node maps the pages of the embedded builtins a
+// second time next to V8's code space, so that JIT code reaches them with
+// short calls, and runs them from there. It says whether the mapping was
+// that copy.
+func (p *Process) Mapped(start, length, offset uint64) bool {
+	blobOff := p.BlobLo - p.TextLo + p.textOff
+	if offset == p.textOff || offset > blobOff || offset+length < blobOff+(p.BlobHi-p.BlobLo) {
+		return false
+	}
+	lo := start + (blobOff - offset)
+	if lo == p.copyLo {
+		return false
+	}
+	p.copyLo, p.copyHi = lo, lo+(p.BlobHi-p.BlobLo)
+	return true
 }
 
 // config is what the BPF walker is told about the process.
@@ -73,6 +120,8 @@ func (p *Process) config() bpf.V8V8Config {
 		TextHi:           p.TextHi + p.bias,
 		BlobLo:           p.BlobLo + p.bias,
 		BlobHi:           p.BlobHi + p.bias,
+		CopyLo:           p.copyLo,
+		CopyHi:           p.copyHi,
 		FpContext:        slot(l.FPContext),
 		FpFunction:       slot(l.FPFunction),
 		FpBytecodeArray:  slot(l.FPBytecodeArray),

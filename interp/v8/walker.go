@@ -89,6 +89,9 @@ func (w *Walker) AddProcess(p *Process) error {
 	return nil
 }
 
+// Update tells the walker what changed about p (a copy of the builtins).
+func (w *Walker) Update(p *Process) error { return w.AddProcess(p) }
+
 // RemoveProcess stops reading a process's JS stacks.
 func (w *Walker) RemoveProcess(pid int) { _ = w.objs.V8Procs.Delete(uint32(pid)) }
 
