@@ -62,7 +62,7 @@ func (s *session) run(ctx context.Context) error {
 		}
 		return usagef("%v: give an executable file (or make it one with chmod +x)", err)
 	}
-	if symbolize.IsNode(path) || symbolize.IsNode(argv[0]) {
+	if (symbolize.IsNode(path) || symbolize.IsNode(argv[0])) && nodeNeedsPerfMap(path) {
 		env = symbolize.WithNodeJIT(env)
 	}
 	p, err := loader.StartGated(loader.Command{
@@ -162,7 +162,7 @@ func (s *session) attach(ctx context.Context) error {
 		return err
 	}
 	s.startReading()
-	if hint := s.sym.JITHint(pid); hint != "" {
+	if hint := s.sym.JITHint(pid); hint != "" && !s.readsJS(pid) {
 		s.note("%s", hint)
 	}
 	stop := make(chan struct{})

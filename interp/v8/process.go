@@ -150,3 +150,15 @@ func (l *Layout) checkSlots() error {
 	}
 	return nil
 }
+
+// IsText says whether a mapping of the file at this file offset is its
+// executable segment (rather than the copy of its builtins).
+func (f *File) IsText(offset uint64) bool { return offset == f.textOff }
+
+// ForFork returns the node of a forked child: the same file at the same
+// addresses.
+func (p *Process) ForFork(pid int) *Process {
+	c := *p
+	c.PID = pid
+	return &c
+}
