@@ -102,7 +102,7 @@ func (s *session) profile() *export.Profile {
 			if out.Comm == "" {
 				out.Comm = comms[r.PID]
 			}
-			out.Stack = append(s.sym.KernelStack(r.Kernel), s.sym.UserStack(r.PID, r.User)...)
+			out.Stack = append(s.sym.KernelStack(r.Kernel), s.sym.UserStackAt(r.PID, r.User, r.Time)...)
 			for _, d := range decorators {
 				d.Decorate(r, &out)
 			}
