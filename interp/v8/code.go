@@ -11,12 +11,12 @@ import (
 // replaced since), so the code is found from the instruction itself: V8
 // puts each code object's instructions right after its header (V8 10: the
 // Code object itself; V8 11+: an InstructionStream that points to its
-// Code), aligned to 32 bytes, so the header is found by looking back from
+// Code), so the header is found by looking back from
 // the instruction for a word that is the map of such objects, then checked:
 // the instruction must lie inside the code it describes.
 
 const (
-	codeAlign    = 32
+	codeAlign    = 8 // the header's alignment (16 in V8 11.3, more later)
 	codeScanStep = 4096
 	codeScanMax  = 1 << 20 // the largest code object looked for
 )
@@ -35,17 +35,28 @@ func (n *Namer) code(pc, sfi uint64) *codeInfo {
 		}
 		n.codes = append(n.codes[:i], n.codes[i+1:]...)
 	}
-	if n.p.InBuiltins(pc) || n.nocode[pc] {
+	if n.p.InBuiltins(pc) {
 		return nil // builtins are no code object of the heap
+	}
+	// An instruction in no code found (code being installed, or not V8's)
+	// is looked for again on its 2nd, 4th, 8th… time only.
+	if k, ok := n.nocode[pc]; ok {
+		n.nocode[pc] = k + 1
+		if (k+1)&k != 0 {
+			return nil
+		}
 	}
 	ci := n.scan(pc)
 	if ci == nil {
 		if len(n.nocode) > 1<<14 {
-			n.nocode = map[uint64]bool{}
+			n.nocode = map[uint64]uint32{}
 		}
-		n.nocode[pc] = true
+		if _, ok := n.nocode[pc]; !ok {
+			n.nocode[pc] = 1
+		}
 		return nil
 	}
+	delete(n.nocode, pc)
 	i = sort.Search(len(n.codes), func(i int) bool { return n.codes[i].start >= ci.start })
 	n.codes = append(n.codes, nil)
 	copy(n.codes[i+1:], n.codes[i:])

@@ -36,9 +36,9 @@ type Namer struct {
 	cwd     string
 	sfis    map[uint64]*sfiInfo
 	scripts map[uint64]*scriptInfo
-	codes   []*codeInfo     // sorted by start
-	codeMap uint64          // the map of the objects code lives in, once seen
-	nocode  map[uint64]bool // instructions in no code object found
+	codes   []*codeInfo       // sorted by start
+	codeMap uint64            // the map of the objects code lives in, once seen
+	nocode  map[uint64]uint32 // instructions in no code object found → lookups since
 
 	Named, Unnamed uint64 // frames named with a function, frames without
 }
@@ -70,7 +70,7 @@ type codeInfo struct {
 // NewNamer returns the namer of p's process.
 func NewNamer(p *Process) *Namer {
 	return &Namer{p: p, h: heap{mem: mem{pid: p.PID}, l: p.Layout}, sfis: map[uint64]*sfiInfo{},
-		scripts: map[uint64]*scriptInfo{}, nocode: map[uint64]bool{}}
+		scripts: map[uint64]*scriptInfo{}, nocode: map[uint64]uint32{}}
 }
 
 // Close releases the process's memory file.

@@ -109,53 +109,69 @@ loop:
 
 func TestWalkerNamesJSFunctions(t *testing.T) {
 	for name, node := range testbin.Nodes(t) {
-		t.Run(name, func(t *testing.T) {
-			stacks, st := walkNode(t, node, "testdata/split.js", 400)
-			t.Logf("stats %+v, %d stacks", st, len(stacks))
-			if len(stacks) < 400 {
-				t.Fatalf("%d JS stacks in a minute at 999 Hz", len(stacks))
-			}
-			heavy, light, main := 0, 0, 0
-			for i, s := range stacks {
-				if i < 3 {
-					t.Logf("stack %d: %v", i, s)
+		for _, script := range []string{"split.js", "inline.js"} {
+			t.Run(name+"/"+script, func(t *testing.T) {
+				inlined := walkSplit(t, node, script)
+				if script == "inline.js" && inlined < 100 {
+					t.Errorf("heavy or light inlined in %d samples: the optimizing compiler's inlining is not exercised", inlined)
 				}
-				var h, l, m bool
-				for _, f := range s {
-					if !strings.HasSuffix(f.File, "testdata/split.js") {
-						continue
-					}
-					switch f.Function {
-					case "heavy":
-						h = true
-					case "light":
-						l = true
-					case "main":
-						m = true
-					}
-				}
-				if h {
-					heavy++
-				}
-				if l {
-					light++
-				}
-				if m {
-					main++
-				}
-			}
-			t.Logf("heavy %d light %d main %d of %d", heavy, light, main, len(stacks))
-			if main*10 < len(stacks)*9 {
-				t.Errorf("main in %d of %d stacks", main, len(stacks))
-			}
-			if heavy+light == 0 {
-				t.Fatalf("neither heavy nor light seen")
-			}
-			share := float64(heavy) / float64(heavy+light)
-			t.Logf("heavy share %.3f", share)
-			if share < 0.67 || share > 0.83 {
-				t.Errorf("heavy share %.3f, want 0.75 ± 0.08", share)
-			}
-		})
+			})
+		}
 	}
+}
+
+// walkSplit checks the JS stacks of a script whose heavy and light
+// functions, called from main, split the CPU 3:1; it returns how many
+// samples had heavy or light inlined into another function's code.
+func walkSplit(t *testing.T, node, script string) (inlined int) {
+	stacks, st := walkNode(t, node, "testdata/"+script, 400)
+	t.Logf("stats %+v, %d stacks", st, len(stacks))
+	if len(stacks) < 400 {
+		t.Fatalf("%d JS stacks in a minute at 999 Hz", len(stacks))
+	}
+	heavy, light, main := 0, 0, 0
+	for i, s := range stacks {
+		if i < 2 {
+			t.Logf("stack %d: %v", i, s)
+		}
+		var h, l, m, in bool
+		for k, f := range s {
+			if !strings.HasSuffix(f.File, "testdata/"+script) {
+				continue
+			}
+			switch f.Function {
+			case "heavy", "light":
+				h, l = h || f.Function == "heavy", l || f.Function == "light"
+				// Inlined: the next frame runs the same instruction.
+				in = in || k+1 < len(s) && s[k+1].Addr == f.Addr
+			case "main":
+				m = true
+			}
+		}
+		if h {
+			heavy++
+		}
+		if l {
+			light++
+		}
+		if m {
+			main++
+		}
+		if in {
+			inlined++
+		}
+	}
+	t.Logf("heavy %d light %d main %d inlined %d of %d", heavy, light, main, inlined, len(stacks))
+	if main*10 < len(stacks)*9 {
+		t.Errorf("main in %d of %d stacks", main, len(stacks))
+	}
+	if heavy+light == 0 {
+		t.Fatalf("neither heavy nor light seen")
+	}
+	share := float64(heavy) / float64(heavy+light)
+	t.Logf("heavy share %.3f", share)
+	if share < 0.67 || share > 0.83 {
+		t.Errorf("heavy share %.3f, want 0.75 ± 0.08", share)
+	}
+	return inlined
 }
