@@ -282,8 +282,14 @@ func (pr *jsProc) resolve(st *v8.Stack) []jsAt {
 		return out
 	}
 	out := make([]jsAt, 0, len(st.Frames))
+	complete := true
 	for _, f := range st.Frames {
-		out = append(out, jsAt{pc: f.PC, frames: pr.namer.Name(f)})
+		frames, ok := pr.namer.NameAll(f)
+		complete = complete && ok
+		out = append(out, jsAt{pc: f.PC, frames: frames})
+	}
+	if !complete {
+		return out // looked up again next time
 	}
 	if pr.seen == nil || len(pr.seen) >= maxInterned {
 		pr.seen = map[string][]jsAt{}

@@ -41,6 +41,7 @@ type Namer struct {
 	nocode  map[uint64]uint32 // instructions in no code object found → lookups since
 
 	Named, Unnamed uint64 // frames named with a function, frames without
+	complete       bool
 }
 
 type sfiInfo struct {
@@ -79,7 +80,19 @@ func (n *Namer) Close() { n.h.close() }
 // Name returns the frames of one JS frame, leaf first: the inlined
 // functions running at its instruction, then the function itself.
 func (n *Namer) Name(f Frame) []symbolize.Frame {
+	out, _ := n.NameAll(f)
+	return out
+}
+
+// NameAll is Name, and says whether everything was found: the function,
+// and the code of a frame that runs machine code. A caller may keep
+// complete names; the rest is better looked up again next time.
+func (n *Namer) NameAll(f Frame) ([]symbolize.Frame, bool) {
+	n.complete = true
 	sfi := n.sfi(f.SFI, f.SFIName)
+	if sfi == nil {
+		n.complete = false
+	}
 	var out []symbolize.Frame
 	switch {
 	case f.Interpreted:
@@ -99,7 +112,7 @@ func (n *Namer) Name(f Frame) []symbolize.Frame {
 			n.Unnamed++
 		}
 	}
-	return out
+	return out, n.complete
 }
 
 func (n *Namer) frame(f Frame, sfi *sfiInfo, line int) symbolize.Frame {
@@ -128,6 +141,7 @@ func (n *Namer) compiled(f Frame, sfi *sfiInfo) []symbolize.Frame {
 	}
 	ci := n.code(pc, f.SFI)
 	if ci == nil {
+		n.complete = n.complete && n.p.InBuiltins(pc)
 		return []symbolize.Frame{n.frame(f, sfi, 0)}
 	}
 	off := pc - ci.start
