@@ -54,7 +54,8 @@ soak: build
 FUZZTIME ?= 10s
 FUZZ_TARGETS := model:FuzzDecodeRecord model:FuzzCheckTrace model:FuzzCheckPair \
 	loader:FuzzParseFrame loader:FuzzCaptureRecord loader:FuzzDecodeRecord loader:FuzzDecodePyStack \
-	symbolize:FuzzPerfMap symbolize:FuzzELF symbolize:FuzzProcMaps symbolize:FuzzLineTables
+	symbolize:FuzzPerfMap symbolize:FuzzELF symbolize:FuzzProcMaps symbolize:FuzzLineTables \
+	interp/v8:FuzzDecodeStack
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=./$${t%%:*}; fn=$${t##*:}; \
