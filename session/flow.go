@@ -81,7 +81,7 @@ func (s *session) run(ctx context.Context) error {
 	}
 	s.sampler = smp
 	s.tm.mark("samplers open")
-	if err := s.attachPlugins(ctx, Target{PID: p.PID, Events: smp.Events(), Symbolizer: s.sym, Cred: s.cred}); err != nil {
+	if err := s.attachPlugins(ctx, Target{PID: p.PID, Path: path, Events: smp.Events(), Symbolizer: s.sym, Cred: s.cred}); err != nil {
 		p.Abort()
 		smp.Close()
 		return err

@@ -53,6 +53,9 @@ type jsProc struct {
 	namer *v8.Namer
 	since uint64
 	seen  map[string][]jsAt // named stacks by their raw frames
+	// keepExec is how many execs to come keep the description: the
+	// command's own, for a node described before it started.
+	keepExec int
 }
 
 // jsAt is the JS frames (leaf first, inlined functions first) that stand
@@ -139,11 +142,24 @@ func (j *JSFrames) Attach(ctx context.Context, t Target) error {
 	j.consumed = make(chan struct{})
 	j.walker.Start()
 	go j.consume()
-	if t.Attach {
+	switch {
+	case t.Attach:
 		p, err := v8.Find(t.PID)
 		j.mu.Lock()
 		j.addLocked(p, err, 0)
 		j.mu.Unlock()
+	case v8.IsNodePath(t.Path):
+		// The command is node: a binary linked at fixed addresses is
+		// described now, so that its first samples have JS frames; the
+		// command's own exec does not forget it.
+		if f, err := v8.Inspect(t.Path); err == nil && f.Fixed() {
+			j.mu.Lock()
+			j.addLocked(f.ForProcess(t.PID, f.TextLo, f.TextOffset()), nil, 0)
+			if pr := j.procs[t.PID]; pr != nil {
+				pr.keepExec = 1
+			}
+			j.mu.Unlock()
+		}
 	}
 	return nil
 }
@@ -237,6 +253,10 @@ func (j *JSFrames) Observe(rec loader.Record) {
 		j.mu.Lock()
 		defer j.mu.Unlock()
 		if pr, ok := j.procs[r.PID]; ok && pr.since < r.Time {
+			if pr.keepExec > 0 {
+				pr.keepExec--
+				return
+			}
 			j.removeLocked(r.PID)
 		}
 	}

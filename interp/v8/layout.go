@@ -122,6 +122,7 @@ type File struct {
 	// link-time addresses.
 	TextLo, TextHi, BlobLo, BlobHi uint64
 	textOff                        uint64 // file offset of the executable segment
+	fixed                          bool   // ET_EXEC: linked at fixed addresses
 }
 
 var files = struct {
@@ -249,7 +250,7 @@ func inspect(path string) (*File, error) {
 			l.BytecodeSizes = b
 		}
 	}
-	f := &File{Path: path, Layout: l}
+	f := &File{Path: path, Layout: l, fixed: ef.Type == elf.ET_EXEC}
 	for _, p := range ef.Progs {
 		if p.Type == elf.PT_LOAD && p.Flags&elf.PF_X != 0 {
 			f.TextLo, f.TextHi, f.textOff = p.Vaddr, p.Vaddr+p.Memsz, p.Off

@@ -162,3 +162,10 @@ func (p *Process) ForFork(pid int) *Process {
 	c.PID = pid
 	return &c
 }
+
+// Fixed says whether the file is linked at fixed addresses (not position
+// independent): its code is where its link addresses say in any process.
+func (f *File) Fixed() bool { return f.fixed }
+
+// TextOffset is the file offset of the executable segment.
+func (f *File) TextOffset() uint64 { return f.textOff }
