@@ -359,11 +359,11 @@ func (j *JSFrames) Decorate(in *loader.Sample, out *export.Sample) {
 	j.mu.Lock()
 	list := j.stacks[in.TID]
 	i := 0
-	for i < len(list) && list[i].time+pyJoinWindow < in.Time {
+	for i < len(list) && list[i].time+jsJoinWindow < in.Time {
 		i++
 	}
 	best := -1
-	for k := i; k < len(list) && list[k].time <= in.Time+pyJoinWindow; k++ {
+	for k := i; k < len(list) && list[k].time <= in.Time+jsJoinWindow; k++ {
 		if best < 0 || absDiff(list[k].time, in.Time) < absDiff(list[best].time, in.Time) {
 			best = k
 		}
@@ -418,3 +418,8 @@ func mergeJS(stack []symbolize.Frame, js []jsAt) []symbolize.Frame {
 	out = append(out, stack[k:]...)
 	return append(out, pending...)
 }
+
+// jsJoinWindow is how far from its sample's time a JS stack's time may be:
+// the walk runs in the sample's overflow handler; samples of one thread are
+// at least 100 µs apart (10 kHz at most).
+const jsJoinWindow = 50_000 // ns

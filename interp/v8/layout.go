@@ -1,6 +1,7 @@
 package v8
 
 import (
+	"bytes"
 	"debug/elf"
 	"encoding/binary"
 	"errors"
@@ -154,21 +155,61 @@ func Inspect(path string) (*File, error) {
 	return f, err
 }
 
-// symbols reads a file's symbol tables: the dynamic one holds the v8dbg_*
-// constants; the full one (when not stripped) the builtins and the version.
-func symbols(ef *elf.File) map[string]elf.Symbol {
-	m := map[string]elf.Symbol{}
-	for _, get := range []func() ([]elf.Symbol, error){ef.DynamicSymbols, ef.Symbols} {
-		syms, _ := get()
-		for _, s := range syms {
-			if s.Name != "" && s.Value != 0 {
-				if _, ok := m[s.Name]; !ok {
-					m[s.Name] = s
+// wantedSymbol says whether a symbol is one Inspect reads by name.
+func wantedSymbol(name []byte) bool {
+	return bytes.HasPrefix(name, []byte("v8dbg_")) || bytes.HasPrefix(name, []byte("_ZN2v88internal7Version6")) ||
+		bytes.Equal(name, []byte(bytecodeSizesSymbol))
+}
+
+const bytecodeSizesSymbol = "_ZN2v88internal11interpreter9Bytecodes14kBytecodeSizesE"
+
+// symbols scans a file's symbol tables (the dynamic one holds the v8dbg_*
+// constants; the full one, when not stripped, the builtins) for the
+// symbols wantedSymbol names, and the span of the Builtins_* functions. It
+// reads the tables raw: node has some 150 000 symbols, and decoding them
+// all (debug/elf's Symbols) took seconds on a loaded machine, during which
+// an attach's first samples went without JS frames.
+func symbols(ef *elf.File) (m map[string]elf.Symbol, blobLo, blobHi uint64) {
+	m = map[string]elf.Symbol{}
+	for _, typ := range []elf.SectionType{elf.SHT_DYNSYM, elf.SHT_SYMTAB} {
+		sec := ef.SectionByType(typ)
+		if sec == nil || int(sec.Link) >= len(ef.Sections) {
+			continue
+		}
+		tab, err1 := sec.Data()
+		strs, err2 := ef.Sections[sec.Link].Data()
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		for off := 24; off+24 <= len(tab); off += 24 { // entry 0 is null
+			e := tab[off : off+24]
+			nameOff := binary.LittleEndian.Uint32(e)
+			value := binary.LittleEndian.Uint64(e[8:])
+			if value == 0 || int(nameOff) >= len(strs) {
+				continue
+			}
+			name := strs[nameOff:]
+			if k := bytes.IndexByte(name, 0); k >= 0 {
+				name = name[:k]
+			}
+			info := e[4]
+			size := binary.LittleEndian.Uint64(e[16:])
+			if bytes.HasPrefix(name, []byte("Builtins_")) && elf.ST_TYPE(info) == elf.STT_FUNC {
+				if blobLo == 0 || value < blobLo {
+					blobLo = value
 				}
+				blobHi = max(blobHi, value+max(size, 1))
+				continue
+			}
+			if !wantedSymbol(name) {
+				continue
+			}
+			if _, ok := m[string(name)]; !ok {
+				m[string(name)] = elf.Symbol{Name: string(name), Info: info, Value: value, Size: size}
 			}
 		}
 	}
-	return m
+	return m, blobLo, blobHi
 }
 
 // readAt reads n bytes at a link-time address from the file's segments.
@@ -194,7 +235,7 @@ func inspect(path string) (*File, error) {
 		return nil, fmt.Errorf("inspect node %s: %w", path, err)
 	}
 	defer ef.Close()
-	syms := symbols(ef)
+	syms, blobLo, blobHi := symbols(ef)
 	u32 := func(name string) (uint32, bool) {
 		s, ok := syms[name]
 		if !ok {
@@ -245,7 +286,7 @@ func inspect(path string) (*File, error) {
 	if err := l.checkSlots(); err != nil {
 		return nil, &UnsupportedError{Path: path, Version: ver, Reason: err.Error()}
 	}
-	if s, ok := syms["_ZN2v88internal11interpreter9Bytecodes14kBytecodeSizesE"]; ok && s.Size > 0 && s.Size%3 == 0 && s.Size < 3*256 {
+	if s, ok := syms[bytecodeSizesSymbol]; ok && s.Size > 0 && s.Size%3 == 0 && s.Size < 3*256 {
 		if b, ok := readAt(ef, s.Value, int(s.Size)); ok {
 			l.BytecodeSizes = b
 		}
@@ -258,17 +299,7 @@ func inspect(path string) (*File, error) {
 		}
 	}
 	// The embedded builtins: the span of the Builtins_* symbols.
-	for name, s := range syms {
-		if !strings.HasPrefix(name, "Builtins_") || elf.ST_TYPE(s.Info) != elf.STT_FUNC {
-			continue
-		}
-		if f.BlobLo == 0 || s.Value < f.BlobLo {
-			f.BlobLo = s.Value
-		}
-		if end := s.Value + max(s.Size, 1); end > f.BlobHi {
-			f.BlobHi = end
-		}
-	}
+	f.BlobLo, f.BlobHi = blobLo, blobHi
 	if f.BlobLo == 0 {
 		return nil, &UnsupportedError{Path: path, Version: ver, Reason: "its builtins cannot be located (no Builtins_* symbols: stripped)"}
 	}
