@@ -35,8 +35,11 @@ generate:
 check-generated: generate
 	git diff --exit-code -- bpf/
 
+# Ends by naming the page to open: out/report.html.
 demo: build
-	./$(BIN) verify --out out
+	@./$(BIN) verify --out out; st=$$?; \
+	echo; echo "open out/report.html in a browser (verdicts, per-action latency, flame graphs)"; \
+	exit $$st
 
 # One run, one table: sampling and capture overhead, check throughput and
 # peak RSS against a naive Python checker, pprof export of 1 M samples

@@ -2,6 +2,7 @@ package export
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -53,4 +54,24 @@ func WriteFile(path string, uid, gid int, write func(io.Writer) error) (err erro
 		return fmt.Errorf("rename to %s: %w", path, err)
 	}
 	return nil
+}
+
+// ProbeWritable creates and removes a temporary file beside path, as
+// WriteFile will, so that a command can refuse an output it could not write
+// before it does any work. The error is the bare reason ("permission
+// denied", "it is a directory").
+func ProbeWritable(path string) error {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return errors.New("it is a directory")
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			return pe.Err
+		}
+		return err
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }

@@ -27,7 +27,7 @@ func WriteFolded(w io.Writer, p *Profile) error {
 			sb.WriteByte(';')
 			sb.WriteString(foldedName(frameLabel(s.Stack[j])))
 		}
-		counts[sb.String()]++
+		counts[sb.String()] += s.Weight()
 	}
 	keys := make([]string, 0, len(counts))
 	for k := range counts {

@@ -82,6 +82,7 @@ func newPprofBuilder(p *Profile) *pprofBuilder {
 	if p.Lost > 0 {
 		b.prof.Comments = append(b.prof.Comments, fmt.Sprintf("lost records: %d", p.Lost))
 	}
+	b.prof.Comments = append(b.prof.Comments, p.Comments...)
 	for pid, ms := range p.Mappings {
 		for _, m := range ms {
 			b.byPID[pid] = append(b.byPID[pid], b.mapping(m))
@@ -182,7 +183,7 @@ func (b *pprofBuilder) location(pid int, fr symbolize.Frame) *profile.Location {
 
 func (b *pprofBuilder) add(s *Sample) {
 	ps := &profile.Sample{
-		Value:    []int64{1, b.src.sampleNanos(s)},
+		Value:    []int64{int64(s.Weight()), b.src.sampleNanos(s)},
 		Label:    map[string][]string{},
 		NumLabel: map[string][]int64{"pid": {int64(s.PID)}, "tid": {int64(s.TID)}},
 	}
@@ -191,9 +192,9 @@ func (b *pprofBuilder) add(s *Sample) {
 	}
 	if s.Step > 0 {
 		ps.NumLabel["step"] = []int64{int64(s.Step)}
-		if s.Action != "" {
-			ps.Label["action"] = []string{s.Action}
-		}
+	}
+	if s.Action != "" { // merged samples (Count) keep their action, not their step
+		ps.Label["action"] = []string{s.Action}
 	}
 	for _, fr := range s.Stack {
 		ps.Location = append(ps.Location, b.location(s.PID, fr))

@@ -31,24 +31,26 @@ func Summarize(p *Profile, n int) Summary {
 	self := map[string]int{}
 	cum := map[string]int{}
 	seen := map[string]bool{}
+	total := 0
 	for i := range p.Samples {
 		st := p.Samples[i].Stack
+		n := p.Samples[i].Weight()
+		total += n
 		if len(st) == 0 {
-			self["[unknown]"]++
-			cum["[unknown]"]++
+			self["[unknown]"] += n
+			cum["[unknown]"] += n
 			continue
 		}
-		self[frameLabel(st[0])]++
+		self[frameLabel(st[0])] += n
 		clear(seen)
 		for _, fr := range st {
 			name := frameLabel(fr)
 			if !seen[name] {
 				seen[name] = true
-				cum[name]++
+				cum[name] += n
 			}
 		}
 	}
-	total := len(p.Samples)
 	all := make([]FuncShare, 0, len(cum))
 	for name, c := range cum {
 		fs := FuncShare{Name: name, Self: self[name], Cum: c}

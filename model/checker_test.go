@@ -29,13 +29,14 @@ func TestCheckFixtures(t *testing.T) {
 		diff        string // one of the differences
 		otherHolds  bool
 		notObserved uint64
+		incomplete  bool // no divergence, but steps were not observed
 	}{
 		{file: "valid.jsonl", rel: Exact, conforming: true},
 		{file: "valid_unicode.jsonl", rel: Exact, conforming: true},
 		{file: "valid_unicode_escaped.jsonl", rel: Exact, conforming: true},
 		{file: "valid_bignat.jsonl", rel: Exact, conforming: true},
 		{file: "valid_partial.jsonl", rel: Exact, conforming: true},
-		{file: "valid_gap.jsonl", rel: Exact, conforming: true, notObserved: 3},
+		{file: "valid_gap.jsonl", rel: Exact, incomplete: true, notObserved: 3},
 		{file: "valid_capped.jsonl", rel: Exact, conforming: true},
 		{file: "valid_capped.jsonl", rel: Bisim, conforming: true},
 		{file: "bug_register.jsonl", rel: Exact, seq: 8, line: 9, diff: `agent_id: "CICADA-Harbot-1" ≠ "CICADA-Harbot-0"`},
@@ -67,7 +68,10 @@ func TestCheckFixtures(t *testing.T) {
 			if res.NotObserved != tc.notObserved {
 				t.Errorf("not observed %d, want %d", res.NotObserved, tc.notObserved)
 			}
-			if tc.conforming {
+			if tc.incomplete && res.Verdict() != Incomplete {
+				t.Fatalf("verdict %s, want incomplete", res.Verdict())
+			}
+			if tc.conforming || tc.incomplete {
 				if res.First != nil {
 					t.Fatal("a conforming result has a divergence")
 				}
@@ -134,40 +138,79 @@ func TestCheckSummary(t *testing.T) {
 	}
 }
 
-func TestCheckMalformedFixtures(t *testing.T) {
+// TestCheckUnusableRecords: every line that cannot be used is counted and
+// named, and decides the verdict: an invalid state or action in a record that
+// says which step it is is a finding (divergent); a line that is not a record
+// or a record out of place leaves steps unchecked (incomplete); input with no
+// record at all is an error.
+func TestCheckUnusableRecords(t *testing.T) {
+	const invalid, undecodable, outOfPlace = "invalid", "undecodable", "out of place"
 	for _, tc := range []struct {
-		file string
-		line int
-		want string
+		file    string
+		verdict Verdict
+		what    string // which count holds it
+		line    int
+		seq     uint64 // the invalid step's seq
+		want    string
 	}{
-		{"malformed_not_json.jsonl", 3, "not JSON"},
-		{"malformed_garbage.jsonl", 1, "not JSON"},
-		{"malformed_not_object.jsonl", 3, "not a JSON object"},
-		{"malformed_unknown_action.jsonl", 5, `unknown action type "like"`},
-		{"malformed_unknown_kind.jsonl", 3, `unknown kind "stop"`},
-		{"malformed_negative.jsonl", 6, "state.data[1]: -1 is negative"},
-		{"malformed_negative_shard.jsonl", 4, "state.shard_id: -3 is negative"},
-		{"malformed_fraction.jsonl", 6, "action.items[2]: 1.5 is not a whole number"},
-		{"malformed_exponent.jsonl", 7, "1e0 is not a whole number"},
-		{"malformed_seq_decreasing.jsonl", 6, "seq 3 does not increase"},
-		{"malformed_seq_duplicate.jsonl", 6, "seq 4 does not increase"},
-		{"malformed_seq_zero.jsonl", 2, "seq 0"},
-		{"malformed_missing_state.jsonl", 3, `no "state"`},
-		{"malformed_missing_field.jsonl", 2, `no "name"`},
-		{"malformed_invalid_utf8.jsonl", 4, "not valid UTF-8"},
-		{"malformed_second_init.jsonl", 5, "second init record"},
-		{"malformed_string_number.jsonl", 2, "want a natural number"},
-		{"malformed_empty.jsonl", 0, "empty trace"},
-		{"malformed_blank.jsonl", 0, "empty trace"},
+		{"malformed_not_json.jsonl", Incomplete, undecodable, 3, 0, "not JSON"},
+		{"malformed_garbage.jsonl", Incomplete, undecodable, 1, 0, "not JSON"},
+		{"malformed_not_object.jsonl", Incomplete, undecodable, 3, 0, "not a JSON object"},
+		{"malformed_unknown_kind.jsonl", Incomplete, undecodable, 3, 0, `unknown kind "stop"`},
+		{"malformed_seq_zero.jsonl", Incomplete, undecodable, 2, 0, "seq 0"},
+		{"malformed_invalid_utf8.jsonl", Incomplete, undecodable, 4, 0, "not valid UTF-8"},
+		{"malformed_seq_decreasing.jsonl", Incomplete, outOfPlace, 6, 0, "seq 3 does not increase"},
+		{"malformed_seq_duplicate.jsonl", Incomplete, outOfPlace, 6, 0, "seq 4 does not increase"},
+		{"malformed_second_init.jsonl", Incomplete, outOfPlace, 5, 0, "second init record"},
+		{"malformed_unknown_action.jsonl", Divergent, invalid, 5, 4, `unknown action type "like"`},
+		{"malformed_negative.jsonl", Divergent, invalid, 6, 5, "state.data[1]: -1 is negative"},
+		{"malformed_negative_shard.jsonl", Divergent, invalid, 4, 3, "state.shard_id: -3 is negative"},
+		{"malformed_fraction.jsonl", Divergent, invalid, 6, 5, "action.items[2]: 1.5 is not a whole number"},
+		{"malformed_exponent.jsonl", Divergent, invalid, 7, 6, "1e0 is not a whole number"},
+		{"malformed_missing_state.jsonl", Divergent, invalid, 3, 2, `no "state"`},
+		{"malformed_missing_field.jsonl", Divergent, invalid, 2, 1, `no "name"`},
+		{"malformed_string_number.jsonl", Divergent, invalid, 2, 1, "want a natural number"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			res, err := checkFile(t, tc.file, Exact)
+			if err != nil {
+				t.Fatalf("got %v, want a result", err)
+			}
+			if v := res.Verdict(); v != tc.verdict {
+				t.Fatalf("verdict %s, want %s", v, tc.verdict)
+			}
+			var n uint64
+			var p *Problem
+			switch tc.what {
+			case invalid:
+				n, p = res.Invalid, res.FirstInvalid
+			case undecodable:
+				n, p = res.Undecodable, res.FirstUndecodable
+			default:
+				n, p = res.OutOfPlace, res.FirstOutOfPlace
+			}
+			if n != 1 || p == nil || p.File != tc.file || p.Line != tc.line || p.Seq != tc.seq || !strings.Contains(p.Msg, tc.want) {
+				t.Fatalf("%s: %d, first %+v; want one at %s:%d seq %d %q", tc.what, n, p, tc.file, tc.line, tc.seq, tc.want)
+			}
+			var out bytes.Buffer
+			if err := res.WriteText(&out); err != nil {
+				t.Fatal(err)
+			}
+			head := map[Verdict]string{Divergent: "DIVERGENT under --relation exact: ", Incomplete: "INCOMPLETE under --relation exact: "}[tc.verdict]
+			if !strings.Contains(out.String(), head) || !strings.Contains(out.String(), tc.want) {
+				t.Fatalf("report lacks %q or %q:\n%s", head, tc.want, out.String())
+			}
+		})
+	}
+	for _, tc := range []struct{ file, want string }{
+		{"malformed_empty.jsonl", "empty trace"},
+		{"malformed_blank.jsonl", "empty trace"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			_, err := checkFile(t, tc.file, Exact)
 			var ie *InputError
-			if !errors.As(err, &ie) {
-				t.Fatalf("got %v, want an InputError", err)
-			}
-			if ie.File != tc.file || ie.Line != tc.line || !strings.Contains(ie.Msg, tc.want) {
-				t.Fatalf("got %q, want %s:%d ... %q", err, tc.file, tc.line, tc.want)
+			if !errors.As(err, &ie) || ie.File != tc.file || !strings.Contains(ie.Msg, tc.want) {
+				t.Fatalf("got %v, want an InputError %q", err, tc.want)
 			}
 		})
 	}
@@ -292,9 +335,9 @@ func TestCheckPair(t *testing.T) {
 	if err != nil || !res.Conforming() || res.OnlyFirst != 3 || res.Steps != 5 || res.InitCompared {
 		t.Fatalf("partial pair: %+v %v", res, err)
 	}
-	_, err = pairFiles(t, "pair_python.jsonl", "malformed_seq_duplicate.jsonl", Exact)
-	if err == nil || !strings.Contains(err.Error(), "malformed_seq_duplicate.jsonl:6") {
-		t.Fatalf("malformed second trace: %v", err)
+	res, err = pairFiles(t, "pair_python.jsonl", "malformed_seq_duplicate.jsonl", Exact)
+	if err != nil || res.OutOfPlace != 1 || res.FirstOutOfPlace.Line != 6 || res.FirstOutOfPlace.File != "malformed_seq_duplicate.jsonl" {
+		t.Fatalf("malformed second trace: %+v %v", res, err)
 	}
 	_, err = pairFiles(t, "valid_partial.jsonl", "pair_node_partial.jsonl", Exact)
 	if err == nil || !strings.Contains(err.Error(), "no seq in common") {

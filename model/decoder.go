@@ -57,7 +57,7 @@ func (d *Decoder) ReadInto(rec *Record) error {
 			continue
 		}
 		if derr := decodeInto(&d.p, line, rec); derr != nil {
-			return &InputError{File: d.name, Line: d.line, Msg: derr.Error()}
+			return badLine(&d.p, line, d.name, d.line, derr)
 		}
 		rec.File, rec.Line = d.name, d.line
 		return nil

@@ -2,7 +2,10 @@
 // (lean/MoltbookBisim) and everything needed to judge a recorded run against
 // it: the state and action types, the transition function, the bisimulation
 // relation, the decoder of the JSONL trace format (docs/trace-format.md), and
-// the checkers that replay one trace against the model or compare two traces.
+// the checkers that replay one trace against the model or compare two traces,
+// and the verdict they reach: conforming only when every step was decoded and
+// checked and nothing in between was lost; across steps not observed, only
+// what a Lean theorem fixes (run_shard_id) is checked.
 //
 // Files:
 //
@@ -19,6 +22,8 @@
 //	pair.go      CheckPair
 //	diff.go      what differs between two states or two actions
 //	result.go    Result, Divergence
+//	verdict.go   Verdict (conforming, divergent, incomplete), the records that cannot be used
+//	chains.go    following steps that carry pre, per thread
 //	report.go    the human report; jsonout.go the --json form
 //	encode.go    AppendRecord and the contract-1 JSON of State and Action
 //

@@ -18,6 +18,11 @@ func (a Action) MarshalJSON() ([]byte, error) { return appendAction(nil, a, -1),
 func AppendRecord(b []byte, r Record) []byte {
 	b = append(b, `{"kind":`...)
 	b = appendString(b, r.Kind)
+	if r.Kind == KindLost {
+		b = append(b, `,"batches":`...)
+		b = strconv.AppendUint(b, r.Lost, 10)
+		return append(b, '}')
+	}
 	if r.Kind == KindInit {
 		if r.Impl != "" {
 			b = append(b, `,"impl":`...)
@@ -34,6 +39,10 @@ func AppendRecord(b []byte, r Record) []byte {
 		b = strconv.AppendUint(b, r.T1, 10)
 		b = append(b, `,"tid":`...)
 		b = strconv.AppendInt(b, int64(r.TID), 10)
+		if r.HasPre {
+			b = append(b, `,"pre":`...)
+			b = appendState(b, r.Pre, -1)
+		}
 		b = append(b, `,"action":`...)
 		b = appendAction(b, r.Action, -1)
 	}

@@ -2,13 +2,24 @@ package model
 
 import "fmt"
 
-// InputError is malformed input: a line that is not a contract-1 record, or a
-// record out of place (seq not increasing, a second init). File and Line name
-// where; Line is 0 when the problem is the whole file (an empty trace).
+// InputError is malformed input: a line that is not a record of the trace
+// format, or a record out of place (seq not increasing, a second init). File
+// and Line name where; Line is 0 when the problem is the whole file (an empty
+// trace).
 type InputError struct {
 	File string
 	Line int
 	Msg  string
+	// Skippable is set when the error is about this one line: reading can go
+	// on past it (the checkers count it and go on).
+	Skippable bool
+	// Kind and Seq are set when the line is a JSON object that says which
+	// record it is (kind "init", or "step" and its seq) but whose content is
+	// invalid: a negative or fractional natural, a missing field, an unknown
+	// action. That is a finding about the program that wrote it, not a record
+	// lost in transport.
+	Kind string
+	Seq  uint64
 }
 
 func (e *InputError) Error() string {

@@ -14,6 +14,8 @@ func FuzzDecodeRecord(f *testing.F) {
 		Action: Action{Type: Post, Author: "a", Content: "h\u00e9"}, State: State{AgentID: "a", Data: []Nat{NatOf(2)}}}))
 	f.Add([]byte(`{"kind":"init","impl":"python","pid":1,"state":{"agent_id":"","shard_id":0,"data":[]}}`))
 	f.Add([]byte(`{"kind":"step","seq":1,"action":{"type":"distribute","items_len":2000,"items_capped":true},"state":{"agent_id":"a","shard_id":0,"data_len":2000,"data_capped":true}}`))
+	f.Add([]byte(`{"kind":"step","seq":2,"tid":4,"pre":{"agent_id":"a","shard_id":0,"data":[]},"action":{"type":"post","author":"a","content":"x"},"state":{"agent_id":"a","shard_id":0,"data":[1]}}`))
+	f.Add([]byte(`{"kind":"lost","batches":3,"reason":"batches not captured"}`))
 	f.Fuzz(func(t *testing.T, line []byte) {
 		r, err := DecodeRecord(line)
 		if err != nil {
@@ -50,6 +52,9 @@ func FuzzCheckTrace(f *testing.F) {
 	f.Add(genTrace(5, 1))
 	f.Add([]byte("{\"kind\":\"step\",\"seq\":3,\"action\":{\"type\":\"comment\",\"author\":\"a\",\"content\":\"\"},\"state\":{\"agent_id\":\"a\",\"shard_id\":0,\"data\":[1]}}\n" +
 		"{\"kind\":\"step\",\"seq\":7,\"action\":{\"type\":\"post\",\"author\":\"a\",\"content\":\"\\ud83d\\ude00\"},\"state\":{\"agent_id\":\"a\",\"shard_id\":0,\"data\":[1,1]}}\n"))
+	f.Add(traceOf(Record{Kind: KindInit, State: stateOf("a", 0)}, postStep(3, 1, "x", stateOf("a", 2, 1)),
+		`{"kind":"step","seq":4,"action":{"type":"comment","author":"a","content":""},"state":{"agent_id":"a","shard_id":0,"data":[-1]}}`,
+		Record{Kind: KindLost, Lost: 1}, withPre(6, 2, stateOf("b", 1), "", stateOf("b", 1, 0)), "garbage"))
 	f.Fuzz(func(t *testing.T, trace []byte) {
 		checkBoth(t, trace)
 	})

@@ -4,7 +4,7 @@ import "encoding/json"
 
 // jsonResult is the --json form of a Result.
 type jsonResult struct {
-	Verdict          string             `json:"verdict"` // "conforming" or "divergent"
+	Verdict          string             `json:"verdict"` // "conforming", "divergent", "incomplete" or "not a trace"
 	Relation         string             `json:"relation"`
 	Files            []string           `json:"files"`
 	Pair             bool               `json:"pair"`
@@ -24,6 +24,22 @@ type jsonResult struct {
 	OnlySecond       *uint64            `json:"only_second,omitempty"`
 	ActionMismatches *uint64            `json:"action_mismatches,omitempty"`
 	First            *jsonDivergence    `json:"first_divergence"`
+	// What could not be used, and what was checked across gaps or from pre.
+	Invalid          uint64     `json:"invalid_records"`
+	FirstInvalid     *Problem   `json:"first_invalid"`
+	Undecodable      uint64     `json:"undecodable_lines"`
+	FirstUndecodable *Problem   `json:"first_undecodable"`
+	OutOfPlace       uint64     `json:"out_of_place"`
+	FirstOutOfPlace  *Problem   `json:"first_out_of_place"`
+	Lost             uint64     `json:"lost_records"`
+	LostBatches      uint64     `json:"lost_batches"`
+	SpanChecked      uint64     `json:"across_gaps_checked"`
+	SpanSeqs         []SeqRange `json:"across_gaps_seqs"`
+	SpanTheorem      string     `json:"across_gaps_theorem,omitempty"`
+	FromPre          uint64     `json:"from_pre"`
+	NewChains        uint64     `json:"new_chains"`
+	NewChainSeqs     []SeqRange `json:"new_chain_seqs"`
+	Interrupted      bool       `json:"interrupted"`
 }
 
 type jsonRel struct {
@@ -45,6 +61,9 @@ type jsonDivergence struct {
 	Expected       State    `json:"expected"`
 	Observed       State    `json:"observed"`
 	Differences    []string `json:"differences"`
+	Theorem        string   `json:"theorem,omitempty"` // a check across unobserved steps
+	Across         uint64   `json:"not_observed_before,omitempty"`
+	FromPre        bool     `json:"from_pre,omitempty"`
 	OtherRelation  string   `json:"other_relation"`
 	OtherHolds     *bool    `json:"other_relation_holds"` // null when capping hides it
 }
@@ -67,9 +86,17 @@ func (r *Result) JSON() ([]byte, error) {
 		Divergences: r.Divergences, NotObserved: r.NotObserved, Gaps: nonNil(r.Gaps),
 		Unchecked: r.Unchecked, UncheckedSeqs: nonNil(r.UncheckedSeqs),
 	}
-	if !r.Conforming() {
-		j.Verdict = "divergent"
+	j.Verdict = r.Verdict().String()
+	j.Invalid, j.FirstInvalid = r.Invalid, r.FirstInvalid
+	j.Undecodable, j.FirstUndecodable = r.Undecodable, r.FirstUndecodable
+	j.OutOfPlace, j.FirstOutOfPlace = r.OutOfPlace, r.FirstOutOfPlace
+	j.Lost, j.LostBatches = r.Lost, r.LostBatches
+	j.SpanChecked, j.SpanSeqs = r.SpanChecked, nonNil(r.SpanSeqs)
+	if r.SpanChecked > 0 {
+		j.SpanTheorem = "run_shard_id"
 	}
+	j.FromPre, j.NewChains, j.NewChainSeqs = r.FromPre, r.NewChains, nonNil(r.NewChainSeqs)
+	j.Interrupted = r.Interrupted
 	if r.Pair {
 		j.OnlyFirst, j.OnlySecond, j.ActionMismatches = &r.OnlyFirst, &r.OnlySecond, &r.ActionMismatches
 	}
@@ -78,6 +105,7 @@ func (r *Result) JSON() ([]byte, error) {
 			Seq: d.Seq, Init: d.Init, File: d.File, Line: d.Line, OtherFile: d.OtherFile, OtherLine: d.OtherLine,
 			Expected: d.Expected, Observed: d.Observed, Differences: d.Differences,
 			OtherRelation: d.Relation.Other().String(), ActionMismatch: d.ActionMismatch,
+			Theorem: d.Theorem, Across: d.Across, FromPre: d.FromPre,
 		}
 		if !d.Init {
 			a := d.Action

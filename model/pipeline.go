@@ -55,9 +55,10 @@ type batch struct {
 	ends  []int  // end offset of each line in buf
 	lines []int  // line number of each line
 	recs  []Record
-	n     int   // records decoded
-	err   error // the error after the n records (decode or read), or nil
-	eof   bool  // the last batch
+	bad   []error // per line: why it did not decode (skippable), or nil
+	n     int     // lines decoded into recs (or bad)
+	err   error   // the read error after the n lines, or nil
+	eof   bool    // the last batch
 	done  chan struct{}
 }
 
@@ -138,7 +139,8 @@ func (p *pipeline) read() {
 	}
 }
 
-// decode decodes whole batches; a malformed line ends its batch's records.
+// decode decodes whole batches; a malformed line gives its error in bad and
+// decoding goes on with the next line, as Decoder.ReadInto does.
 func (p *pipeline) decode() {
 	var ps parser
 	for b := range p.work {
@@ -146,21 +148,22 @@ func (p *pipeline) decode() {
 			b.recs = append(b.recs[:cap(b.recs)], make([]Record, len(b.ends)-cap(b.recs))...)
 		}
 		b.recs = b.recs[:len(b.ends)]
+		b.bad = b.bad[:0]
 		start := 0
-		readErr := b.err
-		b.err = nil
 		for i, end := range b.ends {
 			rec := &b.recs[i]
 			if err := decodeInto(&ps, b.buf[start:end], rec); err != nil {
-				b.err = &InputError{File: p.d.name, Line: b.lines[i], Msg: err.Error()}
-				break
+				for len(b.bad) < i {
+					b.bad = append(b.bad, nil)
+				}
+				b.bad = append(b.bad, badLine(&ps, b.buf[start:end], p.d.name, b.lines[i], err))
 			}
 			rec.File, rec.Line = p.d.name, b.lines[i]
-			b.n = i + 1
 			start = end
 		}
-		if b.err == nil && readErr != nil {
-			b.err = readErrorf(p.d.name, readErr)
+		b.n = len(b.ends)
+		if b.err != nil {
+			b.err = readErrorf(p.d.name, b.err)
 		}
 		close(b.done)
 	}
@@ -171,6 +174,9 @@ func (p *pipeline) next() (*Record, error) {
 		if b := p.cur; b != nil {
 			if p.idx < b.n {
 				p.idx++
+				if p.idx <= len(b.bad) && b.bad[p.idx-1] != nil {
+					return nil, b.bad[p.idx-1]
+				}
 				return &b.recs[p.idx-1], nil
 			}
 			if b.err != nil {

@@ -5,10 +5,13 @@ import (
 	"fmt"
 )
 
-// Record kinds (the "kind" field of contract 1).
+// Record kinds (the "kind" field of the trace format).
 const (
 	KindInit = "init"
 	KindStep = "step"
+	// KindLost marks records that were lost where it stands: tracer writes
+	// one when the capture lost batches, so a check of the file knows it.
+	KindLost = "lost"
 )
 
 // Record is one decoded line of a trace (contract 1, docs/trace-format.md).
@@ -24,6 +27,12 @@ type Record struct {
 	Impl   string
 	Action Action
 	State  State
+	// Pre is the state the step started from, when the writer knows it
+	// (HasPre): the step is then checked from Pre, on its own.
+	Pre    State
+	HasPre bool
+	// Lost is the number of batches a lost record stands for (0: unknown).
+	Lost uint64
 
 	File string
 	Line int
@@ -51,9 +60,9 @@ func intern(prev string, b []byte) string {
 
 // resetRecord clears rec but keeps the capacity of its slices.
 func resetRecord(rec *Record) {
-	data, items := rec.State.Data, rec.Action.Items
+	data, items, pre := rec.State.Data, rec.Action.Items, rec.Pre.Data
 	*rec = Record{}
-	rec.State.Data, rec.Action.Items = data[:0], items[:0]
+	rec.State.Data, rec.Action.Items, rec.Pre.Data = data[:0], items[:0], pre[:0]
 }
 
 // decodeInto decodes line into rec, reusing rec's data and items slices. A
@@ -86,6 +95,7 @@ func decodeGeneral(p *parser, line []byte, rec *Record) error {
 	}
 	var kind string // as written, when it is neither init nor step
 	var hasKind, hasSeq, hasAction, hasState bool
+	var lostErr error
 	p.i++ // the '{' seen by peek
 	for first := true; ; first = false {
 		key, ok, err := p.member(first)
@@ -108,6 +118,8 @@ func decodeGeneral(p *parser, line []byte, rec *Record) error {
 				rec.Kind = KindInit
 			case KindStep:
 				rec.Kind = KindStep
+			case KindLost:
+				rec.Kind = KindLost
 			default:
 				rec.Kind, kind = "", string(b)
 			}
@@ -132,8 +144,15 @@ func decodeGeneral(p *parser, line []byte, rec *Record) error {
 			err = p.action(&rec.Action)
 			hasAction = true
 		case "state":
-			err = p.state(&rec.State)
+			err = p.state(&rec.State, "state")
 			hasState = true
+		case "pre":
+			err = p.state(&rec.Pre, "pre")
+			rec.HasPre = true
+		case "batches":
+			// Read for a lost record only; in another record it is a
+			// writer's own field, ignored whatever it holds.
+			rec.Lost, lostErr = p.u64("batches")
 		default:
 			err = p.skip(0)
 		}
@@ -149,6 +168,8 @@ func decodeGeneral(p *parser, line []byte, rec *Record) error {
 		return errors.New(`record has no "kind": want "init" or "step"`)
 	case rec.Kind == "":
 		return fmt.Errorf("unknown kind %q: want \"init\" or \"step\"", kind)
+	case rec.Kind == KindLost:
+		return lostErr
 	case !hasState:
 		return fmt.Errorf("%s record has no \"state\"", rec.Kind)
 	case rec.Kind == KindStep && !hasSeq:
@@ -195,13 +216,14 @@ func (p *parser) id(field string) (int, error) {
 	return int(v), nil
 }
 
-// state parses a state object into s (whose Data is already reset).
-func (p *parser) state(s *State) error {
+// state parses a state object into s (whose Data is already reset); field
+// ("state" or "pre") names it in errors.
+func (p *parser) state(s *State, field string) error {
 	if p.peek() != '{' {
 		if err := p.skip(0); err != nil {
 			return err
 		}
-		return errors.New("state: want an object {agent_id, shard_id, data}")
+		return errors.New(field + ": want an object {agent_id, shard_id, data}")
 	}
 	var hasAgent, hasShard, hasData, hasLen bool
 	p.i++ // the '{' seen by peek
@@ -219,22 +241,22 @@ func (p *parser) state(s *State) error {
 		switch string(key) {
 		case "agent_id":
 			var b []byte
-			if b, err = p.text("state.agent_id"); err != nil {
+			if b, err = p.text(field + ".agent_id"); err != nil {
 				return err
 			}
 			s.AgentID, hasAgent = intern(p.lastAgent, b), true
 			p.lastAgent = s.AgentID
 		case "shard_id":
-			s.ShardID, err = p.nat("state.shard_id", -1)
+			s.ShardID, err = p.nat(field+".shard_id", -1)
 			hasShard = true
 		case "data":
-			s.Data, err = p.natList(s.Data, "state.data")
+			s.Data, err = p.natList(s.Data, field+".data")
 			hasData = true
 		case "data_len":
-			s.DataLen, err = p.u64("state.data_len")
+			s.DataLen, err = p.u64(field + ".data_len")
 			hasLen = true
 		case "data_capped":
-			s.DataCapped, err = p.boolean("state.data_capped")
+			s.DataCapped, err = p.boolean(field + ".data_capped")
 		default:
 			err = p.skip(0)
 		}
@@ -244,15 +266,15 @@ func (p *parser) state(s *State) error {
 	}
 	switch {
 	case !hasAgent:
-		return errors.New(`state has no "agent_id"`)
+		return errors.New(field + ` has no "agent_id"`)
 	case !hasShard:
-		return errors.New(`state has no "shard_id"`)
+		return errors.New(field + ` has no "shard_id"`)
 	case s.DataCapped && hasData:
-		return errors.New(`state has both "data" and "data_capped": a capped state omits data`)
+		return errors.New(field + ` has both "data" and "data_capped": a capped state omits data`)
 	case s.DataCapped && !hasLen:
-		return errors.New(`capped state has no "data_len"`)
+		return errors.New(`capped ` + field + ` has no "data_len"`)
 	case !s.DataCapped && !hasData:
-		return errors.New(`state has no "data"`)
+		return errors.New(field + ` has no "data"`)
 	}
 	if !s.DataCapped {
 		s.DataLen = 0

@@ -32,6 +32,32 @@ type Result struct {
 	Unchecked     uint64
 	UncheckedSeqs []SeqRange
 
+	// Records that could not be used, each counted and the first kept:
+	// Undecodable lines are not records (not JSON, no kind, cut short);
+	// OutOfPlace records break the order (seq not increasing, a second
+	// init); Invalid records say which record they are but hold an invalid
+	// state or action (a negative or fractional natural, a missing field), a
+	// finding about the program that wrote them.
+	Undecodable, OutOfPlace, Invalid                uint64
+	FirstUndecodable, FirstOutOfPlace, FirstInvalid *Problem
+	// Lost counts lost records (written where the capture lost batches);
+	// LostBatches sums the batches they stand for.
+	Lost, LostBatches uint64
+	// SpanChecked counts the steps right after unobserved ones whose shard_id
+	// was checked against the last state before them, as the Lean theorem
+	// run_shard_id allows (shard_id never changes along a run); SpanSeqs
+	// lists the first of them.
+	SpanChecked uint64
+	SpanSeqs    []SeqRange
+	// FromPre counts steps checked from their own pre state; NewChains counts
+	// those whose pre is not the previous state on their thread (a new chain:
+	// a state the program built or took from elsewhere), NewChainSeqs lists
+	// the first of them.
+	FromPre, NewChains uint64
+	NewChainSeqs       []SeqRange
+	// Interrupted: the check was stopped before the end of its input.
+	Interrupted bool
+
 	// A pair only: steps present in only one trace, init records compared, and
 	// steps whose actions differ.
 	OnlyFirst, OnlySecond uint64
@@ -79,9 +105,10 @@ func addSeqs(list []SeqRange, from, to uint64) []SeqRange {
 	return append(list, SeqRange{From: from, To: to})
 }
 
-// Conforming reports whether Relation held at every compared step (and, for a
-// pair, every common step had the same action).
-func (r *Result) Conforming() bool { return r.Divergences == 0 }
+// Conforming reports whether the verdict is Conforming: Relation held at every
+// compared step (and, for a pair, every common step had the same action), no
+// record was invalid, and nothing is missing (see Verdict).
+func (r *Result) Conforming() bool { return r.Verdict() == Conforming }
 
 // Held reports whether rel held at every checked step.
 func (r *Result) Held(rel Relation) bool {
@@ -119,4 +146,12 @@ type Divergence struct {
 	OtherLine int
 	PrevSeq   uint64
 	Init      bool // a pair's init records differ
+	// Theorem names the Lean theorem behind a check across unobserved steps
+	// (run_shard_id); then Across is how many steps were not observed between
+	// PrevSeq and Seq, and only what the theorem fixes was compared.
+	Theorem string
+	Across  uint64
+	// FromPre: the step was checked from its own pre state (one trace), or
+	// (pair) the two traces' pre states are not related.
+	FromPre bool
 }

@@ -78,6 +78,16 @@ type TransitionsConfig struct {
 	Command []string
 	// Log receives one-line notes and the report; nil means os.Stderr.
 	Log io.Writer
+	// Sink, when set, sees every checked step and every divergence as the
+	// live check finds them (a continuous export).
+	Sink StepSink
+}
+
+// StepSink receives the live check's steps and divergences. Its methods run
+// on the checking path and must be quick.
+type StepSink interface {
+	Step(pid int, action model.ActionType, nanos uint64)
+	Divergence(pid int, d *model.Divergence)
 }
 
 // traceProc is what the plugin keeps for one process that wrote batches.
@@ -276,9 +286,17 @@ func (t *Transitions) Observe(rec loader.Record) {
 func (t *Transitions) batch(b loader.Batch) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	fresh := t.procs[b.PID] == nil
 	p, err := t.proc(b.PID)
 	if err != nil {
 		return err
+	}
+	if fresh && !t.attachMode && b.Number > 1 {
+		// tracer run sees a program from its start: batches before the
+		// first one captured were lost (an attach misses them by design).
+		if err := p.lost(uint64(b.Number)-1, "batches before the first one captured"); err != nil {
+			return err
+		}
 	}
 	if b.Gap > 0 {
 		t.noteCapped("batches not captured", "pid %d: %d batches were not captured before batch %d (their steps are reported as not observed)", b.PID, b.Gap, b.Number)
@@ -286,10 +304,13 @@ func (t *Transitions) batch(b loader.Batch) error {
 	if b.Truncated {
 		t.noteCapped("truncated batches", "pid %d: batch %d was longer than 64 KiB; only its first records were captured", b.PID, b.Number)
 	}
-	if p.w != nil {
-		if _, err := p.w.Write(b.Payload); err != nil {
-			return fmt.Errorf("write trace %s: %w", p.path, err)
+	if b.Gap > 0 {
+		if err := p.lost(uint64(b.Gap), "batches not captured"); err != nil {
+			return err
 		}
+	}
+	if err := p.writePayload(b.Payload); err != nil {
+		return err
 	}
 	p.in.b = b.Payload
 	for {
@@ -298,6 +319,11 @@ func (t *Transitions) batch(b loader.Batch) error {
 			break
 		}
 		t.record(p, err)
+	}
+	if b.Truncated {
+		if err := p.lost(1, "batch truncated"); err != nil {
+			return err
+		}
 	}
 	if len(t.steps) > 0 {
 		t.corr.steps(t.steps)
@@ -313,6 +339,9 @@ func (t *Transitions) proc(pid int) (*traceProc, error) {
 		return p, nil
 	}
 	p := &traceProc{pid: pid, checker: model.NewChecker(t.cfg.Relation)}
+	if sink := t.cfg.Sink; sink != nil {
+		p.checker.SetOnDivergence(func(d *model.Divergence) { sink.Divergence(pid, d) })
+	}
 	defer func() {
 		name := p.path
 		if name == "" {
@@ -346,6 +375,7 @@ func (t *Transitions) record(p *traceProc, err error) {
 		if p.firstEr == "" {
 			p.firstEr = err.Error()
 		}
+		p.checker.Reject(err) // counted in the verdict, as tracer check counts it
 		return
 	}
 	rec := &p.rec
@@ -363,6 +393,9 @@ func (t *Transitions) record(p *traceProc, err error) {
 	if rec.Kind == model.KindStep {
 		t.steps = append(t.steps, tidWindow{rec.TID, window{t0: rec.T0, t1: rec.T1, seq: rec.Seq, action: rec.Action.Type}})
 		t.actions.add(rec.Action.Type, rec.T1-rec.T0)
+		if t.cfg.Sink != nil {
+			t.cfg.Sink.Step(p.pid, rec.Action.Type, rec.T1-rec.T0)
+		}
 	}
 	if d := p.checker.FirstDivergence(); d != nil && !p.live {
 		p.live = true
@@ -393,6 +426,11 @@ func (t *Transitions) Detach() error {
 	var first error
 	for _, pid := range t.order {
 		p := t.procs[pid]
+		if n, any := unattributedLoss(st); any {
+			if err := p.lost(n, "capture lost batches of unknown processes"); err != nil && first == nil {
+				first = err
+			}
+		}
 		if p.w == nil {
 			continue
 		}

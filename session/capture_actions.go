@@ -126,12 +126,12 @@ func actionRows(a actionStats, prof *export.Profile, top int) []actionRow {
 			if s.Action == "" {
 				continue
 			}
-			samples[s.Action]++
+			samples[s.Action] += s.Weight()
 			if len(s.Stack) > 0 {
 				if leaves[s.Action] == nil {
 					leaves[s.Action] = map[string]int{}
 				}
-				leaves[s.Action][s.Stack[0].Name()]++
+				leaves[s.Action][s.Stack[0].Name()] += s.Weight()
 			}
 		}
 	}

@@ -14,8 +14,13 @@ type Verdict struct {
 	Steps     uint64       // steps checked over all processes
 	Result    model.Result // the first divergent process's result, else the first process's
 	PID       int          // the process Result is about
-	Divergent bool
-	Malformed uint64 // records that did not decode or were out of place
+	Divergent bool         // a divergence or an invalid record (exit 1)
+	// Incomplete: no divergence, but some steps could not be checked (a gap,
+	// an undecodable or out-of-place record, a lost batch); NotATrace: a
+	// process wrote not one record of the trace format. Each is what tracer
+	// check says of that process's trace file.
+	Incomplete, NotATrace bool
+	Malformed             uint64 // records that did not decode or were out of place
 }
 
 // Verdict returns the outcome of the check (after Detach).
@@ -28,11 +33,21 @@ func (t *Transitions) Verdict() Verdict {
 		p := t.procs[pid]
 		r := p.checker.Result()
 		v.Steps += r.Steps
-		v.Malformed += p.bad + p.inputs
-		if i == 0 || (!v.Divergent && !r.Conforming()) {
+		v.Malformed += r.Undecodable + r.OutOfPlace + r.Invalid
+		verdict := r.Verdict()
+		if i == 0 || (!v.Divergent && verdict == model.Divergent) {
 			v.Result, v.PID = r, pid
-			v.Divergent = !r.Conforming()
+			v.Divergent = verdict == model.Divergent
 		}
+		v.Incomplete = v.Incomplete || verdict == model.Incomplete
+		v.NotATrace = v.NotATrace || verdict == model.NotATrace
+	}
+	// Batches were lost, maybe of a process not seen at all. Execs not
+	// followed count only when transitions were asked for or reported: a
+	// plain profiling run says nothing about transitions.
+	n, lost := unattributedLoss(t.stats)
+	if n > 0 || t.stats.LostBatches > 0 || (lost && (len(t.order) > 0 || t.cfg.Trace != "")) {
+		v.Incomplete = true
 	}
 	return v
 }

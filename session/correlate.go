@@ -1,6 +1,7 @@
 package session
 
 import (
+	"cmp"
 	"slices"
 	"sort"
 	"sync"
@@ -257,3 +258,38 @@ func (t *Transitions) Decorate(in *loader.Sample, out *export.Sample) {
 	}
 	out.Step, out.Action = w.seq, w.action.String()
 }
+
+// settle orders each thread's kept steps by start while matching goes on,
+// so that label works before finish (a continuous export labels each
+// interval's samples as it goes).
+func (c *correlator) settle() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done {
+		return
+	}
+	for _, th := range c.threads {
+		slices.SortStableFunc(th.kept, func(a, b window) int { return cmp.Compare(a.t0, b.t0) })
+		th.kept = slices.Compact(th.kept)
+	}
+}
+
+// release forgets the kept steps that ended before ts: the samples they
+// hold were labelled and exported.
+func (c *correlator) release(ts uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for tid, th := range c.threads {
+		th.kept = slices.DeleteFunc(th.kept, func(w window) bool { return w.t1 < ts })
+		if len(th.pending) == 0 && len(th.kept) == 0 && len(th.recent) == th.head {
+			delete(c.threads, tid)
+		}
+	}
+}
+
+// SettleBefore readies Decorate for the samples taken before ts while
+// tracing goes on (CLOCK_MONOTONIC ns).
+func (t *Transitions) SettleBefore(ts uint64) { t.corr.settle() }
+
+// ReleaseBefore forgets what only samples taken before ts needed.
+func (t *Transitions) ReleaseBefore(ts uint64) { t.corr.release(ts) }

@@ -11,6 +11,12 @@
 // command runs, see every record as it is read, and may decorate each
 // sample (add frames, label it with the step it ran in) before export.
 //
+// With a Streamer (Config.Stream: the OTLP export, export/otlp) the session
+// also cuts its records into intervals while tracing goes on (stream.go):
+// each interval's samples are symbolized, labelled and handed over, then
+// kept only merged by stack of functions, so that an attach of weeks has
+// bounded memory.
+//
 // # Fixed cost
 //
 // What a session costs besides the sampling itself, and where it went

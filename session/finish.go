@@ -17,7 +17,9 @@ import (
 // the outputs and the summary.
 func (s *session) finish() error {
 	prof := s.profile()
-	s.res.Samples = len(prof.Samples)
+	for i := range prof.Samples {
+		s.res.Samples += prof.Samples[i].Weight()
+	}
 	s.tm.mark("symbolized")
 	if s.cfg.Output != "-" {
 		if err := s.write(s.cfg.Output, func(w io.Writer) error { return export.WritePprof(w, prof) }); err != nil {
@@ -58,15 +60,14 @@ func (s *session) write(path string, fn func(io.Writer) error) error {
 
 // profile replays the records in time order: mappings, execs and forks
 // update the symbolizer before the samples that follow them are resolved.
+// With a continuous export, the records left since its last interval are
+// exported and the profile is the whole run's (stream.go).
 func (s *session) profile() *export.Profile {
+	if s.stream != nil {
+		return s.stream.final()
+	}
 	recs := s.records
 	sort.SliceStable(recs, func(i, j int) bool { return recs[i].RecordTime() < recs[j].RecordTime() })
-	var decorators []Decorator
-	for _, pl := range s.cfg.Plugins {
-		if d, ok := pl.(Decorator); ok {
-			decorators = append(decorators, d)
-		}
-	}
 	comms := map[int]string{}
 	for tid, c := range s.comms {
 		comms[tid] = c
@@ -78,6 +79,41 @@ func (s *session) profile() *export.Profile {
 		Duration: s.res.Duration,
 		Lost:     s.res.Lost,
 	}
+	prof.Comments = s.profileComments()
+	var pids map[int]bool
+	prof.Samples, pids = s.replay(recs, comms, s.decorators())
+	for _, pid := range slices.Sorted(maps.Keys(pids)) {
+		prof.Mappings[pid] = s.sym.Mappings(pid)
+	}
+	return prof
+}
+
+// profileComments are the lines of the profile's comments: the command
+// line and the session's own.
+func (s *session) profileComments() []string {
+	var out []string
+	if len(s.cfg.Command) > 0 {
+		out = append(out, "command: "+strings.Join(s.cfg.Command, " "))
+	}
+	return append(out, s.cfg.Comments...)
+}
+
+// decorators returns the plugins that decorate samples.
+func (s *session) decorators() []Decorator {
+	var decorators []Decorator
+	for _, pl := range s.cfg.Plugins {
+		if d, ok := pl.(Decorator); ok {
+			decorators = append(decorators, d)
+		}
+	}
+	return decorators
+}
+
+// replay symbolizes and decorates the samples of recs, which are in time
+// order; comms holds the thread names, updated as records name threads. It
+// returns the samples and the pids they came from.
+func (s *session) replay(recs []loader.Record, comms map[int]string, decorators []Decorator) ([]export.Sample, map[int]bool) {
+	var samples []export.Sample
 	pids := map[int]bool{}
 	for _, rec := range recs {
 		switch r := rec.(type) {
@@ -106,12 +142,9 @@ func (s *session) profile() *export.Profile {
 			for _, d := range decorators {
 				d.Decorate(r, &out)
 			}
-			prof.Samples = append(prof.Samples, out)
+			samples = append(samples, out)
 			pids[r.PID] = true
 		}
 	}
-	for _, pid := range slices.Sorted(maps.Keys(pids)) {
-		prof.Mappings[pid] = s.sym.Mappings(pid)
-	}
-	return prof
+	return samples, pids
 }

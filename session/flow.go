@@ -35,8 +35,9 @@ type session struct {
 	comms     map[int]string // thread and process names known before sampling (attach)
 	ringPages int            // sampler ring size (SamplerRingPagesEnv); 0: default
 
-	start time.Time
-	tm    *timer
+	start  time.Time
+	tm     *timer
+	stream *streamer // a continuous export (stream.go); nil: none
 }
 
 // note prints a one-line remark and keeps it in the result.
@@ -208,6 +209,9 @@ func (s *session) startReading() {
 	s.consumed = make(chan struct{})
 	s.sampler.Start()
 	warm := startWarmer(s.sym)
+	if s.stream != nil {
+		s.stream.begin()
+	}
 	go func() {
 		defer close(s.consumed)
 		defer warm.stop()
@@ -216,7 +220,7 @@ func (s *session) startReading() {
 				pl.Observe(rec)
 			}
 			warm.offer(rec)
-			s.records = append(s.records, rec)
+			s.keep(rec)
 		}
 	}()
 }
@@ -224,6 +228,9 @@ func (s *session) startReading() {
 // stopReading drains the rings, detaches the plugins and closes the
 // samplers. It returns the first plugin error.
 func (s *session) stopReading() error {
+	if s.stream != nil {
+		s.stream.end()
+	}
 	s.sampler.Stop()
 	<-s.consumed
 	s.tm.mark("samplers drained")

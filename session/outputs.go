@@ -1,13 +1,13 @@
 package session
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/tracer-dev/tracer/export"
 	"github.com/tracer-dev/tracer/loader"
 )
 
@@ -25,29 +25,11 @@ func (c *Config) checkOutputs() error {
 		if o.Path == "" || o.Path == "-" {
 			continue
 		}
-		if err := probeWritable(o.Path); err != nil {
+		if err := export.ProbeWritable(o.Path); err != nil {
 			return usagef("cannot write %s (%v): give %s a file in a writable directory", o.Path, err, o.Flag)
 		}
 	}
 	return nil
-}
-
-// probeWritable creates and removes a temporary file beside path, as the
-// final write will.
-func probeWritable(path string) error {
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		return errors.New("it is a directory")
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			return pe.Err
-		}
-		return err
-	}
-	f.Close()
-	return os.Remove(f.Name())
 }
 
 // OutputFile names a file a plugin writes, for the check before tracing.

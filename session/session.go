@@ -35,8 +35,18 @@ type Config struct {
 	Log           io.Writer
 	LogIsTerminal bool
 	Top           int // functions in each summary table; 0 means 10
+	// Comments go into the pprof profile's comments after "command: …"
+	// (the interpreter's version, say); tracer report shows them.
+	Comments []string
 
 	Plugins []Plugin
+
+	// Stream, when set, receives the samples every StreamEvery (0:
+	// DefaultStreamEvery) while tracing goes on; what it was given is then
+	// kept only in aggregate (stream.go), so a session of weeks has
+	// bounded memory.
+	Stream      Streamer
+	StreamEvery time.Duration
 }
 
 // Result is what a session saw.
@@ -99,6 +109,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, err
 	}
 	s := &session{cfg: cfg, sym: symbolize.New(), log: cfg.Log, ringPages: pages, tm: tm}
+	if cfg.Stream != nil {
+		s.stream = newStreamer(s)
+	}
 	s.tm.mark("checks")
 	defer s.sym.Close()
 	if len(cfg.Command) > 0 {

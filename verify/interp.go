@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -53,4 +54,32 @@ func checkWorkload(ctx context.Context, python, container, actions string) error
 		return fmt.Errorf("read workload %s with %s: %w", actions, python, err)
 	}
 	return nil
+}
+
+// InterpreterVersion asks a Python or Node.js interpreter for its version
+// ("Python 3.11.7", "node v20.19.2"); "" when exe is neither or does not
+// answer within 15 seconds. Nothing else is run: a program that is not
+// an interpreter might not know --version.
+func InterpreterVersion(ctx context.Context, exe string) string {
+	base := filepath.Base(exe)
+	isNode := base == "node" || base == "nodejs"
+	if !isNode && !strings.HasPrefix(base, "python") {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exe, "--version")
+	cmd.Stdin = nil
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return ""
+	}
+	v := strings.TrimSpace(string(out))
+	if i := strings.IndexByte(v, '\n'); i >= 0 {
+		v = v[:i]
+	}
+	if isNode && strings.HasPrefix(v, "v") {
+		v = "node " + v
+	}
+	return v
 }

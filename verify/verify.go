@@ -42,6 +42,10 @@ type Config struct {
 	PythonContainer, NodeContainer string
 	User                           string // run the containers as this user (see session.Config.User)
 
+	// Command is tracer's own command line, for the report; "" makes one
+	// from the flags.
+	Command string
+
 	// Log receives progress and the summary; nil means os.Stderr.
 	Log           io.Writer
 	LogIsTerminal bool
@@ -49,16 +53,17 @@ type Config struct {
 
 // Impl is what one implementation did under tracing.
 type Impl struct {
-	Name      string // "python" or "node"
-	Command   []string
-	Profile   string // pprof file
-	Trace     string // the captured contract-1 trace
-	Session   session.Result
-	Verdict   session.Verdict
-	Capture   loader.CaptureStats
-	Report    string // what the session printed: profile summary, per-action table, live verdict
-	Steps     uint64 // steps captured
-	ExitError string // how the container failed, when it did
+	Name        string // "python" or "node"
+	Command     []string
+	Profile     string // pprof file
+	Trace       string // the captured contract-1 trace
+	Session     session.Result
+	Verdict     session.Verdict
+	Capture     loader.CaptureStats
+	Report      string // what the session printed: profile summary, per-action table, live verdict
+	Interpreter string // the interpreter's version ("Python 3.11.7"), when it told
+	Steps       uint64 // steps captured
+	ExitError   string // how the container failed, when it did
 }
 
 // Result is the outcome of a verification.
@@ -68,6 +73,9 @@ type Result struct {
 	PairErr  string
 	Expected uint64 // steps each container was asked to run; 0 with Actions
 	Summary  string // path of summary.txt
+	HTML     string // path of report.html; "" when it could not be written
+	// HTMLErr says why report.html could not be written.
+	HTMLErr string
 }
 
 // Divergent reports whether any check found a divergence.
@@ -77,7 +85,7 @@ func (r *Result) Divergent() bool {
 			return true
 		}
 	}
-	return r.Pair != nil && !r.Pair.Conforming()
+	return r.Pair != nil && r.Pair.Divergent()
 }
 
 // Problems lists what kept the verification from being complete: a container
@@ -96,9 +104,14 @@ func (r *Result) Problems() []string {
 		if im.Capture.Lost() {
 			out = append(out, fmt.Sprintf("%s: capture lost data: %s", im.Name, im.Capture))
 		}
+		if v := im.Verdict; !v.Divergent && (v.Incomplete || v.NotATrace) {
+			out = append(out, fmt.Sprintf("%s: the live check could not check every step (%s)", im.Name, v.Result.Verdict()))
+		}
 	}
 	if r.PairErr != "" {
 		out = append(out, "pair: "+r.PairErr)
+	} else if r.Pair != nil && r.Pair.Verdict() == model.Incomplete {
+		out = append(out, "pair: not every step could be compared (see the pair report)")
 	}
 	return out
 }
@@ -240,6 +253,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		fmt.Fprintf(cfg.Log, "  not checked: %s\n", res.PairErr)
 	}
 
+	res.writeHTML(cfg, uid, gid)
+
 	res.Summary = filepath.Join(cfg.Out, "summary.txt")
 	text := res.summaryText(cfg)
 	if err := export.WriteFile(res.Summary, uid, gid, func(w io.Writer) error {
@@ -265,6 +280,11 @@ func runOne(ctx context.Context, cfg Config, name string, cmd []string) (Impl, e
 	} else {
 		return im, usageErr{fmt.Sprintf("%s: %v (install it or give --%s PATH)", name, err, name)}
 	}
+	im.Interpreter = InterpreterVersion(ctx, command[0])
+	var comments []string
+	if im.Interpreter != "" {
+		comments = append(comments, "interpreter: "+im.Interpreter)
+	}
 	var report bytes.Buffer
 	tr := session.NewTransitions(session.TransitionsConfig{
 		Relation: cfg.Relation,
@@ -274,14 +294,16 @@ func runOne(ctx context.Context, cfg Config, name string, cmd []string) (Impl, e
 	})
 	stop := progress(cfg, name)
 	res, err := session.Run(ctx, session.Config{
-		Command: command,
-		Freq:    cfg.Freq,
-		Output:  im.Profile,
-		User:    cfg.User,
-		Log:     &report,
-		// Python frames first, as `tracer run` has them: for node they
-		// find no interpreter and stay out of the way.
-		Plugins: []session.Plugin{session.NewPythonFrames(&report), tr},
+		Command:  command,
+		Freq:     cfg.Freq,
+		Output:   im.Profile,
+		User:     cfg.User,
+		Log:      &report,
+		Comments: comments,
+		// Python and JS frames first, as `tracer run` has them: each
+		// finds no interpreter in the other's container and stays out of
+		// the way.
+		Plugins: append(interpreterFrames(&report), tr),
 	})
 	stop()
 	im.Session = res
@@ -400,8 +422,11 @@ func held(r *model.Result, rel model.Relation) string {
 }
 
 func pairLine(r *model.Result) string {
-	if r.Conforming() {
-		return fmt.Sprintf("conforming: %d steps compared (exact %s, bisim %s)", r.Checked, held(r, model.Exact), held(r, model.Bisim))
+	if r.First == nil && r.Divergent() {
+		return fmt.Sprintf("DIVERGENT: %d invalid records: %d steps compared", r.Invalid, r.Checked)
+	}
+	if !r.Divergent() {
+		return fmt.Sprintf("%s: %d steps compared (exact %s, bisim %s)", r.Verdict(), r.Checked, held(r, model.Exact), held(r, model.Bisim))
 	}
 	return fmt.Sprintf("DIVERGENT at step %d: %d steps compared (exact %s, bisim %s)", r.First.Seq, r.Checked, held(r, model.Exact), held(r, model.Bisim))
 }
@@ -429,6 +454,12 @@ func (r *Result) summaryText(cfg Config) string {
 	} else {
 		fmt.Fprintf(&b, "not checked: %s\n", r.PairErr)
 	}
+	switch {
+	case r.HTML != "":
+		fmt.Fprintf(&b, "\n== report: %s (open it in a browser)\n", r.HTML)
+	case r.HTMLErr != "":
+		fmt.Fprintf(&b, "\n== report: not written: %s\n", r.HTMLErr)
+	}
 	fmt.Fprintf(&b, "\n== verdict: %s\n", r.Verdict())
 	for _, p := range r.Problems() {
 		fmt.Fprintf(&b, "  incomplete: %s\n", p)
@@ -446,4 +477,12 @@ func (r *Result) Verdict() string {
 	default:
 		return "CONFORMING"
 	}
+}
+
+// interpreterFrames are the plugins that read Python and JS frames, as
+// `tracer run` has them (the JS walker is dispatched by the Python one's
+// program).
+func interpreterFrames(log io.Writer) []session.Plugin {
+	py := session.NewPythonFrames(log)
+	return []session.Plugin{py, session.NewJSFrames(log, py)}
 }

@@ -54,13 +54,16 @@ func TestVerifyConforming(t *testing.T) {
 	if res.Pair == nil || res.Pair.Checked != 30000 {
 		t.Fatalf("pair = %+v, want 30000 steps compared", res.Pair)
 	}
-	for _, name := range []string{"python.pb.gz", "node.pb.gz", "python.jsonl", "node.jsonl", "summary.txt"} {
+	if res.HTML != filepath.Join(out, "report.html") {
+		t.Errorf("report.html: %q (%s)", res.HTML, res.HTMLErr)
+	}
+	for _, name := range []string{"python.pb.gz", "node.pb.gz", "python.jsonl", "node.jsonl", "summary.txt", "report.html"} {
 		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
 			t.Errorf("missing output: %v", err)
 		}
 	}
 	sum, _ := os.ReadFile(filepath.Join(out, "summary.txt"))
-	for _, want := range []string{"== python:", "== node:", "== pair:", "per action", "verdict: CONFORMING", "bisim:"} {
+	for _, want := range []string{"== python:", "== node:", "== pair:", "per action", "verdict: CONFORMING", "bisim:", "== report: " + res.HTML} {
 		if !bytes.Contains(sum, []byte(want)) {
 			t.Errorf("summary.txt lacks %q", want)
 		}

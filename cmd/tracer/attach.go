@@ -19,7 +19,8 @@ func attachCommand() *cli.Command {
 			"Ctrl-C, or the process exits. A node process started without any flag gets its\n" +
 			"JavaScript functions (file and line) read from V8's memory; a node whose V8 layout\n" +
 			"cannot be read gets them only from a perf map (--perf-basic-prof-only-functions), and\n" +
-			"tracer says so.\n\n" +
+			"tracer says so. Transitions the process reports are checked live from the first one seen.\n\n" +
+			exitCodesHelp + "\n\n" +
 			"Example:\n" +
 			"   sudo tracer attach --pid 4242 --duration 5s -o app.pb.gz",
 		Flags: append(samplingFlags(),
@@ -46,12 +47,26 @@ func attachCommand() *cli.Command {
 			}
 			cfg.PID = pid
 			cfg.Duration = c.Duration("duration")
-			tr, err := addTransitions(c, &cfg, nil)
+			html, trace, err := prepareHTML(c, &cfg, attachTarget(pid), nil)
 			if err != nil {
 				return err
 			}
-			if _, err := session.Run(c.Context, cfg); err != nil {
+			defer html.close()
+			exp, err := addOTLP(c, &cfg)
+			if err != nil {
+				return err
+			}
+			tr, err := addTransitions(c, &cfg, nil, trace)
+			if err != nil {
+				return err
+			}
+			_, err = session.Run(c.Context, cfg)
+			closeOTLP(c, exp)
+			if err != nil {
 				return sessionError(err)
+			}
+			if err := html.write(c, tr, ""); err != nil {
+				return err
 			}
 			return verdictExit(tr)
 		},

@@ -19,12 +19,15 @@ func checkCommand() *cli.Command {
 		Usage:     "check a trace against the model, or two traces against each other",
 		ArgsUsage: "TRACE.jsonl [OTHER.jsonl]   (- reads a trace from stdin)",
 		Description: "With one trace, every step is checked as transition(previous observed state, action)\n" +
-			"against the observed state, from the init record when the trace has one, else stepwise\n" +
-			"from the first observed state. With two traces, the steps with the same seq must have\n" +
-			"the same action and related states.\n\n" +
-			"Exit codes: 0 conforming, 1 divergence (the report names the step, file:line, the\n" +
-			"expected and observed states and what differs), 2 malformed input or usage error.\n" +
-			"The trace format is described in docs/trace-format.md.",
+			"against the observed state (or from the step's own pre state when it carries one), from\n" +
+			"the init record when the trace has one, else stepwise from the first observed state.\n" +
+			"After steps that were not observed, what holds along any run is still checked (shard_id\n" +
+			"never changes: the Lean theorem run_shard_id). With two traces, the steps with the same\n" +
+			"seq must have the same action and related states.\n\n" +
+			exitCodesHelp + "\n\n" +
+			"A FIFO is waited on for a writer at most " + fifoWait.String() + "; Ctrl-C or SIGTERM ends a check at once\n" +
+			"(exit 3, the report covers what was read). The trace format is described in\n" +
+			"docs/trace-format.md.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{
 				Name:  "relation",
@@ -86,30 +89,37 @@ func runCheck(c *cli.Context) error {
 	if err != nil {
 		return cli.Exit("check: --relation: "+err.Error(), exitUsage)
 	}
+	ctx := c.Context
 	var decoders []*model.Decoder
+	var files []*os.File
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
 	for _, path := range args.paths {
 		if path == "-" {
-			decoders = append(decoders, model.NewDecoder(c.App.Reader, "stdin"))
+			decoders = append(decoders, model.NewDecoder(interruptible(ctx, c.App.Reader), "stdin"))
 			continue
 		}
-		f, err := os.Open(path)
+		f, err := openTrace(ctx, path)
+		if errors.Is(err, errInterrupted) {
+			return interrupted(args.json, c, fmt.Sprintf("check: interrupted while waiting for a writer on %s: nothing was checked (verdict incomplete)", path))
+		}
 		if err != nil {
-			return inputFailure(args.json, c, fmt.Errorf("check: open trace: %w (give the path of a JSONL trace)", err))
+			return inputFailure(args.json, c, err)
 		}
-		if st, err := f.Stat(); err == nil && st.IsDir() {
-			f.Close()
-			return inputFailure(args.json, c, fmt.Errorf("check: %s is a directory: give the path of a JSONL trace", path))
-		}
-		defer f.Close()
-		decoders = append(decoders, model.NewDecoder(f, path))
+		files = append(files, f)
+		decoders = append(decoders, model.NewDecoder(interruptible(ctx, f), path))
 	}
-	var res model.Result
-	if len(decoders) == 1 {
-		res, err = model.CheckTrace(decoders[0], rel)
-	} else {
-		res, err = model.CheckPair(decoders[0], decoders[1], rel)
+	res, err, finished := checkUntilInterrupted(ctx, decoders, rel, files)
+	if !finished {
+		return interrupted(args.json, c, "check: interrupted: the check did not stop reading; nothing to report (verdict incomplete)")
 	}
-	if err != nil {
+	interrupted := ctx.Err() != nil
+	if interrupted {
+		res.Interrupt()
+	} else if err != nil {
 		var ie *model.InputError
 		if errors.As(err, &ie) {
 			return inputFailure(args.json, c, fmt.Errorf("check: malformed trace: %w", err))
@@ -125,10 +135,37 @@ func runCheck(c *cli.Context) error {
 	} else if err := res.WriteText(c.App.Writer); err != nil {
 		return cli.Exit("check: write report: "+err.Error(), exitUsage)
 	}
-	if !res.Conforming() {
-		return cli.Exit("", exitDivergence)
+	if interrupted && !res.Divergent() {
+		return cli.Exit("check: interrupted before the end of the input: the verdict covers only what was read", exitIncomplete)
+	}
+	if res.Verdict() == model.Incomplete {
+		return verdictError(&res, "check: verdict incomplete: not every step could be checked (see the report)")
+	}
+	return verdictError(&res, "")
+}
+
+// verdictError maps a verdict to its exit: nil when conforming, else an exit
+// with msg (may be empty) and the verdict's code.
+func verdictError(res *model.Result, msg string) error {
+	switch res.Verdict() {
+	case model.Divergent:
+		return cli.Exit(msg, exitDivergence)
+	case model.Incomplete:
+		return cli.Exit(msg, exitIncomplete)
+	case model.NotATrace:
+		return cli.Exit(msg, exitUsage)
 	}
 	return nil
+}
+
+// interrupted ends a check stopped before it had a result: one line on
+// stderr and, with --json, an incomplete verdict on stdout.
+func interrupted(asJSON bool, c *cli.Context, msg string) error {
+	if asJSON {
+		m, _ := json.Marshal(msg)
+		fmt.Fprintf(c.App.Writer, "{\"verdict\":\"incomplete\",\"interrupted\":true,\"error\":%s}\n", m)
+	}
+	return cli.Exit(msg, exitIncomplete)
 }
 
 // inputFailure reports malformed input or an unreadable file: one line on

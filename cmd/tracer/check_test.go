@@ -55,7 +55,8 @@ func TestCheckCLI(t *testing.T) {
 		{"big naturals", []string{"check", "valid_bignat.jsonl"}, 0, []string{"conforming"}, nil},
 		{"partial", []string{"check", "valid_partial.jsonl"}, 0,
 			[]string{"no init record: checked stepwise from the state observed at seq 40", "checked:      10 steps"}, nil},
-		{"gap", []string{"check", "valid_gap.jsonl"}, 0, []string{"not observed: 3 steps (seq 5–7)", "resumed stepwise"}, nil},
+		{"gap", []string{"check", "valid_gap.jsonl"}, 3, []string{"INCOMPLETE under --relation exact", "not observed: 3 steps (seq 5–7)", "resumed stepwise",
+			"across gaps:  1 step (seq 8) checked for shard_id only", "run_shard_id"}, nil},
 		{"capped exact", []string{"check", "valid_capped.jsonl"}, 0,
 			[]string{"conforming", "not checked:  data contents at 4 steps (seq 1–4)"}, nil},
 		{"capped bisim", []string{"check", "--relation", "bisim", "valid_capped.jsonl"}, 0,
@@ -94,22 +95,23 @@ func TestCheckCLI(t *testing.T) {
 			[]string{"DIVERGENCE at step 6 (comment) under --relation exact: the actions differ", `content: "Zalgo`}, nil},
 		{"pair init mismatch", []string{"check", "pair_python.jsonl", "pair_node_other_init.jsonl"}, 1,
 			[]string{"DIVERGENCE at the init records under --relation exact", `agent_id: "" ≠ "zz"`, "the first at the init records"}, nil},
-		{"pair partial", []string{"check", "pair_python.jsonl", "pair_node_partial.jsonl"}, 0,
+		{"pair partial (a trace from attach)", []string{"check", "pair_python.jsonl", "pair_node_partial.jsonl"}, 0,
 			[]string{"3 steps only in pair_python.jsonl"}, nil},
 
-		{"not json", []string{"check", "malformed_not_json.jsonl"}, 2, nil, []string{"malformed_not_json.jsonl:3: not JSON"}},
-		{"garbage", []string{"check", "malformed_garbage.jsonl"}, 2, nil, []string{"malformed_garbage.jsonl:1: not JSON"}},
-		{"unknown action", []string{"check", "malformed_unknown_action.jsonl"}, 2, nil, []string{`malformed_unknown_action.jsonl:5: unknown action type "like"`}},
-		{"negative", []string{"check", "malformed_negative.jsonl"}, 2, nil, []string{"malformed_negative.jsonl:6: state.data[1]: -1 is negative"}},
-		{"fraction", []string{"check", "malformed_fraction.jsonl"}, 2, nil, []string{"malformed_fraction.jsonl:6: action.items[2]: 1.5 is not a whole number"}},
-		{"seq decreasing", []string{"check", "malformed_seq_decreasing.jsonl"}, 2, nil, []string{"malformed_seq_decreasing.jsonl:6: seq 3 does not increase"}},
-		{"seq duplicate", []string{"check", "malformed_seq_duplicate.jsonl"}, 2, nil, []string{"malformed_seq_duplicate.jsonl:6: seq 4 does not increase"}},
+		{"not json", []string{"check", "malformed_not_json.jsonl"}, 3, []string{"INCOMPLETE", "malformed_not_json.jsonl:3: not JSON"}, nil},
+		{"garbage", []string{"check", "malformed_garbage.jsonl"}, 3, []string{"INCOMPLETE", "malformed_garbage.jsonl:1: not JSON"}, nil},
+		{"unknown action", []string{"check", "malformed_unknown_action.jsonl"}, 1, []string{"DIVERGENT", `INVALID RECORD at step 4, malformed_unknown_action.jsonl:5: unknown action type "like"`}, nil},
+		{"negative", []string{"check", "malformed_negative.jsonl"}, 1, []string{"INVALID RECORD at step 5, malformed_negative.jsonl:6: state.data[1]: -1 is negative"}, nil},
+		{"fraction", []string{"check", "malformed_fraction.jsonl"}, 1, []string{"malformed_fraction.jsonl:6: action.items[2]: 1.5 is not a whole number"}, nil},
+		{"seq decreasing", []string{"check", "malformed_seq_decreasing.jsonl"}, 3, []string{"malformed_seq_decreasing.jsonl:6: seq 3 does not increase"}, nil},
+		{"seq duplicate", []string{"check", "malformed_seq_duplicate.jsonl"}, 3, []string{"malformed_seq_duplicate.jsonl:6: seq 4 does not increase"}, nil},
 		{"empty", []string{"check", "malformed_empty.jsonl"}, 2, nil, []string{"malformed_empty.jsonl: empty trace"}},
 		{"missing file", []string{"check", "no_such_trace.jsonl"}, 2, nil, []string{"no_such_trace.jsonl", "no such file"}},
 		{"directory", []string{"check", "."}, 2, nil, []string{"check: . is a directory"}},
-		{"invalid utf8", []string{"check", "malformed_invalid_utf8.jsonl"}, 2, nil, []string{"malformed_invalid_utf8.jsonl:4:", "UTF-8"}},
-		{"second init", []string{"check", "malformed_second_init.jsonl"}, 2, nil, []string{"malformed_second_init.jsonl:5: second init record"}},
-		{"malformed second of pair", []string{"check", "valid.jsonl", "malformed_negative.jsonl"}, 2, nil, []string{"malformed_negative.jsonl:6:"}},
+		{"invalid utf8", []string{"check", "malformed_invalid_utf8.jsonl"}, 3, []string{"malformed_invalid_utf8.jsonl:4:", "UTF-8"}, nil},
+		{"second init", []string{"check", "malformed_second_init.jsonl"}, 3, []string{"malformed_second_init.jsonl:5: second init record"}, nil},
+		{"invalid record in the second of a pair", []string{"check", "valid.jsonl", "malformed_negative.jsonl"}, 1, []string{"INVALID RECORD at step 5, malformed_negative.jsonl:6:"}, nil},
+		{"not a trace", []string{"check", "README.md"}, 2, nil, []string{"README.md: not a trace: no line is a record of the trace format", "README.md:1: not JSON"}},
 
 		{"flags after the path", []string{"check", "bug_post_bytes.jsonl", "--relation", "bisim"}, 0, []string{"conforming under --relation bisim"}, nil},
 		{"flag= after the path", []string{"check", "bug_post_bytes.jsonl", "--relation=bisim", "--json"}, 0, []string{`"verdict":"conforming"`, `"relation":"bisim"`}, nil},
@@ -174,8 +176,16 @@ func TestCheckCLIJSON(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, `"verdict":"conforming"`) || !strings.Contains(stdout, `"first_divergence":null`) {
 		t.Fatalf("exit %d: %s", code, stdout)
 	}
-	code, stdout, stderr := runTracer(t, "check", "--json", "malformed_negative.jsonl")
-	if code != 2 || !strings.Contains(stdout, `"verdict":"error"`) || !strings.Contains(stderr, "malformed_negative.jsonl:6") {
+	code, stdout, _ = runTracer(t, "check", "--json", "malformed_negative.jsonl")
+	if code != 1 || !strings.Contains(stdout, `"verdict":"divergent"`) || !strings.Contains(stdout, `"first_invalid":{"seq":5,"kind":"step","file":"malformed_negative.jsonl","line":6`) {
+		t.Fatalf("exit %d: %s", code, stdout)
+	}
+	code, stdout, _ = runTracer(t, "check", "--json", "valid_gap.jsonl")
+	if code != 3 || !strings.Contains(stdout, `"verdict":"incomplete"`) || !strings.Contains(stdout, `"across_gaps_theorem":"run_shard_id"`) {
+		t.Fatalf("exit %d: %s", code, stdout)
+	}
+	code, stdout, stderr := runTracer(t, "check", "--json", "README.md")
+	if code != 2 || !strings.Contains(stdout, `"verdict":"error"`) || !strings.Contains(stderr, "not a trace") {
 		t.Fatalf("exit %d: %s %s", code, stdout, stderr)
 	}
 }

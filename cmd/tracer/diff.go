@@ -16,6 +16,7 @@ func diffCommand() *cli.Command {
 			"change of its self share, largest change first (the seed's `perf diff`). When the\n" +
 			"profiles carry `action` labels (from `tracer run` on a probed program), it also\n" +
 			"shows each action's share of the samples.\n\n" +
+			"Exit codes: 0 done, 2 usage or input error (an unreadable profile).\n\n" +
 			"Example:\n" +
 			"   tracer diff out/python.pb.gz out/node.pb.gz\n" +
 			"   tracer diff --folded a.pb.gz b.pb.gz > diff.folded   # \"stack countA countB\" lines",

@@ -59,8 +59,8 @@ func TestFaultMalformedBatches(t *testing.T) {
 	}
 	r := invoke(t, invocation{dir: dir, args: []string{"run", "--trace", "t.jsonl", "-o", "p.pb.gz", "--", realPython(t), "bad_batches.py"}})
 	noPanic(t, "bad batches", r)
-	if r.code != 0 || r.stdout != "wrote 9 batches\n" {
-		t.Fatalf("exit %d, stdout %q; want 0 (the steps that arrived conform) and the program's own output; stderr:\n%s", r.code, r.stdout, r.stderr)
+	if r.code != exitIncomplete || r.stdout != "wrote 9 batches\n" {
+		t.Fatalf("exit %d, stdout %q; want 3 (the steps that arrived conform, but batches were lost) and the program's own output; stderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 	// The counts account for every batch number: 1, 3, 5 and 9 whole, 6 cut
 	// to its first records, 7 delivered with two undecodable records, 8
@@ -73,7 +73,8 @@ func TestFaultMalformedBatches(t *testing.T) {
 		"2 records could not be decoded",
 		"1 batches were not captured before batch 5",
 		"not observed: 307 steps (seq 11–20, 503–799)",
-		"conforming under --relation exact",
+		"INCOMPLETE under --relation exact: no divergence in what was checked, but 307 steps not observed, 2 undecodable lines",
+		"tracer: verdict incomplete",
 	} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("the report does not say %q", want)
@@ -88,6 +89,11 @@ func TestFaultMalformedBatches(t *testing.T) {
 	}
 	if n := strings.Count(string(b), `"kind":"step"`); n != 502 {
 		t.Errorf("trace holds %d steps, want the 502 that arrived (10+10+10+462 of the cut batch+10)", n)
+	}
+	// tracer check on that trace reaches the live check's verdict.
+	c := invoke(t, invocation{dir: dir, args: []string{"check", "t.jsonl"}})
+	if c.code != exitIncomplete || !strings.Contains(c.stdout, "INCOMPLETE under --relation exact") || !strings.Contains(c.stdout, "lost:") {
+		t.Errorf("tracer check t.jsonl: exit %d, want 3 as the live check\n%s%s", c.code, c.stdout, c.stderr)
 	}
 	testbin.ReadProfile(t, filepath.Join(dir, "p.pb.gz"))
 }
@@ -156,12 +162,16 @@ func TestFaultCaptureRingTooSmall(t *testing.T) {
 			args: []string{"run", "--trace", "t.jsonl", "-o", "p.pb.gz", "--", py, container, "--steps", strconv.Itoa(steps)}})
 		noPanic(t, "capture ring of "+ring, r)
 		m := captureLine.FindStringSubmatch(r.stderr)
-		if r.code != 0 || m == nil {
+		if m == nil {
 			t.Fatalf("ring %s: exit %d, no capture counts; stderr:\n%s", ring, r.code, r.stderr)
 		}
 		var n [3]int
 		for i := range n {
 			n[i], _ = strconv.Atoi(m[i+1])
+		}
+		// Lost batches make the verdict incomplete; none lost, conforming.
+		if want := map[bool]int{true: exitIncomplete, false: 0}[n[1]+n[2] > 0]; r.code != want {
+			t.Fatalf("ring %s: exit %d, want %d (%d ring full, %d gaps); stderr:\n%s", ring, r.code, want, n[1], n[2], r.stderr)
 		}
 		testbin.ReadProfile(t, filepath.Join(dir, "p.pb.gz"))
 		return r, n

@@ -18,12 +18,23 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// Exit codes shared by every command (ARCHITECTURE.md, contract 4).
+// Exit codes shared by every command.
 const (
-	exitOK         = 0 // conforming
-	exitDivergence = 1 // a divergence was found
-	exitUsage      = 2 // usage or input error
+	exitOK         = 0 // conforming: every step decoded and checked, nothing lost
+	exitDivergence = 1 // a divergence, or an invalid state or action, was found
+	exitUsage      = 2 // usage or input error (a file that is not a trace at all)
+	exitIncomplete = 3 // no divergence, but some steps could not be checked
 )
+
+// exitCodesHelp is the exit-code paragraph of every command's help.
+const exitCodesHelp = "Exit codes: 0 conforming: every step was decoded and checked and nothing in between\n" +
+	"was lost; 1 divergent: a step fails the model (the report names it, file:line, expected\n" +
+	"and observed states), or a record holds an invalid state or action (a negative or\n" +
+	"fractional natural, a missing field); 2 usage or input error, or a file that is not a\n" +
+	"trace at all; 3 incomplete: no divergence, but some steps could not be checked (a seq\n" +
+	"gap, an undecodable or out-of-place record, a lost batch, an interrupted check). run\n" +
+	"and attach: the same codes for their live check; then run exits with the command's own\n" +
+	"status."
 
 func main() { os.Exit(run(os.Args)) }
 
@@ -42,7 +53,7 @@ func newApp() *cli.App {
 		Description: "tracer samples CPU stacks with perf_event, captures every transition of the\n" +
 			"traced program with uprobes on its interpreter, attributes the samples to the\n" +
 			"transitions, and checks the recorded states against the Go model of the Lean spec.\n\n" +
-			"Exit codes: 0 conforming, 1 divergence found, 2 usage or input error.",
+			exitCodesHelp,
 		HideHelpCommand:      true,
 		EnableBashCompletion: false,
 		Commands:             withUsageErrors(commands()),
@@ -70,6 +81,7 @@ func commands() []*cli.Command {
 		checkCommand(),
 		verifyCommand(),
 		diffCommand(),
+		reportCommand(),
 		versionCommand(),
 	}
 }

@@ -16,11 +16,12 @@ import (
 func samplingFlags() []cli.Flag {
 	return append([]cli.Flag{
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: session.DefaultOutput,
-			Usage: "write the pprof profile to `FILE` (\"-\": none); view it with go tool pprof -http=: FILE"},
+			Usage: "write the pprof profile to `FILE` (\"-\": none); --html draws it as a page, go tool pprof reads it"},
 		&cli.IntFlag{Name: "freq", Aliases: []string{"F"}, Value: loader.DefaultFreq,
 			Usage: fmt.Sprintf("sample each thread `HZ` times per second of CPU (%d to %d)", loader.MinFreq, loader.MaxFreq)},
 		&cli.StringFlag{Name: "folded", Usage: "also write folded stacks for flamegraph.pl to `FILE`"},
-	}, transitionFlags()...)
+		htmlFlag(),
+	}, append(transitionFlags(), otlpFlags()...)...)
 }
 
 func runCommand() *cli.Command {
@@ -36,6 +37,10 @@ func runCommand() *cli.Command {
 			"--interpreted-frames-native-stack (kept after your own options) and the names come from\n" +
 			"its perf map; one line says which. Under sudo the command runs as the invoking\n" +
 			"user and the output files belong to that user; --user chooses another.\n\n" +
+			"When the program reports transitions (the probe binding), each step is checked live and\n" +
+			"the verdict decides the exit as tracer check would on the trace file (divergence 1,\n" +
+			"incomplete 3) before the command's own status.\n\n" +
+			exitCodesHelp + "\n\n" +
 			"Example:\n" +
 			"   sudo tracer run -F 999 -o node.pb.gz -- node app.js\n" +
 			"   go tool pprof -top node.pb.gz",
@@ -52,13 +57,30 @@ func runCommand() *cli.Command {
 			}
 			cfg.Command = c.Args().Slice()
 			cfg.User = c.String("user")
-			tr, err := addTransitions(c, &cfg, cfg.Command)
+			target := cfg.Command[0]
+			if p, err := loader.LookPath(target, os.Environ()); err == nil {
+				target = p
+			}
+			html, trace, err := prepareHTML(c, &cfg, target, cfg.Command)
+			if err != nil {
+				return err
+			}
+			defer html.close()
+			exp, err := addOTLP(c, &cfg)
+			if err != nil {
+				return err
+			}
+			tr, err := addTransitions(c, &cfg, cfg.Command, trace)
 			if err != nil {
 				return err
 			}
 			res, err := session.Run(c.Context, cfg)
+			closeOTLP(c, exp)
 			if err != nil {
 				return sessionError(err)
+			}
+			if err := html.write(c, tr, cfg.User); err != nil {
+				return err
 			}
 			if err := verdictExit(tr); err != nil {
 				return err

@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/tracer-dev/tracer/export/otlp"
 	"github.com/tracer-dev/tracer/loader"
 	"github.com/tracer-dev/tracer/model"
 	"github.com/tracer-dev/tracer/session"
@@ -15,7 +16,7 @@ import (
 // shared by run and attach.
 func transitionFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "trace", Usage: "write the captured transitions to `FILE.jsonl` (contract 1; tracer check reads it)"},
+		&cli.StringFlag{Name: "trace", Usage: "write the captured transitions to `FILE.jsonl` (the trace format, docs/trace-format.md; tracer check reads it)"},
 		&cli.StringFlag{Name: "relation", Value: "exact",
 			Usage: "check each step under `REL`: exact (the observed state equals the model's) or bisim (equal agent_id, shard_id and data length)"},
 	}
@@ -23,12 +24,16 @@ func transitionFlags() []cli.Flag {
 
 // addTransitions adds the transitions plugin to cfg, configured from the
 // flags. command is the run's command line (nil for attach).
-func addTransitions(c *cli.Context, cfg *session.Config, command []string) (*session.Transitions, error) {
+// trace is the file the captured transitions go to ("" for none).
+func addTransitions(c *cli.Context, cfg *session.Config, command []string, trace string) (*session.Transitions, error) {
 	rel, err := model.ParseRelation(c.String("relation"))
 	if err != nil {
 		return nil, usageError{err}
 	}
-	tc := session.TransitionsConfig{Relation: rel, Trace: c.String("trace"), Log: cfg.Log}
+	tc := session.TransitionsConfig{Relation: rel, Trace: trace, Log: cfg.Log}
+	if exp, ok := cfg.Stream.(*otlp.Exporter); ok {
+		tc.Sink = exp.Checks()
+	}
 	if len(command) > 0 {
 		tc.Command = append([]string(nil), command...)
 		if p, err := loader.LookPath(command[0], os.Environ()); err == nil {
@@ -40,16 +45,25 @@ func addTransitions(c *cli.Context, cfg *session.Config, command []string) (*ses
 	return tr, nil
 }
 
-// verdictExit is exit 1 when the live check found a divergence (the report
-// was printed with the summary), else nil.
+// verdictExit is the exit of the live check: 1 when it found a divergence or
+// an invalid record (the report was printed with the summary), 3 when some
+// steps could not be checked, 2 when a process wrote no record of the trace
+// format at all, else nil: the codes tracer check gives on the trace files.
 func verdictExit(tr *session.Transitions) error {
 	v := tr.Verdict()
-	if !v.Divergent {
-		return nil
+	switch {
+	case v.Divergent:
+		msg := "divergence found"
+		if d := v.Result.First; d != nil {
+			msg = fmt.Sprintf("divergence at step %d (%s) of pid %d: see the report above", d.Seq, d.Action.Type, v.PID)
+		} else if p := v.Result.FirstInvalid; p != nil {
+			msg = fmt.Sprintf("invalid record of pid %d: %s: see the report above", v.PID, p)
+		}
+		return cli.Exit(msg, exitDivergence)
+	case v.NotATrace:
+		return cli.Exit("the program wrote probe batches holding no record of the trace format (docs/trace-format.md): see the report above", exitUsage)
+	case v.Incomplete:
+		return cli.Exit("verdict incomplete: some steps could not be checked (see the report above)", exitIncomplete)
 	}
-	msg := "divergence found"
-	if d := v.Result.First; d != nil {
-		msg = fmt.Sprintf("divergence at step %d (%s) of pid %d: see the report above", d.Seq, d.Action.Type, v.PID)
-	}
-	return cli.Exit(msg, exitDivergence)
+	return nil
 }

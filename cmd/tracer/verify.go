@@ -18,15 +18,16 @@ func verifyCommand() *cli.Command {
 		Description: "Runs examples/python_container.py and examples/nodejs_container.js (embedded in tracer)\n" +
 			"under `tracer run` with the same workload, checks each captured trace against the model\n" +
 			"and the two traces against each other, and writes to --out: python.pb.gz, node.pb.gz,\n" +
-			"python.jsonl, node.jsonl and summary.txt (steps, verdicts under both relations,\n" +
-			"per-action latency, top functions, lost counts, the pairwise verdict).\n\n" +
-			"Exit codes: 0 all conforming, 1 a divergence, 2 a usage error or an incomplete run\n" +
-			"(a container failed, or steps were not captured).\n\n" +
+			"python.jsonl, node.jsonl, summary.txt (steps, verdicts under both relations,\n" +
+			"per-action latency, top functions, lost counts, the pairwise verdict) and report.html\n" +
+			"(the same as a page with flame graphs, for any browser, no network needed).\n\n" +
+			"Exit codes: 0 all conforming, 1 a divergence or an invalid record, 2 a usage error,\n" +
+			"3 incomplete (a container failed, or steps were not captured or not checked).\n\n" +
 			"Examples:\n" +
 			"   sudo tracer verify\n" +
 			"   sudo tracer verify --steps 100000 --seed 7 --out /tmp/v\n" +
 			"   sudo tracer verify --actions examples/workloads/unicode.jsonl\n" +
-			"   go tool pprof -http=:8080 out/python.pb.gz",
+			"   xdg-open out/report.html",
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "steps", Value: verify.DefaultSteps, Usage: "run `N` generated steps in each container"},
 			&cli.Uint64Flag{Name: "seed", Value: verify.DefaultSeed, Usage: "seed `S` of the generated workload (0 to 4294967295)"},
@@ -65,6 +66,7 @@ func verifyCommand() *cli.Command {
 				NodeContainer:   c.String("node-container"),
 				Log:             c.App.ErrWriter,
 				LogIsTerminal:   isTerminal(os.Stderr) && c.App.ErrWriter == os.Stderr,
+				Command:         commandLine(os.Args),
 			})
 			if err != nil {
 				if errors.Is(err, verify.ErrUsage) {
@@ -77,12 +79,15 @@ func verifyCommand() *cli.Command {
 			for _, p := range res.Problems() {
 				fmt.Fprintf(w, "  incomplete: %s\n", p)
 			}
+			if res.HTML != "" {
+				fmt.Fprintf(w, "report:   %s   (open it in a browser: verdicts, per-action latency, flame graphs)\n", res.HTML)
+			}
 			fmt.Fprintf(w, "summary:  %s\n", res.Summary)
 			for _, im := range res.Impls {
 				fmt.Fprintf(w, "profile:  %s   trace: %s\n", im.Profile, im.Trace)
 			}
 			if len(res.Impls) > 0 {
-				fmt.Fprintf(w, "flame graph: go tool pprof -http=:8080 %s\n", res.Impls[0].Profile)
+				fmt.Fprintf(w, "pprof:       go tool pprof -http=:8080 %s\n", res.Impls[0].Profile)
 			}
 			if len(res.Impls) > 1 {
 				fmt.Fprintf(w, "compare:     tracer diff %s %s\n", res.Impls[0].Profile, res.Impls[1].Profile)
@@ -91,7 +96,7 @@ func verifyCommand() *cli.Command {
 			case "DIVERGENT":
 				return cli.Exit("", exitDivergence)
 			case "INCOMPLETE":
-				return cli.Exit("", exitUsage)
+				return cli.Exit("", exitIncomplete)
 			}
 			return nil
 		},

@@ -1,5 +1,7 @@
 /* burn: a CPU burner with a known split, for the sampler tests.
  * usage: burn SECONDS [EXIT_CODE] [THREADS]
+ * SECONDS is CPU time of each thread, not wall time, so that the number of
+ * samples does not depend on how busy the machine is.
  * Each round, burn_three spins for 30 ms of the thread's CPU time and
  * burn_one for 10 ms, so a profile should give them 75 % and 25 % of the
  * samples. The rounds are timed by CPU time rather than counted in loop
@@ -38,9 +40,9 @@ __attribute__((noinline)) void burn_one(void) {
 static double seconds;
 
 static void *loop(void *arg) {
-	double end = clock_s(CLOCK_MONOTONIC) + seconds;
+	double end = clock_s(CLOCK_THREAD_CPUTIME_ID) + seconds;
 	(void)arg;
-	while (clock_s(CLOCK_MONOTONIC) < end) {
+	while (clock_s(CLOCK_THREAD_CPUTIME_ID) < end) {
 		burn_three();
 		burn_one();
 	}
