@@ -112,6 +112,12 @@ func TestWalkerNamesJSFunctions(t *testing.T) {
 		for _, script := range []string{"split.js", "inline.js"} {
 			t.Run(name+"/"+script, func(t *testing.T) {
 				inlined := walkSplit(t, node, script)
+				// On a busy machine the optimizing compiler's thread may
+				// not have run yet: try a new process.
+				for try := 0; script == "inline.js" && inlined < 100 && try < 2; try++ {
+					t.Logf("heavy or light inlined in %d samples: again", inlined)
+					inlined = walkSplit(t, node, script)
+				}
 				if script == "inline.js" && inlined < 100 {
 					t.Errorf("heavy or light inlined in %d samples: the optimizing compiler's inlining is not exercised", inlined)
 				}

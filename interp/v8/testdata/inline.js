@@ -26,7 +26,7 @@ function main() {
     if ((n & 0xff) === 0) {
       const now = Date.now();
       if (now >= stop) break;
-      if (!ready && now - t0 > 500) {
+      if (!ready && now - t0 > 2000) {
         ready = true;
         process.stdout.write('ready\n');
       }
