@@ -4,7 +4,7 @@ BIN     ?= bin/tracer
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build test vet lean generate check-generated demo bench fuzz soak clean
+.PHONY: all build test vet lint lean generate check-generated demo bench fuzz soak clean
 
 all: build
 
@@ -13,6 +13,11 @@ build:
 
 vet:
 	$(GO) vet ./...
+
+# go vet plus staticcheck, pinned (fetched through the module proxy).
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@2025.1.1
+lint: vet
+	$(GO) run $(STATICCHECK) ./...
 
 # Privileged tests (BPF, perf_event, uprobes) run as root and skip only when the
 # kernel feature is missing.
@@ -52,12 +57,12 @@ bench: build
 soak: build
 	bench/soak.sh
 
-# Each fuzz target for FUZZTIME (CI: after make test). The seed corpora in
+# Each fuzz target for FUZZTIME (CI: after make test). The corpora in
 # testdata/fuzz also run as plain tests in make test.
 FUZZTIME ?= 10s
 FUZZ_TARGETS := model:FuzzDecodeRecord model:FuzzCheckTrace model:FuzzCheckPair \
-	loader:FuzzParseFrame loader:FuzzCaptureRecord loader:FuzzDecodeRecord loader:FuzzDecodePyStack \
-	symbolize:FuzzPerfMap symbolize:FuzzELF symbolize:FuzzProcMaps symbolize:FuzzLineTables \
+	capture:FuzzParseFrame capture:FuzzCaptureRecord loader:FuzzDecodeRecord interp/cpython:FuzzDecodePyStack \
+	symbolize:FuzzPerfMap symbolize:FuzzELF symbolize:FuzzProcMaps interp/cpython:FuzzLineTables \
 	interp/v8:FuzzDecodeStack
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

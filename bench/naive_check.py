@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The naive checker that bench/run.sh sets `tracer check` against.
 
-It reads a contract-1 trace (docs/trace-format.md) one line at a time with
-json.loads, applies the seed's transition function to the previous observed
+It reads a trace (docs/trace-format.md) one line at a time with
+json.loads, applies the transition function to the previous observed
 state and compares the result with the observed state, exactly as
 `tracer check --relation exact` does for a well-formed, uncapped trace. It
 does nothing else: no caps, no Nat beyond Python ints, no report beyond the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make bench`: one run, one table (issue 8, docs/performance.md).
+# `make bench`: one run, one table (docs/performance.md).
 #
 #   sampling   bench/sampling.sh: a 3 s Python loop untraced, under
 #              `perf record -F 999 -g`, under `tracer run -F 99` and -F 999

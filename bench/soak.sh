@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Soak (issue 8; not part of CI): tracer attached at 999 Hz to a long-running
+# Soak (not part of CI): tracer attached at 999 Hz to a long-running
 # Python container for SOAK_SECONDS (600), with tracer's resident set size
 # sampled every 10 s; then a 60 s run at 999 Hz that must lose no sample.
 #

@@ -1,54 +1,32 @@
 //go:build ignore
 
-// capture.bpf.c: uprobes on the interpreters' write paths that copy the probe
-// binding's framed batches (docs/probe-framing.md) into a ring buffer.
-//
-// A batch is one write(2) of 16 + N bytes that starts with the magic
-// 0xFE "TRCBAT1" and a little-endian payload length N. Every other write costs
-// the trap plus one 16-byte read and is let through untouched. A batch is copied
-// whole into one ring-buffer record: no scratch buffer, no chunking, so nothing
-// can interleave two batches even when the program is preempted. The record is
-// reserved in one of three size classes so small batches do not hold 64 KiB of
-// ring each.
-//
-// Everything that is not copied as it should be is counted in the per-CPU
-// counters map (indices below, mirrored in loader/capture_counters.go).
+/*
+ * capture.bpf.c: uprobes on the interpreters' write paths that copy the probe
+ * binding's framed batches (docs/probe-framing.md) into a ring buffer.
+ *
+ * A batch is one write(2) of 16 + N bytes that starts with the magic
+ * 0xFE "TRCBAT1" and a little-endian payload length N. Every other write costs
+ * the trap plus one 16-byte read and is let through untouched. A batch is copied
+ * whole into one ring-buffer record: no scratch buffer, no chunking, so nothing
+ * can interleave two batches even when the program is preempted. The record is
+ * reserved in one of three size classes so small batches do not hold 64 KiB of
+ * ring each.
+ *
+ * Everything that is not copied as it should be is counted in the per-CPU
+ * counters map (enum capture_counter in headers/tracer.h).
+ */
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 
+#include "tracer.h"
+
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 #define FRAME_HDR 16
 #define FRAME_MAX 65536
-
-enum counter {
-	CTR_HITS = 0,      /* uprobe hits, batches or not */
-	CTR_BATCHES = 1,   /* batches submitted to the ring */
-	CTR_TRUNCATED = 2, /* framed writes longer than FRAME_MAX: first FRAME_MAX bytes sent */
-	CTR_MALFORMED = 3, /* magic present but the byte count is not 16 + N */
-	CTR_RING_FULL = 4, /* ring reservation failed: the batch is lost */
-	CTR_READ_FAIL = 5, /* user memory could not be read */
-	CTR_EXEC_LOST = 6, /* exec events of tracked processes lost: the ring was full */
-	CTR_MAX = 7,
-};
-
-/* flags in struct batch_hdr */
-#define BATCH_TRUNCATED 1
-
-/* The record header; the bytes of the write follow it. 32 bytes, decoded by
- * loader/capture_record.go. */
-struct batch_hdr {
-	__u32 pid;    /* thread group id */
-	__u32 tid;    /* thread id */
-	__u64 ktime;  /* bpf_ktime_get_ns: CLOCK_MONOTONIC */
-	__u32 count;  /* the write's byte count */
-	__u32 copied; /* bytes that follow this header */
-	__u32 flags;  /* BATCH_* */
-	__u32 pad;
-};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -196,7 +174,6 @@ int BPF_KPROBE(uv_fs_write, void *loop, void *req, int file, const struct uv_buf
  * thus in place before the new image runs its first instruction, however
  * short the program and however busy the machine.
  */
-#define TRACK_STOP 1
 #define SIGSTOP_NR 19
 
 struct {
@@ -205,12 +182,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u8);
 } tracked SEC(".maps");
-
-/* exec events: struct exec_event */
-struct exec_event {
-	__u32 pid;
-	__u32 flags;
-};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -263,3 +234,16 @@ int BPF_PROG(track_exit, struct task_struct *p)
 		bpf_map_delete_elem(&tracked, &tgid);
 	return 0;
 }
+
+/*
+ * bpf2go -type finds a type in the BTF, which holds the types of variables:
+ * this pointer, never set, carries the records and enums of tracer.h that no
+ * map names.
+ */
+const struct {
+	struct batch_hdr batch_hdr;
+	struct exec_event exec_event;
+	enum capture_counter counter;
+	enum batch_flag batch_flag;
+	enum track_flag track_flag;
+} *keep_tracer_types __attribute__((unused));

@@ -8,23 +8,67 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
+	"structs"
 
 	"github.com/cilium/ebpf"
+)
+
+type CaptureBatchFlag uint32
+
+const (
+	CaptureBatchFlagBATCH_TRUNCATED CaptureBatchFlag = 1
+)
+
+type CaptureBatchHdr struct {
+	_      structs.HostLayout
+	Pid    uint32
+	Tid    uint32
+	Ktime  uint64
+	Count  uint32
+	Copied uint32
+	Flags  uint32
+	Pad    uint32
+}
+
+type CaptureCaptureCounter uint32
+
+const (
+	CaptureCaptureCounterCTR_HITS      CaptureCaptureCounter = 0
+	CaptureCaptureCounterCTR_BATCHES   CaptureCaptureCounter = 1
+	CaptureCaptureCounterCTR_TRUNCATED CaptureCaptureCounter = 2
+	CaptureCaptureCounterCTR_MALFORMED CaptureCaptureCounter = 3
+	CaptureCaptureCounterCTR_RING_FULL CaptureCaptureCounter = 4
+	CaptureCaptureCounterCTR_READ_FAIL CaptureCaptureCounter = 5
+	CaptureCaptureCounterCTR_EXEC_LOST CaptureCaptureCounter = 6
+	CaptureCaptureCounterCTR_MAX       CaptureCaptureCounter = 7
+)
+
+type CaptureExecEvent struct {
+	_     structs.HostLayout
+	Pid   uint32
+	Flags uint32
+}
+
+type CaptureTrackFlag uint32
+
+const (
+	CaptureTrackFlagTRACK_STOP CaptureTrackFlag = 1
 )
 
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	CaptureMapBatches    = "batches"
-	CaptureMapCounters   = "counters"
-	CaptureMapExecs      = "execs"
-	CaptureMapTracked    = "tracked"
-	CaptureProgPyWrite   = "py_write"
-	CaptureProgTrackExec = "track_exec"
-	CaptureProgTrackExit = "track_exit"
-	CaptureProgTrackFork = "track_fork"
-	CaptureProgUvFsWrite = "uv_fs_write"
+	CaptureMapBatches         = "batches"
+	CaptureMapCounters        = "counters"
+	CaptureMapExecs           = "execs"
+	CaptureMapTracked         = "tracked"
+	CaptureProgPyWrite        = "py_write"
+	CaptureProgTrackExec      = "track_exec"
+	CaptureProgTrackExit      = "track_exit"
+	CaptureProgTrackFork      = "track_fork"
+	CaptureProgUvFsWrite      = "uv_fs_write"
+	CaptureVarKeepTracerTypes = "keep_tracer_types"
 )
 
 // LoadCapture returns the embedded CollectionSpec for Capture.
@@ -90,6 +134,7 @@ type CaptureMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type CaptureVariableSpecs struct {
+	KeepTracerTypes *ebpf.VariableSpec `ebpf:"keep_tracer_types"`
 }
 
 // CaptureObjects contains all objects after they have been loaded into the kernel.
@@ -131,6 +176,7 @@ func (m *CaptureMaps) Close() error {
 //
 // It can be passed to LoadCaptureObjects or ebpf.CollectionSpec.LoadAndAssign.
 type CaptureVariables struct {
+	KeepTracerTypes *ebpf.Variable `ebpf:"keep_tracer_types"`
 }
 
 // CapturePrograms contains all programs after they have been loaded into the kernel.

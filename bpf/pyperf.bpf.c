@@ -1,98 +1,39 @@
 //go:build ignore
 
-// pyperf: a perf_event program that reads the Python stack of the sampled
-// thread. It runs in the overflow handler of the cpu-clock samplers, just
-// before the kernel writes the perf sample, so each record it emits pairs with
-// the sample of the same thread taken at (nearly) the same time.
-//
-// For a process whose interpreter userspace has described in py_procs, it
-//   1. finds the thread's PyThreadState: the tstate whose thread_id (the
-//      pthread_t, which on x86-64 glibc is the thread's fs base) equals the
-//      task's thread.fsbase; a per-thread cache remembers the last match and
-//      is checked before it is trusted;
-//   2. walks the frame chain from that thread's own current frame (not the GIL
-//      holder's) to at most PY_MAX_FRAMES frames, recording for each the code
-//      object address, the instruction byte offset and co_firstlineno (a guard
-//      against a freed code object whose address was reused);
-//   3. emits one py_event into the ring buffer.
-// The return value 1 keeps the perf sample.
+/*
+ * pyperf: a perf_event program that reads the Python stack of the sampled
+ * thread. It runs in the overflow handler of the cpu-clock samplers, just
+ * before the kernel writes the perf sample, so each record it emits pairs with
+ * the sample of the same thread taken at (nearly) the same time.
+ *
+ * For a process whose interpreter userspace has described in py_procs, it
+ *   1. finds the thread's PyThreadState: the tstate whose thread_id (the
+ *      pthread_t, which on x86-64 glibc is the thread's fs base) equals the
+ *      task's thread.fsbase; a per-thread cache remembers the last match and
+ *      is checked before it is trusted;
+ *   2. walks the frame chain from that thread's own current frame (not the GIL
+ *      holder's) to at most PY_MAX_FRAMES frames, recording for each the code
+ *      object address, the instruction byte offset and co_firstlineno (a guard
+ *      against a freed code object whose address was reused);
+ *   3. emits one py_event into the ring buffer.
+ * The return value 1 keeps the perf sample.
+ */
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 
+#include "tracer.h"
+
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
-#define PY_MAX_FRAMES 128
-#define PY_MAX_THREADS 256
-#define PY_MAX_INTERPS 4
-#define PY_WINDOW 128
+#define PY_MAX_THREADS	256
+#define PY_MAX_INTERPS	4
+#define PY_WINDOW	128
 #define PY_WAKEUP_BYTES (1 << 20)
 
-// Layouts of the frame chain.
-#define PY_LAYOUT_310 1 // PyFrameObject chain: tstate->frame, f_back, f_lasti
-#define PY_LAYOUT_311 2 // tstate->cframe->current_frame, is_entry, prev_instr
-#define PY_LAYOUT_312 3 // tstate->cframe->current_frame, owner, prev_instr
-#define PY_LAYOUT_313 4 // tstate->current_frame, owner, instr_ptr
-
 #define FRAME_OWNED_BY_CSTACK 3
-
-// Flags in py_frame.offset (the low 28 bits are the byte offset).
-#define PY_FRAME_ENTRY (1u << 31)   // the outermost frame of one eval-loop activation
-#define PY_OFFSET_NONE 0x0fffffffu  // offset unknown
-
-// Errors in py_event.err.
-#define PY_ERR_NONE 0
-#define PY_ERR_NO_TSTATE 1 // no thread state matched this thread
-#define PY_ERR_READ 2      // a read of interpreter memory failed mid-walk
-
-// Counters in py_stats.
-#define PY_STAT_SAMPLES 0   // samples of a described process
-#define PY_STAT_EMITTED 1   // events written to the ring
-#define PY_STAT_NO_TSTATE 2 // thread without a matching thread state
-#define PY_STAT_READ_ERR 3  // failed reads of interpreter memory
-#define PY_STAT_TRUNCATED 4 // stacks deeper than PY_MAX_FRAMES
-#define PY_STAT_RING_FULL 5 // events lost because the ring was full
-#define PY_STAT_CACHE_HIT 6 // thread state found through the per-thread cache
-#define PY_STAT_MAX 7
-
-struct py_config {
-	__u64 runtime;            // address of _PyRuntime in the process
-	__u32 layout;             // PY_LAYOUT_*
-	__u32 runtime_interp_head;// _PyRuntime.interpreters.head
-	__u32 interp_next;        // PyInterpreterState.next
-	__u32 interp_threads_head;// PyInterpreterState.threads.head (tstate_head)
-	__u32 tstate_next;        // PyThreadState.next
-	__u32 tstate_thread_id;   // PyThreadState.thread_id (pthread_t)
-	__u32 tstate_frame;       // .frame (3.10), .cframe (3.11, 3.12), .current_frame (3.13)
-	__u32 cframe_current_frame;// _PyCFrame.current_frame (3.11, 3.12)
-	__u32 frame_code;         // f_code / f_executable
-	__u32 frame_previous;     // f_back / previous
-	__u32 frame_instr;        // f_lasti (int, code units) / prev_instr / instr_ptr
-	__u32 frame_owner;        // is_entry (3.11) / owner (3.12+)
-	__u32 code_adaptive;      // PyCodeObject.co_code_adaptive (3.11+)
-	__u32 code_firstlineno;   // PyCodeObject.co_firstlineno
-	__u32 frame_window;       // bytes of a frame to read: its last used field's end
-};
-
-struct py_frame {
-	__u64 code;
-	__u32 offset; // byte offset of the instruction, PY_FRAME_ENTRY flag
-	__s32 firstlineno;
-};
-
-struct py_event {
-	__u32 pid;
-	__u32 tid;
-	__u64 ktime;
-	__u32 cpu;
-	__u16 n;
-	__u8 truncated;
-	__u8 err;
-	__u64 tstate;
-	struct py_frame frames[PY_MAX_FRAMES];
-};
 
 struct py_scratch {
 	__u8 win[PY_WINDOW + 16];
@@ -102,15 +43,15 @@ struct py_scratch {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
-	__type(key, __u32); // tgid
+	__type(key, __u32); /* tgid */
 	__type(value, struct py_config);
 } py_procs SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
-	__type(key, __u32); // tid
-	__type(value, __u64); // tstate address
+	__type(key, __u32);   /* tid */
+	__type(value, __u64); /* tstate address */
 } py_tstates SEC(".maps");
 
 struct {
@@ -150,7 +91,7 @@ struct {
 	__type(value, __u32); // index in interp_progs
 } interp_pids SEC(".maps");
 
-static __always_inline void count(__u32 key)
+static __always_inline void bump(__u32 key)
 {
 	__u64 *v = bpf_map_lookup_elem(&py_stats, &key);
 	if (v)
@@ -191,7 +132,7 @@ struct find_ctx {
 	__u64 found;
 };
 
-// find_step looks at one thread state of the interpreters' lists.
+/* find_step looks at one thread state of the interpreters' lists. */
 static long find_step(__u64 i, void *arg)
 {
 	struct find_ctx *c = arg;
@@ -213,13 +154,13 @@ static long find_step(__u64 i, void *arg)
 	return 0;
 }
 
-// find_tstate returns the PyThreadState of the current thread, or 0.
+/* find_tstate returns the PyThreadState of the current thread, or 0. */
 static __always_inline __u64 find_tstate(struct py_config *cfg, __u32 tid, __u64 fsbase)
 {
 	__u64 *cached = bpf_map_lookup_elem(&py_tstates, &tid);
 	if (cached && *cached) {
 		if (read_ptr(*cached + cfg->tstate_thread_id) == fsbase) {
-			count(PY_STAT_CACHE_HIT);
+			bump(PY_STAT_CACHE_HIT);
 			return *cached;
 		}
 	}
@@ -240,7 +181,7 @@ struct walk_ctx {
 	__u64 frame;
 };
 
-// walk_step records one frame and moves to its caller.
+/* walk_step records one frame and moves to its caller. */
 static long walk_step(__u64 i, void *arg)
 {
 	struct walk_ctx *w = arg;
@@ -249,16 +190,18 @@ static long walk_step(__u64 i, void *arg)
 	struct py_event *ev = &s->ev;
 	__u64 frame = w->frame;
 	__u32 layout = cfg->layout;
-	// The count lives in the map value, not on the stack: the verifier
-	// then knows only its bounds, not its value, and checks this callback
-	// in a few passes instead of one per possible count.
+	/*
+	 * The count lives in the map value, not on the stack: the verifier
+	 * then knows only its bounds, not its value, and checks this callback
+	 * in a few passes instead of one per possible count.
+	 */
 	__u32 n = ev->n;
 
 	if (!frame)
 		return 1;
 	if (n >= PY_MAX_FRAMES) {
 		ev->truncated = 1;
-		count(PY_STAT_TRUNCATED);
+		bump(PY_STAT_TRUNCATED);
 		return 1;
 	}
 	__u32 wsz = cfg->frame_window;
@@ -266,7 +209,7 @@ static long walk_step(__u64 i, void *arg)
 		wsz = PY_WINDOW;
 	if (bpf_probe_read_user(s->win, wsz, (void *)frame) != 0) {
 		ev->err = PY_ERR_READ;
-		count(PY_STAT_READ_ERR);
+		bump(PY_STAT_READ_ERR);
 		return 1;
 	}
 	__u64 code = win_u64(s, cfg->frame_code);
@@ -281,8 +224,10 @@ static long walk_step(__u64 i, void *arg)
 	} else {
 		__u8 owner = win_u8(s, cfg->frame_owner);
 		if (layout != PY_LAYOUT_311 && owner == FRAME_OWNED_BY_CSTACK) {
-			// A shim frame pushed when C code entered the eval loop:
-			// the frame below it was that loop's first.
+			/*
+			 * A shim frame pushed when C code entered the eval loop:
+			 * the frame below it was that loop's first.
+			 */
 			if (n > 0)
 				ev->frames[(n - 1) & (PY_MAX_FRAMES - 1)].offset |= PY_FRAME_ENTRY;
 			return 0;
@@ -295,9 +240,10 @@ static long walk_step(__u64 i, void *arg)
 			off = (__u32)(instr - base);
 	}
 	__s32 first = 0;
-	if (bpf_probe_read_user(&first, sizeof(first), (void *)(code + cfg->code_firstlineno)) != 0) {
+	if (bpf_probe_read_user(&first, sizeof(first), (void *)(code + cfg->code_firstlineno)) !=
+	    0) {
 		ev->err = PY_ERR_READ;
-		count(PY_STAT_READ_ERR);
+		bump(PY_STAT_READ_ERR);
 		return 1;
 	}
 	struct py_frame *f = &ev->frames[n & (PY_MAX_FRAMES - 1)];
@@ -320,7 +266,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	struct py_config *cfg = bpf_map_lookup_elem(&py_procs, &pid);
 	if (!cfg)
 		return 1;
-	count(PY_STAT_SAMPLES);
+	bump(PY_STAT_SAMPLES);
 
 	__u32 zero = 0;
 	struct py_scratch *s = bpf_map_lookup_elem(&py_scratch, &zero);
@@ -340,27 +286,43 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	__u64 ts = find_tstate(cfg, tid, fsbase);
 	ev->tstate = ts;
 	if (!ts) {
-		count(PY_STAT_NO_TSTATE);
+		bump(PY_STAT_NO_TSTATE);
 		ev->err = PY_ERR_NO_TSTATE;
 	} else {
 		__u64 frame = read_ptr(ts + cfg->tstate_frame);
 		if (frame && (cfg->layout == PY_LAYOUT_311 || cfg->layout == PY_LAYOUT_312))
 			frame = read_ptr(frame + cfg->cframe_current_frame);
 		struct walk_ctx w = {.cfg = cfg, .s = s, .frame = frame};
-		// Shim frames are skipped without counting: allow for them.
+		/* Shim frames are skipped without counting: allow for them. */
 		bpf_loop(PY_MAX_FRAMES * 2 + 1, walk_step, &w, 0);
 	}
 
-	__u64 size = sizeof(*ev) - sizeof(ev->frames) + (__u64)(ev->n & 0xff) * sizeof(struct py_frame);
+	__u64 size =
+		sizeof(*ev) - sizeof(ev->frames) + (__u64)(ev->n & 0xff) * sizeof(struct py_frame);
 	if (size > sizeof(*ev))
 		size = sizeof(*ev);
-	// Waking the reader for every stack costs more than reading the stack;
-	// it polls the ring, and is woken only when the ring fills up.
-	__u64 flags = bpf_ringbuf_query(&py_events, BPF_RB_AVAIL_DATA) > PY_WAKEUP_BYTES ?
-			      BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	/*
+	 * Waking the reader for every stack costs more than reading the stack;
+	 * it polls the ring, and is woken only when the ring fills up.
+	 */
+	__u64 flags = bpf_ringbuf_query(&py_events, BPF_RB_AVAIL_DATA) > PY_WAKEUP_BYTES
+			      ? BPF_RB_FORCE_WAKEUP
+			      : BPF_RB_NO_WAKEUP;
 	if (bpf_ringbuf_output(&py_events, ev, size, flags) != 0)
-		count(PY_STAT_RING_FULL);
+		bump(PY_STAT_RING_FULL);
 	else
-		count(PY_STAT_EMITTED);
+		bump(PY_STAT_EMITTED);
 	return 1;
 }
+
+/*
+ * bpf2go -type finds a type in the BTF, which holds the types of variables:
+ * this pointer, never set, carries the enums of tracer.h that no map names.
+ */
+const struct {
+	enum py_layout layout;
+	enum py_err err;
+	enum py_stat stat;
+	enum py_limits limits;
+	enum py_frame_bits frame_bits;
+} *keep_tracer_types __attribute__((unused));

@@ -34,6 +34,14 @@ type PyperfPyConfig struct {
 	_                  [4]byte
 }
 
+type PyperfPyErr uint32
+
+const (
+	PyperfPyErrPY_ERR_NONE      PyperfPyErr = 0
+	PyperfPyErrPY_ERR_NO_TSTATE PyperfPyErr = 1
+	PyperfPyErrPY_ERR_READ      PyperfPyErr = 2
+)
+
 type PyperfPyEvent struct {
 	_         structs.HostLayout
 	Pid       uint32
@@ -54,24 +62,60 @@ type PyperfPyFrame struct {
 	Firstlineno int32
 }
 
+type PyperfPyFrameBits uint32
+
+const (
+	PyperfPyFrameBitsPY_OFFSET_NONE PyperfPyFrameBits = 268435455
+	PyperfPyFrameBitsPY_FRAME_ENTRY PyperfPyFrameBits = 2147483648
+)
+
+type PyperfPyLayout uint32
+
+const (
+	PyperfPyLayoutPY_LAYOUT_310 PyperfPyLayout = 1
+	PyperfPyLayoutPY_LAYOUT_311 PyperfPyLayout = 2
+	PyperfPyLayoutPY_LAYOUT_312 PyperfPyLayout = 3
+	PyperfPyLayoutPY_LAYOUT_313 PyperfPyLayout = 4
+)
+
+type PyperfPyLimits uint32
+
+const (
+	PyperfPyLimitsPY_MAX_FRAMES PyperfPyLimits = 128
+)
+
 type PyperfPyScratch struct {
 	_   structs.HostLayout
 	Win [144]uint8
 	Ev  PyperfPyEvent
 }
 
+type PyperfPyStat uint32
+
+const (
+	PyperfPyStatPY_STAT_SAMPLES   PyperfPyStat = 0
+	PyperfPyStatPY_STAT_EMITTED   PyperfPyStat = 1
+	PyperfPyStatPY_STAT_NO_TSTATE PyperfPyStat = 2
+	PyperfPyStatPY_STAT_READ_ERR  PyperfPyStat = 3
+	PyperfPyStatPY_STAT_TRUNCATED PyperfPyStat = 4
+	PyperfPyStatPY_STAT_RING_FULL PyperfPyStat = 5
+	PyperfPyStatPY_STAT_CACHE_HIT PyperfPyStat = 6
+	PyperfPyStatPY_STAT_MAX       PyperfPyStat = 7
+)
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	PyperfMapInterpPids  = "interp_pids"
-	PyperfMapInterpProgs = "interp_progs"
-	PyperfMapPyEvents    = "py_events"
-	PyperfMapPyProcs     = "py_procs"
-	PyperfMapPyScratch   = "py_scratch"
-	PyperfMapPyStats     = "py_stats"
-	PyperfMapPyTstates   = "py_tstates"
-	PyperfProgOnSample   = "on_sample"
+	PyperfMapInterpPids      = "interp_pids"
+	PyperfMapInterpProgs     = "interp_progs"
+	PyperfMapPyEvents        = "py_events"
+	PyperfMapPyProcs         = "py_procs"
+	PyperfMapPyScratch       = "py_scratch"
+	PyperfMapPyStats         = "py_stats"
+	PyperfMapPyTstates       = "py_tstates"
+	PyperfProgOnSample       = "on_sample"
+	PyperfVarKeepTracerTypes = "keep_tracer_types"
 )
 
 // LoadPyperf returns the embedded CollectionSpec for Pyperf.
@@ -136,6 +180,7 @@ type PyperfMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type PyperfVariableSpecs struct {
+	KeepTracerTypes *ebpf.VariableSpec `ebpf:"keep_tracer_types"`
 }
 
 // PyperfObjects contains all objects after they have been loaded into the kernel.
@@ -183,6 +228,7 @@ func (m *PyperfMaps) Close() error {
 //
 // It can be passed to LoadPyperfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type PyperfVariables struct {
+	KeepTracerTypes *ebpf.Variable `ebpf:"keep_tracer_types"`
 }
 
 // PyperfPrograms contains all programs after they have been loaded into the kernel.

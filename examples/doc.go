@@ -1,7 +1,6 @@
 // Package examples holds the two example implementations that tracer
-// contains: python_container.py and nodejs_container.js (contract 3 of the
-// architecture), planted-bug variants of them in buggy/, and workload files
-// in workloads/ (one contract-1 action object per line).
+// contains: python_container.py and nodejs_container.js, planted-bug variants of them in buggy/, and workload files
+// in workloads/ (one trace-format action object per line).
 //
 // The Go code here embeds the containers (Files, for `tracer verify`) and
 // tests them: the tests run the containers with the real

@@ -159,7 +159,7 @@ func readTrace(t *testing.T, path string) []record {
 	return recs
 }
 
-// action is a decoded contract-1 action.
+// action is a decoded trace-format action.
 type action struct {
 	Type          string        `json:"type"`
 	Name          string        `json:"name"`

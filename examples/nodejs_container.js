@@ -7,7 +7,7 @@
 //   node examples/nodejs_container.js --steps N --seed S --emit-actions > FILE.jsonl
 //
 // It runs a workload (generated from --seed, or replayed from --actions) through
-// transition(), a faithful copy of the Lean specification (lean/, the seed's
+// transition(), a faithful copy of the Lean specification (lean/,
 // MoltbookBisim.transition), and reports the initial state and every step
 // through probe/node/tracer_probe.js. examples/python_container.py is the same
 // program in Python: the same seed gives the same actions in both.
@@ -51,7 +51,7 @@ function scalarLength(s) {
 // change both or neither.
 //
 // PRNG: a 32-bit Weyl sequence finished by murmur3's fmix32. All arithmetic is
-// on unsigned 32-bit integers (mod 2^32); s starts at the seed (0 <= seed < 2^32):
+// on unsigned 32-bit integers (mod 2^32); s starts at seed (0 <= seed < 2^32):
 //   s = s + 0x9E3779B9
 //   z = s
 //   z = (z ^ (z >> 16)) * 0x85EBCA6B
@@ -124,7 +124,7 @@ class Rand {
   }
 }
 
-// generate yields the seed's first `steps` actions.
+// generate yields the first `steps` actions generated from seed.
 function* generate(seed, steps) {
   const r = new Rand(seed);
   const name = () => NAMES[r.below(NAMES.length)] + '-' + String(r.below(100));
@@ -149,7 +149,7 @@ function* generate(seed, steps) {
 // WorkloadError is a bad line of a workload file; its message is "FILE:LINE: problem".
 class WorkloadError extends Error {}
 
-// loadActions reads a workload: one contract-1 action object per line; blank
+// loadActions reads a workload: one trace-format action object per line; blank
 // lines are skipped. Every line is checked before the first step runs.
 function loadActions(file) {
   let raw;

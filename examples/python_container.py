@@ -6,7 +6,7 @@
     python3 examples/python_container.py --steps N --seed S --emit-actions > FILE.jsonl
 
 It runs a workload (generated from --seed, or replayed from --actions) through
-transition(), a faithful copy of the Lean specification (lean/, the seed's
+transition(), a faithful copy of the Lean specification (lean/,
 MoltbookBisim.transition), and reports the initial state and every step
 through probe/python/tracer_probe.py. examples/nodejs_container.js is the same
 program in JavaScript: the same seed gives the same actions in both.
@@ -51,7 +51,7 @@ def transition(state, action):
 # change both or neither.
 #
 # PRNG: a 32-bit Weyl sequence finished by murmur3's fmix32. All arithmetic is
-# on unsigned 32-bit integers (mod 2^32); s starts at the seed (0 <= seed < 2^32):
+# on unsigned 32-bit integers (mod 2^32); s starts at seed (0 <= seed < 2^32):
 #   s = s + 0x9E3779B9
 #   z = s
 #   z = (z ^ (z >> 16)) * 0x85EBCA6B
@@ -123,7 +123,7 @@ class Rand:
 
 
 def generate(seed, steps):
-    """Yield the seed's first steps actions."""
+    """Yield the first steps actions generated from seed."""
     r = Rand(seed)
 
     def name():
@@ -150,7 +150,7 @@ class WorkloadError(Exception):
 
 
 def load_actions(path):
-    """Read a workload: one contract-1 action object per line; blank lines
+    """Read a workload: one trace-format action object per line; blank lines
     are skipped. Every line is checked before the first step runs."""
     try:
         with open(path, "rb") as f:

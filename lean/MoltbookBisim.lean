@@ -1,5 +1,5 @@
 /-
-The Moltbook transition system (the seed's specification) and its bisimulation
+The Moltbook transition system (the original specification) and its bisimulation
 theorems. `lake build` checks every proof and every `#guard` example.
 
   MoltbookBisim.Spec      State, Action, transition, run, bisimilar

@@ -15,7 +15,7 @@ import (
 // other; with one CPU busy elsewhere, about the same either way.)
 var kernelTypes = btf.NewCache()
 
-// loadCollection loads spec into objs with the shared kernel types.
-func loadCollection(spec *ebpf.CollectionSpec, objs any) error {
+// LoadCollection loads spec into objs with the shared kernel types.
+func LoadCollection(spec *ebpf.CollectionSpec, objs any) error {
 	return spec.LoadAndAssign(objs, &ebpf.CollectionOptions{Cache: kernelTypes})
 }

@@ -1,8 +1,11 @@
 // Package loader owns tracer's contact with the kernel and with the traced
-// process: loading and attaching BPF objects, opening the perf_event samplers
-// (elastic/go-perf), reading their rings and the BPF ring buffers, starting
-// the traced command (gated so that it execs only once the samplers are
-// enabled), forwarding signals to it, and counting every lost record.
+// process: loading BPF collections (with one shared decoding of the
+// kernel's BTF) and releasing uprobe links, opening the perf_event samplers
+// (elastic/go-perf) and reading their rings, starting the traced command
+// (gated so that it execs only once the samplers are enabled), forwarding
+// signals to it, privilege and kernel feature checks, and counting every
+// lost record. The BPF programs of one feature are loaded and read by that
+// feature's package (interp/cpython, capture).
 //
 // Sampling (sampler*.go): one cpu-clock event per CPU for the target, with
 // user and kernel callchains and CLOCK_MONOTONIC timestamps, so a sample's
@@ -14,7 +17,8 @@
 // threads created later are followed through inherit.
 //
 // Process lifecycle (process*.go): `tracer run` starts the command through a
-// small shim, the tracer binary itself re-executed with TRACER_EXEC_SHIM set.
+// small shim, the tracer binary itself re-executed with TRACER_EXEC_SHIM set
+// (RunHelperRole, the first call of main, runs it).
 // The shim blocks on a pipe until the samplers are open on its pid (inherit,
 // enable_on_exec), then execs the command, so the command's first
 // instruction is already sampled. No shell interprets the command.
@@ -22,7 +26,7 @@
 // Cost (bpfload.go, release.go): the BPF collections, loaded at the same
 // time from the session's start, share one decoding of the kernel's BTF.
 // Removing a uprobe waits for an
-// RCU grace period (about 110 ms here); Capture.Close leaves that wait to a
+// RCU grace period (about 110 ms here); CloseLinks leaves that wait to a
 // short-lived helper process, the tracer binary re-executed with
 // TRACER_RELEASE_HELPER set, which holds copies of the uprobe links until
 // tracer has closed its own, so tracer's exit does not wait. ReleaseFiles

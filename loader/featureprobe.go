@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/features"
@@ -26,10 +27,29 @@ const (
 	FeatureUprobe Feature = "uprobe"
 )
 
-// DisableFeaturesEnv names features, comma-separated, that ProbeFeatures
-// reports missing whatever the kernel has. It exists so that tests can see
-// what a user without them sees; it can only make tracer refuse to run.
-const DisableFeaturesEnv = "TRACER_DISABLE_FEATURES"
+// disabled are the features ProbeFeatures reports missing whatever the
+// kernel has (DisableFeatures), and what disabled them.
+var disabled struct {
+	sync.Mutex
+	features map[Feature]bool
+	by       string
+}
+
+// DisableFeatures makes ProbeFeatures report the named features missing
+// whatever the kernel has, saying they were disabled by by (the flag that
+// asked). It exists so that tests can see what a user without them sees; it
+// can only make tracer refuse to run.
+func DisableFeatures(by string, names ...string) {
+	m := map[Feature]bool{}
+	for _, f := range names {
+		if f = strings.TrimSpace(f); f != "" {
+			m[Feature(f)] = true
+		}
+	}
+	disabled.Lock()
+	defer disabled.Unlock()
+	disabled.features, disabled.by = m, by
+}
 
 // ErrFeature says the kernel lacks a facility tracer needs.
 var ErrFeature = errors.New("kernel feature missing")
@@ -72,10 +92,12 @@ var probes = map[Feature]func() error{
 // a *FeatureError (errors.Is ErrFeature) for the first one it lacks. Call it
 // after CheckPrivilege: without privilege the probes fail for that reason.
 func ProbeFeatures(need ...Feature) error {
-	disabled := disabledFeatures()
+	disabled.Lock()
+	off, by := disabled.features, disabled.by
+	disabled.Unlock()
 	for _, f := range need {
-		if disabled[f] {
-			return &FeatureError{Feature: f, Err: fmt.Errorf("disabled by %s", DisableFeaturesEnv)}
+		if off[f] {
+			return &FeatureError{Feature: f, Err: fmt.Errorf("disabled by %s", by)}
 		}
 		probe, ok := probes[f]
 		if !ok {
@@ -90,16 +112,6 @@ func ProbeFeatures(need ...Feature) error {
 		}
 	}
 	return nil
-}
-
-func disabledFeatures() map[Feature]bool {
-	m := map[Feature]bool{}
-	for _, f := range strings.Split(os.Getenv(DisableFeaturesEnv), ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			m[Feature(f)] = true
-		}
-	}
-	return m
 }
 
 // probePerfEvent opens, and closes at once, a disabled cpu-clock event on

@@ -4,19 +4,21 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/tracer-dev/tracer/internal/privtest"
 )
 
 func TestProbeFeaturesPresent(t *testing.T) {
-	if err := CheckPrivilege(); err != nil {
-		t.Skipf("feature probes need privilege: %v", err)
-	}
-	t.Setenv(DisableFeaturesEnv, "")
+	privtest.Require(t, "feature probes", CheckPrivilege())
+	DisableFeatures("")
 	if err := ProbeFeatures(FeaturePerfEvent, FeatureBPF, FeatureUprobe); err != nil {
 		t.Fatalf("this kernel has perf events, BPF and uprobes, the probe says: %v", err)
 	}
 }
 
 func TestProbeFeaturesDisabled(t *testing.T) {
+	const by = "--disable-features"
+	t.Cleanup(func() { DisableFeatures("") })
 	for _, tc := range []struct {
 		disable string
 		need    []Feature
@@ -27,18 +29,18 @@ func TestProbeFeaturesDisabled(t *testing.T) {
 		{" uprobe , bpf", []Feature{FeaturePerfEvent, FeatureBPF, FeatureUprobe}, FeatureBPF, "CONFIG_BPF_SYSCALL"},
 		{"uprobe", []Feature{FeatureUprobe}, FeatureUprobe, "CONFIG_UPROBE_EVENTS"},
 	} {
-		t.Setenv(DisableFeaturesEnv, tc.disable)
+		DisableFeatures(by, strings.Split(tc.disable, ",")...)
 		err := ProbeFeatures(tc.need...)
 		var fe *FeatureError
 		if !errors.Is(err, ErrFeature) || !errors.As(err, &fe) || fe.Feature != tc.want {
 			t.Errorf("disabled %q: %v, want the missing feature %s", tc.disable, err, tc.want)
 			continue
 		}
-		if msg := err.Error(); !strings.Contains(msg, tc.text) || !strings.Contains(msg, DisableFeaturesEnv) || strings.Contains(msg, "\n") {
+		if msg := err.Error(); !strings.Contains(msg, tc.text) || !strings.Contains(msg, by) || strings.Contains(msg, "\n") {
 			t.Errorf("disabled %q: message %q should name %s and the cause on one line", tc.disable, msg, tc.text)
 		}
 	}
-	t.Setenv(DisableFeaturesEnv, "uprobe")
+	DisableFeatures(by, "uprobe")
 	if err := ProbeFeatures(Feature("warp drive")); err == nil || errors.Is(err, ErrFeature) {
 		t.Errorf("an unknown feature: %v, want a plain error", err)
 	}

@@ -8,11 +8,11 @@ import (
 	"syscall"
 )
 
-// openELF opens an ELF file whose path came from a traced process (its
+// OpenELF opens an ELF file whose path came from a traced process (its
 // mappings), which may since have put anything under that name: the file is
 // opened without blocking (a FIFO would wait for a writer forever) and must
 // be a regular file. The caller calls done when finished with the ELF file.
-func openELF(path string) (ef *elf.File, done func() error, err error) {
+func OpenELF(path string) (ef *elf.File, done func() error, err error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, nil, err

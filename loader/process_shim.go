@@ -11,9 +11,8 @@ import (
 // The gated start. StartGated runs the tracer binary itself (os.Executable)
 // with shimEnv set, fd 3 the read end of the gate pipe and fd 4 the write end
 // of the status pipe; os.Args[1] is the resolved command and os.Args[2:] its
-// argv. The shim does all of its work in init, before main and before any
-// flag parsing, so any binary that links this package (tracer, or a test
-// binary) can serve as the shim:
+// argv. The shim runs from RunHelperRole, the first thing main (or a test
+// binary's TestMain) does, before any flag parsing:
 //
 //  1. it blocks reading one byte from the gate: the samplers are opened on
 //     its pid meanwhile, with inherit and enable_on_exec;
@@ -25,8 +24,9 @@ import (
 //  4. if the exec fails it writes the error to the status pipe and exits
 //     127; a successful exec closes the pipe without a byte.
 //
-// Go runs package initialisation on the main thread, so the exec happens on
-// the thread whose tid is the pid the samplers follow.
+// The caller's main goroutine is locked to the main thread (LockOSThread in
+// an init function), so the exec happens on the thread whose tid is the pid
+// the samplers follow.
 const shimEnv = "TRACER_EXEC_SHIM"
 
 const (
@@ -34,13 +34,6 @@ const (
 	shimStatusFD = 4
 	gateByte     = 'g'
 )
-
-func init() {
-	if os.Getenv(shimEnv) == "" {
-		return
-	}
-	runShim()
-}
 
 func runShim() {
 	var b [1]byte

@@ -13,7 +13,7 @@ import (
 // each close of a uprobe link. A session removes its uprobes when the
 // target has ended, and the wait used to be the last thing tracer's
 // process did before it could exit (the exit waits for a thread inside
-// close). closeLinks lets a helper process do the waiting instead:
+// close). CloseLinks lets a helper process do the waiting instead:
 //
 //  1. it starts the helper (the tracer binary itself, like the exec shim,
 //     with releaseEnv set) with a copy of each link's descriptor and the
@@ -33,10 +33,8 @@ const releaseEnv = "TRACER_RELEASE_HELPER"
 // releasePipeFD is the helper's end of the pipe; the links follow it.
 const releasePipeFD = 3
 
-func init() {
-	if os.Getenv(releaseEnv) == "" {
-		return
-	}
+// runReleaseHelper holds the inherited links until the pipe ends.
+func runReleaseHelper() {
 	var b [64]byte
 	for {
 		n, err := syscall.Read(releasePipeFD, b[:])
@@ -44,21 +42,16 @@ func init() {
 			break
 		}
 	}
-	os.Exit(0)
 }
 
-// closeLinks closes links, through a helper process where the links give
+// CloseLinks closes links, through a helper process where the links give
 // their descriptors. It returns the first error of closing tracer's copies.
-func closeLinks(links []link.Link) error {
+func CloseLinks(links []link.Link) error {
 	var files []*os.File
-	var rest []link.Link
 	for _, l := range links {
-		f, ok := dupLink(l)
-		if !ok {
-			rest = append(rest, l)
-			continue
+		if f, ok := dupLink(l); ok {
+			files = append(files, f)
 		}
-		files = append(files, f)
 	}
 	done := startReleaseHelper(files)
 	for _, f := range files {
@@ -75,7 +68,7 @@ func closeLinks(links []link.Link) error {
 }
 
 // ReleaseFiles closes files so that whatever their last reference holds is
-// freed in a helper process, as closeLinks does for uprobes: a session
+// freed in a helper process, as CloseLinks does for uprobes: a session
 // that replaces a large trace file keeps a reference to the old one across
 // the rename and hands it here, so that the file system frees its blocks
 // (about 30 ms for 70 MiB on this machine's ext4) after tracer has exited

@@ -13,6 +13,8 @@ import (
 
 	"github.com/elastic/go-perf"
 	"golang.org/x/sys/unix"
+
+	"github.com/tracer-dev/tracer/internal/usage"
 )
 
 // Frequency bounds accepted for -F/--freq.
@@ -106,12 +108,21 @@ func attr(cfg SamplerConfig) *perf.Attr {
 	return a
 }
 
+// CheckFreq is the rule for a sampling frequency: MinFreq to MaxFreq Hz.
+// Its error is a usage error that names the -F flag.
+func CheckFreq(freq int) error {
+	if freq < MinFreq || freq > MaxFreq {
+		return usage.Errorf("invalid frequency %d Hz: give -F between %d and %d", freq, MinFreq, MaxFreq)
+	}
+	return nil
+}
+
 // OpenSampler opens one cpu-clock event per online CPU and per target
 // thread, and maps one ring per CPU. The events count at once, unless
 // EnableOnExec is set. Records are read after Start.
 func OpenSampler(cfg SamplerConfig) (*Sampler, error) {
-	if cfg.Freq < MinFreq || cfg.Freq > MaxFreq {
-		return nil, fmt.Errorf("sampling frequency %d Hz is out of range: use %d to %d", cfg.Freq, MinFreq, MaxFreq)
+	if err := CheckFreq(cfg.Freq); err != nil {
+		return nil, err
 	}
 	if cfg.PID <= 0 {
 		return nil, fmt.Errorf("invalid target pid %d", cfg.PID)

@@ -9,18 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/elastic/go-perf"
+	"github.com/tracer-dev/tracer/internal/privtest"
 )
 
 // needPerf skips when the kernel has no perf_event support.
 func needPerf(t *testing.T) {
 	t.Helper()
-	if !perf.Supported() {
-		t.Skip("perf_event_open is not supported by this kernel")
-	}
-	if err := CheckPrivilege(); err != nil {
-		t.Skip("no privilege to sample other processes:", err)
-	}
+	privtest.Require(t, "sampling other processes", CheckPrivilege(), ProbeFeatures(FeaturePerfEvent))
 }
 
 // buildBurner compiles testdata/burn.c with gcc into a temporary directory.
@@ -240,13 +235,9 @@ func TestCapEff(t *testing.T) {
 }
 
 func TestStartGatedAsUser(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("changing user needs root")
-	}
+	privtest.Root(t, "changing user")
 	cred, err := ResolveUser("nobody")
-	if err != nil {
-		t.Skip("no user nobody:", err)
-	}
+	privtest.Require(t, "the user nobody", err)
 	out, err := os.CreateTemp(t.TempDir(), "id")
 	if err != nil {
 		t.Fatal(err)

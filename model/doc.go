@@ -25,7 +25,7 @@
 //	verdict.go   Verdict (conforming, divergent, incomplete), the records that cannot be used
 //	chains.go    following steps that carry pre, per thread
 //	report.go    the human report; jsonout.go the --json form
-//	encode.go    AppendRecord and the contract-1 JSON of State and Action
+//	encode.go    AppendRecord and the trace-format JSON of State and Action
 //
 // Each Go definition mirrors one Lean definition clause by clause; lean/README.md
 // maps them, and the tests mirror each Lean theorem with a property test and

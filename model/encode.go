@@ -5,16 +5,16 @@ import (
 	"unicode/utf8"
 )
 
-// The encoders below write the contract-1 forms, so a State, Action or Record
+// The encoders below write the trace-format forms, so a State, Action or Record
 // marshals to exactly what a trace holds and DecodeRecord reads back.
 
-// MarshalJSON writes s as a contract-1 state.
+// MarshalJSON writes s as a trace-format state.
 func (s State) MarshalJSON() ([]byte, error) { return appendState(nil, s, -1), nil }
 
-// MarshalJSON writes a as a contract-1 action.
+// MarshalJSON writes a as a trace-format action.
 func (a Action) MarshalJSON() ([]byte, error) { return appendAction(nil, a, -1), nil }
 
-// AppendRecord appends r as one contract-1 line, without the newline.
+// AppendRecord appends r as one trace-format line, without the newline.
 func AppendRecord(b []byte, r Record) []byte {
 	b = append(b, `{"kind":`...)
 	b = appendString(b, r.Kind)

@@ -2,10 +2,9 @@ package model
 
 import "fmt"
 
-// InputError is malformed input: a line that is not a record of the trace
-// format, or a record out of place (seq not increasing, a second init). File
-// and Line name where; Line is 0 when the problem is the whole file (an empty
-// trace).
+// InputError is malformed input: a line that is not a trace-format record, or a
+// record out of place (seq not increasing, a second init). File and Line name
+// where; Line is 0 when the problem is the whole file (an empty trace).
 type InputError struct {
 	File string
 	Line int

@@ -9,7 +9,7 @@ import (
 )
 
 // parser is a small JSON scanner over one line. It is hand-written for speed on
-// the contract-1 shape (decoding a record allocates only its strings), but it
+// the trace-format shape (decoding a record allocates only its strings), but it
 // accepts and validates all of JSON (RFC 8259): unknown fields are skipped,
 // escapes and surrogate pairs are decoded, invalid UTF-8 is rejected.
 type parser struct {

@@ -70,7 +70,7 @@ type jsonDivergence struct {
 
 // JSON returns the machine form of r (one JSON object): the verdict, the
 // counts, and the first divergence or null. Expected and observed states are
-// contract-1 states with every digit of every number.
+// trace-format states with every digit of every number.
 func (r *Result) JSON() ([]byte, error) {
 	j := jsonResult{
 		Verdict: "conforming", Relation: r.Relation.String(), Files: r.Files, Pair: r.Pair,

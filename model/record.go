@@ -14,7 +14,7 @@ const (
 	KindLost = "lost"
 )
 
-// Record is one decoded line of a trace (contract 1, docs/trace-format.md).
+// Record is one decoded line of a trace (the trace format, docs/trace-format.md).
 // An init record has Impl, PID and State; a step record has Seq, T0, T1, TID,
 // Action and State (the state after the step). File and Line say where the
 // record came from (set by Decoder; empty and 0 from DecodeRecord).

@@ -6,20 +6,21 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 
+	"github.com/tracer-dev/tracer/capture"
+	"github.com/tracer-dev/tracer/capture/hooks"
+	"github.com/tracer-dev/tracer/internal/usage"
 	"github.com/tracer-dev/tracer/loader"
 	"github.com/tracer-dev/tracer/model"
 )
 
 // Transitions is the Plugin that captures every transition the traced
 // program reports through its probe binding, in the kernel: uprobes on the
-// interpreter's write path (loader.Capture) copy the binding's batches into
+// interpreter's write path (capture.Stream) copy the binding's batches into
 // a ring. As batches arrive it writes the records to the --trace file,
 // feeds them to the model's checker (live: a divergence is known while the
 // program still runs), and matches each step's [t0, t1] window on its thread
@@ -27,49 +28,32 @@ import (
 // every sample with the step it fell in. Report prints the per-action table
 // and the verdict. Its memory is bounded however long the run: it keeps the
 // steps that hold a sample and those of the last seconds, step durations in
-// fixed histograms, and at most queueBytes of batches waiting for the check.
-//
-// For `tracer run` the command and its children are followed through their
-// execs (loader.Capture.Follow): the kernel stops each at exec until its
-// uprobe is placed, so no batch is missed however short the program. Where
-// that is not possible, the uprobe is placed before the exec when the
-// command names the interpreter (loader.ResolveCommand), and the process
-// tree is polled. The samplers' mmap records are a last way (Observe).
+// fixed histograms, and at most capture.QueueBytes of batches waiting for
+// the check.
 type Transitions struct {
-	cfg  TransitionsConfig
-	cred *loader.Credential // owner of the trace files
-	log  io.Writer
+	cfg    TransitionsConfig
+	cred   *loader.Credential // owner of the trace files
+	log    io.Writer
+	stream *capture.Stream
 
-	prep    *preparation // the capture loaded ahead of Attach
-	capture *loader.Capture
-	cancel  context.CancelFunc
-	done    chan struct{} // closed when every captured batch has been handled
-	readErr error
-	workErr error
-	closed  chan error // the result of closing the capture, after Detach
+	mu      sync.Mutex
+	procs   map[int]*traceProc // by pid, in order of first batch
+	order   []int
+	notes   []string
+	muted   map[string]int // notes of a kind printed so far (see noteCapped)
+	corr    *correlator
+	steps   []tidWindow // the windows of the batch being handled
+	actions actionStats
+	decoded bool // any record decoded
 
-	attachMode bool // tracer attach: the process was already running
-
-	mu       sync.Mutex
-	procs    map[int]*traceProc // by pid, in order of first batch
-	order    []int
-	attached map[int]bool // pids with an interpreter attached
-	warned   map[string]bool
-	notes    []string
-	muted    map[string]int // notes of a kind printed so far (see noteCapped)
-	corr     *correlator
-	steps    []tidWindow // the windows of the batch being handled
-	actions  actionStats
-	decoded  bool // any record decoded
-	queue    *batchQueue
-
-	stats loader.CaptureStats
+	stats capture.CaptureStats
+	hooks *hooks.Install // the --transition hooks of a run, until Detach
 }
 
 // TransitionsConfig configures the Transitions plugin.
 type TransitionsConfig struct {
 	Relation model.Relation
-	// Trace is the contract-1 JSONL file to write (--trace); "" means none.
+	// Trace is the trace-format JSONL file to write (--trace); "" means none.
 	// Records of a second process go to Trace with ".PID" before the
 	// extension.
 	Trace string
@@ -78,6 +62,13 @@ type TransitionsConfig struct {
 	Command []string
 	// Log receives one-line notes and the report; nil means os.Stderr.
 	Log io.Writer
+	// CaptureRingBytes is the size of the capture's ring buffer, a power
+	// of two of at least a page; 0 means the default (64 MiB, see
+	// capture.CaptureOptions).
+	CaptureRingBytes uint32
+	// Hook, when set, injects the --transition hooks into the command
+	// (capture/hooks): programs that do not use the binding are observed.
+	Hook *hooks.Spec
 	// Sink, when set, sees every checked step and every divergence as the
 	// live check finds them (a continuous export).
 	Sink StepSink
@@ -125,12 +116,28 @@ func NewTransitions(cfg TransitionsConfig) *Transitions {
 	if log == nil {
 		log = os.Stderr
 	}
-	return &Transitions{
+	t := &Transitions{
 		cfg: cfg, log: log,
-		procs: map[int]*traceProc{}, attached: map[int]bool{}, warned: map[string]bool{},
+		procs: map[int]*traceProc{},
 		muted: map[string]int{}, corr: newCorrelator(), actions: actionStats{},
-		prep: prepareCapture(cfg.Command),
 	}
+	t.stream = capture.NewStream(capture.StreamConfig{Command: cfg.Command, RingBytes: cfg.CaptureRingBytes, Note: t.noteLocking})
+	return t
+}
+
+// noteLocking prints a note from outside t.mu.
+func (t *Transitions) noteLocking(format string, args ...any) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.note(format, args...)
+}
+
+// Close frees the capture program of a plugin that was never attached (a
+// session that ended before it started tracing); after Attach it does
+// nothing.
+func (t *Transitions) Close() error {
+	t.hooks.Close()
+	return t.stream.Close()
 }
 
 func (t *Transitions) note(format string, args ...any) {
@@ -173,117 +180,37 @@ func (t *Transitions) Outputs() []OutputFile {
 	return []OutputFile{{Flag: "--trace", Path: t.cfg.Trace}}
 }
 
-// Attach loads the capture program, places the uprobes it can place now and
-// starts reading batches.
+// Attach places the uprobes it can place now and starts reading batches.
 func (t *Transitions) Attach(ctx context.Context, tg Target) error {
-	<-t.prep.done
-	if err := t.prep.featureErr; err != nil {
-		if !errors.Is(err, loader.ErrFeature) {
-			return err
-		}
-		if t.cfg.Trace != "" {
-			return usageErr{fmt.Sprintf("cannot write --trace %s: %v", t.cfg.Trace, err)}
-		}
-		t.mu.Lock()
-		t.note("no transition capture (%v); sampling goes on without transitions", err)
-		t.mu.Unlock()
-		return nil
-	}
-	if t.prep.err != nil {
-		return t.prep.err
-	}
-	c := t.prep.capture
-	t.prep.capture = nil // the session owns it now: Detach closes it
-	if c == nil {
-		return errors.New("transition capture: attached twice")
-	}
-	t.capture = c
 	t.cred = tg.Cred
-	rctx, cancel := context.WithCancel(context.Background())
-	t.cancel = cancel
-	t.done = make(chan struct{})
-	q := newBatchQueue(queueBytes)
-	t.queue = q
-	go func() {
-		defer q.close()
-		t.readErr = c.Read(rctx, q.push)
-	}()
-	go func() {
-		defer close(t.done)
-		t.workErr = q.drain(t.batch)
-	}()
-
-	if tg.Attach {
-		t.attachMode = true
-		ts, err := c.AttachProcess(tg.PID)
-		switch {
-		case errors.Is(err, loader.ErrNoInterpreter):
-			t.mu.Lock()
-			t.note("pid %d is neither CPython nor Node: sampling goes on, with transitions only from interpreters it starts", tg.PID)
-			t.mu.Unlock()
-		case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH):
-			// The process ended while tracer attached: the session
-			// reports its exit like any other.
-		case err != nil:
-			t.Detach()
-			return fmt.Errorf("transition capture: %w", err)
-		default:
-			t.markAttached(tg.PID, ts)
+	err := t.stream.Start(tg.PID, tg.Attach, t.batch)
+	switch {
+	case errors.Is(err, loader.ErrFeature):
+		if t.cfg.Trace != "" {
+			return usage.Errorf("cannot write --trace %s: %v", t.cfg.Trace, err)
 		}
-		t.followAttached(c, tg.PID)
+		t.noteLocking("no transition capture (%v); sampling goes on without transitions", err)
 		return nil
+	case err != nil && t.stream.Started():
+		t.Detach()
+		return err
 	}
-	// Follow the command and its children through their execs: each is
-	// stopped at exec until its uprobe is in place.
-	ferr := c.Follow(tg.PID, true, func(pid int, ts []loader.Target) { t.markAttached(pid, ts) })
-	if ferr == nil {
-		return nil
-	}
-	t.mu.Lock()
-	t.note("cannot follow execs (%v): transitions written in the first milliseconds of a process may be missed", ferr)
-	t.mu.Unlock()
-	if len(t.cfg.Command) > 0 {
-		ts := loader.ResolveCommand(t.cfg.Command[0], os.Getenv("PATH"))
-		for _, x := range ts {
-			if err := c.AttachTarget(tg.PID, x); err != nil {
-				t.Detach()
-				return fmt.Errorf("transition capture: %w", err)
-			}
-		}
-		t.markAttached(tg.PID, ts)
-	}
-	go t.watchTree(rctx, tg.PID)
-	return nil
+	return err
 }
 
 // Observe labels samples with the steps that hold them, and attaches to
 // interpreter files as the target (or a child) maps them.
 func (t *Transitions) Observe(rec loader.Record) {
-	if s, ok := rec.(*loader.Sample); ok {
-		t.observeSample(s)
-		return
-	}
-	m, ok := rec.(*loader.Mmap)
-	if !ok || t.capture == nil || !strings.HasPrefix(m.Path, "/") {
-		return
-	}
-	tg, ok, err := t.capture.AttachMapping(m.PID, m.Path)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	switch {
-	case err != nil:
-		if !t.warned[m.Path] {
-			t.warned[m.Path] = true
-			t.note("cannot capture transitions of pid %d from %s: %v", m.PID, m.Path, err)
-		}
-	case ok:
-		t.attached[m.PID] = true
-		_ = tg
+	switch r := rec.(type) {
+	case *loader.Sample:
+		t.observeSample(r)
+	case *loader.Mmap:
+		t.stream.ObserveMapping(r)
 	}
 }
 
 // batch handles one captured batch: trace file, live check, step windows.
-func (t *Transitions) batch(b loader.Batch) error {
+func (t *Transitions) batch(b capture.Batch) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	fresh := t.procs[b.PID] == nil
@@ -291,7 +218,7 @@ func (t *Transitions) batch(b loader.Batch) error {
 	if err != nil {
 		return err
 	}
-	if fresh && !t.attachMode && b.Number > 1 {
+	if fresh && !t.stream.Running() && b.Number > 1 {
 		// tracer run sees a program from its start: batches before the
 		// first one captured were lost (an attach misses them by design).
 		if err := p.lost(uint64(b.Number)-1, "batches before the first one captured"); err != nil {
@@ -406,20 +333,14 @@ func (t *Transitions) record(p *traceProc, err error) {
 // Detach stops reading once the ring is drained, detaches the uprobes,
 // closes the trace files and reports what was lost.
 func (t *Transitions) Detach() error {
-	if t.capture == nil {
+	if !t.stream.Started() {
 		t.corr.finish()
+		t.hooks.Close()
 		return nil
 	}
-	t.cancel()
-	<-t.done
-	st, serr := t.capture.Stats()
 	// Removing a uprobe waits for an RCU grace period, about 100 ms here:
-	// let it overlap with symbolizing and writing the outputs. Nothing
-	// reads the capture any more.
-	c := t.capture
-	t.closed = make(chan error, 1)
-	go func() { t.closed <- c.Close() }()
-	t.capture = nil
+	// it overlaps with symbolizing and writing the outputs.
+	st, serr := t.stream.Stop()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.stats = st
@@ -449,42 +370,47 @@ func (t *Transitions) Detach() error {
 			t.note("pid %d: %d records were out of place (first: %s)", pid, p.inputs, p.firstEr)
 		}
 	}
-	if len(t.attached) == 0 && !t.attachMode {
+	attachMode := t.stream.Running()
+	// Transitions are spoken of only when they were asked for (--trace,
+	// --transition) or the program reported some.
+	asked := t.cfg.Trace != "" || t.cfg.Hook != nil
+	whyNone := t.hookNotes()
+	switch {
+	case !asked || len(t.order) > 0:
+	case !t.stream.AnyAttached() && !attachMode:
 		t.note("the target ran neither CPython nor Node: no transitions were captured, only samples")
-	} else if len(t.order) == 0 && st.RingFull > 0 {
+	case st.RingFull > 0:
 		t.note("no transitions were captured: all %d batches the program wrote were lost because the capture ring was full", st.RingFull)
-	} else if len(t.order) == 0 {
-		t.note("no transitions were captured: the program wrote no probe batches (is it using probe/python/tracer_probe.py or probe/node/tracer_probe.js, without TRACER_PROBE_FILE?)")
+	case whyNone != "":
+		t.note("no transitions were captured: %s", whyNone)
+	case t.cfg.Hook == nil:
+		t.note("no transitions were captured: the program wrote no probe batches (give --transition NAME to observe its transition function, or use probe/python/tracer_probe.py or probe/node/tracer_probe.js without TRACER_PROBE_FILE)")
+	default:
+		t.note("no transitions were captured: the hook recorded steps but no batch reached tracer")
 	}
-	if st.Lost() || (st.MissedAtStart > 0 && !t.attachMode) {
+	if err := t.writeEmptyTrace(); err != nil && first == nil {
+		first = fmt.Errorf("write trace %s: %w", t.cfg.Trace, err)
+	}
+	if st.Lost() || (st.MissedAtStart > 0 && !attachMode) {
 		// (an attach misses the batches before it by design)
 		t.note("transition capture: %s", st)
 	}
-	if w := t.queue.waited(); w > 0 && st.RingFull > 0 {
-		t.note("the live check fell behind the program %d times, with %d MiB of batches waiting: the capture ring absorbed the rest until it was full", w, queueBytes>>20)
+	if w := t.stream.QueueWaits(); w > 0 && st.RingFull > 0 {
+		t.note("the live check fell behind the program %d times, with %d MiB of batches waiting: the capture ring absorbed the rest until it was full", w, capture.QueueBytes>>20)
 	}
 	t.corr.finish()
-	for _, err := range []error{t.readErr, t.workErr, serr} {
-		if err != nil && first == nil {
-			first = err
-		}
+	if first == nil {
+		first = serr
 	}
 	return first
 }
 
 // Wait waits until the capture closed after Detach has finished closing
 // (its uprobes removed), and returns the error of closing it.
-func (t *Transitions) Wait() error {
-	if t.closed == nil {
-		return nil
-	}
-	err := <-t.closed
-	t.closed <- err
-	return err
-}
+func (t *Transitions) Wait() error { return t.stream.Wait() }
 
 // CaptureStats returns the capture's counters (after Detach).
-func (t *Transitions) CaptureStats() loader.CaptureStats {
+func (t *Transitions) CaptureStats() capture.CaptureStats {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.stats

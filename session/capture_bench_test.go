@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/tracer-dev/tracer/loader"
+	"github.com/tracer-dev/tracer/capture"
 	"github.com/tracer-dev/tracer/model"
 )
 
@@ -25,7 +25,7 @@ func BenchmarkTransitionsBatches(b *testing.B) {
 		line = append(line, []byte(itoa(seq))...)
 		line = append(line, `,"t0":1000,"t1":2000,"tid":1,"action":{"type":"comment","author":"Zoë-46","content":"日本語 日本語"},`...)
 		line = append(line, state...)
-		if len(cur)+len(line) > loader.FrameMaxLen-loader.FrameHeaderLen {
+		if len(cur)+len(line) > capture.FrameMaxLen-capture.FrameHeaderLen {
 			batches = append(batches, cur)
 			cur = nil
 		}
@@ -37,7 +37,7 @@ func BenchmarkTransitionsBatches(b *testing.B) {
 	for range b.N {
 		tr := NewTransitions(TransitionsConfig{Relation: model.Exact, Trace: filepath.Join(dir, "t.jsonl"), Log: &bytes.Buffer{}})
 		for i, p := range batches {
-			if err := tr.batch(loader.Batch{PID: 1, TID: 1, Number: uint32(i + 1), Payload: p}); err != nil {
+			if err := tr.batch(capture.Batch{PID: 1, TID: 1, Number: uint32(i + 1), Payload: p}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -13,25 +13,32 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracer-dev/tracer/capture"
+	"github.com/tracer-dev/tracer/internal/privtest"
 	"github.com/tracer-dev/tracer/internal/testbin"
 	"github.com/tracer-dev/tracer/loader"
 	"github.com/tracer-dev/tracer/model"
 )
 
 // needCapture skips when the kernel lacks BPF, uprobes or perf events.
+func needInterpreter(t *testing.T, path string) {
+	t.Helper()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("%s is missing: install it (pyenv install 3.X with --enable-shared, or apt-get install python3.11)", path)
+	}
+}
+
 func needCapture(t *testing.T) {
 	t.Helper()
 	needPerf(t)
-	if err := loader.ProbeFeatures(loader.FeatureBPF, loader.FeatureUprobe); err != nil {
-		t.Skip("transition capture needs BPF and uprobes:", err)
-	}
+	privtest.Require(t, "transition capture", loader.ProbeFeatures(loader.FeatureBPF, loader.FeatureUprobe))
 }
 
 // traced is what one traced session produced.
 type traced struct {
 	res     Result
 	verdict Verdict
-	stats   loader.CaptureStats
+	stats   capture.CaptureStats
 	trace   string // the --trace file
 	profile string // the pprof file
 	log     string
@@ -211,7 +218,7 @@ func TestCapturePlantedBug(t *testing.T) {
 			seqs, actions, _ := traceLines(t, tr.trace)
 			want := tc.first(seqs, actions, tr.trace)
 			if want == 0 {
-				t.Fatal("the workload never triggers the bug: change the seed")
+				t.Fatal("the workload never triggers the bug: change --seed")
 			}
 			v := tr.verdict
 			if !v.Divergent || v.Result.First == nil || v.Result.First.Seq != want {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/tracer-dev/tracer/loader"
+	"github.com/tracer-dev/tracer/capture"
 	"github.com/tracer-dev/tracer/model"
 )
 
@@ -48,7 +48,7 @@ func (p *traceProc) lost(n uint64, reason string) error {
 // frames (n counts them), and execs not seen or not attached (any is set,
 // with n possibly 0: an unknown number). Every traced process may have lost
 // steps to them.
-func unattributedLoss(st loader.CaptureStats) (n uint64, any bool) {
+func unattributedLoss(st capture.CaptureStats) (n uint64, any bool) {
 	n = st.RingFull + st.Malformed + st.ReadFail + st.BadFrames
 	return n, n+st.ExecLost+st.AttachErrors > 0
 }

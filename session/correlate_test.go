@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tracer-dev/tracer/capture"
 	"github.com/tracer-dev/tracer/export"
 	"github.com/tracer-dev/tracer/loader"
 	"github.com/tracer-dev/tracer/model"
@@ -151,7 +152,7 @@ func TestCorrelatorLateSample(t *testing.T) {
 	}
 }
 
-// stepLine is one step record of the JSONL trace contract.
+// stepLine is one step record of the JSONL trace (docs/trace-format.md).
 func stepLine(seq int, tid int, t0, t1 uint64, action string) string {
 	return fmt.Sprintf(`{"kind":"step","seq":%d,"t0":%d,"t1":%d,"tid":%d,"action":{"type":"%s","author":"a","content":"c"},"state":{"agent_id":"a","shard_id":0,"data":[1]}}`+"\n", seq, t0, t1, tid, action)
 }
@@ -190,7 +191,7 @@ func TestTransitionsLabelsAndTable(t *testing.T) {
 		if b >= 100 && b < 130 {
 			gap = 1 // batches lost: noted ten times, then counted
 		}
-		if err := tr.batch(loader.Batch{PID: tid, TID: tid, Number: uint32(b + 1), Gap: gap, Payload: []byte(payload.String())}); err != nil {
+		if err := tr.batch(capture.Batch{PID: tid, TID: tid, Number: uint32(b + 1), Gap: gap, Payload: []byte(payload.String())}); err != nil {
 			t.Fatal(err)
 		}
 		// a sample inside a step of the batch just read, read after it

@@ -6,7 +6,7 @@
 // symbolizing the samples and writing the outputs (pprof, folded stacks,
 // terminal summary).
 //
-// Transition capture (issue 5) and Python frames (issue 6) plug in as
+// Transition capture (capture/) and Python frames (interp/cpython) plug in as
 // Plugins: they are attached once the samplers are open and before the
 // command runs, see every record as it is read, and may decorate each
 // sample (add frames, label it with the step it ran in) before export.
@@ -23,7 +23,7 @@
 // (bench/capture.sh, node container of 0.7 s):
 //
 //   - Start: the Python frames and capture plugins load their BPF programs
-//     from the moment they are made (Preparer, capture_prepare.go), beside
+//     from the moment they are made (Preparer, capture/prepare.go), beside
 //     argument parsing and the start of the gated command; about 45 ms
 //     before the command is released, most of it the kernel's verifier.
 //   - While the target runs: the warmer (warm.go) opens every mapped file,
@@ -34,6 +34,5 @@
 //     helper process (loader.ReleaseFiles), so tracer exits about 15 ms
 //     after its last output instead of 100 ms.
 //
-// TimingEnv (TRACER_TIMING=1) prints the wall time of each phase;
-// CPUProfileEnv (TRACER_CPUPROFILE=FILE) writes a Go CPU profile of tracer.
+// Config.Timing prints the wall time of each phase.
 package session

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/tracer-dev/tracer/internal/usage"
 	"github.com/tracer-dev/tracer/loader"
 	"github.com/tracer-dev/tracer/symbolize"
 )
@@ -33,7 +34,7 @@ type session struct {
 	records   []loader.Record
 	consumed  chan struct{}
 	comms     map[int]string // thread and process names known before sampling (attach)
-	ringPages int            // sampler ring size (SamplerRingPagesEnv); 0: default
+	ringPages int            // sampler ring size (Config.SamplerRingPages); 0: default
 
 	start  time.Time
 	tm     *timer
@@ -51,7 +52,7 @@ func (s *session) note(format string, args ...any) {
 func (s *session) run(ctx context.Context) error {
 	cred, err := loader.ResolveUser(s.cfg.User)
 	if err != nil {
-		return usageErr{err.Error()}
+		return usage.Wrap(err)
 	}
 	s.cred = cred
 	argv := s.cfg.Command
@@ -59,12 +60,15 @@ func (s *session) run(ctx context.Context) error {
 	path, err := loader.LookPath(argv[0], env)
 	if err != nil {
 		if errors.Is(err, loader.ErrNotFound) {
-			return usagef("command not found: %s: check its name and PATH, or give its path", argv[0])
+			return usage.Errorf("command not found: %s: check its name and PATH, or give its path", argv[0])
 		}
-		return usagef("%v: give an executable file (or make it one with chmod +x)", err)
+		return usage.Errorf("%v: give an executable file (or make it one with chmod +x)", err)
 	}
 	if (symbolize.IsNode(path) || symbolize.IsNode(argv[0])) && nodeNeedsPerfMap(path) {
 		env = symbolize.WithNodeJIT(env)
+	}
+	if env, err = s.pluginEnv(env, cred); err != nil {
+		return err
 	}
 	p, err := loader.StartGated(loader.Command{
 		Path: path, Args: argv, Env: env, Cred: cred,
@@ -93,7 +97,7 @@ func (s *session) run(ctx context.Context) error {
 	if err := p.Release(); err != nil {
 		p.Wait()
 		s.stopReading()
-		return usagef("cannot run %s: %v", argv[0], err)
+		return usage.Errorf("cannot run %s: %v", argv[0], err)
 	}
 	s.tm.mark("command released")
 	stopStatus := s.showStatus(fmt.Sprintf("tracing %s (pid %d)", filepath.Base(argv[0]), p.PID))
@@ -141,19 +145,19 @@ func (s *session) attach(ctx context.Context) error {
 	tids, err := loader.Threads(pid)
 	if err != nil {
 		if errors.Is(err, loader.ErrNoProcess) {
-			return usagef("no process with pid %d: check the pid with `ps -p %d`", pid, pid)
+			return usage.Errorf("no process with pid %d: check the pid with `ps -p %d`", pid, pid)
 		}
 		return err
 	}
 	s.comms = threadComms(pid, tids)
 	if err := s.sym.LoadProcMaps(pid); err != nil {
-		return usagef("cannot read the mappings of pid %d (%v): check that the process still runs", pid, err)
+		return usage.Errorf("cannot read the mappings of pid %d (%v): check that the process still runs", pid, err)
 	}
 	s.readyPlugins()
 	smp, err := loader.OpenSampler(loader.SamplerConfig{PID: pid, Freq: s.cfg.Freq, Threads: tids, OnOpen: s.onOpen, RingPages: s.ringPages})
 	if err != nil {
 		if errors.Is(err, unix.ESRCH) {
-			return usagef("process %d exited before tracing started", pid)
+			return usage.Errorf("process %d exited before tracing started", pid)
 		}
 		return fmt.Errorf("open samplers: %w", err)
 	}

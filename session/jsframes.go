@@ -15,6 +15,16 @@ import (
 	"github.com/tracer-dev/tracer/symbolize"
 )
 
+// maxInterned bounds jsProc.seen.
+const maxInterned = 1 << 16
+
+func absDiff(a, b uint64) uint64 {
+	if a > b {
+		return a - b
+	}
+	return b - a
+}
+
 // jsWalkerIndex is the V8 walker's place in the CPython walker's dispatch
 // table (interp_progs in bpf/pyperf.bpf.c).
 const jsWalkerIndex = 1
@@ -130,11 +140,11 @@ func (j *JSFrames) Attach(ctx context.Context, t Target) error {
 	case j.walker == nil:
 		j.note("JS frames are not read from V8: %v", j.openErr)
 		return nil
-	case j.py == nil || j.py.reader == nil:
-		j.note("JS frames are not read from V8: the program that dispatches samples could not be loaded")
+	case j.py == nil:
+		j.note("JS frames are not read from V8: no program dispatches the samples")
 		return nil
 	}
-	if err := j.py.reader.SetWalker(jsWalkerIndex, j.walker.Program()); err != nil {
+	if err := j.py.SetWalker(jsWalkerIndex, j.walker.Program()); err != nil {
 		j.note("JS frames are not read from V8: %v", err)
 		return nil
 	}
@@ -182,7 +192,7 @@ func (j *JSFrames) addLocked(p *v8.Process, err error, since uint64) {
 		j.note("JS frames of pid %d: %v", p.PID, err)
 		return
 	}
-	if err := j.py.reader.Dispatch(p.PID, jsWalkerIndex); err != nil {
+	if err := j.py.Dispatch(p.PID, jsWalkerIndex); err != nil {
 		j.walker.RemoveProcess(p.PID)
 		j.note("JS frames of pid %d: %v", p.PID, err)
 		return
@@ -199,7 +209,7 @@ func (j *JSFrames) addLocked(p *v8.Process, err error, since uint64) {
 
 func (j *JSFrames) removeLocked(pid int) {
 	if pr, ok := j.procs[pid]; ok {
-		j.py.reader.Undispatch(pid)
+		j.py.Undispatch(pid)
 		j.walker.RemoveProcess(pid)
 		pr.namer.Close()
 		delete(j.procs, pid)

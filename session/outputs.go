@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tracer-dev/tracer/export"
+	"github.com/tracer-dev/tracer/internal/usage"
 	"github.com/tracer-dev/tracer/loader"
 )
 
@@ -26,7 +27,7 @@ func (c *Config) checkOutputs() error {
 			continue
 		}
 		if err := export.ProbeWritable(o.Path); err != nil {
-			return usagef("cannot write %s (%v): give %s a file in a writable directory", o.Path, err, o.Flag)
+			return usage.Errorf("cannot write %s (%v): give %s a file in a writable directory", o.Path, err, o.Flag)
 		}
 	}
 	return nil

@@ -3,12 +3,12 @@ package session
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"time"
 
 	"github.com/tracer-dev/tracer/export"
+	"github.com/tracer-dev/tracer/internal/usage"
 	"github.com/tracer-dev/tracer/loader"
 	"github.com/tracer-dev/tracer/symbolize"
 )
@@ -47,6 +47,13 @@ type Config struct {
 	// bounded memory.
 	Stream      Streamer
 	StreamEvery time.Duration
+	// SamplerRingPages is the pages of each CPU's sampler ring, a power of
+	// two; 0 means the default (128, 512 KiB).
+	SamplerRingPages int
+	// Timing prints how long each phase of the session took ("tracer:
+	// timing: ..." lines on the log), counted from the start of tracer's
+	// process.
+	Timing bool
 }
 
 // Result is what a session saw.
@@ -66,54 +73,39 @@ type Result struct {
 	Notes []string
 }
 
-// ErrUsage marks errors that are the user's to fix (bad pid, command not
-// found, bad frequency, missing privilege); their message says what to do.
-var ErrUsage = errors.New("usage")
-
-type usageErr struct{ msg string }
-
-func (u usageErr) Error() string        { return u.msg }
-func (u usageErr) Is(target error) bool { return target == ErrUsage }
-
-func usagef(format string, args ...any) error { return usageErr{fmt.Sprintf(format, args...)} }
-
 // Run runs one session to its end and writes its outputs. Cancelling ctx
 // (Ctrl-C) stops an attach at once; a run passes the signal to the command
 // and goes on until the command has ended (at most killGrace later).
 // Outputs are written either way.
 func Run(ctx context.Context, cfg Config) (Result, error) {
-	defer stopCPUProfile()
 	defer closePlugins(cfg.Plugins)
 	if err := cfg.defaults(); err != nil {
 		return Result{}, err
 	}
-	tm := newTimer(cfg.Log)
+	tm := newTimer(cfg.Log, cfg.Timing)
 	tm.mark("start, plugins made")
 	if err := loader.CheckPrivilege(); err != nil {
 		if errors.Is(err, loader.ErrPrivilege) {
-			return Result{}, usageErr{err.Error()}
+			return Result{}, usage.Wrap(err)
 		}
 		return Result{}, err
 	}
 	if err := cfg.checkOutputs(); err != nil {
 		return Result{}, err
 	}
-	pages, err := samplerRingPages()
-	if err != nil {
-		return Result{}, err
-	}
 	if err := loader.ProbeFeatures(loader.FeaturePerfEvent); err != nil {
 		if errors.Is(err, loader.ErrFeature) {
-			return Result{}, usageErr{err.Error()}
+			return Result{}, usage.Wrap(err)
 		}
 		return Result{}, err
 	}
-	s := &session{cfg: cfg, sym: symbolize.New(), log: cfg.Log, ringPages: pages, tm: tm}
+	s := &session{cfg: cfg, sym: symbolize.New(), log: cfg.Log, ringPages: cfg.SamplerRingPages, tm: tm}
 	if cfg.Stream != nil {
 		s.stream = newStreamer(s)
 	}
 	s.tm.mark("checks")
 	defer s.sym.Close()
+	var err error
 	if len(cfg.Command) > 0 {
 		err = s.run(ctx)
 	} else {
@@ -131,22 +123,22 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 
 func (c *Config) defaults() error {
 	if len(c.Command) == 0 && c.PID == 0 {
-		return usagef("nothing to trace: give a command (tracer run -- CMD) or a pid (tracer attach --pid PID)")
+		return usage.Errorf("nothing to trace: give a command (tracer run -- CMD) or a pid (tracer attach --pid PID)")
 	}
 	if len(c.Command) > 0 && c.PID != 0 {
-		return usagef("give either a command or a pid, not both")
+		return usage.Errorf("give either a command or a pid, not both")
 	}
 	if c.PID < 0 {
-		return usagef("invalid pid %d: give the pid of a running process", c.PID)
+		return usage.Errorf("invalid pid %d: give the pid of a running process", c.PID)
 	}
 	if c.Duration < 0 {
-		return usagef("invalid duration %v: give a positive duration such as 2s", c.Duration)
+		return usage.Errorf("invalid duration %v: give a positive duration such as 2s", c.Duration)
 	}
 	if c.Freq == 0 {
 		c.Freq = loader.DefaultFreq
 	}
-	if c.Freq < loader.MinFreq || c.Freq > loader.MaxFreq {
-		return usagef("invalid frequency %d Hz: give -F between %d and %d", c.Freq, loader.MinFreq, loader.MaxFreq)
+	if err := loader.CheckFreq(c.Freq); err != nil {
+		return err
 	}
 	if c.Output == "" {
 		c.Output = DefaultOutput

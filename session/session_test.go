@@ -3,7 +3,6 @@ package session
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,21 +11,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/elastic/go-perf"
 	"github.com/google/pprof/profile"
 
+	"github.com/tracer-dev/tracer/internal/privtest"
 	"github.com/tracer-dev/tracer/internal/testbin"
+	"github.com/tracer-dev/tracer/internal/usage"
 	"github.com/tracer-dev/tracer/loader"
 )
 
 func needPerf(t *testing.T) {
 	t.Helper()
-	if !perf.Supported() {
-		t.Skip("perf_event_open is not supported by this kernel")
-	}
-	if err := loader.CheckPrivilege(); err != nil {
-		t.Skip("no privilege to sample other processes:", err)
-	}
+	privtest.Require(t, "sampling other processes", loader.CheckPrivilege(), loader.ProbeFeatures(loader.FeaturePerfEvent))
 }
 
 // shares returns each function's share of the samples as leaf (self) and
@@ -183,7 +178,7 @@ func TestRunPythonShowsLibpython(t *testing.T) {
 	p := testbin.ReadProfile(t, out)
 	// libpython is built without frame pointers, so only the leaf of each
 	// user stack is reliable (Python frames come from the interpreter's
-	// memory, issue 6): most leaves are libpython's, and the eval loop is
+	// memory, interp/cpython): most leaves are libpython's, and the eval loop is
 	// among them.
 	inLib := 0
 	for _, s := range p.Sample {
@@ -289,7 +284,7 @@ func TestUsageErrors(t *testing.T) {
 	} {
 		cfg.Output = filepath.Join(t.TempDir(), "x.pb.gz")
 		_, err := Run(context.Background(), cfg)
-		if !errors.Is(err, ErrUsage) {
+		if !usage.Is(err) {
 			t.Errorf("%s: error %v, want a usage error", name, err)
 		}
 		if _, serr := os.Stat(cfg.Output); serr == nil {

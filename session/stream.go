@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tracer-dev/tracer/export"
+	"github.com/tracer-dev/tracer/interp/cpython"
 	"github.com/tracer-dev/tracer/loader"
 	"github.com/tracer-dev/tracer/symbolize"
 )
@@ -272,10 +273,10 @@ func (st *streamer) process(pid int, ms []symbolize.Mapping) export.Process {
 		p.Executable = st.comms[pid]
 	}
 	for _, m := range ms {
-		if loader.IsPythonPath(m.Path) {
+		if cpython.IsInterpreterPath(m.Path) {
 			p.RuntimeName = "cpython"
 			// The executable may only be a launcher of libpython.
-			if pf, err := loader.InspectPython(m.Path); err == nil {
+			if pf, err := cpython.Inspect(m.Path); err == nil {
 				p.RuntimeVersion = pf.Version
 				break
 			}

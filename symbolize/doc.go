@@ -2,7 +2,7 @@
 // (executables and shared libraries, PIE or not, placed through the mappings
 // of each process), kernel code from /proc/kallsyms, and JIT code named in
 // perf map files (/tmp/perf-PID.map, written by node and by python -X perf).
-// CPython code objects (python*.go) are named from the interpreter's memory.
+// It knows no interpreter's memory: interp/cpython names CPython's frames.
 //
 // # Processes and files
 //

@@ -2,10 +2,13 @@ package symbolize
 
 import (
 	"bufio"
+	"errors"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/tracer-dev/tracer/internal/privtest"
 )
 
 // kallsymsAddr finds a text symbol's address in /proc/kallsyms.
@@ -13,7 +16,7 @@ func kallsymsAddr(t *testing.T, name string) uint64 {
 	t.Helper()
 	f, err := os.Open("/proc/kallsyms")
 	if err != nil {
-		t.Skipf("no /proc/kallsyms: %v", err)
+		privtest.Require(t, "/proc/kallsyms", err)
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
@@ -22,7 +25,7 @@ func kallsymsAddr(t *testing.T, name string) uint64 {
 		if len(fs) >= 3 && fs[2] == name && (fs[1] == "T" || fs[1] == "t") {
 			a, _ := strconv.ParseUint(fs[0], 16, 64)
 			if a == 0 {
-				t.Skip("kernel addresses are hidden (kptr_restrict); run as root")
+				privtest.Require(t, "kernel addresses", errors.New("hidden by kptr_restrict; run as root"))
 			}
 			return a
 		}

@@ -3,10 +3,13 @@ package symbolize
 import (
 	"bytes"
 	"debug/elf"
+	"errors"
 	"os"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/tracer-dev/tracer/internal/privtest"
 )
 
 //go:noinline
@@ -63,7 +66,7 @@ func TestVDSO(t *testing.T) {
 		}
 	}
 	if vdso.Start == 0 {
-		t.Skip("this kernel maps no vDSO")
+		privtest.Require(t, "a vDSO", errors.New("this kernel maps none"))
 	}
 	image, err := readSelfVDSO()
 	if err != nil {

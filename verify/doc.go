@@ -1,5 +1,5 @@
 // Package verify runs tracer's whole pipeline on the two example containers,
-// the seed's contain-and-verify script in one call: the Python and the Node.js
+// the contain-and-verify script in one call: the Python and the Node.js
 // implementation run the same workload under `tracer run` (samplers, uprobe
 // capture, live check), each captured trace is checked against the model, the
 // two traces are checked against each other, and the profiles, traces and a

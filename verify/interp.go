@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/tracer-dev/tracer/internal/usage"
 )
 
 // realPython returns the interpreter binary behind python: pyenv's `python3`
@@ -48,7 +50,7 @@ func checkWorkload(ctx context.Context, python, container, actions string) error
 			msg = msg[i+1:]
 		}
 		msg = strings.TrimPrefix(msg, "python_container: ")
-		return usageErr{fmt.Sprintf("bad workload: %s", msg)}
+		return usage.Errorf("bad workload: %s", msg)
 	}
 	if err != nil {
 		return fmt.Errorf("read workload %s with %s: %w", actions, python, err)

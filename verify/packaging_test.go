@@ -52,6 +52,6 @@ func TestPipelightTargetsExist(t *testing.T) {
 		}
 	}
 	if !strings.Contains(string(pipe), "contain_verify") {
-		t.Error("pipelight.toml lacks the seed's contain_verify pipeline")
+		t.Error("pipelight.toml lacks the contain_verify pipeline")
 	}
 }

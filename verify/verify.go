@@ -3,7 +3,6 @@ package verify
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,7 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tracer-dev/tracer/capture"
+	"github.com/tracer-dev/tracer/capture/hooks"
 	"github.com/tracer-dev/tracer/export"
+	"github.com/tracer-dev/tracer/internal/usage"
 	"github.com/tracer-dev/tracer/loader"
 	"github.com/tracer-dev/tracer/model"
 	"github.com/tracer-dev/tracer/session"
@@ -41,6 +43,11 @@ type Config struct {
 	// containers with programs of one's own that take the same flags.
 	PythonContainer, NodeContainer string
 	User                           string // run the containers as this user (see session.Config.User)
+	// Transition, when set, observes the function it names in the
+	// containers given by PythonContainer and NodeContainer through the
+	// --transition hooks, so they need not use the probe binding (the
+	// embedded examples always report through it).
+	Transition *hooks.Spec
 
 	// Command is tracer's own command line, for the report; "" makes one
 	// from the flags.
@@ -49,6 +56,12 @@ type Config struct {
 	// Log receives progress and the summary; nil means os.Stderr.
 	Log           io.Writer
 	LogIsTerminal bool
+
+	// Tuning passed to each session (see session.Config and
+	// session.TransitionsConfig); zero means the defaults.
+	SamplerRingPages int
+	CaptureRingBytes uint32
+	Timing           bool
 }
 
 // Impl is what one implementation did under tracing.
@@ -56,10 +69,10 @@ type Impl struct {
 	Name        string // "python" or "node"
 	Command     []string
 	Profile     string // pprof file
-	Trace       string // the captured contract-1 trace
+	Trace       string // the captured trace-format trace
 	Session     session.Result
 	Verdict     session.Verdict
-	Capture     loader.CaptureStats
+	Capture     capture.CaptureStats
 	Report      string // what the session printed: profile summary, per-action table, live verdict
 	Interpreter string // the interpreter's version ("Python 3.11.7"), when it told
 	Steps       uint64 // steps captured
@@ -116,28 +129,20 @@ func (r *Result) Problems() []string {
 	return out
 }
 
-// ErrUsage marks the user's mistakes (bad flag values, unreadable workload).
-var ErrUsage = errors.New("usage")
-
-type usageErr struct{ msg string }
-
-func (u usageErr) Error() string        { return u.msg }
-func (u usageErr) Is(target error) bool { return target == ErrUsage }
-
 func (c *Config) defaults() error {
 	if c.Actions == "" && c.Steps <= 0 {
-		return usageErr{fmt.Sprintf("invalid --steps %d: give a positive number of steps", c.Steps)}
+		return usage.Errorf("invalid --steps %d: give a positive number of steps", c.Steps)
 	}
 	if c.Seed > 1<<32-1 {
-		return usageErr{fmt.Sprintf("invalid --seed %d: give a seed from 0 to 4294967295", c.Seed)}
+		return usage.Errorf("invalid --seed %d: give a seed from 0 to 4294967295", c.Seed)
 	}
 	if c.Actions != "" {
 		abs, err := filepath.Abs(c.Actions)
 		if err != nil {
-			return usageErr{fmt.Sprintf("workload %s: %v", c.Actions, err)}
+			return usage.Errorf("workload %s: %v", c.Actions, err)
 		}
 		if st, err := os.Stat(abs); err != nil || st.IsDir() {
-			return usageErr{fmt.Sprintf("cannot read workload %s: give a file of actions, one JSON object per line", c.Actions)}
+			return usage.Errorf("cannot read workload %s: give a file of actions, one JSON object per line", c.Actions)
 		}
 		c.Actions = abs
 	}
@@ -147,10 +152,10 @@ func (c *Config) defaults() error {
 		}
 		abs, err := filepath.Abs(*p)
 		if err != nil {
-			return usageErr{err.Error()}
+			return usage.Wrap(err)
 		}
 		if st, err := os.Stat(abs); err != nil || st.IsDir() {
-			return usageErr{fmt.Sprintf("cannot read container %s: give the path of a program that takes --steps, --seed and --actions", *p)}
+			return usage.Errorf("cannot read container %s: give the path of a program that takes --steps, --seed and --actions", *p)
 		}
 		*p = abs
 	}
@@ -181,14 +186,14 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	cred, err := loader.ResolveUser(cfg.User)
 	if err != nil {
-		return Result{}, usageErr{err.Error()}
+		return Result{}, usage.Wrap(err)
 	}
 	uid, gid := -1, -1
 	if cred != nil {
 		uid, gid = int(cred.UID), int(cred.GID)
 	}
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
-		return Result{}, usageErr{fmt.Sprintf("cannot create output directory %s: %v", cfg.Out, err)}
+		return Result{}, usage.Errorf("cannot create output directory %s: %v", cfg.Out, err)
 	}
 	if uid >= 0 {
 		if err := os.Chown(cfg.Out, uid, gid); err != nil {
@@ -204,6 +209,10 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, err
 	}
 
+	hooked := map[string]bool{"python": cfg.PythonContainer != "", "node": cfg.NodeContainer != ""}
+	if cfg.Transition != nil && !hooked["python"] && !hooked["node"] {
+		return Result{}, usage.Errorf("--transition observes your own containers: give --python-container FILE or --node-container FILE")
+	}
 	if cfg.PythonContainer == "" {
 		cfg.PythonContainer = filepath.Join(tmp, "examples", "python_container.py")
 	}
@@ -234,7 +243,11 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			cmd = append(cmd, "--steps", strconv.Itoa(cfg.Steps), "--seed", strconv.FormatUint(cfg.Seed, 10))
 		}
 		fmt.Fprintf(cfg.Log, "verify [%d/3] %s: tracer run -- %s %s\n", i+1, im.name, im.interp, strings.Join(cmd[1:], " "))
-		out, err := runOne(ctx, cfg, im.name, cmd)
+		var hook *hooks.Spec
+		if hooked[im.name] {
+			hook = cfg.Transition
+		}
+		out, err := runOne(ctx, cfg, im.name, cmd, hook)
 		if err != nil {
 			return res, err
 		}
@@ -267,7 +280,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 }
 
 // runOne traces one container with `tracer run`'s machinery.
-func runOne(ctx context.Context, cfg Config, name string, cmd []string) (Impl, error) {
+func runOne(ctx context.Context, cfg Config, name string, cmd []string, hook *hooks.Spec) (Impl, error) {
 	im := Impl{
 		Name:    name,
 		Command: cmd,
@@ -278,7 +291,7 @@ func runOne(ctx context.Context, cfg Config, name string, cmd []string) (Impl, e
 	if p, err := loader.LookPath(command[0], os.Environ()); err == nil {
 		command[0] = p
 	} else {
-		return im, usageErr{fmt.Sprintf("%s: %v (install it or give --%s PATH)", name, err, name)}
+		return im, usage.Errorf("%s: %v (install it or give --%s PATH)", name, err, name)
 	}
 	im.Interpreter = InterpreterVersion(ctx, command[0])
 	var comments []string
@@ -291,6 +304,9 @@ func runOne(ctx context.Context, cfg Config, name string, cmd []string) (Impl, e
 		Trace:    im.Trace,
 		Command:  command,
 		Log:      &report,
+
+		CaptureRingBytes: cfg.CaptureRingBytes,
+		Hook:             hook,
 	})
 	stop := progress(cfg, name)
 	res, err := session.Run(ctx, session.Config{
@@ -304,13 +320,16 @@ func runOne(ctx context.Context, cfg Config, name string, cmd []string) (Impl, e
 		// finds no interpreter in the other's container and stays out of
 		// the way.
 		Plugins: append(interpreterFrames(&report), tr),
+
+		SamplerRingPages: cfg.SamplerRingPages,
+		Timing:           cfg.Timing,
 	})
 	stop()
 	im.Session = res
 	im.Report = report.String()
 	if err != nil {
-		if errors.Is(err, session.ErrUsage) {
-			return im, usageErr{fmt.Sprintf("%s: %v", name, err)}
+		if usage.Is(err) {
+			return im, usage.Errorf("%s: %v", name, err)
 		}
 		return im, fmt.Errorf("%s: %w", name, err)
 	}
@@ -404,7 +423,7 @@ func (im *Impl) line(expected uint64) string {
 	return b.String()
 }
 
-func lostWord(c loader.CaptureStats) string {
+func lostWord(c capture.CaptureStats) string {
 	if c.Lost() {
 		return "some lost (see summary)"
 	}

@@ -3,7 +3,6 @@ package verify
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 
 	"github.com/google/pprof/profile"
 
+	"github.com/tracer-dev/tracer/internal/privtest"
+	"github.com/tracer-dev/tracer/internal/usage"
 	"github.com/tracer-dev/tracer/loader"
 	"github.com/tracer-dev/tracer/model"
 )
@@ -20,9 +21,7 @@ import (
 // needTracing skips when the kernel cannot do what a session needs.
 func needTracing(t *testing.T) {
 	t.Helper()
-	if err := loader.CheckPrivilege(); err != nil {
-		t.Skipf("tracing needs privilege: %v", err)
-	}
+	privtest.Require(t, "tracing", loader.CheckPrivilege())
 	for _, bin := range []string{"python3", "node"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			t.Fatalf("%s is not installed: install it (the example containers need it)", bin)
@@ -156,7 +155,7 @@ func TestVerifyUsageErrors(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c.cfg.Out = filepath.Join(t.TempDir(), "out")
 			_, err := Run(context.Background(), c.cfg)
-			if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), c.want) {
+			if !usage.Is(err) || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("err = %v, want a usage error containing %q", err, c.want)
 			}
 		})

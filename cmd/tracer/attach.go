@@ -2,12 +2,12 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/tracer-dev/tracer/internal/usage"
 	"github.com/tracer-dev/tracer/session"
 )
 
@@ -29,17 +29,17 @@ func attachCommand() *cli.Command {
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return usageError{fmt.Errorf("attach takes no arguments (got %q): use --pid PID", c.Args().First())}
+				return usage.Errorf("attach takes no arguments (got %q): use --pid PID", c.Args().First())
 			}
 			if !c.IsSet("pid") {
-				return usageError{errors.New("attach needs a process: tracer attach --pid PID")}
+				return usage.Errorf("attach needs a process: tracer attach --pid PID")
 			}
 			pid, err := parsePID(c.String("pid"))
 			if err != nil {
-				return usageError{err}
+				return usage.Wrap(err)
 			}
 			if c.Duration("duration") < 0 {
-				return usageError{fmt.Errorf("invalid duration %v: give a positive duration such as 2s", c.Duration("duration"))}
+				return usage.Errorf("invalid duration %v: give a positive duration such as 2s", c.Duration("duration"))
 			}
 			cfg, err := sessionConfig(c)
 			if err != nil {

@@ -12,9 +12,11 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tracer-dev/tracer/internal/privtest"
 )
 
-// The bad-input matrix of issue 8: every way a user can get the command line
+// The bad-input matrix: every way a user can get the command line
 // wrong, run end to end through the built binary. Each case must end with
 // exit 2 and one line on stderr that names the problem and says what to do,
 // must not panic or hang, and must leave no output file behind.
@@ -155,9 +157,7 @@ func zombie(t *testing.T) int {
 }
 
 func TestBadInputMatrix(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("the matrix runs tracer as root, as a user would with sudo")
-	}
+	privtest.Root(t, "the matrix runs tracer as root, as a user would with sudo")
 	garbage := bytes.Repeat([]byte{0xFE, 'x', 0, '{', '\n'}, 200)
 	// A record line longer than the decoder's bound (16 MiB).
 	huge := append([]byte(`{"kind":"step","seq":1,"state":{"agent_id":"`), bytes.Repeat([]byte("a"), 17<<20)...)
@@ -310,9 +310,7 @@ func TestBadInputMatrix(t *testing.T) {
 // TestBadInputWithoutPrivilege runs tracer as nobody: run and attach end
 // with one line naming the privilege they need, before touching anything.
 func TestBadInputWithoutPrivilege(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to start tracer as an unprivileged user")
-	}
+	privtest.Root(t, "needs root to start tracer as an unprivileged user")
 	bin := publicCopy(t)
 	dir := filepath.Dir(bin)
 	for _, args := range [][]string{

@@ -1,10 +1,10 @@
 package main
 
 import (
-	"fmt"
+	"github.com/urfave/cli/v2"
 
 	"github.com/tracer-dev/tracer/export"
-	"github.com/urfave/cli/v2"
+	"github.com/tracer-dev/tracer/internal/usage"
 )
 
 func diffCommand() *cli.Command {
@@ -13,7 +13,7 @@ func diffCommand() *cli.Command {
 		Usage:     "compare two pprof profiles: functions and per-action totals side by side",
 		ArgsUsage: "A.pb.gz B.pb.gz",
 		Description: "Shows each function's self and cumulative share of all samples in A and B and the\n" +
-			"change of its self share, largest change first (the seed's `perf diff`). When the\n" +
+			"change of its self share, largest change first (like `perf diff`). When the\n" +
 			"profiles carry `action` labels (from `tracer run` on a probed program), it also\n" +
 			"shows each action's share of the samples.\n\n" +
 			"Exit codes: 0 done, 2 usage or input error (an unreadable profile).\n\n" +
@@ -26,7 +26,7 @@ func diffCommand() *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 2 {
-				return usageError{fmt.Errorf("diff takes two profiles: tracer diff A.pb.gz B.pb.gz")}
+				return usage.Errorf("diff takes two profiles: tracer diff A.pb.gz B.pb.gz")
 			}
 			a, err := export.ReadProfile(c.Args().Get(0))
 			if err != nil {

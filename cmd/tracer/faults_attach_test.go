@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracer-dev/tracer/internal/privtest"
 	"github.com/tracer-dev/tracer/internal/testbin"
 )
 
@@ -18,9 +19,7 @@ import (
 var summaryLine = regexp.MustCompile(`(?m)^(\d+) samples in [0-9.]+ s \(.*\), (\d+) lost$`)
 
 func TestFaultPidExitsDuringAttach(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to attach")
-	}
+	privtest.Root(t, "needs root to attach")
 	dir := t.TempDir()
 	for i, delay := range []string{"0", "0.005", "0.01", "0.02", "0.05", "0.1", "0.3"} {
 		// A Python process (so the capture looks for its interpreter too)

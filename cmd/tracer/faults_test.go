@@ -10,10 +10,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tracer-dev/tracer/internal/privtest"
 	"github.com/tracer-dev/tracer/internal/testbin"
 )
 
-// Faults during tracing (issue 8): a target that vanishes while tracer
+// Faults during tracing: a target that vanishes while tracer
 // attaches, and a target that sends malformed and oversized batches through
 // the uprobe. Each ends either with exit 2 and one line, or with a complete
 // report whose counts say what was lost; never a panic or a hang, and the
@@ -50,9 +51,7 @@ print("wrote 9 batches", flush=True)
 `
 
 func TestFaultMalformedBatches(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for uprobes")
-	}
+	privtest.Root(t, "needs root for uprobes")
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "bad_batches.py"), []byte(badBatches), 0o644); err != nil {
 		t.Fatal(err)
@@ -113,9 +112,7 @@ func realPython(t *testing.T) string {
 // busy threads the kernel drops records; the run still ends with its
 // profile and a summary that counts them.
 func TestFaultSamplerRingTooSmall(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to sample")
-	}
+	privtest.Root(t, "needs root to sample")
 	dir := t.TempDir()
 	burn := testbin.Burner(t, dir)
 	r := invoke(t, invocation{dir: dir, env: []string{"TRACER_SAMPLER_RING_PAGES=1"},
@@ -148,9 +145,7 @@ var captureLine = regexp.MustCompile(`(?m)^(?:capture|tracer: transition capture
 // Python container; what it drops is counted, the steps those batches held
 // are named as not observed, and the rest is checked.
 func TestFaultCaptureRingTooSmall(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for uprobes")
-	}
+	privtest.Root(t, "needs root for uprobes")
 	dir := t.TempDir()
 	container, err := filepath.Abs("../../examples/python_container.py")
 	if err != nil {
@@ -207,12 +202,10 @@ func TestFaultCaptureRingTooSmall(t *testing.T) {
 // TestFaultDiskFull: when the outputs do not fit on the file system, tracer
 // says so and leaves neither a partial file nor a temporary one.
 func TestFaultDiskFull(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount a small tmpfs")
-	}
+	privtest.Root(t, "needs root to mount a small tmpfs")
 	dir := t.TempDir()
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4k", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("no tmpfs to fill (%v): %s", err, out)
+		privtest.Require(t, "a small tmpfs to fill", fmt.Errorf("%v: %s", err, out))
 	}
 	t.Cleanup(func() { exec.Command("umount", dir).Run() })
 	r := invoke(t, invocation{dir: dir, args: []string{"run", "-F", "999", "-o", "p.pb.gz", "--folded", "f.folded", "--",

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tracer-dev/tracer/export"
 	"github.com/tracer-dev/tracer/export/report"
+	"github.com/tracer-dev/tracer/internal/usage"
 	"github.com/tracer-dev/tracer/loader"
 	"github.com/tracer-dev/tracer/model"
 	"github.com/tracer-dev/tracer/session"
@@ -48,7 +49,7 @@ func prepareHTML(c *cli.Context, cfg *session.Config, target string, command []s
 		return nil, trace, nil
 	}
 	if err := export.ProbeWritable(path); err != nil {
-		return nil, "", usageError{fmt.Errorf("cannot write %s (%v): give --html a file in a writable directory", path, err)}
+		return nil, "", usage.Errorf("cannot write %s (%v): give --html a file in a writable directory", path, err)
 	}
 	h := &htmlReport{path: path, target: target, command: command, profile: cfg.Output, trace: trace}
 	if cfg.Output == "-" || trace == "" {

@@ -13,9 +13,13 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/tracer-dev/tracer/internal/usage"
+	"github.com/tracer-dev/tracer/loader"
 )
 
 // Exit codes shared by every command.
@@ -36,7 +40,20 @@ const exitCodesHelp = "Exit codes: 0 conforming: every step was decoded and chec
 	"and attach: the same codes for their live check; then run exits with the command's own\n" +
 	"status."
 
-func main() { os.Exit(run(os.Args)) }
+// Locked in an init function, the main goroutine runs main on the main
+// thread: when the binary is re-executed as the exec shim, the exec must
+// happen on the thread the samplers follow.
+func init() { runtime.LockOSThread() }
+
+func main() {
+	// The binary re-executes itself for two helper roles (the exec shim,
+	// the release helper); in one, it does only that.
+	if code, ok := loader.RunHelperRole(); ok {
+		os.Exit(code)
+	}
+	runtime.UnlockOSThread()
+	os.Exit(run(os.Args))
+}
 
 // run executes the command line and returns the process exit code. It never
 // calls os.Exit itself, so deferred cleanup in the commands always runs.
@@ -55,12 +72,15 @@ func newApp() *cli.App {
 			"transitions, and checks the recorded states against the Go model of the Lean spec.\n\n" +
 			exitCodesHelp,
 		HideHelpCommand:      true,
+		Flags:                tuningFlags(),
+		Before:               startTuning,
+		After:                stopTuning,
 		EnableBashCompletion: false,
 		Commands:             withUsageErrors(commands()),
 		// A word that is not a command is a usage error, not a help topic.
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return usageError{fmt.Errorf("unknown command %q: run tracer --help for the list of commands", c.Args().First())}
+				return usage.Errorf("unknown command %q: run tracer --help for the list of commands", c.Args().First())
 			}
 			return cli.ShowAppHelp(c)
 		},
@@ -68,7 +88,7 @@ func newApp() *cli.App {
 		// not call os.Exit on its own.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
-			return usageError{err}
+			return usage.Wrap(err)
 		},
 	}
 }
@@ -95,17 +115,11 @@ func withUsageErrors(cmds []*cli.Command) []*cli.Command {
 		}
 		name := cmd.Name
 		cmd.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
-			return usageError{fmt.Errorf("%w: run 'tracer %s --help' for its flags", err, name)}
+			return usage.Errorf("%w: run 'tracer %s --help' for its flags", err, name)
 		}
 	}
 	return cmds
 }
-
-// usageError marks an error as the user's: wrong flag, bad value, bad file.
-type usageError struct{ err error }
-
-func (u usageError) Error() string { return u.err.Error() }
-func (u usageError) Unwrap() error { return u.err }
 
 // exitCode prints err (one line, prefixed "tracer: ") and maps it to an exit code:
 // a cli.ExitCoder carries its own code, anything else is a usage or input error.

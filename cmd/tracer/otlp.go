@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/tracer-dev/tracer/export/otlp"
+	"github.com/tracer-dev/tracer/internal/usage"
 	"github.com/tracer-dev/tracer/session"
 )
 
@@ -35,11 +36,11 @@ func addOTLP(c *cli.Context, cfg *session.Config) (*otlp.Exporter, error) {
 	}
 	every := c.Duration("otlp-interval")
 	if every < 100*time.Millisecond {
-		return nil, usageError{fmt.Errorf("invalid --otlp-interval %v: give a duration of at least 100ms, such as 10s", every)}
+		return nil, usage.Wrap(fmt.Errorf("invalid --otlp-interval %v: give a duration of at least 100ms, such as 10s", every))
 	}
 	attrs, err := otlp.ParseResourceAttributes(c.String("otlp-resource-attributes"))
 	if err != nil {
-		return nil, usageError{fmt.Errorf("invalid OTEL_RESOURCE_ATTRIBUTES: %w", err)}
+		return nil, usage.Wrap(fmt.Errorf("invalid OTEL_RESOURCE_ATTRIBUTES: %w", err))
 	}
 	exp, err := otlp.New(otlp.Config{
 		Endpoint: endpoint,
@@ -48,7 +49,7 @@ func addOTLP(c *cli.Context, cfg *session.Config) (*otlp.Exporter, error) {
 		Log:      cfg.Log,
 	})
 	if err != nil {
-		return nil, usageError{err}
+		return nil, usage.Wrap(err)
 	}
 	cfg.Stream = exp
 	cfg.StreamEvery = every

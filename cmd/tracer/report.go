@@ -12,6 +12,7 @@ import (
 
 	"github.com/tracer-dev/tracer/export"
 	"github.com/tracer-dev/tracer/export/report"
+	"github.com/tracer-dev/tracer/internal/usage"
 	"github.com/tracer-dev/tracer/model"
 )
 
@@ -113,11 +114,11 @@ func runReport(c *cli.Context) error {
 		return cli.ShowCommandHelp(c.Lineage()[1], "report")
 	}
 	if err != nil {
-		return usageError{err}
+		return usage.Wrap(err)
 	}
 	rel, err := model.ParseRelation(a.relation)
 	if err != nil {
-		return usageError{fmt.Errorf("report: --relation: %w", err)}
+		return usage.Errorf("report: --relation: %w", err)
 	}
 	in := report.Input{Relation: rel, Command: commandLine(os.Args), Date: time.Now()}
 	for i := 0; i < max(len(a.profiles), len(a.traces)); i++ {
@@ -125,7 +126,7 @@ func runReport(c *cli.Context) error {
 		if i < len(a.profiles) {
 			p, err := report.ReadProfile(a.profiles[i])
 			if err != nil {
-				return usageError{fmt.Errorf("report: %w", err)}
+				return usage.Errorf("report: %w", err)
 			}
 			im.Profile, im.ProfilePath = p, a.profiles[i]
 		}
@@ -135,12 +136,12 @@ func runReport(c *cli.Context) error {
 		in.Impls = append(in.Impls, im)
 	}
 	if err := export.ProbeWritable(a.output); err != nil {
-		return usageError{fmt.Errorf("report: cannot write %s (%v): give -o a file in a writable directory", a.output, err)}
+		return usage.Errorf("report: cannot write %s (%v): give -o a file in a writable directory", a.output, err)
 	}
 	pg, err := writeReport(a.output, -1, -1, in)
 	if err != nil {
 		if errors.Is(err, report.ErrInput) {
-			return usageError{fmt.Errorf("report: %w", err)}
+			return usage.Errorf("report: %w", err)
 		}
 		return err
 	}

@@ -1,13 +1,13 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/tracer-dev/tracer/internal/usage"
 	"github.com/tracer-dev/tracer/loader"
 	"github.com/tracer-dev/tracer/session"
 )
@@ -43,13 +43,14 @@ func runCommand() *cli.Command {
 			exitCodesHelp + "\n\n" +
 			"Example:\n" +
 			"   sudo tracer run -F 999 -o node.pb.gz -- node app.js\n" +
-			"   go tool pprof -top node.pb.gz",
-		Flags: append(samplingFlags(),
+			"   go tool pprof -top node.pb.gz\n" +
+			"   sudo tracer run --transition transition --trace t.jsonl -- python3 python_container.py",
+		Flags: append(append(samplingFlags(), hookFlags()...),
 			&cli.StringFlag{Name: "user", Usage: "run the command as `USER` (name or uid)"},
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
-				return usageError{errors.New("run needs a command: tracer run [flags] -- CMD [ARGS...]")}
+				return usage.Errorf("run needs a command: tracer run [flags] -- CMD [ARGS...]")
 			}
 			cfg, err := sessionConfig(c)
 			if err != nil {
@@ -96,28 +97,34 @@ func runCommand() *cli.Command {
 // sessionConfig reads the shared flags.
 func sessionConfig(c *cli.Context) (session.Config, error) {
 	freq := c.Int("freq")
-	if freq < loader.MinFreq || freq > loader.MaxFreq {
-		return session.Config{}, usageError{fmt.Errorf("invalid frequency %d Hz: give -F between %d and %d", freq, loader.MinFreq, loader.MaxFreq)}
+	if err := loader.CheckFreq(freq); err != nil {
+		return session.Config{}, err
 	}
 	out := c.String("output")
 	if out == "" {
-		return session.Config{}, usageError{errors.New("empty output file name: give -o FILE, or -o - for none")}
+		return session.Config{}, usage.Errorf("empty output file name: give -o FILE, or -o - for none")
+	}
+	tune, err := readTuning(c)
+	if err != nil {
+		return session.Config{}, err
 	}
 	py := session.NewPythonFrames(c.App.ErrWriter)
 	return session.Config{
-		Freq:          freq,
-		Output:        out,
-		Folded:        c.String("folded"),
-		Log:           c.App.ErrWriter,
-		LogIsTerminal: isTerminal(os.Stderr) && c.App.ErrWriter == os.Stderr,
-		Plugins:       []session.Plugin{py, session.NewJSFrames(c.App.ErrWriter, py)},
+		SamplerRingPages: tune.samplerRingPages,
+		Timing:           tune.timing,
+		Freq:             freq,
+		Output:           out,
+		Folded:           c.String("folded"),
+		Log:              c.App.ErrWriter,
+		LogIsTerminal:    isTerminal(os.Stderr) && c.App.ErrWriter == os.Stderr,
+		Plugins:          []session.Plugin{py, session.NewJSFrames(c.App.ErrWriter, py)},
 	}, nil
 }
 
 // sessionError maps a session error to an exit: everything is exit 2, the
 // user's mistakes with their own one-line message.
 func sessionError(err error) error {
-	if errors.Is(err, session.ErrUsage) {
+	if usage.Is(err) {
 		return cli.Exit(err.Error(), exitUsage)
 	}
 	return err

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracer-dev/tracer/internal/privtest"
 	"github.com/tracer-dev/tracer/internal/testbin"
 )
 
@@ -135,9 +136,7 @@ func TestAttachCLI(t *testing.T) {
 }
 
 func TestRunUnderSudoRunsAsInvokingUser(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root, as under sudo")
-	}
+	privtest.Root(t, "needs root, as under sudo")
 	dir := t.TempDir()
 	cmd := exec.Command(tracerBin, "run", "-o", "sudo.pb.gz", "--folded", "sudo.folded", "--", "sh", "-c", "id -u; echo $USER $HOME")
 	cmd.Dir = dir
@@ -162,9 +161,7 @@ func TestRunUnderSudoRunsAsInvokingUser(t *testing.T) {
 }
 
 func TestRunWithoutPrivilege(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to start tracer as an unprivileged user")
-	}
+	privtest.Root(t, "needs root to start tracer as an unprivileged user")
 	dir, err := os.MkdirTemp("", "tracer-nopriv-")
 	if err != nil {
 		t.Fatal(err)

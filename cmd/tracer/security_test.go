@@ -8,9 +8,11 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/tracer-dev/tracer/internal/privtest"
 )
 
-// Security checks of issue 8: tracer runs as root against programs it does
+// Security checks: tracer runs as root against programs it does
 // not trust. Under sudo the traced command runs as the invoking user with no
 // capabilities; no shell ever sees the command line; output files are 0644
 // and belong to the invoking user; nothing is left pinned in bpffs.
@@ -30,9 +32,7 @@ func statusFields(text string) map[string]string {
 }
 
 func TestSecuritySudoCommandIsNotRoot(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root, as under sudo")
-	}
+	privtest.Root(t, "needs root, as under sudo")
 	dir := publicDir(t)
 	r := invoke(t, invocation{dir: dir, env: sudoEnv, args: []string{"run", "-o", "-", "--",
 		"grep", "-E", "^(Uid|Gid|Groups|CapInh|CapPrm|CapEff|CapAmb):", "/proc/self/status"}})
@@ -57,9 +57,7 @@ func TestSecuritySudoCommandIsNotRoot(t *testing.T) {
 }
 
 func TestSecurityNoShell(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to sample")
-	}
+	privtest.Root(t, "needs root to sample")
 	dir := publicDir(t)
 	args := []string{"$(id)", ";", "id", "|", "`id`", "&&", "*", "$HOME", "a b", "'q'", `"d"`, "\\", ">x"}
 	r := invoke(t, invocation{dir: dir, args: append([]string{"run", "-o", "-", "--", "/bin/echo"}, args...)})
@@ -76,9 +74,7 @@ func TestSecurityNoShell(t *testing.T) {
 }
 
 func TestSecurityOutputFiles(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root, as under sudo")
-	}
+	privtest.Root(t, "needs root, as under sudo")
 	dir := publicDir(t)
 	// A file the user may not write, and a link to it where an output goes:
 	// the output replaces the link and the file stays as it was.
@@ -156,9 +152,7 @@ func bpffsEntries(t *testing.T) []string {
 }
 
 func TestSecurityNothingPinned(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to sample")
-	}
+	privtest.Root(t, "needs root to sample")
 	before := bpffsEntries(t)
 	dir := publicDir(t)
 	// The samplers, the Python frames program and the transition capture

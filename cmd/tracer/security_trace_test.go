@@ -6,15 +6,15 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/tracer-dev/tracer/internal/privtest"
 )
 
 // TestSecurityTraceFile: the --trace file, like the profile, is 0644 and
 // belongs to the sudo user whatever the umask, and replaces a link rather
 // than writing through it.
 func TestSecurityTraceFile(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root, as under sudo")
-	}
+	privtest.Root(t, "needs root, as under sudo")
 	dir := publicDir(t)
 	// Debian's python3 (pyenv's lives under /root, which nobody cannot enter).
 	py := "/usr/bin/python3.11"

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/tracer-dev/tracer/capture/hooks"
 	"github.com/tracer-dev/tracer/export/otlp"
+	"github.com/tracer-dev/tracer/internal/usage"
 	"github.com/tracer-dev/tracer/loader"
 	"github.com/tracer-dev/tracer/model"
 	"github.com/tracer-dev/tracer/session"
@@ -22,15 +26,46 @@ func transitionFlags() []cli.Flag {
 	}
 }
 
+// hookFlags are the flags of the --transition hooks (run only: the hooks
+// are loaded when the interpreter starts).
+func hookFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "transition", Usage: "observe every call of the function `NAME` (name, Class.name, module:name or file.js:name) in the Python or Node program, which need not use the probe binding: each call is a step (docs/transition-hooks.md)"},
+		&cli.StringFlag{Name: "transition-args", Usage: "with --transition: the parameters `STATE,ACTION` of the function (default: its first two; for a method on the state: self,action)"},
+	}
+}
+
+// hookSpec reads --transition and --transition-args; nil when not given.
+func hookSpec(c *cli.Context) (*hooks.Spec, error) {
+	if !c.IsSet("transition") && !c.IsSet("transition-args") {
+		return nil, nil
+	}
+	if !c.IsSet("transition") {
+		return nil, usage.Wrap(errors.New("--transition-args needs --transition NAME"))
+	}
+	spec, err := hooks.ParseSpec(c.String("transition"), c.String("transition-args"))
+	if err != nil {
+		return nil, usage.Wrap(errors.New(strings.TrimPrefix(err.Error(), hooks.ErrSpec.Error()+": ")))
+	}
+	return &spec, nil
+}
+
 // addTransitions adds the transitions plugin to cfg, configured from the
 // flags. command is the run's command line (nil for attach).
 // trace is the file the captured transitions go to ("" for none).
 func addTransitions(c *cli.Context, cfg *session.Config, command []string, trace string) (*session.Transitions, error) {
 	rel, err := model.ParseRelation(c.String("relation"))
 	if err != nil {
-		return nil, usageError{err}
+		return nil, usage.Wrap(err)
 	}
-	tc := session.TransitionsConfig{Relation: rel, Trace: trace, Log: cfg.Log}
+	tune, err := readTuning(c)
+	if err != nil {
+		return nil, err
+	}
+	tc := session.TransitionsConfig{Relation: rel, Trace: trace, Log: cfg.Log, CaptureRingBytes: tune.captureRingBytes}
+	if tc.Hook, err = hookSpec(c); err != nil {
+		return nil, err
+	}
 	if exp, ok := cfg.Stream.(*otlp.Exporter); ok {
 		tc.Sink = exp.Checks()
 	}

@@ -9,18 +9,17 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tracer-dev/tracer/internal/privtest"
 	"github.com/tracer-dev/tracer/internal/testbin"
 	"github.com/tracer-dev/tracer/loader"
 )
 
 func needCapture(t *testing.T) {
 	t.Helper()
-	if err := loader.ProbeFeatures(loader.FeaturePerfEvent, loader.FeatureBPF, loader.FeatureUprobe); err != nil {
-		t.Skip("transition capture needs perf events, BPF and uprobes:", err)
-	}
+	privtest.Require(t, "transition capture", loader.CheckPrivilege(), loader.ProbeFeatures(loader.FeaturePerfEvent, loader.FeatureBPF, loader.FeatureUprobe))
 }
 
-// TestRunTraceLabelsAndVerdict: the done-when of issue 5 at a small scale:
+// TestRunTraceLabelsAndVerdict: the whole feature at a small scale:
 // run writes a whole trace and exits 0, the profile's samples carry action
 // labels, and a planted bug exits 1 naming its step.
 func TestRunTraceLabelsAndVerdict(t *testing.T) {

@@ -1,12 +1,13 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/tracer-dev/tracer/internal/usage"
+	"github.com/tracer-dev/tracer/loader"
 	"github.com/tracer-dev/tracer/model"
 	"github.com/tracer-dev/tracer/verify"
 )
@@ -31,45 +32,59 @@ func verifyCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "steps", Value: verify.DefaultSteps, Usage: "run `N` generated steps in each container"},
 			&cli.Uint64Flag{Name: "seed", Value: verify.DefaultSeed, Usage: "seed `S` of the generated workload (0 to 4294967295)"},
-			&cli.StringFlag{Name: "actions", Usage: "replay the workload `FILE` (one contract-1 action per line) instead of --steps/--seed"},
+			&cli.StringFlag{Name: "actions", Usage: "replay the workload `FILE` (one trace-format action per line) instead of --steps/--seed"},
 			&cli.StringFlag{Name: "out", Value: verify.DefaultOut, Usage: "write profiles, traces and summary.txt to `DIR`"},
-			&cli.IntFlag{Name: "freq", Aliases: []string{"F"}, Value: verify.DefaultFreq, Usage: "sampling frequency in `HZ` (1 to 10000)"},
+			&cli.IntFlag{Name: "freq", Aliases: []string{"F"}, Value: verify.DefaultFreq, Usage: fmt.Sprintf("sampling frequency in `HZ` (%d to %d)", loader.MinFreq, loader.MaxFreq)},
 			&cli.StringFlag{Name: "relation", Value: "exact", Usage: "what the checks demand: `exact` (states equal) or bisim (the Lean relation)"},
 			&cli.StringFlag{Name: "python", Value: "python3", Usage: "the Python interpreter to run (`PATH` or name)"},
 			&cli.StringFlag{Name: "node", Value: "node", Usage: "the node executable to run (`PATH` or name)"},
 			&cli.StringFlag{Name: "python-container", Usage: "run your own Python implementation `FILE` instead of the example (same flags)"},
 			&cli.StringFlag{Name: "node-container", Usage: "run your own Node.js implementation `FILE` instead of the example (same flags)"},
 			&cli.StringFlag{Name: "user", Usage: "run the containers as `USER` (default: the sudo user, if any)"},
+			&cli.StringFlag{Name: "transition", Usage: "observe every call of the function `NAME` in the containers given by --python-container and --node-container, which then need not use the probe binding (docs/transition-hooks.md)"},
+			&cli.StringFlag{Name: "transition-args", Usage: "with --transition: the parameters `STATE,ACTION` of the function (default: its first two)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return usageError{fmt.Errorf("verify takes no arguments (got %q): use --steps, --seed or --actions", c.Args().First())}
+				return usage.Errorf("verify takes no arguments (got %q): use --steps, --seed or --actions", c.Args().First())
 			}
 			rel, err := model.ParseRelation(c.String("relation"))
 			if err != nil {
-				return usageError{err}
+				return usage.Wrap(err)
 			}
-			if f := c.Int("freq"); f < 1 || f > 10000 {
-				return usageError{fmt.Errorf("invalid frequency %d Hz: give -F between 1 and 10000", f)}
+			if err := loader.CheckFreq(c.Int("freq")); err != nil {
+				return err
+			}
+			tune, err := readTuning(c)
+			if err != nil {
+				return err
+			}
+			hook, err := hookSpec(c)
+			if err != nil {
+				return err
 			}
 			res, err := verify.Run(c.Context, verify.Config{
-				Steps:           c.Int("steps"),
-				Seed:            c.Uint64("seed"),
-				Actions:         c.String("actions"),
-				Out:             c.String("out"),
-				Freq:            c.Int("freq"),
-				Relation:        rel,
-				Python:          c.String("python"),
-				Node:            c.String("node"),
-				User:            c.String("user"),
-				PythonContainer: c.String("python-container"),
-				NodeContainer:   c.String("node-container"),
-				Log:             c.App.ErrWriter,
-				LogIsTerminal:   isTerminal(os.Stderr) && c.App.ErrWriter == os.Stderr,
-				Command:         commandLine(os.Args),
+				Transition:       hook,
+				SamplerRingPages: tune.samplerRingPages,
+				CaptureRingBytes: tune.captureRingBytes,
+				Timing:           tune.timing,
+				Steps:            c.Int("steps"),
+				Seed:             c.Uint64("seed"),
+				Actions:          c.String("actions"),
+				Out:              c.String("out"),
+				Freq:             c.Int("freq"),
+				Relation:         rel,
+				Python:           c.String("python"),
+				Node:             c.String("node"),
+				User:             c.String("user"),
+				PythonContainer:  c.String("python-container"),
+				NodeContainer:    c.String("node-container"),
+				Log:              c.App.ErrWriter,
+				LogIsTerminal:    isTerminal(os.Stderr) && c.App.ErrWriter == os.Stderr,
+				Command:          commandLine(os.Args),
 			})
 			if err != nil {
-				if errors.Is(err, verify.ErrUsage) {
+				if usage.Is(err) {
 					return cli.Exit(err.Error(), exitUsage)
 				}
 				return sessionError(err)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tracer-dev/tracer/internal/privtest"
 	"github.com/tracer-dev/tracer/loader"
 )
 
@@ -32,9 +33,7 @@ func TestVerifyUsage(t *testing.T) {
 // The whole pipeline from the command line: both containers, the pair, the
 // outputs and the flame-graph hint.
 func TestVerifyEndToEnd(t *testing.T) {
-	if err := loader.CheckPrivilege(); err != nil {
-		t.Skipf("tracing needs privilege: %v", err)
-	}
+	privtest.Require(t, "tracing", loader.CheckPrivilege())
 	out := filepath.Join(t.TempDir(), "v")
 	code, stdout, stderr := runTracer(t, "verify", "--steps", "2000", "--seed", "3", "--out", out)
 	if code != 0 {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
 // A planted bug, for tracer's tests and demos: nodejs_container.js with the
-// post rule of the seed's original nodejs_container.js, which counted the
+// post rule of the original nodejs_container.js, which counted the
 // content with content.length (UTF-16 code units). Lean's String.length counts
 // Unicode scalar values, so the first post whose content holds an astral-plane
 // character (an emoji) records a different number: `tracer check` reports a

@@ -5,6 +5,7 @@ package testbin
 
 import (
 	"fmt"
+	gobuild "go/build"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,7 +30,7 @@ func Main(run func() int, bin *string) int {
 	defer os.RemoveAll(dir)
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+		goTool = filepath.Join(gobuild.Default.GOROOT, "bin", "go")
 	}
 	*bin = filepath.Join(dir, "tracer")
 	build := exec.Command(goTool, "build", "-o", *bin, "./cmd/tracer")

@@ -13,7 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tracer-dev/tracer/internal/testbin"
-	"github.com/tracer-dev/tracer/loader"
+	"github.com/tracer-dev/tracer/interp/cpython"
 	"github.com/tracer-dev/tracer/symbolize"
 )
 
@@ -57,10 +57,7 @@ func walkNode(t *testing.T, node, script string, want int, flags ...string) ([][
 		t.Fatal(err)
 	}
 	defer w.Close()
-	py, err := loader.OpenPythonFrames()
-	if err != nil {
-		t.Fatal(err)
-	}
+	py := cpython.NewFrames(nil)
 	defer py.Close()
 	if err := py.SetWalker(1, w.Program()); err != nil {
 		t.Fatal(err)
@@ -79,7 +76,7 @@ func walkNode(t *testing.T, node, script string, want int, flags ...string) ([][
 		t.Fatal(err)
 	}
 	defer ev.Close()
-	if err := py.Attach([]*perf.Event{ev}); err != nil {
+	if err := py.AttachEvent(ev); err != nil {
 		t.Fatal(err)
 	}
 	w.Start()

@@ -1,5 +1,5 @@
 /-
-The specification, clause by clause as in the seed. The Go model (model/spec.go)
+The specification, clause by clause as originally given. The Go model (model/spec.go)
 mirrors each definition; lean/README.md maps them.
 -/
 namespace MoltbookBisim

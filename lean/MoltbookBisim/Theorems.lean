@@ -2,7 +2,7 @@
 The theorems. Proofs are deliberately explicit: each hypothesis is restated in
 its unfolded form (`have ... := h`, checked by definitional unfolding) and
 destructured, each goal is restated with `show`, and arithmetic is left to
-`omega` on plain facts about list lengths. The seed's `post` case did not go
+`omega` on plain facts about list lengths. The original `post` case did not go
 through because `omega` cannot see inside `bisimilar`; here it never has to.
 -/
 import MoltbookBisim.Spec
@@ -28,7 +28,7 @@ theorem post_head (s : State) (author content : String) :
 theorem comment_id (s : State) (author content : String) :
     transition s (Action.comment author content) = s := rfl
 
-/-- Bisimulation is preserved by transitions (the seed's theorem). -/
+/-- Bisimulation is preserved by transitions (the original theorem). -/
 theorem bisim_preserved (s1 s2 : State) (a : Action) :
     bisimilar s1 s2 → bisimilar (transition s1 a) (transition s2 a) := by
   intro h
@@ -87,7 +87,7 @@ theorem bisimilar_equivalence : Equivalence bisimilar :=
     symm := fun h => bisimilar_symm h,
     trans := fun h g => bisimilar_trans h g }
 
-/-- Initial states are bisimilar (the seed's theorem). -/
+/-- Initial states are bisimilar (the original theorem). -/
 theorem init_bisimilar (id : String) (shard : Nat) :
     bisimilar
       { agent_id := id, shard_id := shard, data := [] }

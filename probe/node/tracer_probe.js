@@ -8,10 +8,10 @@
 //   p.init(state);                       // { agent_id, shard_id, data: [nat, ...] }
 //   const t0 = process.hrtime.bigint();
 //   state = transition(state, action);
-//   p.step(action, state, t0);           // action per contract 1, state after the step
+//   p.step(action, state, t0);           // action as the trace format says, state after the step
 //   p.close();                           // also done at process exit
 //
-// Records (docs/trace-format.md, contract 1) are collected in one 64 KiB
+// Records (the trace format, docs/trace-format.md) are collected in one 64 KiB
 // buffer and written in batches, one fs.writeSync per batch, at least every
 // 100 ms while steps arrive (an unref'd timer writes a batch that has waited
 // 100 ms when the event loop is idle). The sink is the file named by
@@ -96,13 +96,16 @@ class Probe {
   }
 
   // step records one step: the action, the state after it, and its start time
-  // t0 (process.hrtime.bigint() taken before the transition). t1 is now.
-  step(action, state, t0) {
-    const t1 = process.hrtime.bigint();
+  // t0 (process.hrtime.bigint() taken before the transition). t1 is now
+  // unless given. pre, when given, is the state the step started from
+  // (recorded as the step's "pre").
+  step(action, state, t0, pre, t1) {
+    if (typeof t1 !== 'bigint') t1 = process.hrtime.bigint();
     if (this._closed) return;
     if (typeof t0 !== 'bigint') t0 = toNs(t0, t1);
     const seq = ++this._seq;
-    const rec = `{"kind":"step","seq":${seq},"t0":${t0},"t1":${t1},"tid":${this._tid},"action":${actionJSON(action)},"state":${stateJSON(state)}}\n`;
+    const p = pre === undefined ? '' : `,"pre":${stateJSON(pre)}`;
+    const rec = `{"kind":"step","seq":${seq},"t0":${t0},"t1":${t1},"tid":${this._tid},"action":${actionJSON(action)}${p},"state":${stateJSON(state)}}\n`;
     this._add(rec, t1);
   }
 
@@ -383,11 +386,12 @@ function valueJSON(v, seen = new Set()) {
 // field the same way at any length.
 function shrink(rec) {
   const r = JSON.parse(rec, (k, v) => v);
-  const st = r.state;
-  if (st && Array.isArray(st.data)) {
-    st.data_len = st.data.length;
-    st.data_capped = true;
-    delete st.data;
+  for (const st of [r.pre, r.state]) {
+    if (st && Array.isArray(st.data)) {
+      st.data_len = st.data.length;
+      st.data_capped = true;
+      delete st.data;
+    }
   }
   const a = r.action;
   if (a && Array.isArray(a.items)) {

@@ -8,10 +8,10 @@ sys.path and:
     p.init(state)                      # {"agent_id": str, "shard_id": int, "data": [int, ...]}
     t0 = time.monotonic_ns()
     state = transition(state, action)
-    p.step(action, state, t0)          # action per contract 1, state after the step
+    p.step(action, state, t0)          # action as the trace format says, state after the step
     p.close()                          # also done at interpreter exit
 
-Records (docs/trace-format.md, contract 1) are collected in memory and written
+Records (the trace format, docs/trace-format.md) are collected in memory and written
 in batches, one os.write per batch, at most 64 KiB per batch, and at least every
 100 ms while steps arrive (an idle flusher thread writes a batch that has waited
 100 ms when no further step comes). The sink is the file named by
@@ -126,10 +126,13 @@ class Probe:
                 return
             self._add(rec, time.monotonic_ns())
 
-    def step(self, action, state, t0):
+    def step(self, action, state, t0, pre=None, t1=None):
         """Record one step: the action, the state after it, and its start time
-        t0 (time.monotonic_ns() taken before the transition). t1 is now."""
-        t1 = _mono()
+        t0 (time.monotonic_ns() taken before the transition). t1 is now
+        unless given. pre, when given, is the state the step started from
+        (recorded as the step's "pre")."""
+        if t1 is None:
+            t1 = _mono()
         if type(t0) is not int:
             t0 = _ns(t0, t1)
         try:
@@ -158,9 +161,21 @@ class Probe:
                 )
             else:
                 st = _state(state)
+            if pre is not None:
+                data = pre["data"]
+                if len(data) <= MAX_DATA:
+                    act += ',"pre":{"agent_id":%s,"shard_id":%s,"data":[%s]}' % (
+                        _esc(pre["agent_id"]),
+                        _int(pre["shard_id"]),
+                        _nats(data),
+                    )
+                else:
+                    act += ',"pre":' + _state(pre)
         except _BAD:
             act = _action(action)
             st = _state(state)
+            if pre is not None:
+                act += ',"pre":' + _state(pre)
         with self._lock:
             if self._closed:
                 return
@@ -407,10 +422,11 @@ def _shrink(rec):
         r = json.loads(rec)
     except ValueError:
         return rec  # cannot happen for our own output; let the caller drop it
-    st = r.get("state")
-    if isinstance(st, dict) and "data" in st:
-        st["data_len"] = len(st.pop("data"))
-        st["data_capped"] = True
+    for key in ("pre", "state"):
+        st = r.get(key)
+        if isinstance(st, dict) and "data" in st:
+            st["data_len"] = len(st.pop("data"))
+            st["data_capped"] = True
     act = r.get("action")
     if isinstance(act, dict):
         if isinstance(act.get("items"), list):

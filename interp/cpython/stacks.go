@@ -1,0 +1,300 @@
+package cpython
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/ringbuf"
+	"github.com/elastic/go-perf"
+
+	"github.com/tracer-dev/tracer/bpf"
+	"github.com/tracer-dev/tracer/loader"
+)
+
+// PyNoOffset is StackFrame.Offset when the instruction is not known.
+const PyNoOffset = uint32(bpf.PyperfPyFrameBitsPY_OFFSET_NONE)
+
+const (
+	pyFrameEntry = uint32(bpf.PyperfPyFrameBitsPY_FRAME_ENTRY)
+	pyOffsetMask = uint32(bpf.PyperfPyFrameBitsPY_OFFSET_NONE)
+)
+
+// Errors of one Python stack read (Stack.Err).
+const (
+	PyErrNone     = int(bpf.PyperfPyErrPY_ERR_NONE)
+	PyErrNoTstate = int(bpf.PyperfPyErrPY_ERR_NO_TSTATE) // no PyThreadState belongs to the sampled thread
+	PyErrRead     = int(bpf.PyperfPyErrPY_ERR_READ)      // a read of interpreter memory failed (paged out, or freed meanwhile)
+)
+
+// StackFrame is one Python frame as the BPF walk saw it.
+type StackFrame struct {
+	Code      uint64 // address of the code object
+	Offset    uint32 // byte offset of the instruction in the code, PyNoOffset if unknown
+	FirstLine int32  // co_firstlineno read with the frame: guards against a reused address
+	// Entry marks the outermost Python frame of one activation of the
+	// interpreter's eval loop (_PyEval_EvalFrameDefault): the frames from the
+	// previous Entry (exclusive) to this one ran in that native frame.
+	Entry bool
+}
+
+// Stack is the Python stack of one sampled thread, leaf first. Time is
+// CLOCK_MONOTONIC ns taken in the perf overflow handler just before the
+// kernel wrote the matching perf sample of the same thread.
+type Stack struct {
+	PID, TID, CPU int
+	Time          uint64
+	Tstate        uint64
+	Truncated     bool // the stack was deeper than the walk's bound
+	Err           int  // PyErr*
+	Frames        []StackFrame
+}
+
+// Stats are the frame reader's counters, summed over CPUs.
+type Stats struct {
+	Samples   uint64 // samples of described processes
+	Emitted   uint64 // stacks written to the ring
+	NoTstate  uint64 // samples of threads without a thread state
+	ReadErr   uint64 // stacks cut short by a failed read
+	Truncated uint64 // stacks deeper than the bound
+	RingFull  uint64 // stacks lost because the ring was full
+	CacheHit  uint64 // thread states found through the per-thread cache
+	Malformed uint64 // ring records that could not be decoded
+}
+
+// stackReader is the loaded pyperf program: it reads the Python stack of
+// every sampled thread of the processes added with AddProcess, on the perf
+// events it is attached to.
+type stackReader struct {
+	objs   bpf.PyperfObjects
+	reader *ringbuf.Reader
+	out    chan *Stack
+
+	mu       sync.Mutex
+	attached []*perf.Event
+
+	wg        sync.WaitGroup
+	stopping  atomic.Bool
+	started   bool
+	once      sync.Once
+	malformed atomic.Uint64
+}
+
+// openStackReader loads the pyperf program and its maps.
+func openStackReader() (*stackReader, error) {
+	p := &stackReader{out: make(chan *Stack, 4096)}
+	spec, err := bpf.LoadPyperf()
+	if err != nil {
+		return nil, fmt.Errorf("load python frame reader spec: %w", err)
+	}
+	if err := loader.LoadCollection(spec, &p.objs); err != nil {
+		var ve *ebpf.VerifierError
+		if errors.As(err, &ve) {
+			return nil, fmt.Errorf("load python frame reader: %w (verifier log tail: %s)", err, pyVerifierTail(ve))
+		}
+		return nil, fmt.Errorf("load python frame reader (run as root or grant CAP_BPF and CAP_PERFMON): %w", err)
+	}
+	r, err := ringbuf.NewReader(p.objs.PyEvents)
+	if err != nil {
+		p.objs.Close()
+		return nil, fmt.Errorf("open python stack ring: %w", err)
+	}
+	p.reader = r
+	return p, nil
+}
+
+func pyVerifierTail(ve *ebpf.VerifierError) string {
+	n := len(ve.Log)
+	if n > 8 {
+		return fmt.Sprint(ve.Log[n-8:])
+	}
+	return fmt.Sprint(ve.Log)
+}
+
+// Attach sets the program as the overflow handler of perf events (the
+// sampler's cpu-clock events). An event may carry one program only.
+func (p *stackReader) Attach(events []*perf.Event) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fd := uint32(p.objs.OnSample.FD())
+	for _, ev := range events {
+		if err := ev.SetBPF(fd); err != nil {
+			return fmt.Errorf("attach python frame reader to perf event: %w", err)
+		}
+		p.attached = append(p.attached, ev)
+	}
+	return nil
+}
+
+// Attached says whether the program is set on any event.
+func (p *stackReader) Attached() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.attached) > 0
+}
+
+// AddProcess makes the program read the Python stacks of pp's process.
+func (p *stackReader) AddProcess(pp *Process) error {
+	cfg := pp.Layout.bpfConfig(pp.Runtime)
+	if err := p.objs.PyProcs.Put(uint32(pp.PID), &cfg); err != nil {
+		return fmt.Errorf("describe python process %d: %w", pp.PID, err)
+	}
+	return nil
+}
+
+// SetWalker puts another interpreter's walker (a perf_event program) at
+// index idx of the program's dispatch table: the samples of a process
+// given to Dispatch with that index go to it instead.
+func (p *stackReader) SetWalker(idx uint32, prog *ebpf.Program) error {
+	return p.objs.InterpProgs.Put(idx, prog)
+}
+
+// Dispatch hands the samples of process pid to the walker at index idx;
+// Undispatch takes them back.
+func (p *stackReader) Dispatch(pid int, idx uint32) error {
+	return p.objs.InterpPids.Put(uint32(pid), idx)
+}
+
+// Undispatch stops handing a process's samples to another walker.
+func (p *stackReader) Undispatch(pid int) { _ = p.objs.InterpPids.Delete(uint32(pid)) }
+
+// RemoveProcess stops reading a process's Python stacks (it exec'd or exited).
+func (p *stackReader) RemoveProcess(pid int) {
+	_ = p.objs.PyProcs.Delete(uint32(pid))
+}
+
+// Stacks returns the stacks read, in ring order (per CPU in time order).
+// The channel is closed after Stop once the ring is drained.
+func (p *stackReader) Stacks() <-chan *Stack { return p.out }
+
+// Start begins reading the ring.
+func (p *stackReader) Start() {
+	if p.started {
+		return
+	}
+	p.started = true
+	p.wg.Add(1)
+	go p.read()
+}
+
+// Stop drains what the ring holds, then ends the reading; Stacks is closed.
+func (p *stackReader) Stop() {
+	p.once.Do(func() {
+		p.stopping.Store(true)
+		if p.started {
+			// Wakes the reader: it returns what the ring holds, then
+			// ErrFlushed.
+			_ = p.reader.Flush()
+		} else {
+			close(p.out)
+		}
+	})
+	p.wg.Wait()
+}
+
+func (p *stackReader) read() {
+	defer p.wg.Done()
+	defer close(p.out)
+	var rec ringbuf.Record
+	for {
+		// The program wakes the reader only when the ring fills up: poll.
+		p.reader.SetDeadline(time.Now().Add(pyPollInterval))
+		if err := p.reader.ReadInto(&rec); err != nil {
+			if errors.Is(err, ringbuf.ErrFlushed) || errors.Is(err, os.ErrDeadlineExceeded) {
+				if p.stopping.Load() {
+					return
+				}
+				continue
+			}
+			return // closed
+		}
+		st, err := decodePyStack(rec.RawSample)
+		if err != nil {
+			p.malformed.Add(1)
+			continue
+		}
+		p.out <- st
+	}
+}
+
+// pyPollInterval is how often the ring is read when the program has not
+// woken the reader (it does so only when the ring is 1 MiB full).
+const pyPollInterval = 20 * time.Millisecond
+
+// pyEventHeader is the size of py_event before its frames.
+const pyEventHeader = int(unsafe.Offsetof(bpf.PyperfPyEvent{}.Frames))
+
+// pyFrameSize is the size of one py_frame.
+const pyFrameSize = int(unsafe.Sizeof(bpf.PyperfPyFrame{}))
+
+func decodePyStack(b []byte) (*Stack, error) {
+	if len(b) < pyEventHeader {
+		return nil, errors.New("short python stack record")
+	}
+	var ev bpf.PyperfPyEvent
+	bpf.Read(b, &ev)
+	n := int(ev.N)
+	if n > len(ev.Frames) || len(b) < pyEventHeader+n*pyFrameSize {
+		return nil, fmt.Errorf("python stack record claims %d frames in %d bytes", n, len(b))
+	}
+	st := &Stack{
+		PID:       int(ev.Pid),
+		TID:       int(ev.Tid),
+		Time:      ev.Ktime,
+		CPU:       int(ev.Cpu),
+		Truncated: ev.Truncated != 0,
+		Err:       int(ev.Err),
+		Tstate:    ev.Tstate,
+		Frames:    make([]StackFrame, n),
+	}
+	for i, f := range ev.Frames[:n] {
+		st.Frames[i] = StackFrame{
+			Code:      f.Code,
+			Offset:    f.Offset & pyOffsetMask,
+			FirstLine: f.Firstlineno,
+			Entry:     f.Offset&pyFrameEntry != 0,
+		}
+	}
+	return st, nil
+}
+
+// Stats sums the program's per-CPU counters.
+func (p *stackReader) Stats() Stats {
+	var s Stats
+	get := func(key uint32) uint64 {
+		var per []uint64
+		if err := p.objs.PyStats.Lookup(key, &per); err != nil {
+			return 0
+		}
+		t := uint64(0)
+		for _, v := range per {
+			t += v
+		}
+		return t
+	}
+	s.Samples = get(uint32(bpf.PyperfPyStatPY_STAT_SAMPLES))
+	s.Emitted = get(uint32(bpf.PyperfPyStatPY_STAT_EMITTED))
+	s.NoTstate = get(uint32(bpf.PyperfPyStatPY_STAT_NO_TSTATE))
+	s.ReadErr = get(uint32(bpf.PyperfPyStatPY_STAT_READ_ERR))
+	s.Truncated = get(uint32(bpf.PyperfPyStatPY_STAT_TRUNCATED))
+	s.RingFull = get(uint32(bpf.PyperfPyStatPY_STAT_RING_FULL))
+	s.CacheHit = get(uint32(bpf.PyperfPyStatPY_STAT_CACHE_HIT))
+	s.Malformed = p.malformed.Load()
+	return s
+}
+
+// Close stops reading, detaches nothing (closing the perf events detaches
+// the program; the sampler owns them) and frees the program and maps.
+func (p *stackReader) Close() error {
+	p.Stop()
+	err := p.reader.Close()
+	if cerr := p.objs.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,6 +1,0 @@
-package loader
-
-import "time"
-
-// sleepBrief waits a millisecond between two polls of /proc.
-func sleepBrief() { time.Sleep(time.Millisecond) }
