@@ -71,8 +71,8 @@ func jsLeafShares(p *profile.Profile) (map[string]float64, int) {
 	for _, s := range p.Sample {
 		for _, l := range s.Location {
 			if len(l.Line) > 0 && strings.HasPrefix(l.Line[0].Function.SystemName, "js:") && l.Line[0].Function.Filename != "" {
-				count[l.Line[0].Function.Name]++
-				total++
+				count[l.Line[0].Function.Name] += float64(weight(s))
+				total += int(weight(s))
 				break
 			}
 		}

@@ -36,7 +36,7 @@ func jsShares(t *testing.T, p *profile.Profile) map[string]int {
 				}
 				if !seen[ln.Function.Name] {
 					seen[ln.Function.Name] = true
-					count[ln.Function.Name]++
+					count[ln.Function.Name] += int(weight(s))
 				}
 			}
 		}
@@ -137,7 +137,7 @@ func TestJSFramesWhateverStartedNode(t *testing.T) {
 				for _, l := range s.Location {
 					for _, ln := range l.Line {
 						if strings.HasSuffix(ln.Function.Filename, "split.js") || strings.HasSuffix(ln.Function.Filename, "split-script") {
-							count[ln.Function.Name]++
+							count[ln.Function.Name] += int(weight(s))
 						}
 					}
 				}
