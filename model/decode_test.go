@@ -297,3 +297,15 @@ func TestDecodeSpellingsFastPath(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeEscapedInvalidUTF8: a string with an escape is still checked for
+// invalid UTF-8 in its raw bytes, before or after the escape.
+func TestDecodeEscapedInvalidUTF8(t *testing.T) {
+	for _, content := range []string{"\\n\xff", "\xff\\n", "\\u00e9\xc3", "ok\\u00e9"} {
+		line := `{"kind":"step","seq":1,"t0":0,"t1":0,"tid":0,"action":{"type":"post","author":"a","content":"` + content + `"},"state":{"agent_id":"a","shard_id":0,"data":[2]}}`
+		_, err := DecodeRecord([]byte(line))
+		if valid := content == "ok\\u00e9"; (err == nil) != valid {
+			t.Errorf("%q: error %v, want valid %v", content, err, valid)
+		}
+	}
+}
