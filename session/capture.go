@@ -183,7 +183,12 @@ func (t *Transitions) Outputs() []OutputFile {
 // Attach places the uprobes it can place now and starts reading batches.
 func (t *Transitions) Attach(ctx context.Context, tg Target) error {
 	t.cred = tg.Cred
-	err := t.stream.Start(tg.PID, tg.Attach, t.batch)
+	var err error
+	if tg.All {
+		err = t.stream.StartAll(t.batch)
+	} else {
+		err = t.stream.Start(tg.PID, tg.Attach, t.batch)
+	}
 	switch {
 	case errors.Is(err, loader.ErrFeature):
 		if t.cfg.Trace != "" {
@@ -206,6 +211,10 @@ func (t *Transitions) Observe(rec loader.Record) {
 		t.observeSample(r)
 	case *loader.Mmap:
 		t.stream.ObserveMapping(r)
+	case *loader.Exit:
+		if r.PID == r.TID {
+			t.stream.Exited(r.PID)
+		}
 	}
 }
 
@@ -414,4 +423,11 @@ func (t *Transitions) CaptureStats() capture.CaptureStats {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.stats
+}
+
+// AddRunning attaches to a process already running (the host-wide mode).
+func (t *Transitions) AddRunning(pid int) {
+	if err := t.stream.AttachRunning(pid); err != nil {
+		t.noteLocking("%v", err)
+	}
 }

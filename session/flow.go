@@ -38,7 +38,8 @@ type session struct {
 
 	start  time.Time
 	tm     *timer
-	stream *streamer // a continuous export (stream.go); nil: none
+	stream *streamer  // a continuous export (stream.go); nil: none
+	host   *hostProcs // the host-wide mode's filter (hostwide.go); nil: not host-wide
 }
 
 // note prints a one-line remark and keeps it in the result.
@@ -220,6 +221,9 @@ func (s *session) startReading() {
 		defer close(s.consumed)
 		defer warm.stop()
 		for rec := range s.sampler.Records() {
+			if s.host != nil && !s.host.filter(rec) {
+				continue
+			}
 			for _, pl := range s.cfg.Plugins {
 				pl.Observe(rec)
 			}

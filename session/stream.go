@@ -195,7 +195,9 @@ func (st *streamer) export(samples []export.Sample, pids map[int]bool, end time.
 		p.Mappings[pid] = s.sym.Mappings(pid)
 		p.Processes[pid] = st.process(pid, p.Mappings[pid])
 	}
-	st.out.Export(p)
+	if st.out != nil {
+		st.out.Export(p)
+	}
 	st.last = end
 	period := uint64(0)
 	if s.cfg.Freq > 0 {

@@ -44,6 +44,7 @@ type Frames struct {
 	resolved int // Python stacks named
 	unnamed  int // of them, stacks with a code object that could not be read
 	notes    []string
+	gone     []ended // processes and threads that exited, forgotten later (host.go)
 }
 
 // pyProc is one process's interpreter and its code-object names.
@@ -279,6 +280,8 @@ func (p *Frames) Observe(rec loader.Record) {
 			p.reader.RemoveProcess(r.PID)
 			delete(p.procs, r.PID)
 		}
+	case *loader.Exit:
+		p.exited(r)
 	}
 }
 
