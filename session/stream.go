@@ -287,6 +287,15 @@ func (st *streamer) process(pid int, ms []symbolize.Mapping) export.Process {
 	if p.RuntimeName == "" && symbolize.IsNode(p.ExecutablePath) {
 		p.RuntimeName = "nodejs"
 	}
+	// A process that has already ended is known by its mappings.
+	for _, m := range ms {
+		if p.RuntimeName != "" || p.ExecutablePath != "" {
+			break
+		}
+		if symbolize.IsNode(m.Path) {
+			p.RuntimeName, p.ExecutablePath, p.Executable = "nodejs", m.Path, filepath.Base(m.Path)
+		}
+	}
 	st.procs[pid] = p
 	return p
 }
