@@ -33,8 +33,8 @@ type HostFilter struct {
 	UID *int
 }
 
-// check validates the globs.
-func (f *HostFilter) check() error {
+// Check validates the filter and fills in the default executables.
+func (f *HostFilter) Check() error {
 	if len(f.Exes) == 0 {
 		f.Exes = DefaultExes
 	}

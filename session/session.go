@@ -135,7 +135,7 @@ func (c *Config) defaults() error {
 		if len(c.Command) > 0 || c.PID != 0 {
 			return usage.Errorf("--all follows every process: give no command and no pid")
 		}
-		if err := c.Filter.check(); err != nil {
+		if err := c.Filter.Check(); err != nil {
 			return err
 		}
 	} else if len(c.Command) == 0 && c.PID == 0 {

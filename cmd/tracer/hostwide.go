@@ -54,6 +54,9 @@ func attachAll(c *cli.Context) error {
 		}
 		cfg.Filter.UID = &uid
 	}
+	if err := cfg.Filter.Check(); err != nil {
+		return err
+	}
 	html, trace, err := prepareHTML(c, &cfg, "every CPython and Node process", nil)
 	if err != nil {
 		return err
