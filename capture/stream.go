@@ -37,7 +37,8 @@ type Stream struct {
 	closed  chan error // the result of closing the capture, after Stop
 	queue   *batchQueue
 
-	running bool // tracer attach: the process was already running
+	running   bool       // tracer attach: the process was already running
+	probeFile *probeFile // TRACER_PROBE_FILE as a sink (UseProbeFile)
 
 	host     chan int      // host-wide mode: pids whose uprobes to release (host.go)
 	hostDone chan struct{} // closed when the releasing goroutine has ended
@@ -98,6 +99,7 @@ func (s *Stream) Start(pid int, running bool, handle func(Batch) error) error {
 		s.followAttached(c, pid)
 		return nil
 	}
+	s.addProbeFileSink(c)
 	// Follow the command and its children through their execs: each is
 	// stopped at exec until its uprobe is in place.
 	ferr := c.Follow(pid, true, func(pid int, ts []Target) { s.markAttached(pid, ts) })

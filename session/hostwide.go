@@ -214,6 +214,8 @@ func (s *session) hostwide(ctx context.Context) error {
 	s.cred = cred
 	s.host = newHostProcs(s.cfg.Filter)
 	s.readyPlugins()
+	s.window.open() // the samplers count from their opening
+	s.start = s.window.wallStart
 	smp, err := loader.OpenSampler(loader.SamplerConfig{AllProcesses: true, Freq: s.cfg.Freq, OnOpen: s.onOpen, RingPages: s.ringPages})
 	if err != nil {
 		return fmt.Errorf("open samplers: %w", err)
@@ -259,7 +261,7 @@ func (s *session) hostwide(ctx context.Context) error {
 	case <-timeout:
 	}
 	stopStatus()
-	s.res.Duration = time.Since(s.start)
+	s.res.Duration = s.window.close()
 	return s.stopReading()
 }
 

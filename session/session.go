@@ -117,6 +117,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		err = s.hostwide(ctx)
 	case len(cfg.Command) > 0:
 		err = s.run(ctx)
+		if s.perfMaps {
+			defer s.removePerfMaps()
+		}
 	default:
 		err = s.attach(ctx)
 	}

@@ -43,9 +43,14 @@ type Frames struct {
 	joined   int // samples given a Python stack
 	resolved int // Python stacks named
 	unnamed  int // of them, stacks with a code object that could not be read
+	addErrs  int // processes the BPF program could not be told about
 	notes    []string
 	gone     []ended // processes and threads that exited, forgotten later (host.go)
 }
+
+// maxAddNotes bounds the notes about processes the BPF program could not be
+// told about (its table full, say): one line each, then one line for the rest.
+const maxAddNotes = 10
 
 // pyProc is one process's interpreter and its code-object names.
 type pyProc struct {
@@ -225,7 +230,13 @@ func (p *Frames) addLocked(pp *Process, err error, since uint64) {
 		return // no interpreter in this process
 	}
 	if err := p.reader.AddProcess(pp); err != nil {
-		p.note("python frames for pid %d: %v", pp.PID, err)
+		p.addErrs++
+		switch {
+		case p.addErrs <= maxAddNotes:
+			p.note("python frames for pid %d: %v", pp.PID, err)
+		case p.addErrs == maxAddNotes+1:
+			p.note("python frames: more processes could not be described; not listed")
+		}
 		return
 	}
 	codes := NewCodes(pp.PID, pp.Layout)
@@ -268,6 +279,14 @@ func (p *Frames) Observe(rec loader.Record) {
 				p.addLocked(&child, nil, r.Time)
 			}
 		}
+	case *loader.Exit:
+		if r.PID == r.TID && p.reader != nil {
+			// The BPF program's entry for the process goes (its table is
+			// bounded); the names of its code objects stay for the stacks
+			// still in the ring, until exited forgets them.
+			p.reader.RemoveProcess(r.PID)
+		}
+		p.exited(r)
 	case *loader.Comm:
 		if !r.Exec {
 			return
@@ -280,8 +299,6 @@ func (p *Frames) Observe(rec loader.Record) {
 			p.reader.RemoveProcess(r.PID)
 			delete(p.procs, r.PID)
 		}
-	case *loader.Exit:
-		p.exited(r)
 	}
 }
 
