@@ -16,14 +16,16 @@ func attachCommand() *cli.Command {
 		Name:  "attach",
 		Usage: "sample a running process and write its profile",
 		Description: "Samples every thread of PID (and threads it starts) until the duration has passed,\n" +
-			"Ctrl-C, or the process exits. A node process gets JavaScript names only when it was\n" +
-			"started with --perf-basic-prof-only-functions; tracer says so when the map is missing.\n" +
-			"Transitions the process reports are checked live from the first one seen.\n\n" +
+			"Ctrl-C, or the process exits. A node process started without any flag gets its\n" +
+			"JavaScript functions (file and line) read from V8's memory; a node whose V8 layout\n" +
+			"cannot be read gets them only from a perf map (--perf-basic-prof-only-functions), and\n" +
+			"tracer says so. Transitions the process reports are checked live from the first one seen.\n\n" +
 			"With --all, one tracer follows every CPython and Node process of the machine (or those\n" +
 			"--exe, --cgroup and --uid choose) as they start and end, those already running included:\n" +
 			"their samples, Python frames and reported transitions, each process checked on its own,\n" +
-			"until the duration has passed or Ctrl-C. Memory stays bounded however long it runs; with\n" +
-			"--otlp-endpoint each interval's profile carries every process as its own resource.\n\n" +
+			"until the duration has passed or Ctrl-C. Its memory grows only slowly with the processes\n" +
+			"it has seen; with --otlp-endpoint each interval's profile carries every process as its\n" +
+			"own resource.\n\n" +
 			exitCodesHelp + "\n\n" +
 			"Example:\n" +
 			"   sudo tracer attach --pid 4242 --duration 5s -o app.pb.gz\n" +
