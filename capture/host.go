@@ -9,9 +9,9 @@ import (
 
 // StartAll starts reading batches for the host-wide mode: no process is
 // attached yet; the session attaches those already running (AttachRunning)
-// and those that map an interpreter later (ObserveMapping), and releases
-// each at its exit (Exited). No process is ever stopped at exec: the uprobe
-// follows a new process's mapping of its interpreter, within the samplers'
+// and those that map an interpreter later (ObserveMapping), and stops
+// tracking each at its exit (Exited). No process is ever stopped at exec:
+// tracking follows a new process's mapping of its interpreter, within the samplers'
 // polling delay (50 ms), so the batches it writes before then are not
 // captured, and its steps are checked from the first batch seen.
 func (s *Stream) StartAll(handle func(Batch) error) error {
@@ -43,10 +43,11 @@ func (s *Stream) AttachRunning(pid int) error {
 	return nil
 }
 
-// Exited releases the uprobes of a process that has exited (host-wide
-// mode), on another goroutine: removing a uprobe waits for an RCU grace
-// period. When that goroutine is QueueBytes behind, the uprobes are
-// released at Stop instead.
+// Exited stops tracking a process that has exited (host-wide mode), on
+// another goroutine, off the samplers' reading path: the uprobes stay on
+// their files for the other processes, the process's entry in the BPF
+// table of tracked processes goes. When that goroutine is 4096 exits
+// behind, the entry stays until Stop.
 func (s *Stream) Exited(pid int) {
 	if s.host == nil {
 		return
@@ -64,8 +65,7 @@ func (s *Stream) Exited(pid int) {
 	}
 }
 
-// detachExited removes the uprobes of the processes that exited until
-// Stop.
+// detachExited untracks the processes that exited until Stop.
 func (s *Stream) detachExited() {
 	defer close(s.hostDone)
 	for {
