@@ -37,8 +37,28 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 struct py_scratch {
 	__u8 win[PY_WINDOW + 16];
+	__u8 fresh; /* the stack holds a code object not seen before */
 	struct py_event ev;
 };
+
+/*
+ * Code objects already reported, by process, address and co_firstlineno. A
+ * stack holding one not in here wakes the reader at once (instead of at its
+ * next poll), so that userspace names the code object while it is alive: a
+ * module body is freed as soon as its import ends, and its address reused.
+ */
+struct py_code_key {
+	__u64 code;
+	__u32 pid;
+	__s32 firstlineno;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct py_code_key);
+	__type(value, __u8);
+} py_seen SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -228,6 +248,13 @@ static long walk_step(__u64 i, void *arg)
 		bump(PY_STAT_READ_ERR);
 		return 1;
 	}
+	struct py_code_key key = {.code = code, .pid = ev->pid, .firstlineno = first};
+	if (!bpf_map_lookup_elem(&py_seen, &key)) {
+		__u8 one = 1;
+		bpf_map_update_elem(&py_seen, &key, &one, BPF_ANY);
+		s->fresh = 1;
+		bump(PY_STAT_NEW_CODE);
+	}
 	struct py_frame *f = &ev->frames[n & (PY_MAX_FRAMES - 1)];
 	f->code = code;
 	f->offset = off | flags;
@@ -259,6 +286,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	ev->n = 0;
 	ev->truncated = 0;
 	ev->err = PY_ERR_NONE;
+	s->fresh = 0;
 
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	__u64 fsbase = BPF_CORE_READ(task, thread.fsbase);
@@ -282,9 +310,10 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		size = sizeof(*ev);
 	/*
 	 * Waking the reader for every stack costs more than reading the stack;
-	 * it polls the ring, and is woken only when the ring fills up.
+	 * it polls the ring, and is woken only when the ring fills up or the
+	 * stack holds a code object not seen before (see py_seen).
 	 */
-	__u64 flags = bpf_ringbuf_query(&py_events, BPF_RB_AVAIL_DATA) > PY_WAKEUP_BYTES
+	__u64 flags = s->fresh || bpf_ringbuf_query(&py_events, BPF_RB_AVAIL_DATA) > PY_WAKEUP_BYTES
 			      ? BPF_RB_FORCE_WAKEUP
 			      : BPF_RB_NO_WAKEUP;
 	if (bpf_ringbuf_output(&py_events, ev, size, flags) != 0)

@@ -13,6 +13,13 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type PyperfPyCodeKey struct {
+	_           structs.HostLayout
+	Code        uint64
+	Pid         uint32
+	Firstlineno int32
+}
+
 type PyperfPyConfig struct {
 	_                  structs.HostLayout
 	Runtime            uint64
@@ -85,9 +92,11 @@ const (
 )
 
 type PyperfPyScratch struct {
-	_   structs.HostLayout
-	Win [144]uint8
-	Ev  PyperfPyEvent
+	_     structs.HostLayout
+	Win   [144]uint8
+	Fresh uint8
+	_     [7]byte
+	Ev    PyperfPyEvent
 }
 
 type PyperfPyStat uint32
@@ -100,7 +109,8 @@ const (
 	PyperfPyStatPY_STAT_TRUNCATED PyperfPyStat = 4
 	PyperfPyStatPY_STAT_RING_FULL PyperfPyStat = 5
 	PyperfPyStatPY_STAT_CACHE_HIT PyperfPyStat = 6
-	PyperfPyStatPY_STAT_MAX       PyperfPyStat = 7
+	PyperfPyStatPY_STAT_NEW_CODE  PyperfPyStat = 7
+	PyperfPyStatPY_STAT_MAX       PyperfPyStat = 8
 )
 
 // Names of all BPF objects in the ELF.
@@ -110,6 +120,7 @@ const (
 	PyperfMapPyEvents        = "py_events"
 	PyperfMapPyProcs         = "py_procs"
 	PyperfMapPyScratch       = "py_scratch"
+	PyperfMapPySeen          = "py_seen"
 	PyperfMapPyStats         = "py_stats"
 	PyperfMapPyTstates       = "py_tstates"
 	PyperfProgOnSample       = "on_sample"
@@ -168,6 +179,7 @@ type PyperfMapSpecs struct {
 	PyEvents  *ebpf.MapSpec `ebpf:"py_events"`
 	PyProcs   *ebpf.MapSpec `ebpf:"py_procs"`
 	PyScratch *ebpf.MapSpec `ebpf:"py_scratch"`
+	PySeen    *ebpf.MapSpec `ebpf:"py_seen"`
 	PyStats   *ebpf.MapSpec `ebpf:"py_stats"`
 	PyTstates *ebpf.MapSpec `ebpf:"py_tstates"`
 }
@@ -202,6 +214,7 @@ type PyperfMaps struct {
 	PyEvents  *ebpf.Map `ebpf:"py_events"`
 	PyProcs   *ebpf.Map `ebpf:"py_procs"`
 	PyScratch *ebpf.Map `ebpf:"py_scratch"`
+	PySeen    *ebpf.Map `ebpf:"py_seen"`
 	PyStats   *ebpf.Map `ebpf:"py_stats"`
 	PyTstates *ebpf.Map `ebpf:"py_tstates"`
 }
@@ -211,6 +224,7 @@ func (m *PyperfMaps) Close() error {
 		m.PyEvents,
 		m.PyProcs,
 		m.PyScratch,
+		m.PySeen,
 		m.PyStats,
 		m.PyTstates,
 	)

@@ -51,7 +51,8 @@ enum py_stat {
 	PY_STAT_TRUNCATED = 4, /* stacks deeper than PY_MAX_FRAMES */
 	PY_STAT_RING_FULL = 5, /* events lost because the ring was full */
 	PY_STAT_CACHE_HIT = 6, /* thread state found through the per-thread cache */
-	PY_STAT_MAX = 7,
+	PY_STAT_NEW_CODE = 7,  /* code objects seen for the first time (reader woken) */
+	PY_STAT_MAX = 8,
 };
 
 /* The py_procs map value: where one process's interpreter keeps what the

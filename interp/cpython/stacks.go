@@ -64,6 +64,7 @@ type Stats struct {
 	Truncated uint64 // stacks deeper than the bound
 	RingFull  uint64 // stacks lost because the ring was full
 	CacheHit  uint64 // thread states found through the per-thread cache
+	NewCode   uint64 // code objects seen for the first time: the reader was woken to name them
 	Malformed uint64 // ring records that could not be decoded
 }
 
@@ -186,7 +187,8 @@ func (p *stackReader) read() {
 	defer close(p.out)
 	var rec ringbuf.Record
 	for {
-		// The program wakes the reader only when the ring fills up: poll.
+		// The program wakes the reader only when the ring fills up or a
+		// stack holds a code object it had not seen: poll.
 		p.reader.SetDeadline(time.Now().Add(pyPollInterval))
 		if err := p.reader.ReadInto(&rec); err != nil {
 			if errors.Is(err, ringbuf.ErrFlushed) || errors.Is(err, os.ErrDeadlineExceeded) {
@@ -268,6 +270,7 @@ func (p *stackReader) Stats() Stats {
 	s.Truncated = get(uint32(bpf.PyperfPyStatPY_STAT_TRUNCATED))
 	s.RingFull = get(uint32(bpf.PyperfPyStatPY_STAT_RING_FULL))
 	s.CacheHit = get(uint32(bpf.PyperfPyStatPY_STAT_CACHE_HIT))
+	s.NewCode = get(uint32(bpf.PyperfPyStatPY_STAT_NEW_CODE))
 	s.Malformed = p.malformed.Load()
 	return s
 }
