@@ -68,6 +68,13 @@ struct {
 } py_procs SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, struct py_file_key);
+	__type(value, struct py_config);
+} py_files SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u32);   /* tid */
@@ -263,6 +270,61 @@ static long walk_step(__u64 i, void *arg)
 	return 0;
 }
 
+/*
+ * by_mapping describes a process not yet in py_procs whose sample hit the
+ * code of an interpreter file userspace put in py_files (a libpython, or a
+ * python executable that holds the interpreter): so a process is read from
+ * its first sample in the interpreter on, before userspace has seen its
+ * mappings (which it reads every few tens of milliseconds), whatever
+ * started it.
+ */
+struct vma_ctx {
+	struct py_config cfg;
+	int found;
+};
+
+#define PY_VM_EXEC 0x4
+
+static long match_vma(struct task_struct *task, struct vm_area_struct *vma, void *arg)
+{
+	struct vma_ctx *c = arg;
+	if (!(vma->vm_flags & PY_VM_EXEC) || !vma->vm_file)
+		return 0;
+	struct py_file_key key = {};
+	key.ino = BPF_CORE_READ(vma, vm_file, f_inode, i_ino);
+	key.dev = BPF_CORE_READ(vma, vm_file, f_inode, i_sb, s_dev);
+	struct py_config *file = bpf_map_lookup_elem(&py_files, &key);
+	if (!file)
+		return 0;
+	c->cfg = *file;
+	c->cfg.runtime += vma->vm_start - (vma->vm_pgoff << 12);
+	c->found = 1;
+	return 0;
+}
+
+static __always_inline struct py_config *by_mapping(struct bpf_perf_event_data *ctx, __u32 pid)
+{
+	__u64 ip = ctx->regs.ip;
+	if (!ip || ip >= 0x800000000000ULL)
+		return 0; /* a sample in the kernel */
+	struct vma_ctx c = {};
+	struct task_struct *task = bpf_get_current_task_btf();
+	if (bpf_find_vma(task, ip, match_vma, &c, 0) != 0 || !c.found)
+		return 0;
+	if (bpf_map_update_elem(&py_procs, &pid, &c.cfg, BPF_NOEXIST) == 0)
+		bump(PY_STAT_BY_EXE);
+	return bpf_map_lookup_elem(&py_procs, &pid);
+}
+
+/* An exec replaces the image: forget the process's interpreter. */
+SEC("tracepoint/sched/sched_process_exec")
+int on_exec(void *ctx)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	bpf_map_delete_elem(&py_procs, &pid);
+	return 0;
+}
+
 SEC("perf_event")
 int on_sample(struct bpf_perf_event_data *ctx)
 {
@@ -270,6 +332,8 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	__u32 pid = pid_tgid >> 32;
 	__u32 tid = (__u32)pid_tgid;
 	struct py_config *cfg = bpf_map_lookup_elem(&py_procs, &pid);
+	if (!cfg)
+		cfg = by_mapping(ctx, pid);
 	if (!cfg)
 		return 1;
 	bump(PY_STAT_SAMPLES);
@@ -286,6 +350,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	ev->n = 0;
 	ev->truncated = 0;
 	ev->err = PY_ERR_NONE;
+	ev->file = cfg->file;
 	s->fresh = 0;
 
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();

@@ -38,7 +38,7 @@ type PyperfPyConfig struct {
 	CodeAdaptive       uint32
 	CodeFirstlineno    uint32
 	FrameWindow        uint32
-	_                  [4]byte
+	File               uint32
 }
 
 type PyperfPyErr uint32
@@ -59,7 +59,16 @@ type PyperfPyEvent struct {
 	Truncated uint8
 	Err       uint8
 	Tstate    uint64
+	File      uint32
+	Pad       uint32
 	Frames    [128]PyperfPyFrame
+}
+
+type PyperfPyFileKey struct {
+	_   structs.HostLayout
+	Ino uint64
+	Dev uint32
+	Pad uint32
 }
 
 type PyperfPyFrame struct {
@@ -110,7 +119,8 @@ const (
 	PyperfPyStatPY_STAT_RING_FULL PyperfPyStat = 5
 	PyperfPyStatPY_STAT_CACHE_HIT PyperfPyStat = 6
 	PyperfPyStatPY_STAT_NEW_CODE  PyperfPyStat = 7
-	PyperfPyStatPY_STAT_MAX       PyperfPyStat = 8
+	PyperfPyStatPY_STAT_BY_EXE    PyperfPyStat = 8
+	PyperfPyStatPY_STAT_MAX       PyperfPyStat = 9
 )
 
 // Names of all BPF objects in the ELF.
@@ -118,11 +128,13 @@ const (
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	PyperfMapPyEvents        = "py_events"
+	PyperfMapPyFiles         = "py_files"
 	PyperfMapPyProcs         = "py_procs"
 	PyperfMapPyScratch       = "py_scratch"
 	PyperfMapPySeen          = "py_seen"
 	PyperfMapPyStats         = "py_stats"
 	PyperfMapPyTstates       = "py_tstates"
+	PyperfProgOnExec         = "on_exec"
 	PyperfProgOnSample       = "on_sample"
 	PyperfVarKeepTracerTypes = "keep_tracer_types"
 )
@@ -169,6 +181,7 @@ type PyperfSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type PyperfProgramSpecs struct {
+	OnExec   *ebpf.ProgramSpec `ebpf:"on_exec"`
 	OnSample *ebpf.ProgramSpec `ebpf:"on_sample"`
 }
 
@@ -177,6 +190,7 @@ type PyperfProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type PyperfMapSpecs struct {
 	PyEvents  *ebpf.MapSpec `ebpf:"py_events"`
+	PyFiles   *ebpf.MapSpec `ebpf:"py_files"`
 	PyProcs   *ebpf.MapSpec `ebpf:"py_procs"`
 	PyScratch *ebpf.MapSpec `ebpf:"py_scratch"`
 	PySeen    *ebpf.MapSpec `ebpf:"py_seen"`
@@ -212,6 +226,7 @@ func (o *PyperfObjects) Close() error {
 // It can be passed to LoadPyperfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type PyperfMaps struct {
 	PyEvents  *ebpf.Map `ebpf:"py_events"`
+	PyFiles   *ebpf.Map `ebpf:"py_files"`
 	PyProcs   *ebpf.Map `ebpf:"py_procs"`
 	PyScratch *ebpf.Map `ebpf:"py_scratch"`
 	PySeen    *ebpf.Map `ebpf:"py_seen"`
@@ -222,6 +237,7 @@ type PyperfMaps struct {
 func (m *PyperfMaps) Close() error {
 	return _PyperfClose(
 		m.PyEvents,
+		m.PyFiles,
 		m.PyProcs,
 		m.PyScratch,
 		m.PySeen,
@@ -241,11 +257,13 @@ type PyperfVariables struct {
 //
 // It can be passed to LoadPyperfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type PyperfPrograms struct {
+	OnExec   *ebpf.Program `ebpf:"on_exec"`
 	OnSample *ebpf.Program `ebpf:"on_sample"`
 }
 
 func (p *PyperfPrograms) Close() error {
 	return _PyperfClose(
+		p.OnExec,
 		p.OnSample,
 	)
 }

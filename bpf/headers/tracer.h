@@ -52,7 +52,8 @@ enum py_stat {
 	PY_STAT_RING_FULL = 5, /* events lost because the ring was full */
 	PY_STAT_CACHE_HIT = 6, /* thread state found through the per-thread cache */
 	PY_STAT_NEW_CODE = 7,  /* code objects seen for the first time (reader woken) */
-	PY_STAT_MAX = 8,
+	PY_STAT_BY_EXE = 8,    /* processes recognised in the kernel by their interpreter mapping */
+	PY_STAT_MAX = 9,
 };
 
 /* The py_procs map value: where one process's interpreter keeps what the
@@ -74,6 +75,18 @@ struct py_config {
 	__u32 code_adaptive;	    /* PyCodeObject.co_code_adaptive (3.11+) */
 	__u32 code_firstlineno;	    /* PyCodeObject.co_firstlineno */
 	__u32 frame_window;	    /* bytes of a frame to read: its last used field's end */
+	__u32 file;		    /* userspace's number for the interpreter file */
+};
+
+/* The py_files map key: an interpreter file (libpython, or a python
+ * executable that holds the interpreter), by its inode. Its value is a
+ * py_config whose runtime is _PyRuntime's distance from the start of the
+ * file's executable mapping minus its file offset, so that a process whose
+ * sample falls in that code is recognised then, whatever started it. */
+struct py_file_key {
+	__u64 ino;
+	__u32 dev; /* the superblock's s_dev */
+	__u32 pad;
 };
 
 /* One Python frame of a py_event. */
@@ -94,6 +107,8 @@ struct py_event {
 	__u8 truncated; /* deeper than PY_MAX_FRAMES */
 	__u8 err;	/* enum py_err */
 	__u64 tstate;	/* the thread state walked */
+	__u32 file;	/* py_config.file of the process */
+	__u32 pad;
 	struct py_frame frames[PY_MAX_FRAMES];
 };
 

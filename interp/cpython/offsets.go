@@ -54,9 +54,10 @@ type Layout struct {
 
 // bpfConfig is the layout as the BPF frame walk takes it, for an
 // interpreter whose _PyRuntime is at runtime.
-func (o Layout) bpfConfig(runtime uint64) bpf.PyperfPyConfig {
+func (o Layout) bpfConfig(runtime uint64, file uint32) bpf.PyperfPyConfig {
 	return bpf.PyperfPyConfig{
 		Runtime:            runtime,
+		File:               file,
 		Layout:             uint32(o.Chain),
 		RuntimeInterpHead:  o.RuntimeInterpHead,
 		InterpNext:         o.InterpNext,

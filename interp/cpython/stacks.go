@@ -10,6 +10,7 @@ import (
 	"unsafe"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
 	"github.com/elastic/go-perf"
 
@@ -50,8 +51,9 @@ type Stack struct {
 	PID, TID, CPU int
 	Time          uint64
 	Tstate        uint64
-	Truncated     bool // the stack was deeper than the walk's bound
-	Err           int  // PyErr*
+	File          uint32 // the number AddProcess or AddFile gave the process's interpreter file
+	Truncated     bool   // the stack was deeper than the walk's bound
+	Err           int    // PyErr*
 	Frames        []StackFrame
 }
 
@@ -65,6 +67,7 @@ type Stats struct {
 	RingFull  uint64 // stacks lost because the ring was full
 	CacheHit  uint64 // thread states found through the per-thread cache
 	NewCode   uint64 // code objects seen for the first time: the reader was woken to name them
+	ByExe     uint64 // processes recognised in the kernel by their executable (AddFile)
 	Malformed uint64 // ring records that could not be decoded
 }
 
@@ -75,6 +78,7 @@ type stackReader struct {
 	objs   bpf.PyperfObjects
 	reader *ringbuf.Reader
 	out    chan *Stack
+	exec   link.Link // on_exec: forgets a process's interpreter at exec; nil if it could not be attached
 
 	mu       sync.Mutex
 	attached []*perf.Event
@@ -106,7 +110,29 @@ func openStackReader() (*stackReader, error) {
 		return nil, fmt.Errorf("open python stack ring: %w", err)
 	}
 	p.reader = r
+	// Without it a process that execs keeps its old description until
+	// userspace sees the exec; AddFile is then not used (see AddFile).
+	if l, err := link.Tracepoint("sched", "sched_process_exec", p.objs.OnExec, nil); err == nil {
+		p.exec = l
+	}
 	return p, nil
+}
+
+// AddFile makes the program recognise a process by its first sample in
+// the code of interpreter file pf (a libpython, or a python executable that
+// holds the interpreter), numbered file. It returns false when the program
+// cannot do so: the exec tracepoint is missing (a description would outlive
+// an exec), or pf has no executable segment.
+func (p *stackReader) AddFile(pf *File, file uint32, dev, ino uint64) (bool, error) {
+	if p.exec == nil || !pf.hasText {
+		return false, nil
+	}
+	cfg := pf.Layout.bpfConfig(pf.runtimeSym-pf.textDelta, file)
+	key := bpf.PyperfPyFileKey{Ino: ino, Dev: uint32(dev)}
+	if err := p.objs.PyFiles.Put(&key, &cfg); err != nil {
+		return false, fmt.Errorf("describe python file %s: %w", pf.Path, err)
+	}
+	return true, nil
 }
 
 func pyVerifierTail(ve *ebpf.VerifierError) string {
@@ -139,9 +165,10 @@ func (p *stackReader) Attached() bool {
 	return len(p.attached) > 0
 }
 
-// AddProcess makes the program read the Python stacks of pp's process.
-func (p *stackReader) AddProcess(pp *Process) error {
-	cfg := pp.Layout.bpfConfig(pp.Runtime)
+// AddProcess makes the program read the Python stacks of pp's process;
+// file is the number of its interpreter file (Stack.File).
+func (p *stackReader) AddProcess(pp *Process, file uint32) error {
+	cfg := pp.Layout.bpfConfig(pp.Runtime, file)
 	if err := p.objs.PyProcs.Put(uint32(pp.PID), &cfg); err != nil {
 		return fmt.Errorf("describe python process %d: %w", pp.PID, err)
 	}
@@ -236,6 +263,7 @@ func decodePyStack(b []byte) (*Stack, error) {
 		Truncated: ev.Truncated != 0,
 		Err:       int(ev.Err),
 		Tstate:    ev.Tstate,
+		File:      ev.File,
 		Frames:    make([]StackFrame, n),
 	}
 	for i, f := range ev.Frames[:n] {
@@ -271,6 +299,7 @@ func (p *stackReader) Stats() Stats {
 	s.RingFull = get(uint32(bpf.PyperfPyStatPY_STAT_RING_FULL))
 	s.CacheHit = get(uint32(bpf.PyperfPyStatPY_STAT_CACHE_HIT))
 	s.NewCode = get(uint32(bpf.PyperfPyStatPY_STAT_NEW_CODE))
+	s.ByExe = get(uint32(bpf.PyperfPyStatPY_STAT_BY_EXE))
 	s.Malformed = p.malformed.Load()
 	return s
 }
@@ -279,6 +308,9 @@ func (p *stackReader) Stats() Stats {
 // the program; the sampler owns them) and frees the program and maps.
 func (p *stackReader) Close() error {
 	p.Stop()
+	if p.exec != nil {
+		p.exec.Close()
+	}
 	err := p.reader.Close()
 	if cerr := p.objs.Close(); err == nil {
 		err = cerr
