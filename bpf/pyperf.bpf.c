@@ -190,6 +190,47 @@ struct walk_ctx {
 	__u64 frame;
 };
 
+/*
+ * read_ascii copies a compact ASCII str object's data into buf (at most
+ * max - 1 bytes, max a power of two) and returns its length; 0 if it is not
+ * one.
+ */
+static __always_inline __u16 read_ascii(struct py_config *cfg, __u64 str, char *buf, __u32 max)
+{
+	if (!str)
+		return 0;
+	__u32 state = 0;
+	__u64 len = 0;
+	if (bpf_probe_read_user(&state, sizeof(state), (void *)(str + cfg->unicode_state)) != 0 ||
+	    bpf_probe_read_user(&len, sizeof(len), (void *)(str + cfg->unicode_length)) != 0)
+		return 0;
+	if (!(state & (1 << 5)) || !(state & (1 << 6)))
+		return 0; /* not compact ASCII */
+	if (len > max - 1)
+		len = max - 1;
+	len &= max - 1;
+	if (!len || bpf_probe_read_user(buf, len, (void *)(str + cfg->unicode_ascii_size)) != 0)
+		return 0;
+	return (__u16)len;
+}
+
+/* report_code writes a py_code_event for a code object not seen before. */
+static __always_inline void report_code(struct py_config *cfg, __u32 pid, __u64 code, __s32 first)
+{
+	struct py_code_event *e = bpf_ringbuf_reserve(&py_events, sizeof(*e), 0);
+	if (!e) {
+		bump(PY_STAT_RING_FULL);
+		return;
+	}
+	e->kind = PY_CODE_RECORD;
+	e->pid = pid;
+	e->code = code;
+	e->firstlineno = first;
+	e->name_len = read_ascii(cfg, read_ptr(code + cfg->code_name), e->name, PY_CODE_NAME_MAX);
+	e->file_len = read_ascii(cfg, read_ptr(code + cfg->code_filename), e->file, PY_CODE_FILE_MAX);
+	bpf_ringbuf_submit(e, 0);
+}
+
 /* walk_step records one frame and moves to its caller. */
 static long walk_step(__u64 i, void *arg)
 {
@@ -259,6 +300,7 @@ static long walk_step(__u64 i, void *arg)
 	if (!bpf_map_lookup_elem(&py_seen, &key)) {
 		__u8 one = 1;
 		bpf_map_update_elem(&py_seen, &key, &one, BPF_ANY);
+		report_code(cfg, ev->pid, code, first);
 		s->fresh = 1;
 		bump(PY_STAT_NEW_CODE);
 	}
@@ -398,4 +440,6 @@ const struct {
 	enum py_stat stat;
 	enum py_limits limits;
 	enum py_frame_bits frame_bits;
+	enum py_code_limits code_limits;
+	struct py_code_event code_event;
 } *keep_tracer_types __attribute__((unused));

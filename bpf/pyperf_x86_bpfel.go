@@ -13,12 +13,32 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type PyperfPyCodeEvent struct {
+	_           structs.HostLayout
+	Kind        uint32
+	Pid         uint32
+	Code        uint64
+	Firstlineno int32
+	NameLen     uint16
+	FileLen     uint16
+	Name        [128]int8
+	File        [256]int8
+}
+
 type PyperfPyCodeKey struct {
 	_           structs.HostLayout
 	Code        uint64
 	Pid         uint32
 	Firstlineno int32
 }
+
+type PyperfPyCodeLimits uint32
+
+const (
+	PyperfPyCodeLimitsPY_CODE_RECORD   PyperfPyCodeLimits = 4294967295
+	PyperfPyCodeLimitsPY_CODE_NAME_MAX PyperfPyCodeLimits = 128
+	PyperfPyCodeLimitsPY_CODE_FILE_MAX PyperfPyCodeLimits = 256
+)
 
 type PyperfPyConfig struct {
 	_                  structs.HostLayout
@@ -39,6 +59,12 @@ type PyperfPyConfig struct {
 	CodeFirstlineno    uint32
 	FrameWindow        uint32
 	File               uint32
+	CodeName           uint32
+	CodeFilename       uint32
+	UnicodeState       uint32
+	UnicodeLength      uint32
+	UnicodeAsciiSize   uint32
+	_                  [4]byte
 }
 
 type PyperfPyErr uint32

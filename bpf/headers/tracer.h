@@ -76,6 +76,34 @@ struct py_config {
 	__u32 code_firstlineno;	    /* PyCodeObject.co_firstlineno */
 	__u32 frame_window;	    /* bytes of a frame to read: its last used field's end */
 	__u32 file;		    /* userspace's number for the interpreter file */
+	__u32 code_name;	    /* PyCodeObject.co_qualname (co_name in 3.10) */
+	__u32 code_filename;	    /* PyCodeObject.co_filename */
+	__u32 unicode_state;	    /* PyASCIIObject.state */
+	__u32 unicode_length;	    /* PyASCIIObject.length */
+	__u32 unicode_ascii_size;   /* sizeof(PyASCIIObject): compact ASCII data follows */
+};
+
+/* A py_events record that is not a py_event starts with PY_CODE_RECORD
+ * where a py_event has its pid. */
+enum py_code_limits {
+	PY_CODE_RECORD = 0xffffffff,
+	PY_CODE_NAME_MAX = 128, /* bytes of a name kept (a power of two) */
+	PY_CODE_FILE_MAX = 256, /* bytes of a file name kept (a power of two) */
+};
+
+/* A py_events record written before the first stack that holds a code
+ * object not seen before (py_seen): its name and file name, read while it
+ * is certainly alive, for when it is freed before userspace reads it. A
+ * length of 0 means not read (not an ASCII string). */
+struct py_code_event {
+	__u32 kind; /* PY_CODE_RECORD */
+	__u32 pid;
+	__u64 code;
+	__s32 firstlineno;
+	__u16 name_len;
+	__u16 file_len;
+	char name[PY_CODE_NAME_MAX];
+	char file[PY_CODE_FILE_MAX];
 };
 
 /* The py_files map key: an interpreter file (libpython, or a python

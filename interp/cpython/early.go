@@ -101,7 +101,7 @@ func (p *Frames) fromKernel(st *Stack) *pyProc {
 	if old := p.procs[st.PID]; old != nil {
 		old.codes.Close()
 	}
-	pr := &pyProc{proc: &Process{PID: st.PID, Runtime: cfg.Runtime, File: pf}, codes: NewCodes(st.PID, pf.Layout), since: st.Time, file: st.File}
+	pr := &pyProc{proc: &Process{PID: st.PID, Runtime: cfg.Runtime, File: pf}, codes: p.newCodes(st.PID, pf.Layout), since: st.Time, file: st.File}
 	p.procs[st.PID] = pr
 	return pr
 }
@@ -259,4 +259,50 @@ func neededPython(f *elf.File, path string, env []string) []string {
 		}
 	}
 	return out
+}
+
+// earlyKey identifies a code object the kernel reported (EarlyCode).
+type earlyKey struct {
+	pid   int
+	code  uint64
+	first int32
+}
+
+// maxEarly bounds the names kept from the kernel's reports; past it they
+// start again (the kernel reports a code object again once its own cache
+// has forgotten it).
+const maxEarly = 1 << 18
+
+// rememberEarly keeps the names the kernel read for a code object.
+func (p *Frames) rememberEarly(ec *EarlyCode) {
+	if ec.Name == "" {
+		return
+	}
+	p.earlyMu.Lock()
+	defer p.earlyMu.Unlock()
+	if p.early == nil || len(p.early) >= maxEarly {
+		p.early = map[earlyKey]*EarlyCode{}
+	}
+	p.early[earlyKey{ec.PID, ec.Code, ec.FirstLine}] = ec
+}
+
+// earlyNames returns the lookup a process's Codes falls back on.
+func (p *Frames) earlyNames(pid int) func(uint64, int32) (string, string, bool) {
+	return func(code uint64, first int32) (string, string, bool) {
+		p.earlyMu.Lock()
+		defer p.earlyMu.Unlock()
+		ec := p.early[earlyKey{pid, code, first}]
+		if ec == nil {
+			return "", "", false
+		}
+		return ec.Name, ec.File, true
+	}
+}
+
+// newCodes names the code objects of process pid, falling back on the
+// kernel's early names.
+func (p *Frames) newCodes(pid int, l Layout) *Codes {
+	c := NewCodes(pid, l)
+	c.early = p.earlyNames(pid)
+	return c
 }

@@ -42,6 +42,9 @@ type Frames struct {
 	files    map[uint32]*File     // interpreter files by their number (Stack.File)
 	fileIDs  map[fileKey]uint32
 	nextFile uint32
+
+	earlyMu  sync.Mutex
+	early    map[earlyKey]*EarlyCode // names the kernel read when it first saw a code object
 	stats    Stats
 	joined   int // samples given a Python stack
 	resolved int // Python stacks named
@@ -234,7 +237,7 @@ func (p *Frames) addLocked(pp *Process, err error, since uint64) {
 		p.note("python frames for pid %d: %v", pp.PID, err)
 		return
 	}
-	codes := NewCodes(pp.PID, pp.Layout)
+	codes := p.newCodes(pp.PID, pp.Layout)
 	if old := p.procs[pp.PID]; old != nil {
 		old.codes.Close()
 	}
@@ -300,6 +303,10 @@ func (p *Frames) Observe(rec loader.Record) {
 func (p *Frames) consume() {
 	defer close(p.consumed)
 	for st := range p.reader.Stacks() {
+		if st.Code != nil {
+			p.rememberEarly(st.Code)
+			continue
+		}
 		pr := p.fromKernel(st)
 		if pr == nil || len(st.Frames) == 0 {
 			continue

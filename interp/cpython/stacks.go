@@ -1,6 +1,7 @@
 package cpython
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -55,6 +56,20 @@ type Stack struct {
 	Truncated     bool   // the stack was deeper than the walk's bound
 	Err           int    // PyErr*
 	Frames        []StackFrame
+	// Code, when not nil, makes this record not a stack but the names of
+	// a code object the kernel saw for the first time (the stack holding
+	// it follows).
+	Code *EarlyCode
+}
+
+// EarlyCode is a code object's name and file name as the kernel read them
+// when it first saw the object in a stack of process PID.
+type EarlyCode struct {
+	PID       int
+	Code      uint64
+	FirstLine int32
+	Name      string // "" when not read (not an ASCII string)
+	File      string
 }
 
 // Stats are the frame reader's counters, summed over CPUs.
@@ -226,6 +241,15 @@ func (p *stackReader) read() {
 			}
 			return // closed
 		}
+		if len(rec.RawSample) >= 4 && binary.LittleEndian.Uint32(rec.RawSample) == pyCodeRecord {
+			ec, err := decodePyCode(rec.RawSample)
+			if err != nil {
+				p.malformed.Add(1)
+				continue
+			}
+			p.out <- &Stack{PID: ec.PID, Code: ec}
+			continue
+		}
 		st, err := decodePyStack(rec.RawSample)
 		if err != nil {
 			p.malformed.Add(1)
@@ -244,6 +268,28 @@ const pyEventHeader = int(unsafe.Offsetof(bpf.PyperfPyEvent{}.Frames))
 
 // pyFrameSize is the size of one py_frame.
 const pyFrameSize = int(unsafe.Sizeof(bpf.PyperfPyFrame{}))
+
+const pyCodeRecord = uint32(bpf.PyperfPyCodeLimitsPY_CODE_RECORD)
+
+func decodePyCode(b []byte) (*EarlyCode, error) {
+	var ev bpf.PyperfPyCodeEvent
+	if len(b) < int(unsafe.Sizeof(ev)) {
+		return nil, errors.New("short python code record")
+	}
+	bpf.Read(b, &ev)
+	str := func(c []int8, n uint16) string {
+		if int(n) > len(c) {
+			n = 0
+		}
+		out := make([]byte, n)
+		for i := range out {
+			out[i] = byte(c[i])
+		}
+		return string(out)
+	}
+	return &EarlyCode{PID: int(ev.Pid), Code: ev.Code, FirstLine: ev.Firstlineno,
+		Name: str(ev.Name[:], ev.NameLen), File: str(ev.File[:], ev.FileLen)}, nil
+}
 
 func decodePyStack(b []byte) (*Stack, error) {
 	if len(b) < pyEventHeader {
