@@ -4,7 +4,7 @@ BIN     ?= bin/tracer
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build test vet lint lean generate check-generated demo bench fuzz soak clean
+.PHONY: all build test vet lint lean generate check-generated demo bench footprint fuzz soak clean
 
 all: build
 
@@ -48,9 +48,15 @@ demo: build
 
 # One run, one table: sampling and capture overhead, check throughput and
 # peak RSS against a naive Python checker, pprof export of 1 M samples
-# (docs/performance.md). Needs root.
+# and tracer's own footprint beside perf record's (docs/performance.md).
+# Needs root.
 bench: build
 	bench/run.sh
+
+# bench/footprint.sh alone: tracer's own peak RSS and CPU beside perf
+# record's, tracer run -- true, attach, check per million steps. Needs root.
+footprint: build
+	bench/footprint.sh
 
 # Soak: 10 minutes at 999 Hz with tracer's RSS every 10 s, then 60 s that
 # must lose no sample. Not part of CI.

@@ -12,9 +12,12 @@
 #              against bench/naive_check.py (json.loads per line) on the same
 #              file, and the model's in-memory benchmark
 #   export     the pprof export of 1 M samples (export.BenchmarkWritePprof1M)
+#   footprint  bench/footprint.sh: tracer's own peak RSS and CPU beside
+#              perf record's, tracer run -- true, attach, check per M steps
 #
 # Targets: tracer <= perf record; tracer at 999 Hz <= 1.15 x untraced;
-# capture <= 1.15 x; check >= 2 M steps/s with peak RSS <= 64 MiB.
+# capture <= 1.15 x; check >= 2 M steps/s with peak RSS <= 64 MiB; tracer's
+# own peak RSS <= 48 MiB and own CPU <= perf record's.
 # Usage: bench/run.sh   (as root, after make build; make bench does both)
 # Environment: ROUNDS (3), CHECK_STEPS (1000000), PROBE_STEPS (300000),
 # BENCH_CACHE (/tmp/tracer-bench: the generated trace is kept there),
@@ -139,7 +142,19 @@ row "model.CheckTrace in memory (exact)" "$(awk -v s="$m_sps" 'BEGIN { printf "%
 log "pprof export of 1 M samples"
 "$go" test -run '^$' -bench '^BenchmarkWritePprof1M$' -benchtime 1x ./export >"$work/export.txt"
 e_ns=$(awk '/^BenchmarkWritePprof1M/ { print $3 }' "$work/export.txt")
-row "pprof export, 1 M samples" "$(awk -v n="$e_ns" 'BEGIN { printf "%.2f", n / 1e9 }') s" "" ""
+e_cpu=$(awk '/^BenchmarkWritePprof1M/ { for (i = 1; i < NF; i++) if ($(i + 1) == "cpu-s/op") print $i }' "$work/export.txt")
+row "pprof export, 1 M samples" "$(awk -v n="$e_ns" 'BEGIN { printf "%.2f", n / 1e9 }') s (cpu ${e_cpu:-?} s)" "<= 2 s" "$(verdict "$(awk -v n="$e_ns" 'BEGIN { print n / 1e9 }')" "<=" 2)"
+
+# --- footprint ------------------------------------------------------------
+log "footprint: bench/footprint.sh"
+ROUNDS=$rounds CHECK_STEPS=$steps BENCH_CACHE=$cache TRACER=$tracer PYTHON=$py \
+	bench/footprint.sh >"$work/footprint.txt" 2>"$work/footprint.err" || log "bench/footprint.sh failed: $(tail -1 "$work/footprint.err")"
+if [ -s "$work/footprint.txt" ]; then
+	read -r t_rss t_cpu < <(awk '/^tracer run -F 999, python loop/ { print $(NF - 1), $NF }' "$work/footprint.txt")
+	read -r p_rss p_cpu < <(awk '/^perf record -q -F 999 -g, same loop/ { print $(NF - 1), $NF }' "$work/footprint.txt")
+	row "tracer run -F 999 own peak RSS" "$t_rss MiB (perf record ${p_rss:-?} MiB)" "<= 48 MiB" "$(verdict "$t_rss" "<=" 48)"
+	row "tracer run -F 999 own CPU" "$t_cpu s (perf record ${p_cpu:-?} s)" "<= perf record" "$(verdict "$t_cpu" "<=" "${p_cpu:-0}")"
+fi
 
 # --- the table ------------------------------------------------------------
 echo "tracer benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git describe --always --dirty 2>/dev/null || echo unknown)"
@@ -148,6 +163,11 @@ echo "python: $("$py" -c 'import sys; print(sys.version.split()[0], sys.executab
 echo
 printf '%-40s %-38s %-22s %s\n' measure value target status
 for r in "${rows[@]}"; do echo "$r"; done
+if [ -s "$work/footprint.txt" ]; then
+	echo
+	echo "bench/footprint.sh:"
+	sed -n '/^measure/,$p' "$work/footprint.txt"
+fi
 if [ -s "$work/capture.txt" ]; then
 	echo
 	echo "bench/capture.sh:"

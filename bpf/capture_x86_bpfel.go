@@ -27,7 +27,7 @@ type CaptureBatchHdr struct {
 	Count  uint32
 	Copied uint32
 	Flags  uint32
-	Pad    uint32
+	Fd     uint32
 }
 
 type CaptureCaptureCounter uint32
@@ -40,13 +40,21 @@ const (
 	CaptureCaptureCounterCTR_RING_FULL CaptureCaptureCounter = 4
 	CaptureCaptureCounterCTR_READ_FAIL CaptureCaptureCounter = 5
 	CaptureCaptureCounterCTR_EXEC_LOST CaptureCaptureCounter = 6
-	CaptureCaptureCounterCTR_MAX       CaptureCaptureCounter = 7
+	CaptureCaptureCounterCTR_NOT_SINK  CaptureCaptureCounter = 7
+	CaptureCaptureCounterCTR_MAX       CaptureCaptureCounter = 8
 )
 
 type CaptureExecEvent struct {
 	_     structs.HostLayout
 	Pid   uint32
 	Flags uint32
+}
+
+type CaptureSinkKey struct {
+	_   structs.HostLayout
+	Dev uint32
+	Pad uint32
+	Ino uint64
 }
 
 type CaptureTrackFlag uint32
@@ -61,7 +69,10 @@ const (
 const (
 	CaptureMapBatches         = "batches"
 	CaptureMapCounters        = "counters"
+	CaptureMapCtl             = "ctl"
 	CaptureMapExecs           = "execs"
+	CaptureMapHeld            = "held"
+	CaptureMapSinks           = "sinks"
 	CaptureMapTracked         = "tracked"
 	CaptureProgPyWrite        = "py_write"
 	CaptureProgTrackExec      = "track_exec"
@@ -126,7 +137,10 @@ type CaptureProgramSpecs struct {
 type CaptureMapSpecs struct {
 	Batches  *ebpf.MapSpec `ebpf:"batches"`
 	Counters *ebpf.MapSpec `ebpf:"counters"`
+	Ctl      *ebpf.MapSpec `ebpf:"ctl"`
 	Execs    *ebpf.MapSpec `ebpf:"execs"`
+	Held     *ebpf.MapSpec `ebpf:"held"`
+	Sinks    *ebpf.MapSpec `ebpf:"sinks"`
 	Tracked  *ebpf.MapSpec `ebpf:"tracked"`
 }
 
@@ -159,7 +173,10 @@ func (o *CaptureObjects) Close() error {
 type CaptureMaps struct {
 	Batches  *ebpf.Map `ebpf:"batches"`
 	Counters *ebpf.Map `ebpf:"counters"`
+	Ctl      *ebpf.Map `ebpf:"ctl"`
 	Execs    *ebpf.Map `ebpf:"execs"`
+	Held     *ebpf.Map `ebpf:"held"`
+	Sinks    *ebpf.Map `ebpf:"sinks"`
 	Tracked  *ebpf.Map `ebpf:"tracked"`
 }
 
@@ -167,7 +184,10 @@ func (m *CaptureMaps) Close() error {
 	return _CaptureClose(
 		m.Batches,
 		m.Counters,
+		m.Ctl,
 		m.Execs,
+		m.Held,
+		m.Sinks,
 		m.Tracked,
 	)
 }

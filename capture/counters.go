@@ -12,5 +12,6 @@ const (
 	ctrRingFull  = bpf.CaptureCaptureCounterCTR_RING_FULL
 	ctrReadFail  = bpf.CaptureCaptureCounterCTR_READ_FAIL
 	ctrExecLost  = bpf.CaptureCaptureCounterCTR_EXEC_LOST
+	ctrNotSink   = bpf.CaptureCaptureCounterCTR_NOT_SINK
 	ctrMax       = bpf.CaptureCaptureCounterCTR_MAX
 )

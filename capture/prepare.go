@@ -8,7 +8,7 @@ import (
 )
 
 // preparation is the capture program loaded ahead of Attach: loading it
-// (about 35 ms, most of it the kernel's verifier and the 64 MiB ring)
+// (about 35 ms, most of it the kernel's verifier and the ring)
 // needs nothing of the target, so NewStream starts it on another
 // goroutine, beside the loading of the Python frames program and the start
 // of the command.

@@ -30,7 +30,7 @@ func TestCloseRemovesUprobes(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ids []link.ID
-	for _, a := range c.links[pid] {
+	for _, a := range c.links {
 		info, err := a.link.Info()
 		if err != nil {
 			c.Close()

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/tracer-dev/tracer/loader"
 )
 
 // ResolveCommand finds, before a command runs, the interpreter files it will
@@ -37,9 +39,10 @@ func ResolveCommand(exe, path string) []Target {
 	return nil
 }
 
-// shebang returns the interpreter and first argument of a #! script.
+// shebang returns the interpreter and first argument of a #! script. The
+// file is opened without blocking and must be a regular file.
 func shebang(path string) (interp, arg string, ok bool) {
-	f, err := os.Open(path)
+	f, err := loader.OpenProgramFile(path, true)
 	if err != nil {
 		return "", "", false
 	}
@@ -79,28 +82,39 @@ var targetsCache sync.Map // targetsKey → []Target
 // the interpreter libraries it needs. Results are cached by inode: pyenv's
 // shims exec bash some 40 times per start, each stopped until this returns.
 func elfTargets(exe string) []Target {
+	f, err := loader.OpenProgramFile(exe, true)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	return openELFTargets(f, exe)
+}
+
+// openELFTargets is elfTargets for an executable already open (f), named
+// exe (the name decides whether it is an interpreter, and its directory
+// is $ORIGIN).
+func openELFTargets(f *os.File, exe string) []Target {
 	var st syscall.Stat_t
-	if err := syscall.Stat(exe, &st); err != nil {
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
 		return nil
 	}
 	key := targetsKey{uint64(st.Dev), st.Ino, st.Mtim.Nano()}
 	if ts, ok := targetsCache.Load(key); ok {
 		return ts.([]Target)
 	}
-	ts := lookupELFTargets(exe)
+	ts := lookupELFTargets(f, exe)
 	targetsCache.Store(key, ts)
 	return ts
 }
 
-func lookupELFTargets(exe string) []Target {
-	if t, ok := TargetForFile(exe); ok {
+func lookupELFTargets(file *os.File, exe string) []Target {
+	if t, ok := targetForOpenFile(file, exe); ok {
 		return []Target{t}
 	}
-	f, err := elf.Open(exe)
+	f, err := elf.NewFile(file)
 	if err != nil {
 		return nil
 	}
-	defer f.Close()
 	needed, _ := f.DynString(elf.DT_NEEDED)
 	var dirs []string
 	for _, tag := range []elf.DynTag{elf.DT_RUNPATH, elf.DT_RPATH} {

@@ -36,7 +36,8 @@ type Stream struct {
 	closed  chan error // the result of closing the capture, after Stop
 	queue   *batchQueue
 
-	running bool // tracer attach: the process was already running
+	running   bool       // tracer attach: the process was already running
+	probeFile *probeFile // TRACER_PROBE_FILE as a sink (UseProbeFile)
 
 	mu       sync.Mutex
 	attached map[int]bool // pids with an interpreter attached
@@ -117,6 +118,7 @@ func (s *Stream) Start(pid int, running bool, handle func(Batch) error) error {
 		s.followAttached(c, pid)
 		return nil
 	}
+	s.addProbeFileSink(c)
 	// Follow the command and its children through their execs: each is
 	// stopped at exec until its uprobe is in place.
 	ferr := c.Follow(pid, true, func(pid int, ts []Target) { s.markAttached(pid, ts) })

@@ -43,6 +43,9 @@ type Target struct {
 	Path   string // path to open, as the tracer sees it
 	Symbol string
 	Offset uint64 // file offset of Symbol, for the uprobe
+	// Dev and Ino name the file that was read: the uprobe goes on that
+	// file, and on no other that may have taken its path since.
+	Dev, Ino uint64
 }
 
 func (t Target) String() string {
@@ -113,34 +116,54 @@ func openablePath(pid int, path string, inode uint64) string {
 
 // TargetForFile says whether the ELF file at path holds an interpreter's write
 // function and where. Only files that can be interpreters are opened:
-// libpython*, libnode*, libuv*, and executables named python* or node*.
+// libpython*, libnode*, libuv*, and executables named python* or node*;
+// each without blocking and only when it is a regular file.
 func TargetForFile(path string) (Target, bool) {
-	base := filepath.Base(path)
-	var syms []string
-	switch {
-	case strings.HasPrefix(base, "libpython"):
-		syms = []string{cpythonWriteSym}
-	case strings.HasPrefix(base, "libnode"), strings.HasPrefix(base, "libuv"):
-		syms = []string{nodeWriteSym}
-	case strings.HasPrefix(base, "python"):
-		syms = []string{cpythonWriteSym}
-	case strings.HasPrefix(base, "node") || base == "nodejs":
-		syms = []string{nodeWriteSym}
-	default:
+	if _, ok := interpSymbol(path); !ok {
 		return Target{}, false
 	}
-	for _, s := range syms {
-		off, err := symbolOffset(path, s)
-		if err != nil {
-			continue
-		}
-		in := CPython
-		if s == nodeWriteSym {
-			in = Node
-		}
-		return Target{Interp: in, Path: path, Symbol: s, Offset: off}, true
+	f, err := loader.OpenProgramFile(path, true)
+	if err != nil {
+		return Target{}, false
 	}
-	return Target{}, false
+	defer f.Close()
+	return targetForOpenFile(f, path)
+}
+
+// interpSymbol returns the write function an interpreter file named like
+// path would hold.
+func interpSymbol(path string) (string, bool) {
+	base := filepath.Base(path)
+	switch {
+	case strings.HasPrefix(base, "libpython"), strings.HasPrefix(base, "python"):
+		return cpythonWriteSym, true
+	case strings.HasPrefix(base, "libnode"), strings.HasPrefix(base, "libuv"),
+		strings.HasPrefix(base, "node") || base == "nodejs":
+		return nodeWriteSym, true
+	}
+	return "", false
+}
+
+// targetForOpenFile is TargetForFile for a file already open (f), named
+// path.
+func targetForOpenFile(f *os.File, path string) (Target, bool) {
+	s, ok := interpSymbol(path)
+	if !ok {
+		return Target{}, false
+	}
+	dev, ino, err := loader.FileID(f)
+	if err != nil {
+		return Target{}, false
+	}
+	off, err := symbolOffset(f, path, s)
+	if err != nil {
+		return Target{}, false
+	}
+	in := CPython
+	if s == nodeWriteSym {
+		in = Node
+	}
+	return Target{Interp: in, Path: path, Symbol: s, Offset: off, Dev: dev, Ino: ino}, true
 }
 
 type symKey struct {
@@ -156,29 +179,28 @@ type symResult struct {
 
 var symCache sync.Map // symKey → symResult
 
-// symbolOffset returns the file offset of the defined function sym in the ELF
-// file at path, from .dynsym first and then .symtab. Results are cached by
-// inode and modification time.
-func symbolOffset(path, sym string) (uint64, error) {
+// symbolOffset returns the file offset of the defined function sym in the
+// open ELF file f (named path), from .dynsym first and then .symtab.
+// Results are cached by inode and modification time.
+func symbolOffset(f *os.File, path, sym string) (uint64, error) {
 	var st syscall.Stat_t
-	if err := syscall.Stat(path, &st); err != nil {
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
 		return 0, fmt.Errorf("stat %s: %w", path, err)
 	}
 	key := symKey{uint64(st.Dev), st.Ino, st.Mtim.Nano(), sym}
 	if r, ok := symCache.Load(key); ok {
 		return r.(symResult).off, r.(symResult).err
 	}
-	off, err := lookupSymbolOffset(path, sym)
+	off, err := lookupSymbolOffset(f, path, sym)
 	symCache.Store(key, symResult{off, err})
 	return off, err
 }
 
-func lookupSymbolOffset(path, sym string) (uint64, error) {
-	f, done, err := loader.OpenELF(path)
+func lookupSymbolOffset(file *os.File, path, sym string) (uint64, error) {
+	f, err := elf.NewFile(file)
 	if err != nil {
 		return 0, fmt.Errorf("open ELF %s: %w", path, err)
 	}
-	defer done()
 	if v, ok := dynsymValue(f, sym); ok {
 		return fileOffset(f, path, sym, v)
 	}

@@ -6,19 +6,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 )
 
 // WriteFile writes a file atomically: write fills a temporary file in the
-// same directory, which is synced, given mode 0644 and, when uid >= 0, the
+// same directory (CreateTemp), which is synced, given mode 0644 and, when uid >= 0, the
 // owner uid:gid, then renamed over path. On any error the temporary file is
 // removed and path is left as it was.
 func WriteFile(path string, uid, gid int, write func(io.Writer) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	f, err := CreateTemp(path)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", path, err)
 	}
@@ -64,7 +59,7 @@ func ProbeWritable(path string) error {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return errors.New("it is a directory")
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	f, err := CreateTemp(path)
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {

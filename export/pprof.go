@@ -1,9 +1,12 @@
 package export
 
 import (
+	"bufio"
+	"compress/gzip"
 	"fmt"
 	"io"
 	"sort"
+	"unsafe"
 
 	"github.com/google/pprof/profile"
 	"github.com/tracer-dev/tracer/symbolize"
@@ -13,35 +16,56 @@ import (
 // samples/count and cpu/nanoseconds; the period is 1/Freq seconds. Samples
 // carry the string labels comm and action and the numeric labels pid, tid
 // and step, so `go tool pprof -tagfocus action=post` selects a transition.
-// Mappings carry build IDs; functions are shared by name and file.
+// Samples with the same stack and the same labels are one pprof sample whose
+// values are their sums. Mappings carry build IDs; functions are shared by
+// name and file.
 func BuildPprof(p *Profile) *profile.Profile {
-	b := newPprofBuilder(p)
-	for i := range p.Samples {
-		b.add(&p.Samples[i])
-	}
-	return b.prof
+	return newPprofBuilder(p).profile()
 }
 
-// WritePprof writes p as a gzipped pprof profile.
+// WritePprof writes p as a gzipped pprof profile: what BuildPprof builds,
+// encoded directly from the builder's tables (strings, functions, locations
+// and stacks each made once), without a profile.Profile in between.
 func WritePprof(w io.Writer, p *Profile) error {
-	prof := BuildPprof(p)
-	if err := prof.CheckValid(); err != nil {
-		return fmt.Errorf("build pprof profile: %w", err)
+	b := newPprofBuilder(p)
+	bw := bufio.NewWriterSize(w, 256<<10)
+	zw, err := gzip.NewWriterLevel(bw, gzip.BestSpeed)
+	if err != nil {
+		return fmt.Errorf("write pprof profile: %w", err)
 	}
-	if err := prof.Write(w); err != nil {
+	if err := b.encode(zw); err != nil {
+		return fmt.Errorf("write pprof profile: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return fmt.Errorf("write pprof profile: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write pprof profile: %w", err)
 	}
 	return nil
 }
 
+// pprofBuilder holds a profile as pprof's tables: every string, mapping,
+// function and location once, stacks as lists of location IDs, and samples
+// aggregated by stack and labels. IDs are indexes + 1.
 type pprofBuilder struct {
-	src  *Profile
-	prof *profile.Profile
+	src *Profile
 
-	mappings  map[mappingKey]*profile.Mapping
-	byPID     map[int][]*profile.Mapping // sorted by start, as in src.Mappings
-	functions map[funcKey]*profile.Function
-	locations map[locKey]*profile.Location
+	strs    []string
+	strIdx  map[string]int64
+	maps    []pmapping
+	mapIdx  map[mappingKey]int
+	byPID   map[int][]int // mapping indexes per pid, sorted by start
+	funcs   []pfunction
+	funcIdx map[funcKey]int
+	locs    []plocation
+	locIdx  map[locKey]int
+
+	stacks     [][]uint64          // location IDs, leaf first
+	stackIdx   map[uint64][]pstack // by stackHash
+	samples    []psample
+	smplIdx    map[sampleKey]int
+	comm, actn strMemo
 }
 
 type mappingKey struct {
@@ -49,7 +73,15 @@ type mappingKey struct {
 	path, buildID        string
 }
 
+type pmapping struct {
+	start, limit, offset            uint64
+	file, buildID                   int64
+	hasFunctions, hasFiles, hasLine bool
+}
+
 type funcKey struct{ name, file string }
+
+type pfunction struct{ name, system, file int64 }
 
 type locKey struct {
 	mapping uint64
@@ -59,142 +91,288 @@ type locKey struct {
 	line    int
 }
 
+type plocation struct {
+	mapping uint64 // ID, 0 for none
+	addr    uint64
+	fn      uint64 // function ID, 0 for no line
+	line    int64
+}
+
+// pstack is a stack seen before: its frames (to tell hash collisions apart)
+// and its index in stacks.
+type pstack struct {
+	pid    int
+	frames []symbolize.Frame
+	idx    int
+}
+
+// sampleKey is what makes two samples one: the stack and the labels, the
+// string labels as indexes in the string table (0 is "": none).
+type sampleKey struct {
+	stack        int
+	pid, tid     int
+	step         uint64
+	comm, action int64
+}
+
+// strMemo remembers the last string of a label by identity: label values
+// repeat from sample to sample and are most often the same string.
+type strMemo struct {
+	p *byte
+	n int
+	i int64
+}
+
+type psample struct {
+	sampleKey
+	count, nanos int64
+}
+
 func newPprofBuilder(p *Profile) *pprofBuilder {
 	b := &pprofBuilder{
-		src: p,
-		prof: &profile.Profile{
-			SampleType: []*profile.ValueType{
-				{Type: "samples", Unit: "count"},
-				{Type: "cpu", Unit: "nanoseconds"},
-			},
-			PeriodType:    &profile.ValueType{Type: "cpu", Unit: "nanoseconds"},
-			Period:        p.period(),
-			DurationNanos: p.Duration.Nanoseconds(),
-		},
-		mappings:  map[mappingKey]*profile.Mapping{},
-		byPID:     map[int][]*profile.Mapping{},
-		functions: map[funcKey]*profile.Function{},
-		locations: map[locKey]*profile.Location{},
+		src:      p,
+		strIdx:   map[string]int64{},
+		mapIdx:   map[mappingKey]int{},
+		byPID:    map[int][]int{},
+		funcIdx:  map[funcKey]int{},
+		locIdx:   map[locKey]int{},
+		stackIdx: map[uint64][]pstack{},
+		smplIdx:  make(map[sampleKey]int, len(p.Samples)/4),
 	}
-	if !p.Start.IsZero() {
-		b.prof.TimeNanos = p.Start.UnixNano()
-	}
-	if p.Lost > 0 {
-		b.prof.Comments = append(b.prof.Comments, fmt.Sprintf("lost records: %d", p.Lost))
-	}
-	b.prof.Comments = append(b.prof.Comments, p.Comments...)
+	b.str("")
 	for pid, ms := range p.Mappings {
 		for _, m := range ms {
 			b.byPID[pid] = append(b.byPID[pid], b.mapping(m))
 		}
 		ms := b.byPID[pid]
-		sort.Slice(ms, func(i, j int) bool { return ms[i].Start < ms[j].Start })
+		sort.Slice(ms, func(i, j int) bool { return b.maps[ms[i]].start < b.maps[ms[j]].start })
+	}
+	for i := range p.Samples {
+		b.add(&p.Samples[i])
 	}
 	return b
 }
 
-func (b *pprofBuilder) mapping(m symbolize.Mapping) *profile.Mapping {
-	k := mappingKey{m.Start, m.Limit, m.Offset, m.Path, m.BuildID}
-	if pm, ok := b.mappings[k]; ok {
-		return pm
+// strMemo is str for a label's value, remembered in m.
+func (b *pprofBuilder) strMemo(m *strMemo, s string) int64 {
+	if p := unsafe.StringData(s); p == m.p && len(s) == m.n {
+		return m.i
 	}
-	pm := &profile.Mapping{
-		ID:      uint64(len(b.prof.Mapping) + 1),
-		Start:   m.Start,
-		Limit:   m.Limit,
-		Offset:  m.Offset,
-		File:    m.Path,
-		BuildID: m.BuildID,
-	}
-	b.prof.Mapping = append(b.prof.Mapping, pm)
-	b.mappings[k] = pm
-	return pm
+	i := b.str(s)
+	*m = strMemo{unsafe.StringData(s), len(s), i}
+	return i
 }
 
-// mappingOf finds the mapping of pid that holds addr.
-func (b *pprofBuilder) mappingOf(pid int, addr uint64) *profile.Mapping {
+// str interns s in the string table.
+func (b *pprofBuilder) str(s string) int64 {
+	if i, ok := b.strIdx[s]; ok {
+		return i
+	}
+	i := int64(len(b.strs))
+	b.strs = append(b.strs, s)
+	b.strIdx[s] = i
+	return i
+}
+
+func (b *pprofBuilder) mapping(m symbolize.Mapping) int {
+	k := mappingKey{m.Start, m.Limit, m.Offset, m.Path, m.BuildID}
+	if i, ok := b.mapIdx[k]; ok {
+		return i
+	}
+	b.maps = append(b.maps, pmapping{start: m.Start, limit: m.Limit, offset: m.Offset, file: b.str(m.Path), buildID: b.str(m.BuildID)})
+	b.mapIdx[k] = len(b.maps) - 1
+	return len(b.maps) - 1
+}
+
+// mappingOf finds the mapping of pid that holds addr: its index, or -1.
+func (b *pprofBuilder) mappingOf(pid int, addr uint64) int {
 	ms := b.byPID[pid]
-	i := sort.Search(len(ms), func(i int) bool { return ms[i].Limit > addr })
-	if i < len(ms) && ms[i].Start <= addr {
+	i := sort.Search(len(ms), func(i int) bool { return b.maps[ms[i]].limit > addr })
+	if i < len(ms) && b.maps[ms[i]].start <= addr {
 		return ms[i]
 	}
-	return nil
+	return -1
 }
 
-func (b *pprofBuilder) function(name, file string) *profile.Function {
+// function returns the ID of the function name in file.
+func (b *pprofBuilder) function(name, file string) uint64 {
 	k := funcKey{name, file}
-	if f, ok := b.functions[k]; ok {
-		return f
+	if i, ok := b.funcIdx[k]; ok {
+		return uint64(i + 1)
 	}
-	f := &profile.Function{ID: uint64(len(b.prof.Function) + 1), Name: name, SystemName: name, Filename: file}
-	b.prof.Function = append(b.prof.Function, f)
-	b.functions[k] = f
-	return f
+	n := b.str(name)
+	b.funcs = append(b.funcs, pfunction{name: n, system: n, file: b.str(file)})
+	b.funcIdx[k] = len(b.funcs) - 1
+	return uint64(len(b.funcs))
 }
 
-func (b *pprofBuilder) location(pid int, fr symbolize.Frame) *profile.Location {
-	var m *profile.Mapping
+// location returns the ID of the location of fr in pid.
+func (b *pprofBuilder) location(pid int, fr symbolize.Frame) uint64 {
+	m := -1
 	if fr.Kind != symbolize.Kernel && fr.Kind != symbolize.Python {
 		m = b.mappingOf(pid, fr.Addr)
 	}
-	var mid uint64
-	if m != nil {
-		mid = m.ID
-	}
 	name := fr.Name()
-	k := locKey{mid, fr.Addr, name, fr.File, fr.Line}
-	if l, ok := b.locations[k]; ok {
-		return l
+	k := locKey{uint64(m + 1), fr.Addr, name, fr.File, fr.Line}
+	if i, ok := b.locIdx[k]; ok {
+		return uint64(i + 1)
 	}
-	l := &profile.Location{
-		ID:      uint64(len(b.prof.Location) + 1),
-		Mapping: m,
-		Address: fr.Addr,
-	}
+	l := plocation{mapping: uint64(m + 1), addr: fr.Addr}
 	if fr.Function != "" {
-		fn := b.function(name, fr.File)
+		l.fn, l.line = b.function(name, fr.File), int64(fr.Line)
 		if fr.Kind == symbolize.Python {
 			// A system name unlike the name tells pprof the name is final:
 			// otherwise it takes "<module>" for a C++ template and
 			// strips it to nothing.
-			fn.SystemName = "python:" + name
+			b.funcs[l.fn-1].system = b.str("python:" + name)
 		}
-		l.Line = []profile.Line{{Function: fn, Line: int64(fr.Line)}}
-	} else if m == nil {
+	} else if m < 0 {
 		// An address in no known mapping: name it, or pprof shows nothing.
-		l.Line = []profile.Line{{Function: b.function(frameLabel(fr), "")}}
+		l.fn = b.function(frameLabel(fr), "")
 	}
-	if m != nil && fr.Function != "" {
-		m.HasFunctions = true
-		if fr.File != "" {
-			m.HasFilenames = true
-		}
-		if fr.Line > 0 {
-			m.HasLineNumbers = true
+	if m >= 0 && fr.Function != "" {
+		pm := &b.maps[m]
+		pm.hasFunctions = true
+		pm.hasFiles = pm.hasFiles || fr.File != ""
+		pm.hasLine = pm.hasLine || fr.Line > 0
+	}
+	b.locs = append(b.locs, l)
+	b.locIdx[k] = len(b.locs) - 1
+	return uint64(len(b.locs))
+}
+
+// stackHash hashes a stack by the identity of its strings (their addresses
+// and lengths) and its numbers: the symbolizer hands out the same strings for
+// the same function, so equal stacks hash alike in a few instructions a
+// frame. Equal stacks whose strings live apart only cost a second entry.
+func stackHash(pid int, st []symbolize.Frame) uint64 {
+	h := uint64(pid)*0x9e3779b97f4a7c15 + uint64(len(st))
+	mix := func(v uint64) {
+		h ^= v
+		h *= 0xbf58476d1ce4e5b9
+		h ^= h >> 31
+	}
+	for i := range st {
+		f := &st[i]
+		mix(uint64(uintptr(unsafe.Pointer(unsafe.StringData(f.Function)))) ^ uint64(len(f.Function))<<48)
+		mix(uint64(uintptr(unsafe.Pointer(unsafe.StringData(f.File)))) ^ uint64(len(f.File))<<48)
+		mix(uint64(uintptr(unsafe.Pointer(unsafe.StringData(f.Module)))) ^ uint64(len(f.Module))<<48)
+		mix(f.Addr ^ uint64(f.Line)<<40 ^ uint64(f.Kind)<<60)
+	}
+	return h
+}
+
+func framesEqual(a, b []symbolize.Frame) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
 		}
 	}
-	b.prof.Location = append(b.prof.Location, l)
-	b.locations[k] = l
-	return l
+	return true
+}
+
+// stack returns the index of s's stack in b.stacks.
+func (b *pprofBuilder) stack(s *Sample) int {
+	h := stackHash(s.PID, s.Stack)
+	for _, e := range b.stackIdx[h] {
+		if e.pid == s.PID && framesEqual(e.frames, s.Stack) {
+			return e.idx
+		}
+	}
+	ids := make([]uint64, len(s.Stack))
+	for i, fr := range s.Stack {
+		ids[i] = b.location(s.PID, fr)
+	}
+	b.stacks = append(b.stacks, ids)
+	b.stackIdx[h] = append(b.stackIdx[h], pstack{pid: s.PID, frames: s.Stack, idx: len(b.stacks) - 1})
+	return len(b.stacks) - 1
 }
 
 func (b *pprofBuilder) add(s *Sample) {
-	ps := &profile.Sample{
-		Value:    []int64{int64(s.Weight()), b.src.sampleNanos(s)},
-		Label:    map[string][]string{},
-		NumLabel: map[string][]int64{"pid": {int64(s.PID)}, "tid": {int64(s.TID)}},
-	}
-	if s.Comm != "" {
-		ps.Label["comm"] = []string{s.Comm}
-	}
-	if s.Step > 0 {
-		ps.NumLabel["step"] = []int64{int64(s.Step)}
-	}
+	k := sampleKey{stack: b.stack(s), pid: s.PID, tid: s.TID, step: s.Step, comm: b.strMemo(&b.comm, s.Comm)}
 	if s.Action != "" { // merged samples (Count) keep their action, not their step
-		ps.Label["action"] = []string{s.Action}
+		k.action = b.strMemo(&b.actn, s.Action)
 	}
-	for _, fr := range s.Stack {
-		ps.Location = append(ps.Location, b.location(s.PID, fr))
+	nanos := b.src.sampleNanos(s)
+	if i, ok := b.smplIdx[k]; ok {
+		b.samples[i].count += int64(s.Weight())
+		b.samples[i].nanos += nanos
+		return
 	}
-	b.prof.Sample = append(b.prof.Sample, ps)
+	b.samples = append(b.samples, psample{sampleKey: k, count: int64(s.Weight()), nanos: nanos})
+	b.smplIdx[k] = len(b.samples) - 1
+}
+
+// comments are the profile's comments: the records lost, then the
+// profile's own lines (the command, the interpreter).
+func (b *pprofBuilder) comments() []string {
+	var cs []string
+	if b.src.Lost > 0 {
+		cs = append(cs, fmt.Sprintf("lost records: %d", b.src.Lost))
+	}
+	return append(cs, b.src.Comments...)
+}
+
+func (b *pprofBuilder) timeNanos() int64 {
+	if b.src.Start.IsZero() {
+		return 0
+	}
+	return b.src.Start.UnixNano()
+}
+
+// profile builds the profile.Profile of the builder's tables.
+func (b *pprofBuilder) profile() *profile.Profile {
+	p := b.src
+	prof := &profile.Profile{
+		SampleType: []*profile.ValueType{
+			{Type: "samples", Unit: "count"},
+			{Type: "cpu", Unit: "nanoseconds"},
+		},
+		PeriodType:    &profile.ValueType{Type: "cpu", Unit: "nanoseconds"},
+		Period:        p.period(),
+		DurationNanos: p.Duration.Nanoseconds(),
+		TimeNanos:     b.timeNanos(),
+		Comments:      b.comments(),
+	}
+	for i, m := range b.maps {
+		prof.Mapping = append(prof.Mapping, &profile.Mapping{ID: uint64(i + 1), Start: m.start, Limit: m.limit, Offset: m.offset,
+			File: b.strs[m.file], BuildID: b.strs[m.buildID], HasFunctions: m.hasFunctions, HasFilenames: m.hasFiles, HasLineNumbers: m.hasLine})
+	}
+	for i, f := range b.funcs {
+		prof.Function = append(prof.Function, &profile.Function{ID: uint64(i + 1), Name: b.strs[f.name], SystemName: b.strs[f.system], Filename: b.strs[f.file]})
+	}
+	for i, l := range b.locs {
+		pl := &profile.Location{ID: uint64(i + 1), Address: l.addr}
+		if l.mapping > 0 {
+			pl.Mapping = prof.Mapping[l.mapping-1]
+		}
+		if l.fn > 0 {
+			pl.Line = []profile.Line{{Function: prof.Function[l.fn-1], Line: l.line}}
+		}
+		prof.Location = append(prof.Location, pl)
+	}
+	for _, s := range b.samples {
+		ps := &profile.Sample{
+			Value:    []int64{s.count, s.nanos},
+			Label:    map[string][]string{},
+			NumLabel: map[string][]int64{"pid": {int64(s.pid)}, "tid": {int64(s.tid)}},
+		}
+		if s.comm != 0 {
+			ps.Label["comm"] = []string{b.strs[s.comm]}
+		}
+		if s.step > 0 {
+			ps.NumLabel["step"] = []int64{int64(s.step)}
+		}
+		if s.action != 0 {
+			ps.Label["action"] = []string{b.strs[s.action]}
+		}
+		for _, id := range b.stacks[s.stack] {
+			ps.Location = append(ps.Location, prof.Location[id-1])
+		}
+		prof.Sample = append(prof.Sample, ps)
+	}
+	return prof
 }

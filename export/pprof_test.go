@@ -67,19 +67,20 @@ func TestPprofRoundTrip(t *testing.T) {
 		}
 		stacks = append(stacks, strings.Join(names, "<"))
 		if s.Label["action"] != nil && s.Label["action"][0] == "post" {
-			posts++
+			posts += int(s.Value[0])
 			if s.NumLabel["step"][0] != 7 || s.NumLabel["pid"][0] != 10 || s.Label["comm"][0] != "burn" {
 				t.Errorf("labels %v %v", s.Label, s.NumLabel)
 			}
-			if s.Value[1] != 10_000_000 {
-				t.Errorf("cpu value %d, want the period", s.Value[1])
+			if s.Value[1] != s.Value[0]*10_000_000 {
+				t.Errorf("cpu value %d for %d samples, want as many periods", s.Value[1], s.Value[0])
 			}
 		}
 		if s.NumLabel["tid"][0] == 11 && s.Value[1] != 12345 {
 			t.Errorf("cpu value %d, want the sample's own period", s.Value[1])
 		}
 	}
-	want := "burn_three<main burn_three<main burn_three<main burn_one<main ksys_write<write<main JS:*transition /app.js:1:20"
+	// The three identical samples (same stack and labels) are one.
+	want := "burn_three<main burn_one<main ksys_write<write<main JS:*transition /app.js:1:20"
 	if got := strings.Join(stacks, " "); got != want {
 		t.Errorf("stacks\n got %s\nwant %s", got, want)
 	}
@@ -203,5 +204,36 @@ func TestUnnamedFrames(t *testing.T) {
 		if l.Mapping == nil && (len(l.Line) != 1 || l.Line[0].Function.Name != "[unknown]") {
 			t.Errorf("address 0x%x outside mappings: lines %v", l.Address, l.Line)
 		}
+	}
+}
+
+// TestWritePprofMatchesBuild: the directly encoded profile reads back as the
+// profile BuildPprof builds, and samples with the same stack and labels are
+// one sample holding their sums.
+func TestWritePprofMatchesBuild(t *testing.T) {
+	p := benchProfile(5000)
+	p.Lost = 3
+	p.Comments = []string{"command: python3 x.py", "interpreter: CPython 3.11.7"}
+	var buf bytes.Buffer
+	if err := WritePprof(&buf, p); err != nil {
+		t.Fatal(err)
+	}
+	got, err := profile.Parse(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := BuildPprof(p)
+	if err := want.CheckValid(); err != nil {
+		t.Fatal(err)
+	}
+	if g, w := got.String(), want.String(); g != w {
+		t.Fatalf("written profile differs from the built one:\n%.2000s\nwant\n%.2000s", g, w)
+	}
+	var n int64
+	for _, s := range got.Sample {
+		n += s.Value[0]
+	}
+	if n != 5000 || len(got.Sample) >= 5000 {
+		t.Errorf("%d samples counted in %d pprof samples, want 5000 in fewer", n, len(got.Sample))
 	}
 }

@@ -23,7 +23,7 @@ func TestOpenELFRefusesFIFO(t *testing.T) {
 	}()
 	select {
 	case err := <-done:
-		if !errors.Is(err, errNotRegular) {
+		if !errors.Is(err, ErrNotRegular) {
 			t.Errorf("a FIFO: %v, want the not-a-regular-file error", err)
 		}
 	case <-time.After(10 * time.Second):

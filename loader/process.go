@@ -122,6 +122,20 @@ type Process struct {
 	waitErr  error
 	stopSigs chan struct{}
 	sigOnce  sync.Once
+
+	// A signal passed on before Release is kept here, and the command is
+	// then never run: it would reach the gated process, not the command.
+	gateMu   sync.Mutex
+	released bool
+	pending  syscall.Signal
+}
+
+// InterruptedError is Release's error when a signal passed on by
+// ForwardSignals arrived before the command ran: the command was not run.
+type InterruptedError struct{ Signal syscall.Signal }
+
+func (e *InterruptedError) Error() string {
+	return fmt.Sprintf("interrupted by %s before the command ran", unix.SignalName(e.Signal))
 }
 
 // StartGated starts c behind the shim (see process_shim.go): the process
@@ -200,6 +214,14 @@ func (p *Process) wait() {
 // Release lets the shim exec the command. It returns an error when the exec
 // failed (the shim then exits with status 127).
 func (p *Process) Release() error {
+	p.gateMu.Lock()
+	sig := p.pending
+	p.released = sig == 0
+	p.gateMu.Unlock()
+	if sig != 0 {
+		p.Abort()
+		return &InterruptedError{sig}
+	}
 	_, err := p.gate.Write([]byte{gateByte})
 	p.gate.Close()
 	if err != nil {
@@ -266,7 +288,15 @@ func (p *Process) ForwardSignals() {
 			case s := <-ch:
 				n++
 				sig := s.(syscall.Signal)
+				p.gateMu.Lock()
+				early := !p.released
+				if early && p.pending == 0 {
+					p.pending = sig
+				}
+				p.gateMu.Unlock()
 				switch {
+				case early:
+					// Release will not run the command.
 				case n >= 3:
 					p.Signal(syscall.SIGKILL)
 				case sig == syscall.SIGINT && fg:

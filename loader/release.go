@@ -25,8 +25,8 @@ import (
 //     uprobes (and waits) in the helper.
 //
 // The uprobes are removed some milliseconds later than a plain close would
-// start removing them; they are bound to the traced pid, which has exited
-// (run) or is let go (attach), and what they still copy goes to a ring no
+// start removing them; the BPF program behind them takes the writes of
+// processes tracer tracks only, and what it still copies goes to a ring no
 // one reads. If the helper cannot be started the links are closed here.
 const releaseEnv = "TRACER_RELEASE_HELPER"
 
@@ -113,6 +113,7 @@ func startReleaseHelper(files []*os.File) (done func()) {
 	}
 	cmd := exec.Command(self)
 	cmd.Env = []string{releaseEnv + "=1"}
+	cmd.Dir = "/" // it holds no directory busy (a file system to unmount)
 	cmd.ExtraFiles = append([]*os.File{r}, files...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // not in the terminal's foreground group: Ctrl-C is not for it
 	err = cmd.Start()

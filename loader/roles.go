@@ -18,6 +18,8 @@ func RunHelperRole() (code int, ok bool) {
 	case os.Getenv(releaseEnv) != "":
 		runReleaseHelper()
 		return 0, true
+	case os.Getenv(keeperEnv) != "":
+		return runKeeper(), true
 	}
 	return 0, false
 }

@@ -46,6 +46,16 @@ func (p *parser) ws() {
 	if p.i < len(p.b) && p.b[p.i] > ' ' { // the common case: no space
 		return
 	}
+	p.wsSlow()
+}
+
+// wsSlow skips JSON whitespace; one space (what json.dumps writes after ':'
+// and ',') is taken without a loop.
+func (p *parser) wsSlow() {
+	if p.i+1 < len(p.b) && p.b[p.i] == ' ' && p.b[p.i+1] > ' ' {
+		p.i++
+		return
+	}
 	for p.i < len(p.b) {
 		switch p.b[p.i] {
 		case ' ', '\t', '\r', '\n':
@@ -79,33 +89,100 @@ func (p *parser) expect(c byte) error {
 // the closing '}'. first is true for the first call on an object. The key
 // aliases the line or the scratch buffer: use it before parsing the value.
 func (p *parser) member(first bool) (key []byte, ok bool, err error) {
-	p.ws()
-	if p.i >= len(p.b) {
+	return p.memberGuess(first, "")
+}
+
+// memberGuess is member with a guess at the key: the decoders guess the key
+// that follows the last one in the order of docs/trace-format.md, and a right
+// guess is taken by one comparison instead of a scan. A wrong guess costs
+// that comparison only; any key in any order is still read.
+func (p *parser) memberGuess(first bool, guess string) (key []byte, ok bool, err error) {
+	b, i := p.b, p.i
+	// The common spellings without calls: no space or one space around the
+	// separators.
+	if i < len(b) && b[i] == ' ' {
+		i++
+	}
+	if i < len(b) && b[i] <= ' ' { // other whitespace
+		p.i = i
+		p.ws()
+		i = p.i
+	}
+	if i >= len(b) {
+		p.i = i
 		return nil, false, p.unexpected()
 	}
-	switch c := p.b[p.i]; {
+	switch c := b[i]; {
 	case c == '}':
-		p.i++
+		p.i = i + 1
 		return nil, false, nil
 	case c == ',' && !first:
-		p.i++
-		p.ws()
+		i++
+		if i < len(b) && b[i] == ' ' {
+			i++
+		}
 	case !first:
+		p.i = i
 		return nil, false, p.unexpected()
 	}
-	if p.i >= len(p.b) || p.b[p.i] != '"' {
+	if i >= len(b) || b[i] > ' ' && b[i] != '"' {
+		p.i = i
 		return nil, false, p.unexpected()
 	}
-	if key, err = p.strq(); err != nil {
-		return nil, false, err
+	if b[i] != '"' { // other whitespace
+		p.i = i
+		p.ws()
+		if p.i >= len(p.b) || p.b[p.i] != '"' {
+			return nil, false, p.unexpected()
+		}
+		i = p.i
 	}
-	if p.i < len(p.b) && p.b[p.i] == ':' { // the common case: no space
-		p.i++
-	} else if err := p.expect(':'); err != nil {
-		return nil, false, err
+	if g := len(guess); i+g+2 <= len(b) && b[i+g+1] == '"' && string(b[i+1:i+1+g]) == guess {
+		key = b[i+1 : i+1+g]
+		i += g + 2
+	} else {
+		p.i = i
+		if key, err = p.key(); err != nil {
+			return nil, false, err
+		}
+		i = p.i
 	}
+	if i < len(b) && b[i] == ':' {
+		i++
+	} else if i+1 < len(b) && b[i] == ' ' && b[i+1] == ':' {
+		i += 2
+	} else {
+		p.i = i
+		if err := p.expect(':'); err != nil {
+			return nil, false, err
+		}
+		i = p.i
+	}
+	if i < len(b) && b[i] == ' ' {
+		i++
+	}
+	p.i = i
 	p.ws()
 	return key, true, nil
+}
+
+// key parses an object key with the cursor on its opening quote. Keys are
+// short and plain ASCII: a byte loop finds the closing quote; anything else
+// (an escape, a control character, non-ASCII) goes through strq.
+func (p *parser) key() ([]byte, error) {
+	b := p.b
+	for i := p.i + 1; i < len(b); i++ {
+		c := b[i]
+		if c == '"' {
+			k := b[p.i+1 : i]
+			p.i = i + 1
+			return k, nil
+		}
+		if c == '\\' || c < 0x20 || c >= 0x80 {
+			break
+		}
+	}
+	return p.strq()
 }
 
 // null consumes a JSON null if one is next.
@@ -120,10 +197,11 @@ func (p *parser) null() bool {
 	return false
 }
 
-// strPlain marks the bytes that end the fast scan of a string: the quote, the
-// backslash, control characters and non-ASCII bytes.
+// strPlain marks the bytes that may stand in a string unescaped: all but the
+// quote, the backslash and control characters. Bytes of 0x80 and up are
+// plain to the scan; the string is checked for valid UTF-8 after it.
 var strPlain = func() (t [256]bool) {
-	for c := 0x20; c < 0x80; c++ {
+	for c := 0x20; c < 0x100; c++ {
 		t[c] = c != '"' && c != '\\'
 	}
 	return t
@@ -145,49 +223,59 @@ const (
 )
 
 // special reports (with rare false positives, never false negatives) whether
-// any of the 8 bytes in w is a quote, a backslash, a control character or
-// non-ASCII: the classic "has zero byte" and "has byte less than" tricks.
+// any of the 8 bytes in w is a quote, a backslash or a control character: the
+// classic "has zero byte" and "has byte less than" tricks. Bytes of 0x80 and
+// up never match (their high bit is masked off by the &^ terms).
 func special(w uint64) bool {
 	q := w ^ (ones * '"')
 	s := w ^ (ones * '\\')
-	return ((q-ones)&^q|(s-ones)&^s|(w-ones*0x20)&^w|w)&highs != 0
+	return ((q-ones)&^q|(s-ones)&^s|(w-ones*0x20)&^w)&highs != 0
 }
 
-// strq is str with the cursor on the opening quote.
+// strq is str with the cursor on the opening quote. The scan goes 8 bytes at
+// a time over plain bytes, ASCII or not; hi collects their high bits, so
+// UTF-8 validation runs only on strings that are not ASCII.
 func (p *parser) strq() ([]byte, error) {
 	p.i++
 	b := p.b
 	start := p.i
 	i := p.i
-	ascii := true
+	var hi uint64
 	for {
-		for i+8 <= len(b) && !special(binary.LittleEndian.Uint64(b[i:])) {
+		for i+8 <= len(b) {
+			w := binary.LittleEndian.Uint64(b[i:])
+			if special(w) {
+				break
+			}
+			hi |= w
 			i += 8
 		}
-		for i < len(b) && strPlain[b[i]] {
+		end := min(i+8, len(b))
+		for i < end && strPlain[b[i]] {
+			hi |= uint64(b[i])
 			i++
 		}
-		if i >= len(b) {
-			p.i = i
-			return nil, p.errSyntax("unterminated string")
+		if i == end {
+			if i >= len(b) {
+				p.i = i
+				return nil, p.errSyntax("unterminated string")
+			}
+			continue // a false positive of special
 		}
-		switch c := b[i]; {
-		case c == '"':
+		switch b[i] {
+		case '"':
 			s := b[start:i]
 			p.i = i + 1
-			if !ascii && !utf8.Valid(s) {
+			if hi&highs != 0 && !utf8.Valid(s) {
 				return nil, errors.New("string is not valid UTF-8: a trace is UTF-8 text")
 			}
 			return s, nil
-		case c == '\\':
+		case '\\':
 			p.i = i
 			return p.strEscaped(start)
-		case c < 0x20:
+		default:
 			p.i = i
 			return nil, p.errSyntax("control character in string")
-		default:
-			ascii = false
-			i++
 		}
 	}
 }
@@ -209,8 +297,12 @@ func (p *parser) strEscaped(start int) ([]byte, error) {
 		case c < 0x20:
 			return nil, p.errSyntax("control character in string")
 		case c != '\\':
-			out = append(out, c)
-			p.i++
+			j := p.i + 1
+			for j < len(p.b) && strPlain[p.b[j]] {
+				j++
+			}
+			out = append(out, p.b[p.i:j]...)
+			p.i = j
 			continue
 		}
 		if p.i+1 >= len(p.b) {
@@ -346,6 +438,16 @@ func (p *parser) nat(field string, index int) (Nat, error) {
 	b := p.b
 	i := p.i
 	var v uint64
+	if i+8 <= len(b) { // 8 digits at a time while they last (times, large data)
+		if w := binary.LittleEndian.Uint64(b[i:]); digits8(w) && b[i] != '0' {
+			v, i = eightDigits(w), i+8
+			if i+8 <= len(b) {
+				if w = binary.LittleEndian.Uint64(b[i:]); digits8(w) {
+					v, i = v*100000000+eightDigits(w), i+8
+				}
+			}
+		}
+	}
 	for i < len(b) {
 		c := b[i]
 		if c < '0' || c > '9' {
@@ -379,6 +481,20 @@ func (p *parser) nat(field string, index int) (Nat, error) {
 		return Nat{}, fmt.Errorf("%s: %s %s: a Nat is written as plain digits", fieldName(field, index), p.b[start:p.i], what)
 	}
 	return natFromDigits(digits), nil
+}
+
+// digits8 reports whether all 8 bytes of w are ASCII digits.
+func digits8(w uint64) bool {
+	return w&(w+0x0606060606060606)&0xf0f0f0f0f0f0f0f0 == 0x3030303030303030
+}
+
+// eightDigits converts 8 ASCII digits, the first in the low byte of w:
+// pairs of digits, then pairs of pairs, then the two halves, each step one
+// multiplication.
+func eightDigits(w uint64) uint64 {
+	w = (w & 0x0f0f0f0f0f0f0f0f) * (10<<8 + 1) >> 8
+	w = (w & 0x00ff00ff00ff00ff) * (100<<16 + 1) >> 16
+	return (w & 0x0000ffff0000ffff) * (10000<<32 + 1) >> 32
 }
 
 // fieldName renders a field and, when index >= 0, an index into it.
@@ -437,7 +553,25 @@ func (p *parser) natList(dst []Nat, field string) ([]Nat, error) {
 		p.i++
 		return dst, nil
 	}
+	b := p.b
 	for {
+		// The common case: plain digits (at most 19, no leading zero) and
+		// then ',' or ']'.
+		i, j := p.i, p.i
+		var v uint64
+		for j < len(b) && b[j]-'0' < 10 {
+			v = v*10 + uint64(b[j]-'0')
+			j++
+		}
+		if n := j - i; n > 0 && n <= 19 && (n == 1 || b[i] != '0') && j < len(b) && (b[j] == ',' || b[j] == ']') {
+			dst = append(dst, Nat{small: v})
+			p.i = j + 1
+			if b[j] == ']' {
+				return dst, nil
+			}
+			p.ws()
+			continue
+		}
 		p.ws()
 		n, err := p.nat(field, len(dst))
 		if err != nil {

@@ -52,3 +52,23 @@ func TestNatExactBeyond64Bits(t *testing.T) {
 		t.Error("NatFromBig(-1) accepted")
 	}
 }
+
+// TestNatDigits: the 8-digits-at-a-time conversion agrees with the plain one.
+func TestNatDigits(t *testing.T) {
+	for _, s := range []string{"0", "7", "12345678", "99999999", "10000000", "191417231308", "1234567890123456789",
+		"12345678901234567", "18446744073709551615", "18446744073709551616", "123456789012345678901234567890"} {
+		var p parser
+		p.b = []byte(s + ",")
+		n, err := p.nat("x", -1)
+		if err != nil || n.String() != s || p.i != len(s) {
+			t.Errorf("%s: got %v at %d, %v", s, n, p.i, err)
+		}
+	}
+	for _, s := range []string{"01234567", "12345678.5", "123456789e3"} {
+		var p parser
+		p.b = []byte(s)
+		if n, err := p.nat("x", -1); err == nil {
+			t.Errorf("%s: accepted as %v", s, n)
+		}
+	}
+}

@@ -37,8 +37,8 @@ type Transitions struct {
 	stream *capture.Stream
 
 	mu      sync.Mutex
-	procs   map[int]*traceProc // by pid, in order of first batch
-	order   []int
+	procs   map[streamID]*traceProc // by stream, in order of first batch
+	order   []streamID
 	notes   []string
 	muted   map[string]int // notes of a kind printed so far (see noteCapped)
 	corr    *correlator
@@ -63,7 +63,7 @@ type TransitionsConfig struct {
 	// Log receives one-line notes and the report; nil means os.Stderr.
 	Log io.Writer
 	// CaptureRingBytes is the size of the capture's ring buffer, a power
-	// of two of at least a page; 0 means the default (64 MiB, see
+	// of two of at least a page; 0 means the default (8 MiB, see
 	// capture.CaptureOptions).
 	CaptureRingBytes uint32
 	// Hook, when set, injects the --transition hooks into the command
@@ -81,9 +81,15 @@ type StepSink interface {
 	Divergence(pid int, d *model.Divergence)
 }
 
-// traceProc is what the plugin keeps for one process that wrote batches.
+// streamID names one stream of records: the batches one Probe of process
+// pid wrote to its descriptor fd on the binding's sink.
+type streamID struct{ pid, fd int }
+
+// traceProc is what the plugin keeps for one stream of batches (one Probe
+// of a process).
 type traceProc struct {
 	pid     int
+	fd      int
 	checker *model.Checker
 	file    *streamFile
 	w       *bufio.Writer
@@ -118,7 +124,7 @@ func NewTransitions(cfg TransitionsConfig) *Transitions {
 	}
 	t := &Transitions{
 		cfg: cfg, log: log,
-		procs: map[int]*traceProc{},
+		procs: map[streamID]*traceProc{},
 		muted: map[string]int{}, corr: newCorrelator(), actions: actionStats{},
 	}
 	t.stream = capture.NewStream(capture.StreamConfig{Command: cfg.Command, RingBytes: cfg.CaptureRingBytes, Note: t.noteLocking})
@@ -183,6 +189,9 @@ func (t *Transitions) Outputs() []OutputFile {
 // Attach places the uprobes it can place now and starts reading batches.
 func (t *Transitions) Attach(ctx context.Context, tg Target) error {
 	t.cred = tg.Cred
+	if !tg.Attach {
+		t.stream.UseProbeFile(os.Environ(), tg.Cred)
+	}
 	err := t.stream.Start(tg.PID, tg.Attach, t.batch)
 	switch {
 	case errors.Is(err, loader.ErrFeature):
@@ -213,8 +222,9 @@ func (t *Transitions) Observe(rec loader.Record) {
 func (t *Transitions) batch(b capture.Batch) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	fresh := t.procs[b.PID] == nil
-	p, err := t.proc(b.PID)
+	id := streamID{b.PID, b.FD}
+	fresh := t.procs[id] == nil
+	p, err := t.proc(id)
 	if err != nil {
 		return err
 	}
@@ -259,13 +269,17 @@ func (t *Transitions) batch(b capture.Batch) error {
 	return nil
 }
 
-// proc returns the state of pid, creating it (and its trace file) at its
-// first batch.
-func (t *Transitions) proc(pid int) (*traceProc, error) {
-	if p := t.procs[pid]; p != nil {
+// proc returns the state of a stream, creating it (and its trace file) at
+// its first batch. The first stream's trace is the --trace file; another
+// process's first stream is written beside it with ".PID" before the
+// extension, and a process's further streams (several Probes) with
+// ".PID-FD".
+func (t *Transitions) proc(id streamID) (*traceProc, error) {
+	if p := t.procs[id]; p != nil {
 		return p, nil
 	}
-	p := &traceProc{pid: pid, checker: model.NewChecker(t.cfg.Relation)}
+	pid := id.pid
+	p := &traceProc{pid: pid, fd: id.fd, checker: model.NewChecker(t.cfg.Relation)}
 	if sink := t.cfg.Sink; sink != nil {
 		p.checker.SetOnDivergence(func(d *model.Divergence) { sink.Divergence(pid, d) })
 	}
@@ -280,7 +294,14 @@ func (t *Transitions) proc(pid int) (*traceProc, error) {
 		p.path = t.cfg.Trace
 		if len(t.order) > 0 {
 			ext := filepath.Ext(p.path)
-			p.path = fmt.Sprintf("%s.%d%s", strings.TrimSuffix(p.path, ext), pid, ext)
+			suffix := fmt.Sprint(pid)
+			for _, o := range t.order {
+				if o.pid == pid {
+					suffix = fmt.Sprintf("%d-%d", pid, id.fd)
+					break
+				}
+			}
+			p.path = fmt.Sprintf("%s.%s%s", strings.TrimSuffix(p.path, ext), suffix, ext)
 			t.note("pid %d also reports transitions: its trace is %s", pid, p.path)
 		}
 		f, err := createStream(p.path, t.cred)
@@ -289,8 +310,8 @@ func (t *Transitions) proc(pid int) (*traceProc, error) {
 		}
 		p.file, p.w = f, bufio.NewWriterSize(f, 256*1024)
 	}
-	t.procs[pid] = p
-	t.order = append(t.order, pid)
+	t.procs[id] = p
+	t.order = append(t.order, id)
 	return p, nil
 }
 
@@ -345,8 +366,8 @@ func (t *Transitions) Detach() error {
 	defer t.mu.Unlock()
 	t.stats = st
 	var first error
-	for _, pid := range t.order {
-		p := t.procs[pid]
+	for _, id := range t.order {
+		p := t.procs[id]
 		if n, any := unattributedLoss(st); any {
 			if err := p.lost(n, "capture lost batches of unknown processes"); err != nil && first == nil {
 				first = err
@@ -362,12 +383,12 @@ func (t *Transitions) Detach() error {
 			first = fmt.Errorf("close trace %s: %w", p.path, err)
 		}
 	}
-	for _, pid := range t.order {
-		p := t.procs[pid]
+	for _, id := range t.order {
+		p := t.procs[id]
 		if p.bad > 0 {
-			t.note("pid %d: %d records could not be decoded (first: %s)", pid, p.bad, p.firstEr)
+			t.note("pid %d: %d records could not be decoded (first: %s)", id.pid, p.bad, p.firstEr)
 		} else if p.inputs > 0 {
-			t.note("pid %d: %d records were out of place (first: %s)", pid, p.inputs, p.firstEr)
+			t.note("pid %d: %d records were out of place (first: %s)", id.pid, p.inputs, p.firstEr)
 		}
 	}
 	attachMode := t.stream.Running()

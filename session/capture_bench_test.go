@@ -41,7 +41,7 @@ func BenchmarkTransitionsBatches(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		p := tr.procs[1]
+		p := tr.procs[streamID{1, 0}]
 		p.w.Flush()
 		p.file.Close()
 		if r := p.checker.Result(); r.Steps != 300_000 || !r.Conforming() {

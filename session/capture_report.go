@@ -29,14 +29,14 @@ func (t *Transitions) Verdict() Verdict {
 	defer t.mu.Unlock()
 	var v Verdict
 	v.Captured = t.decoded
-	for i, pid := range t.order {
-		p := t.procs[pid]
+	for i, id := range t.order {
+		p := t.procs[id]
 		r := p.checker.Result()
 		v.Steps += r.Steps
 		v.Malformed += r.Undecodable + r.OutOfPlace + r.Invalid
 		verdict := r.Verdict()
 		if i == 0 || (!v.Divergent && verdict == model.Divergent) {
-			v.Result, v.PID = r, pid
+			v.Result, v.PID = r, id.pid
 			v.Divergent = verdict == model.Divergent
 		}
 		v.Incomplete = v.Incomplete || verdict == model.Incomplete
@@ -62,10 +62,10 @@ func (t *Transitions) Report(w io.Writer, prof *export.Profile) {
 	}
 	writeActionTable(w, t.actions, prof)
 	fmt.Fprintf(w, "\ncapture: %s\n", t.stats)
-	for _, pid := range t.order {
-		p := t.procs[pid]
+	for _, id := range t.order {
+		p := t.procs[id]
 		r := p.checker.Result()
-		fmt.Fprintf(w, "\ntransitions of pid %d", pid)
+		fmt.Fprintf(w, "\ntransitions of pid %d", id.pid)
 		if p.path != "" {
 			fmt.Fprintf(w, " (trace %s)", p.path)
 		}

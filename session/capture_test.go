@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -307,16 +308,30 @@ func TestCaptureLabelsAndOrdinaryOutput(t *testing.T) {
 func TestCaptureAttachMidRun(t *testing.T) {
 	needCapture(t)
 	cmd := exec.Command("python3", "testdata/slow_steps.py", "2000")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	time.Sleep(500 * time.Millisecond) // let it run some steps untraced
+	// Let it run some steps untraced, past its first batch (100 ms of
+	// steps), however long the interpreter takes to start.
+	sc := bufio.NewScanner(out)
+	found := false
+	for !found && sc.Scan() {
+		found = sc.Text() == "step 40 line 0"
+	}
+	if !found {
+		t.Fatalf("slow_steps.py ended before its step 40: %v", sc.Err())
+	}
+	go io.Copy(io.Discard, out)
 	dir := t.TempDir()
 	trace := filepath.Join(dir, "attach.jsonl")
 	var log bytes.Buffer
 	tr := NewTransitions(TransitionsConfig{Relation: model.Exact, Trace: trace, Log: &log})
-	_, err := Run(context.Background(), Config{PID: cmd.Process.Pid, Duration: 1500 * time.Millisecond, Output: "-", Log: &log, Plugins: []Plugin{tr}})
+	_, err = Run(context.Background(), Config{PID: cmd.Process.Pid, Duration: 1500 * time.Millisecond, Output: "-", Log: &log, Plugins: []Plugin{tr}})
 	if err != nil {
 		t.Fatalf("attach: %v\n%s", err, log.String())
 	}

@@ -134,6 +134,9 @@ func (s *session) replay(recs []loader.Record, comms map[int]string, decorators 
 				comms[r.TID] = c
 			}
 		case *loader.Sample:
+			if !s.window.holds(r.Time) {
+				continue // taken after the run's duration was measured
+			}
 			out := export.Sample{PID: r.PID, TID: r.TID, Period: r.Period, Comm: comms[r.TID]}
 			if out.Comm == "" {
 				out.Comm = comms[r.PID]

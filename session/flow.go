@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,9 +37,11 @@ type session struct {
 	comms     map[int]string // thread and process names known before sampling (attach)
 	ringPages int            // sampler ring size (Config.SamplerRingPages); 0: default
 
-	start  time.Time
-	tm     *timer
-	stream *streamer // a continuous export (stream.go); nil: none
+	start    time.Time
+	window   sampleWindow // the samplers' time, in the samples' clock
+	tm       *timer
+	perfMaps bool      // the command's node processes write perf maps because tracer asked
+	stream   *streamer // a continuous export (stream.go); nil: none
 }
 
 // note prints a one-line remark and keeps it in the result.
@@ -65,6 +68,7 @@ func (s *session) run(ctx context.Context) error {
 		return usage.Errorf("%v: give an executable file (or make it one with chmod +x)", err)
 	}
 	if symbolize.IsNode(path) || symbolize.IsNode(argv[0]) {
+		s.perfMaps = causesPerfMaps(env)
 		env = symbolize.WithNodeJIT(env)
 	}
 	if env, err = s.pluginEnv(env, cred); err != nil {
@@ -77,6 +81,10 @@ func (s *session) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// From here on a Ctrl-C or SIGTERM is for the command, start-up
+	// included: one that arrives before the command runs means it is not
+	// run.
+	p.ForwardSignals()
 	s.tm.mark("command started (gated)")
 	s.readyPlugins()
 	smp, err := loader.OpenSampler(loader.SamplerConfig{PID: p.PID, Freq: s.cfg.Freq, EnableOnExec: true, OnOpen: s.onOpen, RingPages: s.ringPages})
@@ -95,10 +103,22 @@ func (s *session) run(ctx context.Context) error {
 	}
 	s.tm.mark("plugins attached")
 	s.startReading()
-	p.ForwardSignals()
+	s.window.open()
+	s.start = s.window.wallStart
+	if ctx.Err() != nil {
+		// Interrupted during start-up (maybe before ForwardSignals
+		// listened): the command is not run.
+		p.Abort()
+		s.stopReading()
+		return usage.Errorf("interrupted before the command ran: nothing was traced")
+	}
 	if err := p.Release(); err != nil {
 		p.Wait()
 		s.stopReading()
+		var ie *loader.InterruptedError
+		if errors.As(err, &ie) {
+			return usage.Errorf("%v: nothing was traced", err)
+		}
 		return usage.Errorf("cannot run %s: %v", argv[0], err)
 	}
 	s.tm.mark("command released")
@@ -107,7 +127,7 @@ func (s *session) run(ctx context.Context) error {
 	stopStatus()
 	st, werr := p.Wait()
 	s.res.Exit = &st
-	s.res.Duration = time.Since(s.start)
+	s.res.Duration = s.window.close()
 	s.tm.mark("command ended")
 	if err := s.stopReading(); err != nil {
 		return err
@@ -153,9 +173,21 @@ func (s *session) attach(ctx context.Context) error {
 	}
 	s.comms = threadComms(pid, tids)
 	if err := s.sym.LoadProcMaps(pid); err != nil {
-		return usage.Errorf("cannot read the mappings of pid %d (%v): check that the process still runs", pid, err)
+		switch {
+		case errors.Is(err, fs.ErrPermission):
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe
+			}
+			return usage.Errorf("permission to inspect pid %d denied (%v): tracer needs root or CAP_SYS_PTRACE, and a Yama or LSM policy may still forbid it", pid, err)
+		case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH):
+			return usage.Errorf("process %d exited before tracing started", pid)
+		}
+		return usage.Errorf("cannot read the mappings of pid %d: %v", pid, err)
 	}
 	s.readyPlugins()
+	s.window.open() // the samplers count from their opening
+	s.start = s.window.wallStart
 	smp, err := loader.OpenSampler(loader.SamplerConfig{PID: pid, Freq: s.cfg.Freq, Threads: tids, OnOpen: s.onOpen, RingPages: s.ringPages})
 	if err != nil {
 		if errors.Is(err, unix.ESRCH) {
@@ -189,7 +221,7 @@ func (s *session) attach(ctx context.Context) error {
 		s.res.Exited = true
 	}
 	stopStatus()
-	s.res.Duration = time.Since(s.start)
+	s.res.Duration = s.window.close()
 	if s.res.Exited {
 		s.note("process %d exited after %.2f s", pid, s.res.Duration.Seconds())
 	}
@@ -211,7 +243,9 @@ func (s *session) attachPlugins(ctx context.Context, t Target) error {
 // startReading starts the samplers' readers and the goroutine that hands
 // each record to the plugins and keeps it.
 func (s *session) startReading() {
-	s.start = time.Now()
+	if s.start.IsZero() {
+		s.start = time.Now()
+	}
 	s.consumed = make(chan struct{})
 	s.sampler.Start()
 	warm := startWarmer(s.sym)

@@ -3,7 +3,6 @@ package session
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"golang.org/x/sys/unix"
 
@@ -56,7 +55,7 @@ type streamFile struct {
 // createStream starts the output file path; cred (may be nil) is the user
 // who gets it.
 func createStream(path string, cred *loader.Credential) (*streamFile, error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	f, err := export.CreateTemp(path)
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", path, err)
 	}

@@ -108,6 +108,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	var err error
 	if len(cfg.Command) > 0 {
 		err = s.run(ctx)
+		if s.perfMaps {
+			defer s.removePerfMaps()
+		}
 	} else {
 		err = s.attach(ctx)
 	}

@@ -165,7 +165,7 @@ func TestRunPythonShowsLibpython(t *testing.T) {
 		t.Fatal("python3 is not installed")
 	}
 	out := filepath.Join(t.TempDir(), "py.pb.gz")
-	prog := "import time\nend = time.monotonic() + 1\nx = 0\nwhile time.monotonic() < end:\n    x = sum(i * i for i in range(1000))\n"
+	prog := "import time\nend = time.process_time() + 1\nx = 0\nwhile time.process_time() < end:\n    x = sum(i * i for i in range(1000))\n"
 	_, err = Run(context.Background(), Config{
 		Command: []string{"python3", "-c", prog}, Freq: 499, Output: out, Log: &bytes.Buffer{},
 	})

@@ -5,6 +5,7 @@ import (
 	"debug/elf"
 	"errors"
 	"io"
+	"runtime/debug"
 	"sort"
 )
 
@@ -44,13 +45,18 @@ func readLineTable(ra io.ReaderAt) (lt *lineTable) {
 			lt = nil
 		}
 	}()
+	// The sections may be mapped from the file (mappedDWARF): a file cut
+	// short under us faults, and the fault must be a panic recovered above.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	f, err := elf.NewFile(ra)
 	if err != nil || f.Section(".debug_info") == nil || f.Section(".debug_line") == nil {
 		return nil
 	}
-	d, err := f.DWARF()
-	if err != nil {
-		return nil
+	d, ok := mappedDWARF(f, ra)
+	if !ok {
+		if d, err = f.DWARF(); err != nil {
+			return nil
+		}
 	}
 	lt = &lineTable{d: d, rows: map[int][]lineRow{}}
 	r := d.Reader()
@@ -87,6 +93,7 @@ func (lt *lineTable) lookup(pc uint64) (file string, line int, ok bool) {
 			file, line, ok = "", 0, false
 		}
 	}()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true)) // see readLineTable
 	i := sort.Search(len(lt.cus), func(i int) bool { return lt.cus[i].lo > pc }) - 1
 	// Ranges of different units may nest or overlap; look back a little.
 	for j := i; j >= 0 && i-j < 8; j-- {

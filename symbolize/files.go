@@ -78,7 +78,13 @@ var (
 // replaced by anything: it is opened without blocking (a FIFO) and must be a
 // regular file.
 func openFile(path string, inode uint64) (*object, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	flags := os.O_RDONLY | syscall.O_NONBLOCK
+	if !strings.HasPrefix(path, "/proc/") {
+		// A mapping's path names the file itself: a link there was put
+		// by the program since (/proc's magic links are followed).
+		flags |= syscall.O_NOFOLLOW
+	}
+	f, err := os.OpenFile(path, flags, 0)
 	if err != nil {
 		return nil, err
 	}

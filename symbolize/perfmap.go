@@ -36,9 +36,15 @@ type perfMap struct {
 	path     string
 	entries  []perfMapEntry // sorted by start
 	consumed int64          // bytes of complete lines read
+	seen     int64          // bytes looked at: a partial line after consumed is not read again until the file grows
+	read     int64          // bytes read in all (for tests)
 	maxSize  uint64         // largest entry size, bounds the backward scan
 	lines    int
 }
+
+// maxPerfMapLine bounds one line of a perf map: a partial line longer than
+// this is skipped, not kept to be read again.
+const maxPerfMapLine = 64 << 10
 
 // perfMapPath is the file a process pid writes its JIT symbols to.
 func perfMapPath(dir string, pid int) string {
@@ -69,25 +75,65 @@ func (m *perfMap) refresh() (bool, error) {
 		return false, fmt.Errorf("perf map %s is not a plain file: ignored", m.path)
 	}
 	size := min(st.Size(), maxPerfMapBytes)
-	if size == m.consumed {
-		return false, nil
-	}
 	if size < m.consumed { // a new file under the same name
 		*m = perfMap{path: m.path}
 	}
-	data := make([]byte, size-m.consumed)
-	n, err := f.ReadAt(data, m.consumed)
+	if size <= m.seen {
+		return false, nil
+	}
+	// Only the bytes not looked at yet are scanned, a chunk at a time, for
+	// the end of the last whole line; a partial line is read again only
+	// once it has ended, and only when it is short.
+	from := max(m.seen, m.consumed)
+	first, last, err := m.scanNewlines(f, from, size)
+	if err != nil {
+		return false, err
+	}
+	m.seen = size
+	if last < 0 {
+		return false, nil // only a partial line so far
+	}
+	start := m.consumed
+	if first-m.consumed > maxPerfMapLine {
+		// The partial line was too long to be an entry: skip it.
+		m.lines++
+		start = first + 1
+	}
+	end := last + 1
+	data := make([]byte, end-start)
+	n, err := f.ReadAt(data, start)
+	m.read += int64(n)
 	if err != nil && err != io.EOF {
 		return false, fmt.Errorf("read perf map: %w", err)
 	}
-	data = data[:n]
-	end := bytes.LastIndexByte(data, '\n')
-	if end < 0 {
-		return false, nil // only a partial line so far
-	}
-	m.consumed += int64(end + 1)
-	added := m.add(data[:end+1])
+	m.consumed = end
+	added := m.add(data[:n])
 	return added > 0, nil
+}
+
+// scanNewlines returns the offsets of the first and the last newline in
+// [from, to) of f (-1 when there is none), reading a chunk at a time.
+func (m *perfMap) scanNewlines(f *os.File, from, to int64) (first, last int64, err error) {
+	first, last = -1, -1
+	buf := make([]byte, min(to-from, 1<<20))
+	for off := from; off < to; {
+		n, err := f.ReadAt(buf[:min(int64(len(buf)), to-off)], off)
+		m.read += int64(n)
+		if n == 0 {
+			if err != nil && err != io.EOF {
+				return -1, -1, fmt.Errorf("read perf map: %w", err)
+			}
+			break
+		}
+		if i := bytes.IndexByte(buf[:n], '\n'); i >= 0 && first < 0 {
+			first = off + int64(i)
+		}
+		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+			last = off + int64(i)
+		}
+		off += int64(n)
+	}
+	return first, last, nil
 }
 
 // add parses complete lines and merges their entries into the sorted list.

@@ -72,3 +72,44 @@ func TestMappedFileReplacedByFIFO(t *testing.T) {
 		t.Fatal("symbolizing an address in a FIFO mapping hangs")
 	}
 }
+
+// TestPerfMapWithoutFinalNewline: a perf map whose last line never ends is
+// read once, not again at every lookup; an overlong partial line is
+// skipped once it ends, and the lines after it are read.
+func TestPerfMapWithoutFinalNewline(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "perf-5.map")
+	tail := make([]byte, 8<<20)
+	for i := range tail {
+		tail[i] = 'x'
+	}
+	if err := os.WriteFile(path, append([]byte("1000 10 JS:*first /a.js:1:1\n"), tail...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := &perfMap{path: path}
+	for range 100 {
+		if _, err := m.refresh(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if size := int64(len(tail)) + 28; m.read > size+4096 {
+		t.Errorf("100 lookups read %d bytes of a %d-byte map: the partial line is read again", m.read, size)
+	}
+	if _, ok := m.lookup(0x1004); !ok {
+		t.Error("the first line was not read")
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("\n2000 10 JS:*after /a.js:2:1\n")
+	f.Close()
+	if added, err := m.refresh(); err != nil || !added {
+		t.Fatalf("after the long line ended: added %v, %v", added, err)
+	}
+	if e, ok := m.lookup(0x2004); !ok || e.name != "JS:*after /a.js:2:1" {
+		t.Errorf("the line after the long one: %+v %v", e, ok)
+	}
+	if m.read > 2*(int64(len(tail))+64) {
+		t.Errorf("read %d bytes in all", m.read)
+	}
+}

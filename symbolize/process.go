@@ -42,7 +42,7 @@ func (s *Symbolizer) loadProcMaps(pid int, p *process) error {
 	path := fmt.Sprintf("%s/%d/maps", s.procRoot, pid)
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("read mappings of pid %d (is the process still running?): %w", pid, err)
+		return fmt.Errorf("read mappings of pid %d: %w", pid, err)
 	}
 	defer f.Close()
 	maps, err := parseProcMaps(f)

@@ -151,7 +151,8 @@ enum capture_counter {
 	CTR_RING_FULL = 4, /* ring reservation failed: the batch is lost */
 	CTR_READ_FAIL = 5, /* user memory could not be read */
 	CTR_EXEC_LOST = 6, /* exec events of tracked processes lost: the ring was full */
-	CTR_MAX = 7,
+	CTR_NOT_SINK = 7,  /* batches written to a file that is not the binding's sink: ignored */
+	CTR_MAX = 8,
 };
 
 /* Flags in batch_hdr.flags. */
@@ -167,7 +168,7 @@ struct batch_hdr {
 	__u32 count;  /* the write's byte count */
 	__u32 copied; /* bytes that follow this header */
 	__u32 flags;  /* enum batch_flag */
-	__u32 pad;
+	__u32 fd;     /* the descriptor written to: with pid, the stream (one Probe) */
 };
 
 /* Flags of a tracked process (the tracked map value, exec_event.flags). */

@@ -31,7 +31,7 @@ func tuningFlags() []cli.Flag {
 		&cli.Uint64Flag{Name: "sampler-ring-pages", Hidden: true, EnvVars: []string{samplerRingPagesEnv},
 			Usage: "pages of each CPU's sampler ring: a power of two (default 128, 512 KiB)"},
 		&cli.Uint64Flag{Name: "capture-ring-bytes", Hidden: true, EnvVars: []string{captureRingBytesEnv},
-			Usage: "bytes of the transition capture's ring: a power of two, at least a page (default 64 MiB)"},
+			Usage: "bytes of the transition capture's ring: a power of two, at least a page (default 8 MiB)"},
 		&cli.BoolFlag{Name: "timing", Hidden: true, EnvVars: []string{timingEnv},
 			Usage: "print how long each phase of a session took"},
 		&cli.StringFlag{Name: "cpuprofile", Hidden: true, EnvVars: []string{cpuProfileEnv},

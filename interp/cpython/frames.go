@@ -49,8 +49,13 @@ type Frames struct {
 	joined   int // samples given a Python stack
 	resolved int // Python stacks named
 	unnamed  int // of them, stacks with a code object that could not be read
+	addErrs  int // processes the BPF program could not be told about
 	notes    []string
 }
+
+// maxAddNotes bounds the notes about processes the BPF program could not be
+// told about (its table full, say): one line each, then one line for the rest.
+const maxAddNotes = 10
 
 // pyProc is one process's interpreter and its code-object names.
 type pyProc struct {
@@ -234,7 +239,13 @@ func (p *Frames) addLocked(pp *Process, err error, since uint64) {
 	}
 	file := p.learnLocked(pp.File)
 	if err := p.reader.AddProcess(pp, file); err != nil {
-		p.note("python frames for pid %d: %v", pp.PID, err)
+		p.addErrs++
+		switch {
+		case p.addErrs <= maxAddNotes:
+			p.note("python frames for pid %d: %v", pp.PID, err)
+		case p.addErrs == maxAddNotes+1:
+			p.note("python frames: more processes could not be described; not listed")
+		}
 		return
 	}
 	codes := p.newCodes(pp.PID, pp.Layout)
@@ -277,6 +288,14 @@ func (p *Frames) Observe(rec loader.Record) {
 				p.addLocked(&child, nil, r.Time)
 			}
 		}
+	case *loader.Exit:
+		if r.PID != r.TID || p.reader == nil {
+			return // a thread
+		}
+		// The BPF program's entry for the process goes (its table is
+		// bounded); the names of its code objects stay for the stacks
+		// still in the ring.
+		p.reader.RemoveProcess(r.PID)
 	case *loader.Comm:
 		if !r.Exec {
 			return

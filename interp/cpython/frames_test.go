@@ -175,7 +175,9 @@ func TestPythonFramesThreads(t *testing.T) {
 				"burn_main": {"spin", "burn_main", "<module>"},
 			}
 			byTID := map[int64]map[string]int{}
+			all := map[int64]int{} // every sample of a thread, with Python frames or not
 			for _, s := range p.Sample {
+				all[s.NumLabel["tid"][0]]++
 				st := pyStack(s)
 				if len(st) < 3 || st[0] != "spin" {
 					continue
@@ -202,7 +204,9 @@ func TestPythonFramesThreads(t *testing.T) {
 			}
 			for f := range chains {
 				if !seen[f] {
-					t.Errorf("no thread with 20 samples in %s: %v", f, byTID)
+					// all tells a thread that ran little (few samples)
+					// from one whose Python frames were lost.
+					t.Errorf("no thread with 20 samples in %s: %v (samples by tid, with or without Python frames: %v)", f, byTID, all)
 				}
 			}
 		})

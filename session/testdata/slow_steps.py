@@ -1,4 +1,4 @@
-# slow_steps.py: a Moltbook implementation whose steps take about 3 ms of CPU
+# slow_steps.py: a Moltbook implementation whose steps take 3 ms of CPU
 # each (a busy loop inside the step), reported through the probe binding,
 # and that prints plenty of ordinary output. For session's capture tests:
 # most samples fall inside a step, so they must carry its labels.
@@ -13,9 +13,11 @@ import tracer_probe  # noqa: E402
 
 
 def spin(ns):
-    end = time.monotonic_ns() + ns
+    # CPU time, not wall time: a step holds the same number of samples
+    # however loaded the machine is.
+    end = time.thread_time_ns() + ns
     x = 0
-    while time.monotonic_ns() < end:
+    while time.thread_time_ns() < end:
         x += 1
     return x
 
