@@ -42,13 +42,15 @@ struct py_scratch {
 };
 
 /*
- * Code objects already reported, by process, address and co_firstlineno. A
+ * Code objects already reported, by process, address, co_firstlineno and
+ * co_filename (another object at a reused address is reported again). A
  * stack holding one not in here wakes the reader at once (instead of at its
  * next poll), so that userspace names the code object while it is alive: a
  * module body is freed as soon as its import ends, and its address reused.
  */
 struct py_code_key {
 	__u64 code;
+	__u64 filename; /* co_filename: module bodies all have first line 1 */
 	__u32 pid;
 	__s32 firstlineno;
 };
@@ -296,7 +298,10 @@ static long walk_step(__u64 i, void *arg)
 		bump(PY_STAT_READ_ERR);
 		return 1;
 	}
-	struct py_code_key key = {.code = code, .pid = ev->pid, .firstlineno = first};
+	struct py_code_key key = {.code = code,
+				  .filename = read_ptr(code + cfg->code_filename),
+				  .pid = ev->pid,
+				  .firstlineno = first};
 	if (!bpf_map_lookup_elem(&py_seen, &key)) {
 		__u8 one = 1;
 		bpf_map_update_elem(&py_seen, &key, &one, BPF_ANY);

@@ -28,6 +28,7 @@ type PyperfPyCodeEvent struct {
 type PyperfPyCodeKey struct {
 	_           structs.HostLayout
 	Code        uint64
+	Filename    uint64
 	Pid         uint32
 	Firstlineno int32
 }

@@ -120,6 +120,13 @@ func (c *Codes) earlyFrame(code uint64, first int32) (symbolize.Frame, bool) {
 	return symbolize.Frame{Function: name, File: c.absolute(file), Line: int(first), Module: "[python]", Addr: code, Kind: symbolize.Python}, true
 }
 
+// forget drops what was read at address code: another code object is there.
+func (c *Codes) forget(code uint64) {
+	c.mu.Lock()
+	delete(c.cache, code)
+	c.mu.Unlock()
+}
+
 func (c *Codes) readCode(code uint64) (*pyCode, error) {
 	l := c.layout
 	hdr := max(l.CodeFilename, l.CodeName, l.CodeQualname, l.CodeLinetable, l.CodeFirstlineno) + 8

@@ -273,8 +273,17 @@ type earlyKey struct {
 // has forgotten it).
 const maxEarly = 1 << 18
 
-// rememberEarly keeps the names the kernel read for a code object.
+// rememberEarly keeps the names the kernel read for a code object. The
+// kernel reports a code object the first time it sees it, including one
+// at the address of a freed one (module bodies share their first line, 1):
+// what was read from that address before is forgotten.
 func (p *Frames) rememberEarly(ec *EarlyCode) {
+	p.mu.Lock()
+	if pr := p.procs[ec.PID]; pr != nil {
+		pr.codes.forget(ec.Code)
+		pr.seen = nil
+	}
+	p.mu.Unlock()
 	if ec.Name == "" {
 		return
 	}
