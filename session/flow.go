@@ -40,8 +40,9 @@ type session struct {
 	start    time.Time
 	window   sampleWindow // the samplers' time, in the samples' clock
 	tm       *timer
-	perfMaps bool      // the command's node processes write perf maps because tracer asked
-	stream   *streamer // a continuous export (stream.go); nil: none
+	perfMaps bool       // the command's node processes write perf maps because tracer asked
+	stream   *streamer  // a continuous export (stream.go); nil: none
+	host     *hostProcs // the host-wide mode's filter (hostwide.go); nil: not host-wide
 }
 
 // note prints a one-line remark and keeps it in the result.
@@ -67,7 +68,7 @@ func (s *session) run(ctx context.Context) error {
 		}
 		return usage.Errorf("%v: give an executable file (or make it one with chmod +x)", err)
 	}
-	if symbolize.IsNode(path) || symbolize.IsNode(argv[0]) {
+	if (symbolize.IsNode(path) || symbolize.IsNode(argv[0])) && nodeNeedsPerfMap(path) {
 		s.perfMaps = causesPerfMaps(env)
 		env = symbolize.WithNodeJIT(env)
 	}
@@ -96,7 +97,7 @@ func (s *session) run(ctx context.Context) error {
 	s.tm.mark("samplers open")
 	cwd, _ := os.Getwd()
 	command := append([]string{path}, argv[1:]...)
-	if err := s.attachPlugins(ctx, Target{PID: p.PID, Events: smp.Events(), Symbolizer: s.sym, Cred: s.cred, Command: command, Env: env, Dir: cwd}); err != nil {
+	if err := s.attachPlugins(ctx, Target{PID: p.PID, Path: path, Events: smp.Events(), Symbolizer: s.sym, Cred: s.cred, Command: command, Env: env, Dir: cwd}); err != nil {
 		p.Abort()
 		smp.Close()
 		return err
@@ -201,7 +202,7 @@ func (s *session) attach(ctx context.Context) error {
 		return err
 	}
 	s.startReading()
-	if hint := s.sym.JITHint(pid); hint != "" {
+	if hint := s.sym.JITHint(pid); hint != "" && !s.readsJS(pid) {
 		s.note("%s", hint)
 	}
 	stop := make(chan struct{})
@@ -256,6 +257,9 @@ func (s *session) startReading() {
 		defer close(s.consumed)
 		defer warm.stop()
 		for rec := range s.sampler.Records() {
+			if s.host != nil && !s.host.filter(rec) {
+				continue
+			}
 			for _, pl := range s.cfg.Plugins {
 				pl.Observe(rec)
 			}
