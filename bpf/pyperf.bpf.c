@@ -37,8 +37,30 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 struct py_scratch {
 	__u8 win[PY_WINDOW + 16];
+	__u8 fresh; /* the stack holds a code object not seen before */
 	struct py_event ev;
 };
+
+/*
+ * Code objects already reported, by process, address, co_firstlineno and
+ * co_filename (another object at a reused address is reported again). A
+ * stack holding one not in here wakes the reader at once (instead of at its
+ * next poll), so that userspace names the code object while it is alive: a
+ * module body is freed as soon as its import ends, and its address reused.
+ */
+struct py_code_key {
+	__u64 code;
+	__u64 filename; /* co_filename: module bodies all have first line 1 */
+	__u32 pid;
+	__s32 firstlineno;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct py_code_key);
+	__type(value, __u8);
+} py_seen SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -46,6 +68,13 @@ struct {
 	__type(key, __u32); /* tgid */
 	__type(value, struct py_config);
 } py_procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, struct py_file_key);
+	__type(value, struct py_config);
+} py_files SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -181,6 +210,47 @@ struct walk_ctx {
 	__u64 frame;
 };
 
+/*
+ * read_ascii copies a compact ASCII str object's data into buf (at most
+ * max - 1 bytes, max a power of two) and returns its length; 0 if it is not
+ * one.
+ */
+static __always_inline __u16 read_ascii(struct py_config *cfg, __u64 str, char *buf, __u32 max)
+{
+	if (!str)
+		return 0;
+	__u32 state = 0;
+	__u64 len = 0;
+	if (bpf_probe_read_user(&state, sizeof(state), (void *)(str + cfg->unicode_state)) != 0 ||
+	    bpf_probe_read_user(&len, sizeof(len), (void *)(str + cfg->unicode_length)) != 0)
+		return 0;
+	if (!(state & (1 << 5)) || !(state & (1 << 6)))
+		return 0; /* not compact ASCII */
+	if (len > max - 1)
+		len = max - 1;
+	len &= max - 1;
+	if (!len || bpf_probe_read_user(buf, len, (void *)(str + cfg->unicode_ascii_size)) != 0)
+		return 0;
+	return (__u16)len;
+}
+
+/* report_code writes a py_code_event for a code object not seen before. */
+static __always_inline void report_code(struct py_config *cfg, __u32 pid, __u64 code, __s32 first)
+{
+	struct py_code_event *e = bpf_ringbuf_reserve(&py_events, sizeof(*e), 0);
+	if (!e) {
+		bump(PY_STAT_RING_FULL);
+		return;
+	}
+	e->kind = PY_CODE_RECORD;
+	e->pid = pid;
+	e->code = code;
+	e->firstlineno = first;
+	e->name_len = read_ascii(cfg, read_ptr(code + cfg->code_name), e->name, PY_CODE_NAME_MAX);
+	e->file_len = read_ascii(cfg, read_ptr(code + cfg->code_filename), e->file, PY_CODE_FILE_MAX);
+	bpf_ringbuf_submit(e, 0);
+}
+
 /* walk_step records one frame and moves to its caller. */
 static long walk_step(__u64 i, void *arg)
 {
@@ -246,11 +316,77 @@ static long walk_step(__u64 i, void *arg)
 		bump(PY_STAT_READ_ERR);
 		return 1;
 	}
+	struct py_code_key key = {.code = code,
+				  .filename = read_ptr(code + cfg->code_filename),
+				  .pid = ev->pid,
+				  .firstlineno = first};
+	if (!bpf_map_lookup_elem(&py_seen, &key)) {
+		__u8 one = 1;
+		bpf_map_update_elem(&py_seen, &key, &one, BPF_ANY);
+		report_code(cfg, ev->pid, code, first);
+		s->fresh = 1;
+		bump(PY_STAT_NEW_CODE);
+	}
 	struct py_frame *f = &ev->frames[n & (PY_MAX_FRAMES - 1)];
 	f->code = code;
 	f->offset = off | flags;
 	f->firstlineno = first;
 	ev->n = n + 1;
+	return 0;
+}
+
+/*
+ * by_mapping describes a process not yet in py_procs whose sample hit the
+ * code of an interpreter file userspace put in py_files (a libpython, or a
+ * python executable that holds the interpreter): so a process is read from
+ * its first sample in the interpreter on, before userspace has seen its
+ * mappings (which it reads every few tens of milliseconds), whatever
+ * started it.
+ */
+struct vma_ctx {
+	struct py_config cfg;
+	int found;
+};
+
+#define PY_VM_EXEC 0x4
+
+static long match_vma(struct task_struct *task, struct vm_area_struct *vma, void *arg)
+{
+	struct vma_ctx *c = arg;
+	if (!(vma->vm_flags & PY_VM_EXEC) || !vma->vm_file)
+		return 0;
+	struct py_file_key key = {};
+	key.ino = BPF_CORE_READ(vma, vm_file, f_inode, i_ino);
+	key.dev = BPF_CORE_READ(vma, vm_file, f_inode, i_sb, s_dev);
+	struct py_config *file = bpf_map_lookup_elem(&py_files, &key);
+	if (!file)
+		return 0;
+	c->cfg = *file;
+	c->cfg.runtime += vma->vm_start - (vma->vm_pgoff << 12);
+	c->found = 1;
+	return 0;
+}
+
+static __always_inline struct py_config *by_mapping(struct bpf_perf_event_data *ctx, __u32 pid)
+{
+	__u64 ip = ctx->regs.ip;
+	if (!ip || ip >= 0x800000000000ULL)
+		return 0; /* a sample in the kernel */
+	struct vma_ctx c = {};
+	struct task_struct *task = bpf_get_current_task_btf();
+	if (bpf_find_vma(task, ip, match_vma, &c, 0) != 0 || !c.found)
+		return 0;
+	if (bpf_map_update_elem(&py_procs, &pid, &c.cfg, BPF_NOEXIST) == 0)
+		bump(PY_STAT_BY_EXE);
+	return bpf_map_lookup_elem(&py_procs, &pid);
+}
+
+/* An exec replaces the image: forget the process's interpreter. */
+SEC("tracepoint/sched/sched_process_exec")
+int on_exec(void *ctx)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	bpf_map_delete_elem(&py_procs, &pid);
 	return 0;
 }
 
@@ -264,6 +400,8 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	if (walker)
 		bpf_tail_call(ctx, &interp_progs, *walker);
 	struct py_config *cfg = bpf_map_lookup_elem(&py_procs, &pid);
+	if (!cfg)
+		cfg = by_mapping(ctx, pid);
 	if (!cfg)
 		return 1;
 	bump(PY_STAT_SAMPLES);
@@ -280,6 +418,8 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	ev->n = 0;
 	ev->truncated = 0;
 	ev->err = PY_ERR_NONE;
+	ev->file = cfg->file;
+	s->fresh = 0;
 
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	__u64 fsbase = BPF_CORE_READ(task, thread.fsbase);
@@ -303,9 +443,10 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		size = sizeof(*ev);
 	/*
 	 * Waking the reader for every stack costs more than reading the stack;
-	 * it polls the ring, and is woken only when the ring fills up.
+	 * it polls the ring, and is woken only when the ring fills up or the
+	 * stack holds a code object not seen before (see py_seen).
 	 */
-	__u64 flags = bpf_ringbuf_query(&py_events, BPF_RB_AVAIL_DATA) > PY_WAKEUP_BYTES
+	__u64 flags = s->fresh || bpf_ringbuf_query(&py_events, BPF_RB_AVAIL_DATA) > PY_WAKEUP_BYTES
 			      ? BPF_RB_FORCE_WAKEUP
 			      : BPF_RB_NO_WAKEUP;
 	if (bpf_ringbuf_output(&py_events, ev, size, flags) != 0)
@@ -325,4 +466,6 @@ const struct {
 	enum py_stat stat;
 	enum py_limits limits;
 	enum py_frame_bits frame_bits;
+	enum py_code_limits code_limits;
+	struct py_code_event code_event;
 } *keep_tracer_types __attribute__((unused));

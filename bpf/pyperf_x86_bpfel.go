@@ -13,6 +13,34 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type PyperfPyCodeEvent struct {
+	_           structs.HostLayout
+	Kind        uint32
+	Pid         uint32
+	Code        uint64
+	Firstlineno int32
+	NameLen     uint16
+	FileLen     uint16
+	Name        [128]int8
+	File        [256]int8
+}
+
+type PyperfPyCodeKey struct {
+	_           structs.HostLayout
+	Code        uint64
+	Filename    uint64
+	Pid         uint32
+	Firstlineno int32
+}
+
+type PyperfPyCodeLimits uint32
+
+const (
+	PyperfPyCodeLimitsPY_CODE_RECORD   PyperfPyCodeLimits = 4294967295
+	PyperfPyCodeLimitsPY_CODE_NAME_MAX PyperfPyCodeLimits = 128
+	PyperfPyCodeLimitsPY_CODE_FILE_MAX PyperfPyCodeLimits = 256
+)
+
 type PyperfPyConfig struct {
 	_                  structs.HostLayout
 	Runtime            uint64
@@ -31,6 +59,12 @@ type PyperfPyConfig struct {
 	CodeAdaptive       uint32
 	CodeFirstlineno    uint32
 	FrameWindow        uint32
+	File               uint32
+	CodeName           uint32
+	CodeFilename       uint32
+	UnicodeState       uint32
+	UnicodeLength      uint32
+	UnicodeAsciiSize   uint32
 	_                  [4]byte
 }
 
@@ -52,7 +86,16 @@ type PyperfPyEvent struct {
 	Truncated uint8
 	Err       uint8
 	Tstate    uint64
+	File      uint32
+	Pad       uint32
 	Frames    [128]PyperfPyFrame
+}
+
+type PyperfPyFileKey struct {
+	_   structs.HostLayout
+	Ino uint64
+	Dev uint32
+	Pad uint32
 }
 
 type PyperfPyFrame struct {
@@ -85,9 +128,11 @@ const (
 )
 
 type PyperfPyScratch struct {
-	_   structs.HostLayout
-	Win [144]uint8
-	Ev  PyperfPyEvent
+	_     structs.HostLayout
+	Win   [144]uint8
+	Fresh uint8
+	_     [7]byte
+	Ev    PyperfPyEvent
 }
 
 type PyperfPyStat uint32
@@ -100,7 +145,9 @@ const (
 	PyperfPyStatPY_STAT_TRUNCATED PyperfPyStat = 4
 	PyperfPyStatPY_STAT_RING_FULL PyperfPyStat = 5
 	PyperfPyStatPY_STAT_CACHE_HIT PyperfPyStat = 6
-	PyperfPyStatPY_STAT_MAX       PyperfPyStat = 7
+	PyperfPyStatPY_STAT_NEW_CODE  PyperfPyStat = 7
+	PyperfPyStatPY_STAT_BY_EXE    PyperfPyStat = 8
+	PyperfPyStatPY_STAT_MAX       PyperfPyStat = 9
 )
 
 // Names of all BPF objects in the ELF.
@@ -110,10 +157,13 @@ const (
 	PyperfMapInterpPids      = "interp_pids"
 	PyperfMapInterpProgs     = "interp_progs"
 	PyperfMapPyEvents        = "py_events"
+	PyperfMapPyFiles         = "py_files"
 	PyperfMapPyProcs         = "py_procs"
 	PyperfMapPyScratch       = "py_scratch"
+	PyperfMapPySeen          = "py_seen"
 	PyperfMapPyStats         = "py_stats"
 	PyperfMapPyTstates       = "py_tstates"
+	PyperfProgOnExec         = "on_exec"
 	PyperfProgOnSample       = "on_sample"
 	PyperfVarKeepTracerTypes = "keep_tracer_types"
 )
@@ -160,6 +210,7 @@ type PyperfSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type PyperfProgramSpecs struct {
+	OnExec   *ebpf.ProgramSpec `ebpf:"on_exec"`
 	OnSample *ebpf.ProgramSpec `ebpf:"on_sample"`
 }
 
@@ -170,8 +221,10 @@ type PyperfMapSpecs struct {
 	InterpPids  *ebpf.MapSpec `ebpf:"interp_pids"`
 	InterpProgs *ebpf.MapSpec `ebpf:"interp_progs"`
 	PyEvents    *ebpf.MapSpec `ebpf:"py_events"`
+	PyFiles     *ebpf.MapSpec `ebpf:"py_files"`
 	PyProcs     *ebpf.MapSpec `ebpf:"py_procs"`
 	PyScratch   *ebpf.MapSpec `ebpf:"py_scratch"`
+	PySeen      *ebpf.MapSpec `ebpf:"py_seen"`
 	PyStats     *ebpf.MapSpec `ebpf:"py_stats"`
 	PyTstates   *ebpf.MapSpec `ebpf:"py_tstates"`
 }
@@ -206,8 +259,10 @@ type PyperfMaps struct {
 	InterpPids  *ebpf.Map `ebpf:"interp_pids"`
 	InterpProgs *ebpf.Map `ebpf:"interp_progs"`
 	PyEvents    *ebpf.Map `ebpf:"py_events"`
+	PyFiles     *ebpf.Map `ebpf:"py_files"`
 	PyProcs     *ebpf.Map `ebpf:"py_procs"`
 	PyScratch   *ebpf.Map `ebpf:"py_scratch"`
+	PySeen      *ebpf.Map `ebpf:"py_seen"`
 	PyStats     *ebpf.Map `ebpf:"py_stats"`
 	PyTstates   *ebpf.Map `ebpf:"py_tstates"`
 }
@@ -217,8 +272,10 @@ func (m *PyperfMaps) Close() error {
 		m.InterpPids,
 		m.InterpProgs,
 		m.PyEvents,
+		m.PyFiles,
 		m.PyProcs,
 		m.PyScratch,
+		m.PySeen,
 		m.PyStats,
 		m.PyTstates,
 	)
@@ -235,11 +292,13 @@ type PyperfVariables struct {
 //
 // It can be passed to LoadPyperfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type PyperfPrograms struct {
+	OnExec   *ebpf.Program `ebpf:"on_exec"`
 	OnSample *ebpf.Program `ebpf:"on_sample"`
 }
 
 func (p *PyperfPrograms) Close() error {
 	return _PyperfClose(
+		p.OnExec,
 		p.OnSample,
 	)
 }

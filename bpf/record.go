@@ -4,7 +4,7 @@ import "unsafe"
 
 // Record is a generated type that a program writes into a ring.
 type Record interface {
-	PyperfPyEvent | CaptureBatchHdr | CaptureExecEvent
+	PyperfPyEvent | PyperfPyCodeEvent | CaptureBatchHdr | CaptureExecEvent
 }
 
 // Read copies the start of a ring record into v and returns how many bytes

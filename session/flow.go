@@ -95,7 +95,9 @@ func (s *session) run(ctx context.Context) error {
 	}
 	s.sampler = smp
 	s.tm.mark("samplers open")
-	if err := s.attachPlugins(ctx, Target{PID: p.PID, Path: path, Events: smp.Events(), Symbolizer: s.sym, Cred: s.cred}); err != nil {
+	cwd, _ := os.Getwd()
+	command := append([]string{path}, argv[1:]...)
+	if err := s.attachPlugins(ctx, Target{PID: p.PID, Path: path, Events: smp.Events(), Symbolizer: s.sym, Cred: s.cred, Command: command, Env: env, Dir: cwd}); err != nil {
 		p.Abort()
 		smp.Close()
 		return err

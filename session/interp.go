@@ -27,6 +27,8 @@ func (p *PythonFrames) Attach(_ context.Context, t Target) error {
 	running := 0
 	if t.Attach {
 		running = t.PID
+	} else if len(t.Command) > 0 {
+		p.Frames.Expect(cpython.Candidates(t.Command, t.Env, t.Dir))
 	}
 	return p.Frames.Attach(t.Events, running)
 }

@@ -29,6 +29,12 @@ type Target struct {
 	// Cred is the user who gets the output files (the sudo user, or
 	// --user); nil means tracer's own.
 	Cred *loader.Credential
+	// Command, Env and Dir are the command line (argv[0] resolved), its
+	// environment and working directory (run only), for plugins that
+	// prepare for what it will exec.
+	Command []string
+	Env     []string
+	Dir     string
 }
 
 // Plugin adds to a session. All methods are called from the session's own

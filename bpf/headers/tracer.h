@@ -51,7 +51,9 @@ enum py_stat {
 	PY_STAT_TRUNCATED = 4, /* stacks deeper than PY_MAX_FRAMES */
 	PY_STAT_RING_FULL = 5, /* events lost because the ring was full */
 	PY_STAT_CACHE_HIT = 6, /* thread state found through the per-thread cache */
-	PY_STAT_MAX = 7,
+	PY_STAT_NEW_CODE = 7,  /* code objects seen for the first time (reader woken) */
+	PY_STAT_BY_EXE = 8,    /* processes recognised in the kernel by their interpreter mapping */
+	PY_STAT_MAX = 9,
 };
 
 /* The py_procs map value: where one process's interpreter keeps what the
@@ -73,6 +75,46 @@ struct py_config {
 	__u32 code_adaptive;	    /* PyCodeObject.co_code_adaptive (3.11+) */
 	__u32 code_firstlineno;	    /* PyCodeObject.co_firstlineno */
 	__u32 frame_window;	    /* bytes of a frame to read: its last used field's end */
+	__u32 file;		    /* userspace's number for the interpreter file */
+	__u32 code_name;	    /* PyCodeObject.co_qualname (co_name in 3.10) */
+	__u32 code_filename;	    /* PyCodeObject.co_filename */
+	__u32 unicode_state;	    /* PyASCIIObject.state */
+	__u32 unicode_length;	    /* PyASCIIObject.length */
+	__u32 unicode_ascii_size;   /* sizeof(PyASCIIObject): compact ASCII data follows */
+};
+
+/* A py_events record that is not a py_event starts with PY_CODE_RECORD
+ * where a py_event has its pid. */
+enum py_code_limits {
+	PY_CODE_RECORD = 0xffffffff,
+	PY_CODE_NAME_MAX = 128, /* bytes of a name kept (a power of two) */
+	PY_CODE_FILE_MAX = 256, /* bytes of a file name kept (a power of two) */
+};
+
+/* A py_events record written before the first stack that holds a code
+ * object not seen before (py_seen): its name and file name, read while it
+ * is certainly alive, for when it is freed before userspace reads it. A
+ * length of 0 means not read (not an ASCII string). */
+struct py_code_event {
+	__u32 kind; /* PY_CODE_RECORD */
+	__u32 pid;
+	__u64 code;
+	__s32 firstlineno;
+	__u16 name_len;
+	__u16 file_len;
+	char name[PY_CODE_NAME_MAX];
+	char file[PY_CODE_FILE_MAX];
+};
+
+/* The py_files map key: an interpreter file (libpython, or a python
+ * executable that holds the interpreter), by its inode. Its value is a
+ * py_config whose runtime is _PyRuntime's distance from the start of the
+ * file's executable mapping minus its file offset, so that a process whose
+ * sample falls in that code is recognised then, whatever started it. */
+struct py_file_key {
+	__u64 ino;
+	__u32 dev; /* the superblock's s_dev */
+	__u32 pad;
 };
 
 /* One Python frame of a py_event. */
@@ -93,6 +135,8 @@ struct py_event {
 	__u8 truncated; /* deeper than PY_MAX_FRAMES */
 	__u8 err;	/* enum py_err */
 	__u64 tstate;	/* the thread state walked */
+	__u32 file;	/* py_config.file of the process */
+	__u32 pad;
 	struct py_frame frames[PY_MAX_FRAMES];
 };
 

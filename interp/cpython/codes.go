@@ -33,6 +33,9 @@ type Codes struct {
 	reads uint64 // code objects read
 	fails uint64 // code objects that could not be read
 	cwd   string // the process's working directory, for relative file names
+	// early names code objects the kernel read when it first saw them
+	// (py_code_event), for those freed before this reader got to them.
+	early func(code uint64, first int32) (name, file string, ok bool)
 }
 
 type pyCode struct {
@@ -79,6 +82,9 @@ func (c *Codes) Frame(code uint64, offset uint32, firstLine int32) symbolize.Fra
 		pc, err = c.readCode(code)
 		c.reads++
 		if err != nil {
+			if f, ok := c.earlyFrame(code, firstLine); ok {
+				return f
+			}
 			c.fails++
 			return symbolize.Frame{Function: fmt.Sprintf("[python code 0x%x]", code), Module: "[python]", Addr: code, Kind: symbolize.Python}
 		}
@@ -86,6 +92,9 @@ func (c *Codes) Frame(code uint64, offset uint32, firstLine int32) symbolize.Fra
 	}
 	f := symbolize.Frame{Function: pc.name, File: pc.file, Line: int(pc.first), Module: "[python]", Addr: code, Kind: symbolize.Python}
 	if pc.first != firstLine {
+		if f, ok := c.earlyFrame(code, firstLine); ok {
+			return f
+		}
 		// The object changed between the sample and this read.
 		f.Function = "[freed python code]"
 		f.File, f.Line = "", 0
@@ -97,6 +106,27 @@ func (c *Codes) Frame(code uint64, offset uint32, firstLine int32) symbolize.Fra
 	return f
 }
 
+// earlyFrame names a code object freed before it was read from the
+// kernel's copy of its names: its line is its first line (the line table
+// is not copied).
+func (c *Codes) earlyFrame(code uint64, first int32) (symbolize.Frame, bool) {
+	if c.early == nil {
+		return symbolize.Frame{}, false
+	}
+	name, file, ok := c.early(code, first)
+	if !ok {
+		return symbolize.Frame{}, false
+	}
+	return symbolize.Frame{Function: name, File: c.absolute(file), Line: int(first), Module: "[python]", Addr: code, Kind: symbolize.Python}, true
+}
+
+// forget drops what was read at address code: another code object is there.
+func (c *Codes) forget(code uint64) {
+	c.mu.Lock()
+	delete(c.cache, code)
+	c.mu.Unlock()
+}
+
 func (c *Codes) readCode(code uint64) (*pyCode, error) {
 	l := c.layout
 	hdr := max(l.CodeFilename, l.CodeName, l.CodeQualname, l.CodeLinetable, l.CodeFirstlineno) + 8
@@ -106,12 +136,8 @@ func (c *Codes) readCode(code uint64) (*pyCode, error) {
 	}
 	ptr := func(off uint32) uint64 { return binary.LittleEndian.Uint64(b[off:]) }
 	pc := &pyCode{first: int32(binary.LittleEndian.Uint32(b[l.CodeFirstlineno:]))}
-	nameField := l.CodeName
-	if l.CodeQualname != 0 {
-		nameField = l.CodeQualname
-	}
 	var err error
-	if pc.name, err = c.readString(ptr(nameField)); err != nil {
+	if pc.name, err = c.readString(ptr(l.nameField())); err != nil {
 		return nil, fmt.Errorf("code name: %w", err)
 	}
 	if pc.file, err = c.readString(ptr(l.CodeFilename)); err != nil {

@@ -43,6 +43,8 @@ type File struct {
 
 	runtimeSym uint64   // link-time address of _PyRuntime
 	loads      []ptLoad // the file's PT_LOAD segments
+	textDelta  uint64   // vaddr minus file offset (page aligned) of the executable PT_LOAD
+	hasText    bool     // the file has an executable PT_LOAD
 }
 
 // ptLoad is one PT_LOAD segment, page aligned.
@@ -108,6 +110,9 @@ func inspect(path string) (*File, error) {
 	for _, p := range ef.Progs {
 		if p.Type == elf.PT_LOAD {
 			pf.loads = append(pf.loads, ptLoad{off: p.Off &^ 0xfff, vaddr: p.Vaddr &^ 0xfff, size: p.Filesz + p.Off&0xfff})
+			if p.Flags&elf.PF_X != 0 && !pf.hasText {
+				pf.textDelta, pf.hasText = p.Vaddr&^0xfff-p.Off&^0xfff, true
+			}
 		}
 	}
 	major, minor, patch, ok := pyVersion(ef, syms)

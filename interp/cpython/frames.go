@@ -39,6 +39,12 @@ type Frames struct {
 	procs    map[int]*pyProc      // pid → its interpreter
 	stacks   map[int][]pyResolved // tid → resolved stacks, by time after Detach
 	warned   map[string]bool      // unsupported interpreter files already reported
+	files    map[uint32]*File     // interpreter files by their number (Stack.File)
+	fileIDs  map[fileKey]uint32
+	nextFile uint32
+
+	earlyMu  sync.Mutex
+	early    map[earlyKey]*EarlyCode // names the kernel read when it first saw a code object
 	stats    Stats
 	joined   int // samples given a Python stack
 	resolved int // Python stacks named
@@ -56,7 +62,8 @@ const maxAddNotes = 10
 type pyProc struct {
 	proc  *Process
 	codes *Codes
-	since uint64 // time of the mapping that revealed it
+	since uint64 // time of the mapping (or first stack) that revealed it
+	file  uint32 // number of its interpreter file
 	// seen interns resolved stacks by their raw frames: a profile's
 	// samples repeat a few stacks many times, and a long session would
 	// otherwise keep a copy of the names for every sample.
@@ -133,11 +140,13 @@ type pyResolved struct {
 // plugin is not given to a session that runs.
 func NewFrames(log io.Writer) *Frames {
 	p := &Frames{
-		log:    log,
-		loaded: make(chan struct{}),
-		procs:  map[int]*pyProc{},
-		stacks: map[int][]pyResolved{},
-		warned: map[string]bool{},
+		log:     log,
+		loaded:  make(chan struct{}),
+		procs:   map[int]*pyProc{},
+		stacks:  map[int][]pyResolved{},
+		warned:  map[string]bool{},
+		files:   map[uint32]*File{},
+		fileIDs: map[fileKey]uint32{},
 	}
 	go func() {
 		defer close(p.loaded)
@@ -229,7 +238,8 @@ func (p *Frames) addLocked(pp *Process, err error, since uint64) {
 	case err != nil:
 		return // no interpreter in this process
 	}
-	if err := p.reader.AddProcess(pp); err != nil {
+	file := p.learnLocked(pp.File)
+	if err := p.reader.AddProcess(pp, file); err != nil {
 		p.addErrs++
 		switch {
 		case p.addErrs <= maxAddNotes:
@@ -239,11 +249,11 @@ func (p *Frames) addLocked(pp *Process, err error, since uint64) {
 		}
 		return
 	}
-	codes := NewCodes(pp.PID, pp.Layout)
+	codes := p.newCodes(pp.PID, pp.Layout)
 	if old := p.procs[pp.PID]; old != nil {
 		old.codes.Close()
 	}
-	p.procs[pp.PID] = &pyProc{proc: pp, codes: codes, since: since}
+	p.procs[pp.PID] = &pyProc{proc: pp, codes: codes, since: since, file: file}
 }
 
 // Observe finds interpreters as they are mapped, follows forks (a forked
@@ -295,8 +305,14 @@ func (p *Frames) Observe(rec loader.Record) {
 		defer p.mu.Unlock()
 		// Records come in per-CPU order: a mapping of the new image may
 		// have been seen before this exec. Keep an interpreter found after it.
+		// The program forgets it at the exec itself when its exec
+		// tracepoint is attached; then a description present now is of
+		// the new image.
 		if pr, ok := p.procs[r.PID]; ok && pr.since < r.Time {
-			p.reader.RemoveProcess(r.PID)
+			if p.reader.exec == nil {
+				p.reader.RemoveProcess(r.PID)
+			}
+			pr.codes.Close()
 			delete(p.procs, r.PID)
 		}
 	}
@@ -307,9 +323,11 @@ func (p *Frames) Observe(rec loader.Record) {
 func (p *Frames) consume() {
 	defer close(p.consumed)
 	for st := range p.reader.Stacks() {
-		p.mu.Lock()
-		pr := p.procs[st.PID]
-		p.mu.Unlock()
+		if st.Code != nil {
+			p.rememberEarly(st.Code)
+			continue
+		}
+		pr := p.fromKernel(st)
 		if pr == nil || len(st.Frames) == 0 {
 			continue
 		}

@@ -54,9 +54,15 @@ type Layout struct {
 
 // bpfConfig is the layout as the BPF frame walk takes it, for an
 // interpreter whose _PyRuntime is at runtime.
-func (o Layout) bpfConfig(runtime uint64) bpf.PyperfPyConfig {
+func (o Layout) bpfConfig(runtime uint64, file uint32) bpf.PyperfPyConfig {
 	return bpf.PyperfPyConfig{
 		Runtime:            runtime,
+		File:               file,
+		CodeName:           o.nameField(),
+		CodeFilename:       o.CodeFilename,
+		UnicodeState:       o.UnicodeState,
+		UnicodeLength:      o.UnicodeLength,
+		UnicodeAsciiSize:   o.UnicodeASCIISize,
 		Layout:             uint32(o.Chain),
 		RuntimeInterpHead:  o.RuntimeInterpHead,
 		InterpNext:         o.InterpNext,
@@ -159,4 +165,13 @@ var builtinLayouts = map[int]Layout{
 func BuiltinLayout(minor int) (Layout, bool) {
 	o, ok := builtinLayouts[minor]
 	return o, ok
+}
+
+// nameField is the code object's field that names it: co_qualname where
+// the version has one, else co_name.
+func (o Layout) nameField() uint32 {
+	if o.CodeQualname != 0 {
+		return o.CodeQualname
+	}
+	return o.CodeName
 }

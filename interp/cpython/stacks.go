@@ -1,6 +1,7 @@
 package cpython
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"unsafe"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
 	"github.com/elastic/go-perf"
 
@@ -50,9 +52,24 @@ type Stack struct {
 	PID, TID, CPU int
 	Time          uint64
 	Tstate        uint64
-	Truncated     bool // the stack was deeper than the walk's bound
-	Err           int  // PyErr*
+	File          uint32 // the number AddProcess or AddFile gave the process's interpreter file
+	Truncated     bool   // the stack was deeper than the walk's bound
+	Err           int    // PyErr*
 	Frames        []StackFrame
+	// Code, when not nil, makes this record not a stack but the names of
+	// a code object the kernel saw for the first time (the stack holding
+	// it follows).
+	Code *EarlyCode
+}
+
+// EarlyCode is a code object's name and file name as the kernel read them
+// when it first saw the object in a stack of process PID.
+type EarlyCode struct {
+	PID       int
+	Code      uint64
+	FirstLine int32
+	Name      string // "" when not read (not an ASCII string)
+	File      string
 }
 
 // Stats are the frame reader's counters, summed over CPUs.
@@ -64,6 +81,8 @@ type Stats struct {
 	Truncated uint64 // stacks deeper than the bound
 	RingFull  uint64 // stacks lost because the ring was full
 	CacheHit  uint64 // thread states found through the per-thread cache
+	NewCode   uint64 // code objects seen for the first time: the reader was woken to name them
+	ByExe     uint64 // processes recognised in the kernel by their executable (AddFile)
 	Malformed uint64 // ring records that could not be decoded
 }
 
@@ -74,6 +93,7 @@ type stackReader struct {
 	objs   bpf.PyperfObjects
 	reader *ringbuf.Reader
 	out    chan *Stack
+	exec   link.Link // on_exec: forgets a process's interpreter at exec; nil if it could not be attached
 
 	mu       sync.Mutex
 	attached []*perf.Event
@@ -105,7 +125,29 @@ func openStackReader() (*stackReader, error) {
 		return nil, fmt.Errorf("open python stack ring: %w", err)
 	}
 	p.reader = r
+	// Without it a process that execs keeps its old description until
+	// userspace sees the exec; AddFile is then not used (see AddFile).
+	if l, err := link.Tracepoint("sched", "sched_process_exec", p.objs.OnExec, nil); err == nil {
+		p.exec = l
+	}
 	return p, nil
+}
+
+// AddFile makes the program recognise a process by its first sample in
+// the code of interpreter file pf (a libpython, or a python executable that
+// holds the interpreter), numbered file. It returns false when the program
+// cannot do so: the exec tracepoint is missing (a description would outlive
+// an exec), or pf has no executable segment.
+func (p *stackReader) AddFile(pf *File, file uint32, dev, ino uint64) (bool, error) {
+	if p.exec == nil || !pf.hasText {
+		return false, nil
+	}
+	cfg := pf.Layout.bpfConfig(pf.runtimeSym-pf.textDelta, file)
+	key := bpf.PyperfPyFileKey{Ino: ino, Dev: uint32(dev)}
+	if err := p.objs.PyFiles.Put(&key, &cfg); err != nil {
+		return false, fmt.Errorf("describe python file %s: %w", pf.Path, err)
+	}
+	return true, nil
 }
 
 func pyVerifierTail(ve *ebpf.VerifierError) string {
@@ -138,9 +180,10 @@ func (p *stackReader) Attached() bool {
 	return len(p.attached) > 0
 }
 
-// AddProcess makes the program read the Python stacks of pp's process.
-func (p *stackReader) AddProcess(pp *Process) error {
-	cfg := pp.Layout.bpfConfig(pp.Runtime)
+// AddProcess makes the program read the Python stacks of pp's process;
+// file is the number of its interpreter file (Stack.File).
+func (p *stackReader) AddProcess(pp *Process, file uint32) error {
+	cfg := pp.Layout.bpfConfig(pp.Runtime, file)
 	if err := p.objs.PyProcs.Put(uint32(pp.PID), &cfg); err != nil {
 		return fmt.Errorf("describe python process %d: %w", pp.PID, err)
 	}
@@ -202,7 +245,8 @@ func (p *stackReader) read() {
 	defer close(p.out)
 	var rec ringbuf.Record
 	for {
-		// The program wakes the reader only when the ring fills up: poll.
+		// The program wakes the reader only when the ring fills up or a
+		// stack holds a code object it had not seen: poll.
 		p.reader.SetDeadline(time.Now().Add(pyPollInterval))
 		if err := p.reader.ReadInto(&rec); err != nil {
 			if errors.Is(err, ringbuf.ErrFlushed) || errors.Is(err, os.ErrDeadlineExceeded) {
@@ -212,6 +256,15 @@ func (p *stackReader) read() {
 				continue
 			}
 			return // closed
+		}
+		if len(rec.RawSample) >= 4 && binary.LittleEndian.Uint32(rec.RawSample) == pyCodeRecord {
+			ec, err := decodePyCode(rec.RawSample)
+			if err != nil {
+				p.malformed.Add(1)
+				continue
+			}
+			p.out <- &Stack{PID: ec.PID, Code: ec}
+			continue
 		}
 		st, err := decodePyStack(rec.RawSample)
 		if err != nil {
@@ -232,6 +285,28 @@ const pyEventHeader = int(unsafe.Offsetof(bpf.PyperfPyEvent{}.Frames))
 // pyFrameSize is the size of one py_frame.
 const pyFrameSize = int(unsafe.Sizeof(bpf.PyperfPyFrame{}))
 
+const pyCodeRecord = uint32(bpf.PyperfPyCodeLimitsPY_CODE_RECORD)
+
+func decodePyCode(b []byte) (*EarlyCode, error) {
+	var ev bpf.PyperfPyCodeEvent
+	if len(b) < int(unsafe.Sizeof(ev)) {
+		return nil, errors.New("short python code record")
+	}
+	bpf.Read(b, &ev)
+	str := func(c []int8, n uint16) string {
+		if int(n) > len(c) {
+			n = 0
+		}
+		out := make([]byte, n)
+		for i := range out {
+			out[i] = byte(c[i])
+		}
+		return string(out)
+	}
+	return &EarlyCode{PID: int(ev.Pid), Code: ev.Code, FirstLine: ev.Firstlineno,
+		Name: str(ev.Name[:], ev.NameLen), File: str(ev.File[:], ev.FileLen)}, nil
+}
+
 func decodePyStack(b []byte) (*Stack, error) {
 	if len(b) < pyEventHeader {
 		return nil, errors.New("short python stack record")
@@ -250,6 +325,7 @@ func decodePyStack(b []byte) (*Stack, error) {
 		Truncated: ev.Truncated != 0,
 		Err:       int(ev.Err),
 		Tstate:    ev.Tstate,
+		File:      ev.File,
 		Frames:    make([]StackFrame, n),
 	}
 	for i, f := range ev.Frames[:n] {
@@ -284,6 +360,8 @@ func (p *stackReader) Stats() Stats {
 	s.Truncated = get(uint32(bpf.PyperfPyStatPY_STAT_TRUNCATED))
 	s.RingFull = get(uint32(bpf.PyperfPyStatPY_STAT_RING_FULL))
 	s.CacheHit = get(uint32(bpf.PyperfPyStatPY_STAT_CACHE_HIT))
+	s.NewCode = get(uint32(bpf.PyperfPyStatPY_STAT_NEW_CODE))
+	s.ByExe = get(uint32(bpf.PyperfPyStatPY_STAT_BY_EXE))
 	s.Malformed = p.malformed.Load()
 	return s
 }
@@ -292,6 +370,9 @@ func (p *stackReader) Stats() Stats {
 // the program; the sampler owns them) and frees the program and maps.
 func (p *stackReader) Close() error {
 	p.Stop()
+	if p.exec != nil {
+		p.exec.Close()
+	}
 	err := p.reader.Close()
 	if cerr := p.objs.Close(); err == nil {
 		err = cerr

@@ -48,7 +48,7 @@ func pyDepthRun(t *testing.T, python, mode string) ([]*Stack, Stats) {
 		t.Fatal(err)
 	}
 	defer pf.Close()
-	if err := pf.AddProcess(pp); err != nil {
+	if err := pf.AddProcess(pp, 1); err != nil {
 		t.Fatal(err)
 	}
 	a := &perf.Attr{Type: perf.SoftwareEvent, Config: uint64(perf.CPUClock),
