@@ -15,8 +15,13 @@ import (
 type lineTable struct {
 	d     *dwarf.Data
 	units []*dwarf.Entry
-	cus   []cuRange         // sorted by lo
-	rows  map[int][]lineRow // unit index → rows sorted by address
+	// With the per-unit path, d and units are nil: secs holds the sections
+	// (and keeps their mapping), and unitOffs the offset in .debug_info of
+	// each unit .debug_aranges names.
+	secs     *dwarfSections
+	unitOffs []uint64
+	cus      []cuRange         // sorted by lo
+	rows     map[int][]lineRow // unit index → rows sorted by address
 }
 
 // cuRange is one address range of a compilation unit.
@@ -52,13 +57,22 @@ func readLineTable(ra io.ReaderAt) (lt *lineTable) {
 	if err != nil || f.Section(".debug_info") == nil || f.Section(".debug_line") == nil {
 		return nil
 	}
-	d, ok := mappedDWARF(f, ra)
+	secs, ok := mappedSections(f, ra)
+	if ok {
+		if lt := perUnitLineTable(secs); lt != nil {
+			return lt
+		}
+	}
+	var d *dwarf.Data
+	if ok {
+		d, ok = secs.data(secs.info)
+	}
 	if !ok {
 		if d, err = f.DWARF(); err != nil {
 			return nil
 		}
 	}
-	lt = &lineTable{d: d, rows: map[int][]lineRow{}}
+	lt = &lineTable{d: d, secs: secs, rows: map[int][]lineRow{}}
 	r := d.Reader()
 	for {
 		e, err := r.Next()
@@ -124,7 +138,13 @@ func (lt *lineTable) unitLookup(unit int, pc uint64) (string, int, bool) {
 
 // decode reads the line program of one unit into rows sorted by address.
 func (lt *lineTable) decode(unit int) []lineRow {
-	lr, err := lt.d.LineReader(lt.units[unit])
+	var lr *dwarf.LineReader
+	var err error
+	if lt.d != nil {
+		lr, err = lt.d.LineReader(lt.units[unit])
+	} else {
+		lr, err = lt.secs.unitLineReader(lt.unitOffs[unit])
+	}
 	if err != nil || lr == nil {
 		return nil
 	}

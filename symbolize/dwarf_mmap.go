@@ -9,7 +9,34 @@ import (
 	"syscall"
 )
 
-// mappedDWARF opens the DWARF of an executable or shared object whose
+// dwarfSections are the sections line tables need, each mapped from the
+// file or, when compressed, inflated onto the heap.
+type dwarfSections struct {
+	abbrev, aranges, info, line, ranges, str []byte
+	addr, lineStr, strOffsets, rnglists      []byte // DWARF 5
+}
+
+// data opens the DWARF of the sections with info as its .debug_info: the
+// whole section, or one unit of it (lineTable.perUnit).
+func (s *dwarfSections) data(info []byte) (*dwarf.Data, bool) {
+	d, err := dwarf.New(s.abbrev, s.aranges, nil, info, s.line, nil, s.ranges, s.str)
+	if err != nil {
+		return nil, false
+	}
+	for _, x := range []struct {
+		name string
+		b    []byte
+	}{{".debug_addr", s.addr}, {".debug_line_str", s.lineStr}, {".debug_str_offsets", s.strOffsets}, {".debug_rnglists", s.rnglists}} {
+		if x.b != nil {
+			if err := d.AddSection(x.name, x.b); err != nil {
+				return nil, false
+			}
+		}
+	}
+	return d, true
+}
+
+// mappedSections reads the DWARF sections of an executable or shared object whose
 // contents are the file ra for its line tables, with only the sections
 // those need, and the uncompressed ones read in place from a read-only
 // mapping of the file instead of copied onto the heap (f.DWARF reads every
@@ -18,9 +45,9 @@ import (
 // become resident, and they are the page cache's, shared and clean.
 // Compressed sections (separate debug files often are) are inflated onto
 // the heap, as f.DWARF would. The mapping lives as long as the returned
-// data. ok is false when the object needs relocations or a section cannot
+// sections. ok is false when the object needs relocations or a section cannot
 // be read: the caller then uses f.DWARF.
-func mappedDWARF(f *elf.File, ra io.ReaderAt) (d *dwarf.Data, ok bool) {
+func mappedSections(f *elf.File, ra io.ReaderAt) (secs *dwarfSections, ok bool) {
 	file, isFile := ra.(*os.File)
 	if !isFile || f.Type == elf.ET_REL {
 		return nil, false
@@ -56,33 +83,22 @@ func mappedDWARF(f *elf.File, ra io.ReaderAt) (d *dwarf.Data, ok bool) {
 		}
 		return data[s.Offset : s.Offset+s.Size : s.Offset+s.Size], true
 	}
-	var secs [8][]byte
-	// Call frames and public names are not needed for lines.
-	for i, name := range []string{".debug_abbrev", ".debug_aranges", "", ".debug_info", ".debug_line", "", ".debug_ranges", ".debug_str"} {
-		if name == "" {
-			continue
-		}
-		if secs[i], ok = section(name); !ok {
+	secs = &dwarfSections{}
+	// Call frames, public names and variable locations are not needed for lines.
+	for _, x := range []struct {
+		name string
+		dst  *[]byte
+	}{
+		{".debug_abbrev", &secs.abbrev}, {".debug_aranges", &secs.aranges}, {".debug_info", &secs.info},
+		{".debug_line", &secs.line}, {".debug_ranges", &secs.ranges}, {".debug_str", &secs.str},
+		{".debug_addr", &secs.addr}, {".debug_line_str", &secs.lineStr},
+		{".debug_str_offsets", &secs.strOffsets}, {".debug_rnglists", &secs.rnglists},
+	} {
+		if *x.dst, ok = section(x.name); !ok {
 			return nil, false
-		}
-	}
-	d, err = dwarf.New(secs[0], secs[1], secs[2], secs[3], secs[4], secs[5], secs[6], secs[7])
-	if err != nil {
-		return nil, false
-	}
-	// DWARF 5; variable locations (.debug_loclists) are not needed.
-	for _, name := range []string{".debug_addr", ".debug_line_str", ".debug_str_offsets", ".debug_rnglists"} {
-		b, ok := section(name)
-		if !ok {
-			return nil, false
-		}
-		if b != nil {
-			if err := d.AddSection(name, b); err != nil {
-				return nil, false
-			}
 		}
 	}
 	unmap = false
-	runtime.AddCleanup(d, func(b []byte) { syscall.Munmap(b) }, data)
-	return d, true
+	runtime.AddCleanup(secs, func(b []byte) { syscall.Munmap(b) }, data)
+	return secs, true
 }
