@@ -20,6 +20,7 @@ type lineTable struct {
 	// each unit .debug_aranges names.
 	secs     *dwarfSections
 	unitOffs []uint64
+	heads    [][]byte          // by unit, when .debug_info is compressed (unitHeads)
 	cus      []cuRange         // sorted by lo
 	rows     map[int][]lineRow // unit index → rows sorted by address
 }
@@ -65,7 +66,10 @@ func readLineTable(ra io.ReaderAt) (lt *lineTable) {
 	}
 	var d *dwarf.Data
 	if ok {
-		d, ok = secs.data(secs.info)
+		var info []byte
+		if info, ok = secs.fullInfo(); ok {
+			d, ok = secs.data(info)
+		}
 	}
 	if !ok {
 		if d, err = f.DWARF(); err != nil {
@@ -143,7 +147,13 @@ func (lt *lineTable) decode(unit int) []lineRow {
 	if lt.d != nil {
 		lr, err = lt.d.LineReader(lt.units[unit])
 	} else {
-		lr, err = lt.secs.unitLineReader(lt.unitOffs[unit])
+		var info []byte
+		if lt.heads != nil {
+			info = lt.heads[unit]
+		} else {
+			info = lt.secs.info[lt.unitOffs[unit]:]
+		}
+		lr, err = lt.secs.unitLineReader(info)
 	}
 	if err != nil || lr == nil {
 		return nil

@@ -9,11 +9,50 @@ import (
 	"syscall"
 )
 
+// MappedDWARF opens the DWARF of the executable or shared object f, whose
+// contents are the file ra, for reading its types and lines, with the
+// sections read in place as mappedSections does (call frames, public names
+// and variable locations left out). ok is false when that cannot be done:
+// the caller then uses f.DWARF. The mapping lives as long as d.
+func MappedDWARF(f *elf.File, ra io.ReaderAt) (d *dwarf.Data, ok bool) {
+	secs, ok := mappedSections(f, ra)
+	if !ok {
+		return nil, false
+	}
+	info, ok := secs.fullInfo()
+	if !ok {
+		return nil, false
+	}
+	if d, ok = secs.data(info); !ok {
+		return nil, false
+	}
+	// The runtime holds a cleanup's argument until d is unreachable, and
+	// with it the sections and their mapping.
+	runtime.AddCleanup(d, func(*dwarfSections) {}, secs)
+	return d, true
+}
+
 // dwarfSections are the sections line tables need, each mapped from the
 // file or, when compressed, inflated onto the heap.
 type dwarfSections struct {
 	abbrev, aranges, info, line, ranges, str []byte
 	addr, lineStr, strOffsets, rnglists      []byte // DWARF 5
+	// infoSection is a compressed .debug_info not inflated (info is nil
+	// then): the per-unit path keeps only the head of each unit
+	// (unitHeads), and fullInfo inflates it whole for the other path.
+	infoSection *elf.Section
+}
+
+// fullInfo returns .debug_info whole, inflating it if needed.
+func (s *dwarfSections) fullInfo() ([]byte, bool) {
+	if s.info == nil && s.infoSection != nil {
+		b, err := s.infoSection.Data()
+		if err != nil {
+			return nil, false
+		}
+		s.info, s.infoSection = b, nil
+	}
+	return s.info, true
 }
 
 // data opens the DWARF of the sections with info as its .debug_info: the
@@ -85,11 +124,16 @@ func mappedSections(f *elf.File, ra io.ReaderAt) (secs *dwarfSections, ok bool) 
 	}
 	secs = &dwarfSections{}
 	// Call frames, public names and variable locations are not needed for lines.
+	if s := f.Section(".debug_info"); s != nil && s.Flags&elf.SHF_COMPRESSED != 0 && s.Type != elf.SHT_NOBITS {
+		secs.infoSection = s // read lazily (fullInfo, unitHeads)
+	} else if secs.info, ok = section(".debug_info"); !ok {
+		return nil, false
+	}
 	for _, x := range []struct {
 		name string
 		dst  *[]byte
 	}{
-		{".debug_abbrev", &secs.abbrev}, {".debug_aranges", &secs.aranges}, {".debug_info", &secs.info},
+		{".debug_abbrev", &secs.abbrev}, {".debug_aranges", &secs.aranges},
 		{".debug_line", &secs.line}, {".debug_ranges", &secs.ranges}, {".debug_str", &secs.str},
 		{".debug_addr", &secs.addr}, {".debug_line_str", &secs.lineStr},
 		{".debug_str_offsets", &secs.strOffsets}, {".debug_rnglists", &secs.rnglists},

@@ -1,7 +1,9 @@
 package symbolize
 
 import (
+	"bufio"
 	"debug/dwarf"
+	"debug/elf"
 	"encoding/binary"
 	"errors"
 	"sort"
@@ -23,12 +25,72 @@ import (
 // the object has none or they cannot be read (the caller then opens the
 // whole DWARF).
 func perUnitLineTable(secs *dwarfSections) *lineTable {
-	cus, offs, ok := readAranges(secs.aranges, uint64(len(secs.info)))
+	infoLen := uint64(len(secs.info))
+	if secs.info == nil && secs.infoSection != nil {
+		infoLen = secs.infoSection.Size // the inflated size
+	}
+	cus, offs, ok := readAranges(secs.aranges, infoLen)
 	if !ok || len(cus) == 0 {
 		return nil
 	}
+	lt := &lineTable{secs: secs, unitOffs: offs, cus: cus, rows: map[int][]lineRow{}}
+	if secs.info == nil {
+		if lt.heads, ok = unitHeads(secs.infoSection, offs); !ok {
+			return nil
+		}
+	}
 	sort.Slice(cus, func(i, j int) bool { return cus[i].lo < cus[j].lo })
-	return &lineTable{secs: secs, unitOffs: offs, cus: cus, rows: map[int][]lineRow{}}
+	return lt
+}
+
+// maxUnitHead is what is kept of each unit of a compressed .debug_info:
+// its header and its first entry, the unit's own, which is all a line
+// program needs (its offset, directory and name; the entry's strings are
+// in .debug_str or .debug_line_str).
+const maxUnitHead = 512
+
+// unitHeads inflates the compressed .debug_info of sec once, as a stream,
+// and keeps the first maxUnitHead bytes of the unit at each offset, its
+// length rewritten to what is kept: about 1 MiB for libc's separate debug
+// file, whose .debug_info inflates to tens of MiB.
+func unitHeads(sec *elf.Section, offs []uint64) ([][]byte, bool) {
+	order := make([]int, len(offs))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(i, j int) bool { return offs[order[i]] < offs[order[j]] })
+	heads := make([][]byte, len(offs))
+	r := bufio.NewReaderSize(sec.Open(), 64<<10)
+	var pos uint64
+	for _, u := range order {
+		off := offs[u]
+		if off < pos { // two sets name one unit: already read
+			continue
+		}
+		if _, err := r.Discard(int(off - pos)); err != nil {
+			return nil, false
+		}
+		pos = off
+		head, err := r.Peek(maxUnitHead)
+		if len(head) < 12 && err != nil {
+			return nil, false
+		}
+		bo := binary.LittleEndian
+		n, hdr := uint64(bo.Uint32(head)), uint64(4)
+		if n == 0xffffffff {
+			n, hdr = bo.Uint64(head[4:]), 12
+		}
+		keep := min(uint64(len(head)), hdr+n)
+		b := make([]byte, keep)
+		copy(b, head)
+		if hdr == 4 {
+			bo.PutUint32(b, uint32(keep-hdr))
+		} else {
+			bo.PutUint64(b[4:], keep-hdr)
+		}
+		heads[u] = b
+	}
+	return heads, true
 }
 
 // readAranges reads the sets of .debug_aranges: one unit each, given by
@@ -99,8 +161,7 @@ func readAranges(b []byte, infoLen uint64) (cus []cuRange, offs []uint64, ok boo
 var errNoUnit = errors.New("no compilation unit at the offset")
 
 // unitLineReader opens the line program of the unit at off in .debug_info.
-func (s *dwarfSections) unitLineReader(off uint64) (*dwarf.LineReader, error) {
-	info := s.info[off:]
+func (s *dwarfSections) unitLineReader(info []byte) (*dwarf.LineReader, error) {
 	if len(info) < 4 {
 		return nil, errNoUnit
 	}
