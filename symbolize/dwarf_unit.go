@@ -33,7 +33,7 @@ func perUnitLineTable(secs *dwarfSections) *lineTable {
 	if !ok || len(cus) == 0 {
 		return nil
 	}
-	lt := &lineTable{secs: secs, unitOffs: offs, cus: cus, rows: map[int][]lineRow{}}
+	lt := &lineTable{secs: secs, unitOffs: offs, cus: cus, rows: map[int]*unitRows{}}
 	if secs.info == nil {
 		if lt.heads, ok = unitHeads(secs.infoSection, offs); !ok {
 			return nil
