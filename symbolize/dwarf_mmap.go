@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"sync"
 	"syscall"
 )
 
@@ -13,24 +14,35 @@ import (
 // contents are the file ra, for reading its types and lines, with the
 // sections read in place as mappedSections does (call frames, public names
 // and variable locations left out). ok is false when that cannot be done:
-// the caller then uses f.DWARF. The mapping lives as long as d.
-func MappedDWARF(f *elf.File, ra io.ReaderAt) (d *dwarf.Data, ok bool) {
+// the caller then uses f.DWARF. release unmaps the file at once (d must not
+// be used after it); without it the mapping lives as long as d.
+func MappedDWARF(f *elf.File, ra io.ReaderAt) (d *dwarf.Data, release func(), ok bool) {
 	secs, ok := mappedSections(f, ra)
 	if !ok {
-		return nil, false
+		return nil, nil, false
 	}
 	info, ok := secs.fullInfo()
 	if !ok {
-		return nil, false
+		secs.mapped.unmap()
+		return nil, nil, false
 	}
 	if d, ok = secs.data(info); !ok {
-		return nil, false
+		secs.mapped.unmap()
+		return nil, nil, false
 	}
 	// The runtime holds a cleanup's argument until d is unreachable, and
 	// with it the sections and their mapping.
 	runtime.AddCleanup(d, func(*dwarfSections) {}, secs)
-	return d, true
+	return d, secs.mapped.unmap, true
 }
+
+// fileMapping is a read-only mapping of a file, unmapped once.
+type fileMapping struct {
+	b    []byte
+	once sync.Once
+}
+
+func (m *fileMapping) unmap() { m.once.Do(func() { syscall.Munmap(m.b) }) }
 
 // dwarfSections are the sections line tables need, each mapped from the
 // file or, when compressed, inflated onto the heap.
@@ -41,6 +53,7 @@ type dwarfSections struct {
 	// then): the per-unit path keeps only the head of each unit
 	// (unitHeads), and fullInfo inflates it whole for the other path.
 	infoSection *elf.Section
+	mapped      *fileMapping // what the sections are read from
 }
 
 // fullInfo returns .debug_info whole, inflating it if needed.
@@ -143,6 +156,7 @@ func mappedSections(f *elf.File, ra io.ReaderAt) (secs *dwarfSections, ok bool) 
 		}
 	}
 	unmap = false
-	runtime.AddCleanup(secs, func(b []byte) { syscall.Munmap(b) }, data)
+	secs.mapped = &fileMapping{b: data}
+	runtime.AddCleanup(secs, (*fileMapping).unmap, secs.mapped)
 	return secs, true
 }

@@ -19,6 +19,9 @@ var errNoDWARF = errors.New("no DWARF debug information")
 type dwarfTypes struct {
 	d     *dwarf.Data
 	names map[string][]dwarf.Offset // typedef or struct name → entries
+	// release unmaps the file the DWARF is read from; nil when it was read
+	// onto the heap. d must not be used after it.
+	release func()
 }
 
 // loadDWARFTypes indexes the top-level named types of an ELF file's DWARF.
@@ -29,16 +32,19 @@ func loadDWARFTypes(f *elf.File, ra io.ReaderAt, done func(*dwarfTypes) bool) (*
 	if f.Section(".debug_info") == nil {
 		return nil, errNoDWARF
 	}
+	t := &dwarfTypes{names: map[string][]dwarf.Offset{}}
 	// In place when it can be: f.DWARF copies every debug section (tens
 	// of MiB for a Python built with -g) onto the heap.
-	d, ok := symbolize.MappedDWARF(f, ra)
-	if !ok {
+	d, release, ok := symbolize.MappedDWARF(f, ra)
+	if ok {
+		t.release = release
+	} else {
 		var err error
 		if d, err = f.DWARF(); err != nil {
 			return nil, fmt.Errorf("read dwarf: %w", err)
 		}
 	}
-	t := &dwarfTypes{d: d, names: map[string][]dwarf.Offset{}}
+	t.d = d
 	r := d.Reader()
 	units, next := 0, 1
 	for {
@@ -168,7 +174,13 @@ func dwarfOffsets(f *elf.File, ra io.ReaderAt, minor int) (_ Layout, err error) 
 	}()
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	var found Layout
-	t, err := loadDWARFTypes(f, ra, func(t *dwarfTypes) bool {
+	var t *dwarfTypes
+	defer func() {
+		if t != nil && t.release != nil {
+			t.release() // the layout is read: unmap the file now
+		}
+	}()
+	t, err = loadDWARFTypes(f, ra, func(t *dwarfTypes) bool {
 		o, err := t.pythonOffsets(minor)
 		found = o
 		return err == nil
