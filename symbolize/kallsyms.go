@@ -29,12 +29,16 @@ type ksym struct {
 // text symbols of a kernel.
 type kernelSymbols struct {
 	syms    []ksymEntry
-	names   []byte   // the names, one after another
+	names   [][]byte // the names, in chunks of nameChunk bytes, never grown
 	modules []string // by index; modules[0] is "" (the kernel image)
 }
 
-// ksymEntry is one symbol of kernelSymbols: its name is
-// names[name:name+nameLen] and its module modules[module].
+// nameChunk is the size of a chunk of names: growing one slice instead
+// would copy the 3 MiB of names about five times over.
+const nameChunk = 1 << 16
+
+// ksymEntry is one symbol of kernelSymbols: its name is nameLen bytes at
+// name%nameChunk in chunk name/nameChunk, and its module modules[module].
 type ksymEntry struct {
 	addr    uint64
 	name    uint32
@@ -48,14 +52,21 @@ func (k *kernelSymbols) len() int { return len(k.syms) }
 // at returns symbol i.
 func (k *kernelSymbols) at(i int) ksym {
 	e := k.syms[i]
-	return ksym{addr: e.addr, name: string(k.names[e.name : e.name+uint32(e.nameLen)]), module: k.modules[e.module]}
+	c, at := e.name/nameChunk, e.name%nameChunk
+	return ksym{addr: e.addr, name: string(k.names[c][at : at+uint32(e.nameLen)]), module: k.modules[e.module]}
 }
 
-// add appends a symbol; false when the table cannot hold it (a name longer
-// than 64 KiB, 4 GiB of names, 64 Ki modules), which no kernel has.
+// add appends a symbol; false when the table cannot hold it (a name of 64
+// KiB, 4 GiB of names, 64 Ki modules), which no kernel has.
 func (k *kernelSymbols) add(s ksym, moduleIndex map[string]uint16) bool {
-	if len(s.name) > 0xffff || len(k.names)+len(s.name) > 0xffffffff {
+	if len(s.name) >= nameChunk {
 		return false
+	}
+	if n := len(k.names); n == 0 || len(k.names[n-1])+len(s.name) > nameChunk {
+		if n >= 1<<32/nameChunk {
+			return false
+		}
+		k.names = append(k.names, make([]byte, 0, nameChunk))
 	}
 	if len(k.modules) == 0 {
 		k.modules = append(k.modules, "")
@@ -69,8 +80,9 @@ func (k *kernelSymbols) add(s ksym, moduleIndex map[string]uint16) bool {
 		k.modules = append(k.modules, strings.Clone(s.module))
 		moduleIndex[k.modules[m]] = m
 	}
-	k.syms = append(k.syms, ksymEntry{addr: s.addr, name: uint32(len(k.names)), nameLen: uint16(len(s.name)), module: m})
-	k.names = append(k.names, s.name...)
+	c := len(k.names) - 1
+	k.syms = append(k.syms, ksymEntry{addr: s.addr, name: uint32(c*nameChunk + len(k.names[c])), nameLen: uint16(len(s.name)), module: m})
+	k.names[c] = append(k.names[c], s.name...)
 	return true
 }
 
@@ -99,7 +111,7 @@ const maxKallsymsBytes = 256 << 20
 // slice (kernelSymbols).
 func parseKallsyms(r io.Reader) (*kernelSymbols, error) {
 	br := bufio.NewReaderSize(io.LimitReader(r, maxKallsymsBytes), 64<<10)
-	k := &kernelSymbols{syms: make([]ksymEntry, 0, 1<<16), names: make([]byte, 0, 1<<20)}
+	k := &kernelSymbols{syms: make([]ksymEntry, 0, 1<<17)} // 2 MiB: 122 000 symbols here
 	modules := map[string]uint16{}
 	for {
 		line, err := br.ReadSlice('\n')
