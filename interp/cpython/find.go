@@ -134,7 +134,7 @@ func inspect(path string) (*File, error) {
 	case err == nil:
 		pf.Layout, sources = o, append(sources, "_Py_DebugOffsets")
 	default:
-		if o, err := dwarfOffsets(ef, file, minor); err == nil {
+		if o, err := cachedDWARFOffsets(ef, file, minor); err == nil {
 			pf.Layout, sources = o, append(sources, "dwarf")
 		} else {
 			pf.Layout, _ = BuiltinLayout(minor)
