@@ -68,7 +68,8 @@ soak: build
 FUZZTIME ?= 10s
 FUZZ_TARGETS := model:FuzzDecodeRecord model:FuzzCheckTrace model:FuzzCheckPair \
 	capture:FuzzParseFrame capture:FuzzCaptureRecord loader:FuzzDecodeRecord interp/cpython:FuzzDecodePyStack \
-	symbolize:FuzzPerfMap symbolize:FuzzELF symbolize:FuzzProcMaps interp/cpython:FuzzLineTables
+	symbolize:FuzzPerfMap symbolize:FuzzELF symbolize:FuzzProcMaps interp/cpython:FuzzLineTables \
+	interp/v8:FuzzDecodeStack
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=./$${t%%:*}; fn=$${t##*:}; \

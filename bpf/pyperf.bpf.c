@@ -73,6 +73,24 @@ struct {
 	__uint(max_entries, 1 << 20);
 } py_events SEC(".maps");
 
+
+// Other interpreters' walkers run on the same perf events (an event carries
+// one program): a process listed in interp_pids is handed to the program at
+// that index of interp_progs (1: the V8 walker, v8.bpf.c).
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 4);
+	__type(key, __u32);
+	__type(value, __u32);
+} interp_progs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);   // tgid
+	__type(value, __u32); // index in interp_progs
+} interp_pids SEC(".maps");
+
 static __always_inline void bump(__u32 key)
 {
 	__u64 *v = bpf_map_lookup_elem(&py_stats, &key);
@@ -242,6 +260,9 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 pid = pid_tgid >> 32;
 	__u32 tid = (__u32)pid_tgid;
+	__u32 *walker = bpf_map_lookup_elem(&interp_pids, &pid);
+	if (walker)
+		bpf_tail_call(ctx, &interp_progs, *walker);
 	struct py_config *cfg = bpf_map_lookup_elem(&py_procs, &pid);
 	if (!cfg)
 		return 1;

@@ -107,6 +107,8 @@ const (
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	PyperfMapInterpPids      = "interp_pids"
+	PyperfMapInterpProgs     = "interp_progs"
 	PyperfMapPyEvents        = "py_events"
 	PyperfMapPyProcs         = "py_procs"
 	PyperfMapPyScratch       = "py_scratch"
@@ -165,11 +167,13 @@ type PyperfProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type PyperfMapSpecs struct {
-	PyEvents  *ebpf.MapSpec `ebpf:"py_events"`
-	PyProcs   *ebpf.MapSpec `ebpf:"py_procs"`
-	PyScratch *ebpf.MapSpec `ebpf:"py_scratch"`
-	PyStats   *ebpf.MapSpec `ebpf:"py_stats"`
-	PyTstates *ebpf.MapSpec `ebpf:"py_tstates"`
+	InterpPids  *ebpf.MapSpec `ebpf:"interp_pids"`
+	InterpProgs *ebpf.MapSpec `ebpf:"interp_progs"`
+	PyEvents    *ebpf.MapSpec `ebpf:"py_events"`
+	PyProcs     *ebpf.MapSpec `ebpf:"py_procs"`
+	PyScratch   *ebpf.MapSpec `ebpf:"py_scratch"`
+	PyStats     *ebpf.MapSpec `ebpf:"py_stats"`
+	PyTstates   *ebpf.MapSpec `ebpf:"py_tstates"`
 }
 
 // PyperfVariableSpecs contains global variables before they are loaded into the kernel.
@@ -199,15 +203,19 @@ func (o *PyperfObjects) Close() error {
 //
 // It can be passed to LoadPyperfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type PyperfMaps struct {
-	PyEvents  *ebpf.Map `ebpf:"py_events"`
-	PyProcs   *ebpf.Map `ebpf:"py_procs"`
-	PyScratch *ebpf.Map `ebpf:"py_scratch"`
-	PyStats   *ebpf.Map `ebpf:"py_stats"`
-	PyTstates *ebpf.Map `ebpf:"py_tstates"`
+	InterpPids  *ebpf.Map `ebpf:"interp_pids"`
+	InterpProgs *ebpf.Map `ebpf:"interp_progs"`
+	PyEvents    *ebpf.Map `ebpf:"py_events"`
+	PyProcs     *ebpf.Map `ebpf:"py_procs"`
+	PyScratch   *ebpf.Map `ebpf:"py_scratch"`
+	PyStats     *ebpf.Map `ebpf:"py_stats"`
+	PyTstates   *ebpf.Map `ebpf:"py_tstates"`
 }
 
 func (m *PyperfMaps) Close() error {
 	return _PyperfClose(
+		m.InterpPids,
+		m.InterpProgs,
 		m.PyEvents,
 		m.PyProcs,
 		m.PyScratch,

@@ -209,7 +209,7 @@ func (b *pprofBuilder) function(name, file string) uint64 {
 // location returns the ID of the location of fr in pid.
 func (b *pprofBuilder) location(pid int, fr symbolize.Frame) uint64 {
 	m := -1
-	if fr.Kind != symbolize.Kernel && fr.Kind != symbolize.Python {
+	if fr.Kind != symbolize.Kernel && fr.Kind != symbolize.Python && fr.Kind != symbolize.JS {
 		m = b.mappingOf(pid, fr.Addr)
 	}
 	name := fr.Name()
@@ -225,6 +225,9 @@ func (b *pprofBuilder) location(pid int, fr symbolize.Frame) uint64 {
 			// otherwise it takes "<module>" for a C++ template and
 			// strips it to nothing.
 			b.funcs[l.fn-1].system = b.str("python:" + name)
+		}
+		if fr.Kind == symbolize.JS {
+			b.funcs[l.fn-1].system = b.str("js:" + name)
 		}
 	} else if m < 0 {
 		// An address in no known mapping: name it, or pprof shows nothing.

@@ -67,7 +67,7 @@ func (s *session) run(ctx context.Context) error {
 		}
 		return usage.Errorf("%v: give an executable file (or make it one with chmod +x)", err)
 	}
-	if symbolize.IsNode(path) || symbolize.IsNode(argv[0]) {
+	if (symbolize.IsNode(path) || symbolize.IsNode(argv[0])) && nodeNeedsPerfMap(path) {
 		s.perfMaps = causesPerfMaps(env)
 		env = symbolize.WithNodeJIT(env)
 	}
@@ -94,7 +94,7 @@ func (s *session) run(ctx context.Context) error {
 	}
 	s.sampler = smp
 	s.tm.mark("samplers open")
-	if err := s.attachPlugins(ctx, Target{PID: p.PID, Events: smp.Events(), Symbolizer: s.sym, Cred: s.cred}); err != nil {
+	if err := s.attachPlugins(ctx, Target{PID: p.PID, Path: path, Events: smp.Events(), Symbolizer: s.sym, Cred: s.cred}); err != nil {
 		p.Abort()
 		smp.Close()
 		return err
@@ -199,7 +199,7 @@ func (s *session) attach(ctx context.Context) error {
 		return err
 	}
 	s.startReading()
-	if hint := s.sym.JITHint(pid); hint != "" {
+	if hint := s.sym.JITHint(pid); hint != "" && !s.readsJS(pid) {
 		s.note("%s", hint)
 	}
 	stop := make(chan struct{})

@@ -14,6 +14,8 @@ import (
 type Target struct {
 	PID    int  // the traced process (for run: the pid that will exec the command)
 	Attach bool // tracer attach: the process was already running
+	// Path is the executable the command will exec (run only).
+	Path string
 	// Events are the sampler's perf events (one per CPU and thread), for
 	// attaching a BPF program to them with perf.Event.SetBPF.
 	Events []*perf.Event

@@ -47,7 +47,7 @@ func TestStreamIntervals(t *testing.T) {
 	if nonEmpty < 3 || sent != res.Samples {
 		t.Fatalf("%d intervals (%d with samples) sent %d samples; the session saw %d", len(iv.profiles), nonEmpty, sent, res.Samples)
 	}
-	p := testbin.ReadProfile(t, out)
+	p := testbin.ParseProfile(t, out)
 	total := int64(0)
 	for _, s := range p.Sample {
 		total += s.Value[0]

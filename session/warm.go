@@ -51,6 +51,7 @@ func startWarmer(sym *symbolize.Symbolizer) *warmer {
 		for rec := range w.in {
 			if r, ok := rec.(*loader.Sample); ok {
 				sym.Warm(warmPID, r.User)
+				sym.LookPerfMap(r.PID)
 			}
 		}
 	}()

@@ -37,8 +37,11 @@
 //     "py::qualname:/file.py" becomes Function "qualname", File "/file.py".
 //     The map is re-read from where the last read stopped when it has grown.
 //
-// For `tracer run` of node, WithNodeJIT adds NodeJITOptions to NODE_OPTIONS;
-// for `tracer attach`, JITHint says in one line how to enable the map.
+// For `tracer run` of a node whose JS frames cannot be read from V8
+// (interp/v8), WithNodeJIT adds NodeJITOptions to NODE_OPTIONS; for
+// `tracer attach`, JITHint says in one line how to enable the map. A perf
+// map line names only the samples taken after it was written, until a
+// later line replaces it (UserStackAt, LookPerfMap).
 //
 // # Cost
 //

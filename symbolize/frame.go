@@ -12,6 +12,7 @@ const (
 	Kernel                   // kernel or kernel module code
 	JIT                      // code generated at run time, named by a perf map
 	Python                   // a Python-level frame (code object)
+	JS                       // a JavaScript frame read from V8's memory
 )
 
 // String returns the lowercase name of the kind.
@@ -25,6 +26,8 @@ func (k FrameKind) String() string {
 		return "jit"
 	case Python:
 		return "python"
+	case JS:
+		return "js"
 	}
 	return "unknown"
 }

@@ -15,8 +15,8 @@ func FuzzPerfMap(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, addr uint64) {
 		m := &perfMap{}
 		half := len(data) / 2
-		m.add(data[:half])
-		m.add(data[half:])
+		m.add(data[:half], 1)
+		m.add(data[half:], 2)
 		for i := 1; i < len(m.entries); i++ {
 			if m.entries[i-1].start > m.entries[i].start {
 				t.Fatalf("entries out of order at %d", i)

@@ -1,6 +1,8 @@
 package symbolize
 
 import (
+	"golang.org/x/sys/unix"
+
 	"bytes"
 	"fmt"
 	"io"
@@ -25,7 +27,8 @@ const jitModule = "[jit]"
 // perfMapEntry is one line of a perf map: code at [start, start+size).
 type perfMapEntry struct {
 	start, size uint64
-	seq         int // line order; a later line wins where code was reused
+	seq         int    // line order; a later line wins where code was reused
+	seen        uint64 // CLOCK_MONOTONIC ns of the read that found the line
 	name        string
 }
 
@@ -40,6 +43,7 @@ type perfMap struct {
 	read     int64          // bytes read in all (for tests)
 	maxSize  uint64         // largest entry size, bounds the backward scan
 	lines    int
+	reads    []uint64 // CLOCK_MONOTONIC ns of the reads that found lines, in order
 }
 
 // maxPerfMapLine bounds one line of a perf map: a partial line longer than
@@ -107,7 +111,7 @@ func (m *perfMap) refresh() (bool, error) {
 		return false, fmt.Errorf("read perf map: %w", err)
 	}
 	m.consumed = end
-	added := m.add(data[:n])
+	added := m.add(data[:n], monotonicNow())
 	return added > 0, nil
 }
 
@@ -136,16 +140,19 @@ func (m *perfMap) scanNewlines(f *os.File, from, to int64) (first, last int64, e
 	return first, last, nil
 }
 
-// add parses complete lines and merges their entries into the sorted list.
-func (m *perfMap) add(data []byte) int {
+// add parses complete lines read at time now and merges their entries into
+// the sorted list.
+func (m *perfMap) add(data []byte, now uint64) int {
 	fresh := parsePerfMap(data, m.lines)
 	m.lines += bytes.Count(data, []byte{'\n'})
 	if len(fresh) == 0 {
 		return 0
 	}
-	for _, e := range fresh {
-		m.maxSize = max(m.maxSize, e.size)
+	for i := range fresh {
+		fresh[i].seen = now
+		m.maxSize = max(m.maxSize, fresh[i].size)
 	}
+	m.reads = append(m.reads, now)
 	sort.SliceStable(fresh, func(i, j int) bool { return fresh[i].start < fresh[j].start })
 	m.entries = mergeEntries(m.entries, fresh)
 	return len(fresh)
@@ -176,6 +183,20 @@ const maxPerfMapScan = 64
 // lookup returns the entry covering addr; where entries overlap, the one
 // written last.
 func (m *perfMap) lookup(addr uint64) (perfMapEntry, bool) {
+	return m.lookupAt(addr, ^uint64(0))
+}
+
+// lookupAt returns the entry that named the code at addr at time t
+// (CLOCK_MONOTONIC ns): a line applies to samples taken after it was
+// written, until a later line replaces it. The file carries no times, so a
+// line's time is bounded by the read that found it: of the lines covering
+// addr, the last one found by the first read at or after t (the map as it
+// stood then); lines found later were written after the sample.
+func (m *perfMap) lookupAt(addr, t uint64) (perfMapEntry, bool) {
+	limit := ^uint64(0)
+	if i := sort.Search(len(m.reads), func(i int) bool { return m.reads[i] >= t }); i < len(m.reads) {
+		limit = m.reads[i]
+	}
 	es := m.entries
 	i := sort.Search(len(es), func(i int) bool { return es[i].start > addr }) - 1
 	var best perfMapEntry
@@ -185,11 +206,20 @@ func (m *perfMap) lookup(addr uint64) (perfMapEntry, bool) {
 		if addr-e.start >= m.maxSize {
 			break
 		}
-		if addr-e.start < e.size && (!found || e.seq > best.seq) {
+		if addr-e.start < e.size && e.seen <= limit && (!found || e.seq > best.seq) {
 			best, found = e, true
 		}
 	}
 	return best, found
+}
+
+// monotonicNow is CLOCK_MONOTONIC in ns, the clock of the samples.
+func monotonicNow() uint64 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		return 0
+	}
+	return uint64(ts.Nano())
 }
 
 // parsePerfMap parses lines "START SIZE name" (hex numbers, optional 0x).

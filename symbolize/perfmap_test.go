@@ -96,3 +96,37 @@ func TestPerfMapOnlyOutsideSymbolizedFiles(t *testing.T) {
 		t.Errorf("anonymous mapping: got %+v", f)
 	}
 }
+
+// A perf map line names the samples taken after it was written (bounded by
+// the read that found it), until a later line replaces it: V8 reuses code
+// addresses, and the name written last must not rename earlier samples.
+func TestPerfMapLineNamesLaterSamplesOnly(t *testing.T) {
+	var m perfMap
+	m.add([]byte("1000 100 first\n"), 100)
+	m.add([]byte("1000 100 second\n"), 200)
+	m.add([]byte("5000 10 late\n"), 300)
+	for _, c := range []struct {
+		addr, t uint64
+		want    string
+	}{
+		{0x1010, 50, "first"},   // before any read: the map as the first read found it
+		{0x1010, 100, "first"},  // read at 100
+		{0x1010, 150, "second"}, // written between the reads at 100 and 200
+		{0x1010, 250, "second"},
+		{0x1010, 1 << 40, "second"},
+		{0x5004, 150, ""}, // written after the sample: not this sample's name
+		{0x5004, 301, "late"},
+	} {
+		e, ok := m.lookupAt(c.addr, c.t)
+		got := ""
+		if ok {
+			got = e.name
+		}
+		if got != c.want {
+			t.Errorf("0x%x at %d: %q, want %q", c.addr, c.t, got, c.want)
+		}
+	}
+	if e, _ := m.lookup(0x1010); e.name != "second" {
+		t.Errorf("lookup without a time: %q, want the last line", e.name)
+	}
+}

@@ -11,6 +11,7 @@ type process struct {
 	maps       []region // sorted by Start, not overlapping
 	cache      map[uint64]Frame
 	jit        *perfMap
+	jitLook    uint64              // CLOCK_MONOTONIC ns of the last look at the perf map (LookPerfMap)
 	misses     map[uint64]uint32   // unnamed addresses → lookups since
 	procLoaded bool                // /proc/PID/maps was read (or reading it was tried)
 	warmed     map[uint64]struct{} // addresses given to Warm (nil until then)

@@ -15,6 +15,25 @@ func (s *Symbolizer) UserStack(pid int, chain []uint64) []Frame {
 	return out
 }
 
+// UserStackAt is UserStack for a sample taken at time t (CLOCK_MONOTONIC
+// ns): JIT code is named by the perf map line that described it then, not
+// by a line written after the sample for code reusing the address.
+func (s *Symbolizer) UserStackAt(pid int, chain []uint64, t uint64) []Frame {
+	out := s.UserStack(pid, chain)
+	for i := range out {
+		if out[i].Kind != JIT {
+			continue
+		}
+		if f, ok := s.jitAt(pid, callSite(i, out[i].Addr), t); ok {
+			f.Addr = out[i].Addr
+			out[i] = f
+		} else {
+			out[i] = Frame{Addr: out[i].Addr, Module: out[i].Module}
+		}
+	}
+	return out
+}
+
 // KernelStack resolves a kernel callchain the same way.
 func (s *Symbolizer) KernelStack(chain []uint64) []Frame {
 	out := make([]Frame, len(chain))

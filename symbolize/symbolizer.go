@@ -236,7 +236,7 @@ const maxWarmed = 1 << 20
 // runs, so that the symbolizing after the target has ended finds the
 // tables of the sampled files already read, while files never sampled are
 // never read. What later lookups return does not change; perf map (JIT)
-// names are not read here.
+// names are not read here (see LookPerfMap).
 func (s *Symbolizer) Warm(pid int, chain []uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -275,6 +275,46 @@ func (s *Symbolizer) lookupJIT(pid int, p *process, addr uint64) (Frame, bool) {
 	}
 	_, _ = p.jit.refresh() // a stat; the file is read again only when it grew
 	if e, ok := p.jit.lookup(addr); ok {
+		return jitFrame(addr, e.name), true
+	}
+	return Frame{}, false
+}
+
+// perfMapLookEvery bounds how often a session's live calls (Warm) look
+// whether a perf map grew.
+const perfMapLookEvery = 10_000_000 // ns
+
+// LookPerfMap reads what pid's perf map gained, at most every
+// perfMapLookEvery. A session calls it for each sample while the target
+// runs: the time a line is first read bounds the time it was written,
+// which decides which samples it names (UserStackAt).
+func (s *Symbolizer) LookPerfMap(pid int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.proc(pid)
+	now := monotonicNow()
+	if now-p.jitLook < perfMapLookEvery {
+		return
+	}
+	p.jitLook = now
+	if p.jit == nil {
+		if !s.HasPerfMap(pid) {
+			return
+		}
+		p.jit = &perfMap{path: s.PerfMapPath(pid)}
+	}
+	_, _ = p.jit.refresh()
+}
+
+// jitAt names a JIT address as the perf map named it at time t.
+func (s *Symbolizer) jitAt(pid int, addr, t uint64) (Frame, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.procs[pid]
+	if p == nil || p.jit == nil {
+		return Frame{}, false
+	}
+	if e, ok := p.jit.lookupAt(addr, t); ok {
 		return jitFrame(addr, e.name), true
 	}
 	return Frame{}, false

@@ -316,9 +316,10 @@ func runOne(ctx context.Context, cfg Config, name string, cmd []string, hook *ho
 		User:     cfg.User,
 		Log:      &report,
 		Comments: comments,
-		// Python frames first, as `tracer run` has them: for node they
-		// find no interpreter and stay out of the way.
-		Plugins: []session.Plugin{session.NewPythonFrames(&report), tr},
+		// Python and JS frames first, as `tracer run` has them: each
+		// finds no interpreter in the other's container and stays out of
+		// the way.
+		Plugins: append(interpreterFrames(&report), tr),
 
 		SamplerRingPages: cfg.SamplerRingPages,
 		Timing:           cfg.Timing,
@@ -495,4 +496,12 @@ func (r *Result) Verdict() string {
 	default:
 		return "CONFORMING"
 	}
+}
+
+// interpreterFrames are the plugins that read Python and JS frames, as
+// `tracer run` has them (the JS walker is dispatched by the Python one's
+// program).
+func interpreterFrames(log io.Writer) []session.Plugin {
+	py := session.NewPythonFrames(log)
+	return []session.Plugin{py, session.NewJSFrames(log, py)}
 }

@@ -16,9 +16,10 @@ func attachCommand() *cli.Command {
 		Name:  "attach",
 		Usage: "sample a running process and write its profile",
 		Description: "Samples every thread of PID (and threads it starts) until the duration has passed,\n" +
-			"Ctrl-C, or the process exits. A node process gets JavaScript names only when it was\n" +
-			"started with --perf-basic-prof-only-functions; tracer says so when the map is missing.\n" +
-			"Transitions the process reports are checked live from the first one seen.\n\n" +
+			"Ctrl-C, or the process exits. A node process started without any flag gets its\n" +
+			"JavaScript functions (file and line) read from V8's memory; a node whose V8 layout\n" +
+			"cannot be read gets them only from a perf map (--perf-basic-prof-only-functions), and\n" +
+			"tracer says so. Transitions the process reports are checked live from the first one seen.\n\n" +
 			exitCodesHelp + "\n\n" +
 			"Example:\n" +
 			"   sudo tracer attach --pid 4242 --duration 5s -o app.pb.gz",

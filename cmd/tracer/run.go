@@ -31,9 +31,11 @@ func runCommand() *cli.Command {
 		ArgsUsage: "-- CMD [ARGS...]",
 		Description: "Starts CMD (no shell) so that it execs only once the samplers are enabled, follows\n" +
 			"its threads and children, passes SIGINT and SIGTERM on to it, and exits with its exit\n" +
-			"status (128+N when a signal N killed it). For node, NODE_OPTIONS gains\n" +
-			"--perf-basic-prof-only-functions --interpreted-frames-native-stack (kept after your own\n" +
-			"options) so JavaScript functions have names. Under sudo the command runs as the invoking\n" +
+			"status (128+N when a signal N killed it). JavaScript functions are read from V8's memory\n" +
+			"in every node process of the tree (docs/v8-frames.md); for a node whose V8 layout cannot\n" +
+			"be read, NODE_OPTIONS gains --perf-basic-prof-only-functions\n" +
+			"--interpreted-frames-native-stack (kept after your own options) and the names come from\n" +
+			"its perf map; one line says which. Under sudo the command runs as the invoking\n" +
 			"user and the output files belong to that user; --user chooses another.\n\n" +
 			"When the program reports transitions (the probe binding), each step is checked live and\n" +
 			"the verdict decides the exit as tracer check would on the trace file (divergence 1,\n" +
@@ -106,6 +108,7 @@ func sessionConfig(c *cli.Context) (session.Config, error) {
 	if err != nil {
 		return session.Config{}, err
 	}
+	py := session.NewPythonFrames(c.App.ErrWriter)
 	return session.Config{
 		SamplerRingPages: tune.samplerRingPages,
 		Timing:           tune.timing,
@@ -114,7 +117,7 @@ func sessionConfig(c *cli.Context) (session.Config, error) {
 		Folded:           c.String("folded"),
 		Log:              c.App.ErrWriter,
 		LogIsTerminal:    isTerminal(os.Stderr) && c.App.ErrWriter == os.Stderr,
-		Plugins:          []session.Plugin{session.NewPythonFrames(c.App.ErrWriter)},
+		Plugins:          []session.Plugin{py, session.NewJSFrames(c.App.ErrWriter, py)},
 	}, nil
 }
 

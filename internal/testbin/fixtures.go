@@ -25,6 +25,13 @@ func Burner(t testing.TB, dir string) string {
 // valid.
 func ReadProfile(t testing.TB, path string) *profile.Profile {
 	t.Helper()
+	return Unmerge(ParseProfile(t, path))
+}
+
+// ParseProfile reads a pprof file as written, merged samples and all, and
+// checks that it is valid.
+func ParseProfile(t testing.TB, path string) *profile.Profile {
+	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -37,5 +44,29 @@ func ReadProfile(t testing.TB, path string) *profile.Profile {
 	if err := p.CheckValid(); err != nil {
 		t.Fatalf("invalid profile %s: %v", path, err)
 	}
+	return p
+}
+
+// Unmerge splits every sample that stands for several (the pprof writer
+// merges samples with the same stack and labels, its first value counting
+// them) back into one sample each, so that a test can count samples as it
+// counts sampled stacks.
+func Unmerge(p *profile.Profile) *profile.Profile {
+	var out []*profile.Sample
+	for _, s := range p.Sample {
+		n := int64(1)
+		if len(s.Value) > 0 && s.Value[0] > 1 {
+			n = s.Value[0]
+		}
+		for i := int64(0); i < n; i++ {
+			c := *s
+			c.Value = append([]int64(nil), s.Value...)
+			for j := range c.Value {
+				c.Value[j] /= n
+			}
+			out = append(out, &c)
+		}
+	}
+	p.Sample = out
 	return p
 }

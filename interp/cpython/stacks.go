@@ -147,6 +147,22 @@ func (p *stackReader) AddProcess(pp *Process) error {
 	return nil
 }
 
+// SetWalker puts another interpreter's walker (a perf_event program) at
+// index idx of the program's dispatch table: the samples of a process
+// given to Dispatch with that index go to it instead.
+func (p *stackReader) SetWalker(idx uint32, prog *ebpf.Program) error {
+	return p.objs.InterpProgs.Put(idx, prog)
+}
+
+// Dispatch hands the samples of process pid to the walker at index idx;
+// Undispatch takes them back.
+func (p *stackReader) Dispatch(pid int, idx uint32) error {
+	return p.objs.InterpPids.Put(uint32(pid), idx)
+}
+
+// Undispatch stops handing a process's samples to another walker.
+func (p *stackReader) Undispatch(pid int) { _ = p.objs.InterpPids.Delete(uint32(pid)) }
+
 // RemoveProcess stops reading a process's Python stacks (it exec'd or exited).
 func (p *stackReader) RemoveProcess(pid int) {
 	_ = p.objs.PyProcs.Delete(uint32(pid))
