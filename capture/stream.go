@@ -30,7 +30,8 @@ type Stream struct {
 
 	capture *Capture
 	cancel  context.CancelFunc
-	done    chan struct{} // closed when every captured batch has been handled
+	rctx    context.Context // ended by Stop
+	done    chan struct{}   // closed when every captured batch has been handled
 	readErr error
 	workErr error
 	closed  chan error // the result of closing the capture, after Stop
@@ -38,6 +39,9 @@ type Stream struct {
 
 	running   bool       // tracer attach: the process was already running
 	probeFile *probeFile // TRACER_PROBE_FILE as a sink (UseProbeFile)
+
+	host     chan int      // host-wide mode: pids whose uprobes to release (host.go)
+	hostDone chan struct{} // closed when the releasing goroutine has ended
 
 	mu       sync.Mutex
 	attached map[int]bool // pids with an interpreter attached
@@ -74,33 +78,10 @@ func NewStream(cfg StreamConfig) *Stream {
 // loader.ErrFeature before starting anything. After any other error, Stop
 // still releases what was started.
 func (s *Stream) Start(pid int, running bool, handle func(Batch) error) error {
-	<-s.prep.done
-	if err := s.prep.featureErr; err != nil {
+	if err := s.begin(handle); err != nil {
 		return err
 	}
-	if s.prep.err != nil {
-		return s.prep.err
-	}
-	c := s.prep.capture
-	s.prep.capture = nil // the stream owns it now: Stop closes it
-	if c == nil {
-		return errors.New("transition capture: attached twice")
-	}
-	s.capture = c
-	rctx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
-	s.done = make(chan struct{})
-	q := newBatchQueue(QueueBytes)
-	s.queue = q
-	go func() {
-		defer q.close()
-		s.readErr = c.Read(rctx, q.push)
-	}()
-	go func() {
-		defer close(s.done)
-		s.workErr = q.drain(handle)
-	}()
-
+	c := s.capture
 	if running {
 		s.running = true
 		ts, err := c.AttachProcess(pid)
@@ -135,7 +116,38 @@ func (s *Stream) Start(pid int, running bool, handle func(Batch) error) error {
 		}
 		s.markAttached(pid, ts)
 	}
-	go s.watchTree(rctx, pid)
+	go s.watchTree(s.rctx, pid)
+	return nil
+}
+
+// begin takes the capture loaded ahead and starts reading its batches.
+func (s *Stream) begin(handle func(Batch) error) error {
+	<-s.prep.done
+	if err := s.prep.featureErr; err != nil {
+		return err
+	}
+	if s.prep.err != nil {
+		return s.prep.err
+	}
+	c := s.prep.capture
+	s.prep.capture = nil // the stream owns it now: Stop closes it
+	if c == nil {
+		return errors.New("transition capture: attached twice")
+	}
+	s.capture = c
+	rctx, cancel := context.WithCancel(context.Background())
+	s.cancel, s.rctx = cancel, rctx
+	s.done = make(chan struct{})
+	q := newBatchQueue(QueueBytes)
+	s.queue = q
+	go func() {
+		defer q.close()
+		s.readErr = c.Read(rctx, q.push)
+	}()
+	go func() {
+		defer close(s.done)
+		s.workErr = q.drain(handle)
+	}()
 	return nil
 }
 
@@ -175,6 +187,9 @@ func (s *Stream) Stop() (CaptureStats, error) {
 	}
 	s.cancel()
 	<-s.done
+	if s.hostDone != nil {
+		<-s.hostDone
+	}
 	st, serr := s.capture.Stats()
 	c := s.capture
 	s.closed = make(chan error, 1)

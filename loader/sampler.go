@@ -53,6 +53,12 @@ type SamplerConfig struct {
 	// if it was set before the thread was created, and the kernel swaps
 	// the contexts of a thread and its clones freely.
 	OnOpen func(ev *perf.Event) error
+	// AllProcesses samples every process of the machine (the host-wide
+	// mode): one event per CPU, not bound to a pid; PID and Threads are
+	// ignored. Its rings also carry every process's mmap, comm, fork and
+	// exit records, which is how the host-wide mode sees processes start
+	// and end.
+	AllProcesses bool
 }
 
 // Stats counts what the samplers read.
@@ -124,7 +130,9 @@ func OpenSampler(cfg SamplerConfig) (*Sampler, error) {
 	if err := CheckFreq(cfg.Freq); err != nil {
 		return nil, err
 	}
-	if cfg.PID <= 0 {
+	if cfg.AllProcesses {
+		cfg.PID, cfg.Threads, cfg.EnableOnExec = -1, nil, false
+	} else if cfg.PID <= 0 {
 		return nil, fmt.Errorf("invalid target pid %d", cfg.PID)
 	}
 	if max, err := maxSampleRate(); err == nil && cfg.Freq > max {
@@ -146,6 +154,9 @@ func OpenSampler(cfg SamplerConfig) (*Sampler, error) {
 		return nil, fmt.Errorf("ring size %d pages is not a power of two", pages)
 	}
 	a := attr(cfg)
+	if cfg.AllProcesses {
+		a.Options.Inherit = false // a CPU-wide event sees every task already
+	}
 	s := &Sampler{out: make(chan Record, 4096), stop: make(chan struct{})}
 	for _, cpu := range cpus {
 		var owner *perf.Event

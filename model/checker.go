@@ -361,5 +361,6 @@ func cloneState(s State) State {
 
 func cloneAction(a Action) Action {
 	a.Items = cloneNats(a.Items)
+	cloneContent(&a)
 	return a
 }

@@ -233,7 +233,11 @@ func TestDecodeCanonicalFastPath(t *testing.T) {
 	}{
 		{"canonical", string(canonical), true},
 		{"canonical post", `{"kind":"step","seq":1,"t0":0,"t1":0,"tid":0,"action":{"type":"post","author":"a","content":"x\u00e9"},"state":{"agent_id":"a","shard_id":0,"data":[2]}}`, true},
-		{"spaces", `{"kind": "step","seq":1,"t0":0,"t1":0,"tid":0,"action":{"type":"comment","author":"a","content":""},"state":{"agent_id":"a","shard_id":0,"data":[]}}`, false},
+		{"spaces", `{"kind": "step","seq":1,"t0":0,"t1":0,"tid":0,"action":{"type":"comment","author":"a","content":""},"state":{"agent_id":"a","shard_id":0,"data":[]}}`, true},
+		{"json.dumps", `{"kind": "step", "seq": 2, "t0": 6515120603569, "t1": 6515120604830, "tid": 3078, "action": {"type": "comment", "author": "Zo\u00eb-72", "content": "\ud83d\udc69\u200d\ud83d\udcbb"}, "state": {"agent_id": "CICADA-Harbot-0", "shard_id": 0, "data": [3, 1]}}`, true},
+		{"indented", " { \"kind\" :\t\"step\" ,\r\"seq\"  :  1 , \"t0\":0,\"t1\":0,\"tid\":0,\"action\":  {  \"type\":\"post\", \"author\":\"a\",\"content\":\"b\" } , \"state\" : { \"agent_id\" : \"a\" , \"shard_id\" : 0 , \"data\" : [ 1 , 2 ] } } ", true},
+		{"space in a key", `{"kind":"step","seq":1,"t0":0,"t1":0,"tid":0,"action":{"type":"comment","author":"a","content":""},"state":{"agent_id ":"a","shard_id":0,"data":[]}}`, false},
+		{"space in a type", `{"kind":"step","seq":1,"t0":0,"t1":0,"tid":0,"action":{"type":" comment","author":"a","content":""},"state":{"agent_id":"a","shard_id":0,"data":[]}}`, false},
 		{"init", `{"kind":"init","state":{"agent_id":"a","shard_id":0,"data":[]}}`, false},
 		{"no times", `{"kind":"step","seq":1,"action":{"type":"comment","author":"a","content":""},"state":{"agent_id":"a","shard_id":0,"data":[]}}`, false},
 		{"extra field", `{"kind":"step","seq":1,"t0":0,"t1":0,"tid":0,"action":{"type":"comment","author":"a","content":""},"state":{"agent_id":"a","shard_id":0,"data":[]},"x":1}`, false},
@@ -255,5 +259,53 @@ func TestDecodeCanonicalFastPath(t *testing.T) {
 				t.Fatalf("DecodeRecord %v / general %v", err, gerr)
 			}
 		})
+	}
+}
+
+// TestDecodeSpellingsFastPath decodes one step in several spellings: each
+// gives the same record, and the spacings that tools write take the literal
+// fast path (the parser's count of lines left to the general parser stays
+// 0). Keys out of the trace format's order still decode the same, by the
+// general parser.
+func TestDecodeSpellingsFastPath(t *testing.T) {
+	want := `{"kind":"step","seq":2,"t0":6515120603569,"t1":6515120604830,"tid":3078,"action":{"type":"post","author":"Zoë-72","content":"👩‍💻"},"state":{"agent_id":"CICADA-Harbot-0","shard_id":0,"data":[3,1]}}`
+	for _, tc := range []struct {
+		name, line string
+		general    int
+	}{
+		{"compact", want, 0},
+		{"json.dumps", `{"kind": "step", "seq": 2, "t0": 6515120603569, "t1": 6515120604830, "tid": 3078, "action": {"type": "post", "author": "Zo\u00eb-72", "content": "\ud83d\udc69\u200d\ud83d\udcbb"}, "state": {"agent_id": "CICADA-Harbot-0", "shard_id": 0, "data": [3, 1]}}`, 0},
+		{"spaced raw UTF-8", `{"kind": "step", "seq": 2, "t0": 6515120603569, "t1": 6515120604830, "tid": 3078, "action": {"type": "post", "author": "Zoë-72", "content": "👩‍💻"}, "state": {"agent_id": "CICADA-Harbot-0", "shard_id": 0, "data": [3, 1]}}`, 0},
+		{"indented", "{ \"kind\" : \"step\" ,\t\"seq\" : 2 , \"t0\" : 6515120603569 , \"t1\" : 6515120604830 , \"tid\" : 3078 ,\r\n \"action\" : { \"type\" : \"post\" , \"author\" : \"Zoë-72\" , \"content\" : \"👩‍💻\" } , \"state\" : { \"agent_id\" : \"CICADA-Harbot-0\" , \"shard_id\" : 0 , \"data\" : [ 3 , 1 ] } }", 0},
+		{"keys reordered", `{"state":{"data":[3,1],"shard_id":0,"agent_id":"CICADA-Harbot-0"},"action":{"content":"👩‍💻","author":"Zoë-72","type":"post"},"tid":3078,"t1":6515120604830,"t0":6515120603569,"seq":2,"kind":"step"}`, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var p parser
+			var rec Record
+			if err := decodeInto(&p, []byte(tc.line), &rec); err != nil {
+				t.Fatal(err)
+			}
+			if got := string(AppendRecord(nil, rec)); got != want {
+				t.Errorf("decoded to\n%s\nwant\n%s", got, want)
+			}
+			if p.general != tc.general {
+				t.Errorf("%d lines to the general parser, want %d", p.general, tc.general)
+			}
+			if n := rec.Action.ContentLength(); n != 3 { // U+1F469 U+200D U+1F4BB
+				t.Errorf("content length %d, want 3", n)
+			}
+		})
+	}
+}
+
+// TestDecodeEscapedInvalidUTF8: a string with an escape is still checked for
+// invalid UTF-8 in its raw bytes, before or after the escape.
+func TestDecodeEscapedInvalidUTF8(t *testing.T) {
+	for _, content := range []string{"\\n\xff", "\xff\\n", "\\u00e9\xc3", "ok\\u00e9"} {
+		line := `{"kind":"step","seq":1,"t0":0,"t1":0,"tid":0,"action":{"type":"post","author":"a","content":"` + content + `"},"state":{"agent_id":"a","shard_id":0,"data":[2]}}`
+		_, err := DecodeRecord([]byte(line))
+		if valid := content == "ok\\u00e9"; (err == nil) != valid {
+			t.Errorf("%q: error %v, want valid %v", content, err, valid)
+		}
 	}
 }

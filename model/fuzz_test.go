@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzDecodeRecord: no input panics; everything accepted is valid JSON; an
@@ -16,8 +17,25 @@ func FuzzDecodeRecord(f *testing.F) {
 	f.Add([]byte(`{"kind":"step","seq":1,"action":{"type":"distribute","items_len":2000,"items_capped":true},"state":{"agent_id":"a","shard_id":0,"data_len":2000,"data_capped":true}}`))
 	f.Add([]byte(`{"kind":"step","seq":2,"tid":4,"pre":{"agent_id":"a","shard_id":0,"data":[]},"action":{"type":"post","author":"a","content":"x"},"state":{"agent_id":"a","shard_id":0,"data":[1]}}`))
 	f.Add([]byte(`{"kind":"lost","batches":3,"reason":"batches not captured"}`))
+	f.Add([]byte(`{"kind": "step", "seq": 2, "t0": 5, "t1": 6, "tid": 3, "action": {"type": "post", "author": "Zo\u00eb", "content": "\ud83d\udc69\u200d"}, "state": {"agent_id": "a", "shard_id": 0, "data": [3, 1]}}`))
+	f.Add([]byte("{ \"kind\" : \"step\" ,\t\"seq\" : 2 , \"t0\" : 5 , \"t1\" : 6 , \"tid\" : 3 , \"action\" : { \"type\" : \"comment\" , \"author\" : \"a\" , \"content\" : \"\" } , \"state\" : { \"agent_id\" : \"a\" , \"shard_id\" : 0 , \"data\" : [ ] } }"))
 	f.Fuzz(func(t *testing.T, line []byte) {
+		// What the literal path accepts, the general parser accepts alike.
+		var p parser
+		var fast, gen Record
+		p.b = line
+		if decodeCanonical(&p, &fast) {
+			if err := decodeGeneral(&p, line, &gen); err != nil {
+				t.Fatalf("literal path accepted what the general parser rejects (%v): %q", err, line)
+			}
+			if a, b := AppendRecord(nil, fast), AppendRecord(nil, gen); !bytes.Equal(a, b) {
+				t.Fatalf("literal path and general parser differ:\n%s\n%s", a, b)
+			}
+		}
 		r, err := DecodeRecord(line)
+		if err == nil && !r.Action.ContentCapped && r.Action.ContentLength() != uint64(utf8.RuneCountInString(r.Action.Content)) {
+			t.Fatalf("content length %d for %q", r.Action.ContentLength(), r.Action.Content)
+		}
 		if err != nil {
 			if _, ok := err.(*InputError); !ok {
 				t.Fatalf("error of type %T: %v", err, err)

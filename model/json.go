@@ -20,6 +20,11 @@ type parser struct {
 	// The last strings decoded for these fields: consecutive records mostly
 	// repeat them, and intern then reuses the string instead of allocating.
 	lastAgent, lastName, lastAuthor, lastImpl string
+
+	ascii    bool              // the last string scanned is ASCII
+	arena    []byte            // see arenaString
+	interned map[string]string // see internStr
+	general  int               // lines left to decodeGeneral (see decodeInto)
 }
 
 // maxDepth bounds the nesting of skipped values.
@@ -266,13 +271,14 @@ func (p *parser) strq() ([]byte, error) {
 		case '"':
 			s := b[start:i]
 			p.i = i + 1
-			if hi&highs != 0 && !utf8.Valid(s) {
+			p.ascii = hi&highs == 0
+			if !p.ascii && !utf8.Valid(s) {
 				return nil, errors.New("string is not valid UTF-8: a trace is UTF-8 text")
 			}
 			return s, nil
 		case '\\':
 			p.i = i
-			return p.strEscaped(start)
+			return p.strEscaped(start, hi&highs != 0)
 		default:
 			p.i = i
 			return nil, p.errSyntax("control character in string")
@@ -281,16 +287,20 @@ func (p *parser) strq() ([]byte, error) {
 }
 
 // strEscaped finishes a string that contains escapes, from start (just after
-// the opening quote), unescaping into p.scratch.
-func (p *parser) strEscaped(start int) ([]byte, error) {
+// the opening quote), unescaping into p.scratch. raw says whether a byte
+// before the cursor is not ASCII. Only raw bytes need UTF-8 validation: what
+// an escape decodes to is valid by construction.
+func (p *parser) strEscaped(start int, raw bool) ([]byte, error) {
 	out := append(p.scratch[:0], p.b[start:p.i]...)
+	ascii := !raw
 	for p.i < len(p.b) {
 		c := p.b[p.i]
 		switch {
 		case c == '"':
 			p.i++
 			p.scratch = out
-			if !utf8.Valid(out) {
+			p.ascii = ascii
+			if raw && !utf8.Valid(out) {
 				return nil, errors.New("string is not valid UTF-8: a trace is UTF-8 text")
 			}
 			return out, nil
@@ -301,6 +311,13 @@ func (p *parser) strEscaped(start int) ([]byte, error) {
 			for j < len(p.b) && strPlain[p.b[j]] {
 				j++
 			}
+			for _, c := range p.b[p.i:j] {
+				if c >= utf8.RuneSelf {
+					raw = true
+					break
+				}
+			}
+			ascii = ascii && !raw
 			out = append(out, p.b[p.i:j]...)
 			p.i = j
 			continue
@@ -348,6 +365,9 @@ func (p *parser) strEscaped(start int) ([]byte, error) {
 				} else {
 					r = utf8.RuneError
 				}
+			}
+			if r >= utf8.RuneSelf {
+				ascii = false
 			}
 			out = utf8.AppendRune(out, r)
 		default:

@@ -66,10 +66,11 @@ func resetRecord(rec *Record) {
 }
 
 // decodeInto decodes line into rec, reusing rec's data and items slices. A
-// step written in the canonical layout (what the probe bindings write) is
-// matched as literal bytes by decodeCanonical, which gives up at the first
-// byte that differs; every other spelling (spaces, other key orders, unknown
-// fields) is read by decodeGeneral, which also writes every error message.
+// step written in the canonical layout (what the probe bindings write, with
+// any spacing) is matched as literal bytes by decodeCanonical, which gives up
+// at the first byte that differs; every other record (init and lost records,
+// other key orders, unknown fields, capping) is read by decodeGeneral, which
+// also writes every error message.
 func decodeInto(p *parser, line []byte, rec *Record) error {
 	resetRecord(rec)
 	p.b, p.i = line, 0
@@ -77,6 +78,7 @@ func decodeInto(p *parser, line []byte, rec *Record) error {
 		return nil
 	}
 	resetRecord(rec)
+	p.general++
 	return decodeGeneral(p, line, rec)
 }
 
@@ -279,8 +281,7 @@ func (p *parser) state(s *State, field string) error {
 			if b, err = p.text(names[0]); err != nil {
 				return err
 			}
-			s.AgentID, hasAgent = intern(p.lastAgent, b), true
-			p.lastAgent = s.AgentID
+			s.AgentID, hasAgent = p.internStr(b, &p.lastAgent), true
 		case "shard_id":
 			guess = "data"
 			s.ShardID, err = p.nat(names[1], -1)
@@ -361,18 +362,17 @@ func (p *parser) action(a *Action) error {
 			}
 		case "name":
 			if b, err = p.text("action.name"); err == nil {
-				a.Name, hasName = intern(p.lastName, b), true
-				p.lastName = a.Name
+				a.Name, hasName = p.internStr(b, &p.lastName), true
 			}
 		case "author":
 			guess = "content"
 			if b, err = p.text("action.author"); err == nil {
-				a.Author, hasAuthor = intern(p.lastAuthor, b), true
-				p.lastAuthor = a.Author
+				a.Author, hasAuthor = p.internStr(b, &p.lastAuthor), true
 			}
 		case "content":
 			if b, err = p.text("action.content"); err == nil {
-				a.Content, hasContent = string(b), true
+				p.setContent(a, b)
+				hasContent = true
 			}
 		case "content_len":
 			a.ContentLen, err = p.u64("action.content_len")

@@ -1,6 +1,9 @@
 package model
 
-import "unicode/utf8"
+import (
+	"unicode/utf8"
+	"unsafe"
+)
 
 // State mirrors the Lean structure State {agent_id : String, shard_id : Nat,
 // data : List Nat}.
@@ -66,6 +69,12 @@ type Action struct {
 	Items         []Nat
 	ItemsCapped   bool
 	ItemsLen      uint64
+
+	// runes is the length of Content in scalar values, counted by the
+	// decoder while it scanned the string; valid while Content is the
+	// string at runesOf.
+	runes   uint64
+	runesOf *byte
 }
 
 // ContentLength is Lean's String.length of the content: the number of Unicode
@@ -73,6 +82,9 @@ type Action struct {
 func (a Action) ContentLength() uint64 {
 	if a.ContentCapped {
 		return a.ContentLen
+	}
+	if a.runesOf != nil && a.runesOf == unsafe.StringData(a.Content) {
+		return a.runes
 	}
 	return uint64(utf8.RuneCountInString(a.Content))
 }

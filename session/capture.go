@@ -192,7 +192,12 @@ func (t *Transitions) Attach(ctx context.Context, tg Target) error {
 	if !tg.Attach {
 		t.stream.UseProbeFile(os.Environ(), tg.Cred)
 	}
-	err := t.stream.Start(tg.PID, tg.Attach, t.batch)
+	var err error
+	if tg.All {
+		err = t.stream.StartAll(t.batch)
+	} else {
+		err = t.stream.Start(tg.PID, tg.Attach, t.batch)
+	}
 	switch {
 	case errors.Is(err, loader.ErrFeature):
 		if t.cfg.Trace != "" {
@@ -215,6 +220,10 @@ func (t *Transitions) Observe(rec loader.Record) {
 		t.observeSample(r)
 	case *loader.Mmap:
 		t.stream.ObserveMapping(r)
+	case *loader.Exit:
+		if r.PID == r.TID {
+			t.stream.Exited(r.PID)
+		}
 	}
 }
 
@@ -435,4 +444,11 @@ func (t *Transitions) CaptureStats() capture.CaptureStats {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.stats
+}
+
+// AddRunning attaches to a process already running (the host-wide mode).
+func (t *Transitions) AddRunning(pid int) {
+	if err := t.stream.AttachRunning(pid); err != nil {
+		t.noteLocking("%v", err)
+	}
 }

@@ -40,8 +40,9 @@ type session struct {
 	start    time.Time
 	window   sampleWindow // the samplers' time, in the samples' clock
 	tm       *timer
-	perfMaps bool      // the command's node processes write perf maps because tracer asked
-	stream   *streamer // a continuous export (stream.go); nil: none
+	perfMaps bool       // the command's node processes write perf maps because tracer asked
+	stream   *streamer  // a continuous export (stream.go); nil: none
+	host     *hostProcs // the host-wide mode's filter (hostwide.go); nil: not host-wide
 }
 
 // note prints a one-line remark and keeps it in the result.
@@ -254,6 +255,9 @@ func (s *session) startReading() {
 		defer close(s.consumed)
 		defer warm.stop()
 		for rec := range s.sampler.Records() {
+			if s.host != nil && !s.host.filter(rec) {
+				continue
+			}
 			for _, pl := range s.cfg.Plugins {
 				pl.Observe(rec)
 			}

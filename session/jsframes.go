@@ -153,7 +153,7 @@ func (j *JSFrames) Attach(ctx context.Context, t Target) error {
 	j.walker.Start()
 	go j.consume()
 	switch {
-	case t.Attach:
+	case t.Attach && !t.All:
 		p, err := v8.Find(t.PID)
 		j.mu.Lock()
 		j.addLocked(p, err, 0)
@@ -433,3 +433,24 @@ func mergeJS(stack []symbolize.Frame, js []jsAt) []symbolize.Frame {
 // the walk runs in the sample's overflow handler; samples of one thread are
 // at least 100 µs apart (10 kHz at most).
 const jsJoinWindow = 50_000 // ns
+
+// AddRunning reads the JS frames of a node process that was already
+// running (the host-wide mode).
+func (j *JSFrames) AddRunning(pid int) {
+	<-j.loaded
+	if !j.on {
+		return
+	}
+	j.mu.Lock()
+	_, known := j.procs[pid]
+	j.mu.Unlock()
+	if known {
+		return
+	}
+	p, err := v8.Find(pid)
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if _, known := j.procs[pid]; !known {
+		j.addLocked(p, err, 0)
+	}
+}

@@ -16,6 +16,10 @@ type Target struct {
 	Attach bool // tracer attach: the process was already running
 	// Path is the executable the command will exec (run only).
 	Path string
+	// All is the host-wide mode: PID is 0, the events sample every
+	// process, and the followed ones are told to a RunningAdder (already
+	// running) or seen in the records (started later).
+	All bool
 	// Events are the sampler's perf events (one per CPU and thread), for
 	// attaching a BPF program to them with perf.Event.SetBPF.
 	Events []*perf.Event

@@ -19,8 +19,12 @@ const DefaultOutput = "profile.pb.gz"
 // Config describes one session: Command for `tracer run`, PID for
 // `tracer attach`.
 type Config struct {
-	Command  []string      // run: the command line, argv[0] resolved through PATH
-	PID      int           // attach: the process to sample
+	Command []string // run: the command line, argv[0] resolved through PATH
+	PID     int      // attach: the process to sample
+	// All follows every process of the machine that Filter chooses, as
+	// they start and end (tracer attach --all, hostwide.go).
+	All      bool
+	Filter   HostFilter
 	Duration time.Duration // attach: stop after this long; 0 means until Ctrl-C or exit
 	Freq     int           // samples per second; 0 means loader.DefaultFreq
 
@@ -100,18 +104,23 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, err
 	}
 	s := &session{cfg: cfg, sym: symbolize.New(), log: cfg.Log, ringPages: cfg.SamplerRingPages, tm: tm}
-	if cfg.Stream != nil {
+	if cfg.Stream != nil || cfg.All {
+		// The host-wide mode always folds what it saw interval by
+		// interval, so that its memory stays bounded without an export.
 		s.stream = newStreamer(s)
 	}
 	s.tm.mark("checks")
 	defer s.sym.Close()
 	var err error
-	if len(cfg.Command) > 0 {
+	switch {
+	case cfg.All:
+		err = s.hostwide(ctx)
+	case len(cfg.Command) > 0:
 		err = s.run(ctx)
 		if s.perfMaps {
 			defer s.removePerfMaps()
 		}
-	} else {
+	default:
 		err = s.attach(ctx)
 	}
 	if err != nil {
@@ -125,7 +134,14 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 }
 
 func (c *Config) defaults() error {
-	if len(c.Command) == 0 && c.PID == 0 {
+	if c.All {
+		if len(c.Command) > 0 || c.PID != 0 {
+			return usage.Errorf("--all follows every process: give no command and no pid")
+		}
+		if err := c.Filter.Check(); err != nil {
+			return err
+		}
+	} else if len(c.Command) == 0 && c.PID == 0 {
 		return usage.Errorf("nothing to trace: give a command (tracer run -- CMD) or a pid (tracer attach --pid PID)")
 	}
 	if len(c.Command) > 0 && c.PID != 0 {

@@ -195,7 +195,9 @@ func (st *streamer) export(samples []export.Sample, pids map[int]bool, end time.
 		p.Mappings[pid] = s.sym.Mappings(pid)
 		p.Processes[pid] = st.process(pid, p.Mappings[pid])
 	}
-	st.out.Export(p)
+	if st.out != nil {
+		st.out.Export(p)
+	}
 	st.last = end
 	period := uint64(0)
 	if s.cfg.Freq > 0 {
@@ -284,6 +286,15 @@ func (st *streamer) process(pid int, ms []symbolize.Mapping) export.Process {
 	}
 	if p.RuntimeName == "" && symbolize.IsNode(p.ExecutablePath) {
 		p.RuntimeName = "nodejs"
+	}
+	// A process that has already ended is known by its mappings.
+	for _, m := range ms {
+		if p.RuntimeName != "" || p.ExecutablePath != "" {
+			break
+		}
+		if symbolize.IsNode(m.Path) {
+			p.RuntimeName, p.ExecutablePath, p.Executable = "nodejs", m.Path, filepath.Base(m.Path)
+		}
 	}
 	st.procs[pid] = p
 	return p

@@ -20,19 +20,32 @@ func attachCommand() *cli.Command {
 			"JavaScript functions (file and line) read from V8's memory; a node whose V8 layout\n" +
 			"cannot be read gets them only from a perf map (--perf-basic-prof-only-functions), and\n" +
 			"tracer says so. Transitions the process reports are checked live from the first one seen.\n\n" +
+			"With --all, one tracer follows every CPython and Node process of the machine (or those\n" +
+			"--exe, --cgroup and --uid choose) as they start and end, those already running included:\n" +
+			"their samples, Python frames and reported transitions, each process checked on its own,\n" +
+			"until the duration has passed or Ctrl-C. Its memory grows only slowly with the processes\n" +
+			"it has seen; with --otlp-endpoint each interval's profile carries every process as its\n" +
+			"own resource.\n\n" +
 			exitCodesHelp + "\n\n" +
 			"Example:\n" +
-			"   sudo tracer attach --pid 4242 --duration 5s -o app.pb.gz",
-		Flags: append(samplingFlags(),
+			"   sudo tracer attach --pid 4242 --duration 5s -o app.pb.gz\n" +
+			"   sudo tracer attach --all --exe 'python3*,node' --otlp-endpoint http://127.0.0.1:4318",
+		Flags: append(append(samplingFlags(),
 			&cli.StringFlag{Name: "pid", Aliases: []string{"p"}, Usage: "sample process `PID` (required)"},
 			&cli.DurationFlag{Name: "duration", Aliases: []string{"d"}, Usage: "stop after `D` (e.g. 2s); default: until Ctrl-C or exit"},
-		),
+		), hostFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return usage.Errorf("attach takes no arguments (got %q): use --pid PID", c.Args().First())
 			}
+			if c.Bool("all") {
+				return attachAll(c)
+			}
+			if hostFlagSet(c) {
+				return usage.Errorf("--exe, --cgroup and --uid choose processes for --all: add --all, or give --pid alone")
+			}
 			if !c.IsSet("pid") {
-				return usage.Errorf("attach needs a process: tracer attach --pid PID")
+				return usage.Errorf("attach needs a process: tracer attach --pid PID, or --all for every CPython and Node process")
 			}
 			pid, err := parsePID(c.String("pid"))
 			if err != nil {

@@ -38,16 +38,6 @@ func requireTracing(t *testing.T) {
 	}
 }
 
-// probePath is the directory of the Python binding.
-func probePath(t *testing.T, lang string) string {
-	t.Helper()
-	p, err := filepath.Abs(filepath.Join("..", "..", "probe", lang))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // fifoExec copies /bin/true, unlinks it, puts a FIFO named as the kernel
 // names the deleted file and execs the copy through /proc/self/fd; then
 // runs /bin/echo, whose exec would wait if the first one wedged tracer.

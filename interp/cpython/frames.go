@@ -45,6 +45,7 @@ type Frames struct {
 	unnamed  int // of them, stacks with a code object that could not be read
 	addErrs  int // processes the BPF program could not be told about
 	notes    []string
+	gone     []ended // processes and threads that exited, forgotten later (host.go)
 }
 
 // maxAddNotes bounds the notes about processes the BPF program could not be
@@ -279,13 +280,13 @@ func (p *Frames) Observe(rec loader.Record) {
 			}
 		}
 	case *loader.Exit:
-		if r.PID != r.TID || p.reader == nil {
-			return // a thread
+		if r.PID == r.TID && p.reader != nil {
+			// The BPF program's entry for the process goes (its table is
+			// bounded); the names of its code objects stay for the stacks
+			// still in the ring, until exited forgets them.
+			p.reader.RemoveProcess(r.PID)
 		}
-		// The BPF program's entry for the process goes (its table is
-		// bounded); the names of its code objects stay for the stacks
-		// still in the ring.
-		p.reader.RemoveProcess(r.PID)
+		p.exited(r)
 	case *loader.Comm:
 		if !r.Exec {
 			return
