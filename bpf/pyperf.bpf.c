@@ -31,7 +31,7 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 #define PY_MAX_THREADS	256
 #define PY_MAX_INTERPS	4
 #define PY_WINDOW	128
-#define PY_WAKEUP_BYTES (1 << 20)
+#define PY_WAKEUP_BYTES (256 << 10)
 
 #define FRAME_OWNED_BY_CSTACK 3
 
@@ -99,7 +99,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 4 << 20);
+	__uint(max_entries, 1 << 20);
 } py_events SEC(".maps");
 
 

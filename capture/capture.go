@@ -29,7 +29,7 @@ import (
 // concurrent use; Read must be called from one goroutine.
 type Capture struct {
 	objs   bpf.CaptureObjects
-	reader *ringbuf.Reader
+	reader *ringbuf.Reader // nil until the first batch (lazyring.go); under mu
 
 	mu      sync.Mutex
 	links   map[uprobeKey]attached // one uprobe per interpreter file
@@ -99,11 +99,6 @@ func NewCapture(opts CaptureOptions) (*Capture, error) {
 	c := &Capture{links: map[uprobeKey]attached{}, targets: map[int][]Target{}, last: map[stream]uint32{}}
 	if err := loader.LoadCollection(spec, &c.objs); err != nil {
 		return nil, fmt.Errorf("load capture program: %w", verifierTail(err))
-	}
-	c.reader, err = ringbuf.NewReader(c.objs.Batches)
-	if err != nil {
-		c.objs.Close()
-		return nil, fmt.Errorf("open capture ring: %w", err)
 	}
 	return c, nil
 }
@@ -250,11 +245,18 @@ func (c *Capture) Detach(pid int) error {
 // what is already in the ring and returns nil. An error from fn stops Read and
 // is returned. Undecodable records are counted (Stats.BadFrames), not returned.
 func (c *Capture) Read(ctx context.Context, fn func(Batch) error) error {
-	stop := context.AfterFunc(ctx, func() { c.reader.Flush() })
+	if first, err := c.awaitFirstBatch(ctx); err != nil || !first {
+		return err
+	}
+	reader, err := c.openReader()
+	if err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() { reader.Flush() })
 	defer stop()
 	var rec ringbuf.Record
 	for {
-		err := c.reader.ReadInto(&rec)
+		err := reader.ReadInto(&rec)
 		switch {
 		case errors.Is(err, ringbuf.ErrFlushed):
 			// Everything in the ring when ctx ended has been read.
@@ -395,8 +397,13 @@ func (c *Capture) Close() error {
 		if err := loader.CloseLinks(links); err != nil && first == nil {
 			first = fmt.Errorf("detach uprobes: %w", err)
 		}
-		if err := c.reader.Close(); err != nil && first == nil {
-			first = fmt.Errorf("close capture ring: %w", err)
+		c.mu.Lock()
+		reader := c.reader
+		c.mu.Unlock()
+		if reader != nil {
+			if err := reader.Close(); err != nil && first == nil {
+				first = fmt.Errorf("close capture ring: %w", err)
+			}
 		}
 		if err := c.objs.Close(); err != nil && first == nil {
 			first = fmt.Errorf("close capture objects: %w", err)

@@ -14,13 +14,23 @@ import (
 // opened without blocking (a FIFO would wait for a writer forever) and must
 // be a regular file. The caller calls done when finished with the ELF file.
 func OpenELF(path string) (ef *elf.File, done func() error, err error) {
+	ef, f, err := OpenELFFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ef, f.Close, nil
+}
+
+// OpenELFFile is OpenELF that also returns the open file, for reading its
+// sections in place (symbolize.MappedDWARF); the caller closes it.
+func OpenELFFile(path string) (ef *elf.File, f *os.File, err error) {
 	flags := os.O_RDONLY | syscall.O_NONBLOCK
 	if !strings.HasPrefix(path, "/proc/") {
 		// A mapping's path names the file itself: a link there was put
 		// by the program since (/proc's magic links are followed).
 		flags |= syscall.O_NOFOLLOW
 	}
-	f, err := os.OpenFile(path, flags, 0)
+	f, err = os.OpenFile(path, flags, 0)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -35,7 +45,7 @@ func OpenELF(path string) (ef *elf.File, done func() error, err error) {
 		f.Close()
 		return nil, nil, err
 	}
-	return ef, f.Close, nil
+	return ef, f, nil
 }
 
 // ErrNotRegular: a file a traced program names is not a regular file.

@@ -5,7 +5,9 @@ import (
 	"debug/elf"
 	"errors"
 	"io"
+	"math"
 	"runtime/debug"
+	"slices"
 	"sort"
 )
 
@@ -15,8 +17,14 @@ import (
 type lineTable struct {
 	d     *dwarf.Data
 	units []*dwarf.Entry
-	cus   []cuRange         // sorted by lo
-	rows  map[int][]lineRow // unit index → rows sorted by address
+	// With the per-unit path, d and units are nil: secs holds the sections
+	// (and keeps their mapping), and unitOffs the offset in .debug_info of
+	// each unit .debug_aranges names.
+	secs     *dwarfSections
+	unitOffs []uint64
+	heads    [][]byte          // by unit, when .debug_info is compressed (unitHeads)
+	cus      []cuRange         // sorted by lo
+	rows     map[int]*unitRows // unit index → its decoded rows
 }
 
 // cuRange is one address range of a compilation unit.
@@ -25,14 +33,24 @@ type cuRange struct {
 	unit   int
 }
 
-// lineRow is one row of a line program; end marks the address after a
-// sequence, where no line applies.
+// unitRows are the rows of one unit's line program, sorted by address.
+type unitRows struct {
+	files []string // the unit's file names, by lineRow.file
+	rows  []lineRow
+}
+
+// lineRow is one row of a line program, in 16 bytes (a unit such as
+// CPython's ceval.c has tens of thousands). line is endLine at the address
+// after a sequence, where no line applies, and 0 where the program gives
+// none.
 type lineRow struct {
 	addr uint64
-	file string
-	line int
-	end  bool
+	file uint32
+	line int32
 }
+
+// endLine marks the row that ends a sequence.
+const endLine = -1
 
 // maxLineRows bounds the rows decoded for one compilation unit.
 const maxLineRows = 1 << 22
@@ -52,13 +70,25 @@ func readLineTable(ra io.ReaderAt) (lt *lineTable) {
 	if err != nil || f.Section(".debug_info") == nil || f.Section(".debug_line") == nil {
 		return nil
 	}
-	d, ok := mappedDWARF(f, ra)
+	secs, ok := mappedSections(f, ra)
+	if ok {
+		if lt := perUnitLineTable(secs); lt != nil {
+			return lt
+		}
+	}
+	var d *dwarf.Data
+	if ok {
+		var info []byte
+		if info, ok = secs.fullInfo(); ok {
+			d, ok = secs.data(info)
+		}
+	}
 	if !ok {
 		if d, err = f.DWARF(); err != nil {
 			return nil
 		}
 	}
-	lt = &lineTable{d: d, rows: map[int][]lineRow{}}
+	lt = &lineTable{d: d, secs: secs, rows: map[int]*unitRows{}}
 	r := d.Reader()
 	for {
 		e, err := r.Next()
@@ -110,25 +140,40 @@ func (lt *lineTable) lookup(pc uint64) (file string, line int, ok bool) {
 
 // unitLookup finds pc in the rows of one unit, decoding them if needed.
 func (lt *lineTable) unitLookup(unit int, pc uint64) (string, int, bool) {
-	rows, seen := lt.rows[unit]
+	u, seen := lt.rows[unit]
 	if !seen {
-		rows = lt.decode(unit)
-		lt.rows[unit] = rows
+		u = lt.decode(unit)
+		lt.rows[unit] = u
 	}
+	rows := u.rows
 	k := sort.Search(len(rows), func(k int) bool { return rows[k].addr > pc }) - 1
-	if k < 0 || rows[k].end || rows[k].line == 0 {
+	if k < 0 || rows[k].line <= 0 {
 		return "", 0, false
 	}
-	return rows[k].file, rows[k].line, true
+	return u.files[rows[k].file], int(rows[k].line), true
 }
 
 // decode reads the line program of one unit into rows sorted by address.
-func (lt *lineTable) decode(unit int) []lineRow {
-	lr, err := lt.d.LineReader(lt.units[unit])
+func (lt *lineTable) decode(unit int) *unitRows {
+	var lr *dwarf.LineReader
+	var err error
+	if lt.d != nil {
+		lr, err = lt.d.LineReader(lt.units[unit])
+	} else {
+		var info []byte
+		if lt.heads != nil {
+			info = lt.heads[unit]
+		} else {
+			info = lt.secs.info[lt.unitOffs[unit]:]
+		}
+		lr, err = lt.secs.unitLineReader(info)
+	}
+	u := &unitRows{}
 	if err != nil || lr == nil {
-		return nil
+		return u
 	}
 	var rows []lineRow
+	fileIndex := map[*dwarf.LineFile]uint32{}
 	var le dwarf.LineEntry
 	for len(rows) < maxLineRows {
 		if err := lr.Next(&le); err != nil {
@@ -137,10 +182,21 @@ func (lt *lineTable) decode(unit int) []lineRow {
 			}
 			break
 		}
-		row := lineRow{addr: le.Address, line: le.Line, end: le.EndSequence}
-		if le.File != nil {
-			row.file = le.File.Name
+		row := lineRow{addr: le.Address, line: int32(min(max(le.Line, 0), math.MaxInt32))}
+		if le.EndSequence {
+			row.line = endLine
 		}
+		i, ok := fileIndex[le.File] // nil: a row without a file
+		if !ok {
+			i = uint32(len(u.files))
+			fileIndex[le.File] = i
+			name := ""
+			if le.File != nil {
+				name = le.File.Name
+			}
+			u.files = append(u.files, name)
+		}
+		row.file = i
 		rows = append(rows, row)
 	}
 	// Sequences may come in any order; within one address the last row wins,
@@ -149,7 +205,7 @@ func (lt *lineTable) decode(unit int) []lineRow {
 	out := rows[:0]
 	for _, r := range rows {
 		if n := len(out); n > 0 && out[n-1].addr == r.addr {
-			if r.end && !out[n-1].end {
+			if r.line == endLine && out[n-1].line != endLine {
 				continue
 			}
 			out[n-1] = r
@@ -157,5 +213,6 @@ func (lt *lineTable) decode(unit int) []lineRow {
 		}
 		out = append(out, r)
 	}
-	return out
+	u.rows = slices.Clone(out) // the growth of rows is not kept
+	return u
 }

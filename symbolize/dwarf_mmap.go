@@ -6,10 +6,89 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"sync"
 	"syscall"
 )
 
-// mappedDWARF opens the DWARF of an executable or shared object whose
+// MappedDWARF opens the DWARF of the executable or shared object f, whose
+// contents are the file ra, for reading its types and lines, with the
+// sections read in place as mappedSections does (call frames, public names
+// and variable locations left out). ok is false when that cannot be done:
+// the caller then uses f.DWARF. release unmaps the file at once (d must not
+// be used after it); without it the mapping lives as long as d.
+func MappedDWARF(f *elf.File, ra io.ReaderAt) (d *dwarf.Data, release func(), ok bool) {
+	secs, ok := mappedSections(f, ra)
+	if !ok {
+		return nil, nil, false
+	}
+	info, ok := secs.fullInfo()
+	if !ok {
+		secs.mapped.unmap()
+		return nil, nil, false
+	}
+	if d, ok = secs.data(info); !ok {
+		secs.mapped.unmap()
+		return nil, nil, false
+	}
+	// The runtime holds a cleanup's argument until d is unreachable, and
+	// with it the sections and their mapping.
+	runtime.AddCleanup(d, func(*dwarfSections) {}, secs)
+	return d, secs.mapped.unmap, true
+}
+
+// fileMapping is a read-only mapping of a file, unmapped once.
+type fileMapping struct {
+	b    []byte
+	once sync.Once
+}
+
+func (m *fileMapping) unmap() { m.once.Do(func() { syscall.Munmap(m.b) }) }
+
+// dwarfSections are the sections line tables need, each mapped from the
+// file or, when compressed, inflated onto the heap.
+type dwarfSections struct {
+	abbrev, aranges, info, line, ranges, str []byte
+	addr, lineStr, strOffsets, rnglists      []byte // DWARF 5
+	// infoSection is a compressed .debug_info not inflated (info is nil
+	// then): the per-unit path keeps only the head of each unit
+	// (unitHeads), and fullInfo inflates it whole for the other path.
+	infoSection *elf.Section
+	mapped      *fileMapping // what the sections are read from
+}
+
+// fullInfo returns .debug_info whole, inflating it if needed.
+func (s *dwarfSections) fullInfo() ([]byte, bool) {
+	if s.info == nil && s.infoSection != nil {
+		b, err := s.infoSection.Data()
+		if err != nil {
+			return nil, false
+		}
+		s.info, s.infoSection = b, nil
+	}
+	return s.info, true
+}
+
+// data opens the DWARF of the sections with info as its .debug_info: the
+// whole section, or one unit of it (lineTable.perUnit).
+func (s *dwarfSections) data(info []byte) (*dwarf.Data, bool) {
+	d, err := dwarf.New(s.abbrev, s.aranges, nil, info, s.line, nil, s.ranges, s.str)
+	if err != nil {
+		return nil, false
+	}
+	for _, x := range []struct {
+		name string
+		b    []byte
+	}{{".debug_addr", s.addr}, {".debug_line_str", s.lineStr}, {".debug_str_offsets", s.strOffsets}, {".debug_rnglists", s.rnglists}} {
+		if x.b != nil {
+			if err := d.AddSection(x.name, x.b); err != nil {
+				return nil, false
+			}
+		}
+	}
+	return d, true
+}
+
+// mappedSections reads the DWARF sections of an executable or shared object whose
 // contents are the file ra for its line tables, with only the sections
 // those need, and the uncompressed ones read in place from a read-only
 // mapping of the file instead of copied onto the heap (f.DWARF reads every
@@ -18,9 +97,9 @@ import (
 // become resident, and they are the page cache's, shared and clean.
 // Compressed sections (separate debug files often are) are inflated onto
 // the heap, as f.DWARF would. The mapping lives as long as the returned
-// data. ok is false when the object needs relocations or a section cannot
+// sections. ok is false when the object needs relocations or a section cannot
 // be read: the caller then uses f.DWARF.
-func mappedDWARF(f *elf.File, ra io.ReaderAt) (d *dwarf.Data, ok bool) {
+func mappedSections(f *elf.File, ra io.ReaderAt) (secs *dwarfSections, ok bool) {
 	file, isFile := ra.(*os.File)
 	if !isFile || f.Type == elf.ET_REL {
 		return nil, false
@@ -56,33 +135,28 @@ func mappedDWARF(f *elf.File, ra io.ReaderAt) (d *dwarf.Data, ok bool) {
 		}
 		return data[s.Offset : s.Offset+s.Size : s.Offset+s.Size], true
 	}
-	var secs [8][]byte
-	// Call frames and public names are not needed for lines.
-	for i, name := range []string{".debug_abbrev", ".debug_aranges", "", ".debug_info", ".debug_line", "", ".debug_ranges", ".debug_str"} {
-		if name == "" {
-			continue
-		}
-		if secs[i], ok = section(name); !ok {
-			return nil, false
-		}
-	}
-	d, err = dwarf.New(secs[0], secs[1], secs[2], secs[3], secs[4], secs[5], secs[6], secs[7])
-	if err != nil {
+	secs = &dwarfSections{}
+	// Call frames, public names and variable locations are not needed for lines.
+	if s := f.Section(".debug_info"); s != nil && s.Flags&elf.SHF_COMPRESSED != 0 && s.Type != elf.SHT_NOBITS {
+		secs.infoSection = s // read lazily (fullInfo, unitHeads)
+	} else if secs.info, ok = section(".debug_info"); !ok {
 		return nil, false
 	}
-	// DWARF 5; variable locations (.debug_loclists) are not needed.
-	for _, name := range []string{".debug_addr", ".debug_line_str", ".debug_str_offsets", ".debug_rnglists"} {
-		b, ok := section(name)
-		if !ok {
+	for _, x := range []struct {
+		name string
+		dst  *[]byte
+	}{
+		{".debug_abbrev", &secs.abbrev}, {".debug_aranges", &secs.aranges},
+		{".debug_line", &secs.line}, {".debug_ranges", &secs.ranges}, {".debug_str", &secs.str},
+		{".debug_addr", &secs.addr}, {".debug_line_str", &secs.lineStr},
+		{".debug_str_offsets", &secs.strOffsets}, {".debug_rnglists", &secs.rnglists},
+	} {
+		if *x.dst, ok = section(x.name); !ok {
 			return nil, false
-		}
-		if b != nil {
-			if err := d.AddSection(name, b); err != nil {
-				return nil, false
-			}
 		}
 	}
 	unmap = false
-	runtime.AddCleanup(d, func(b []byte) { syscall.Munmap(b) }, data)
-	return d, true
+	secs.mapped = &fileMapping{b: data}
+	runtime.AddCleanup(secs, (*fileMapping).unmap, secs.mapped)
+	return secs, true
 }

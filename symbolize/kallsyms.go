@@ -24,9 +24,66 @@ type ksym struct {
 	module string // "" for the kernel image
 }
 
-// kernelSymbols is a sorted table of kernel text symbols.
+// kernelSymbols is a sorted table of kernel text symbols, stored compactly:
+// 16 bytes a symbol beside its name's bytes (a ksym is 40), for the 120 000
+// text symbols of a kernel.
 type kernelSymbols struct {
-	syms []ksym
+	syms    []ksymEntry
+	names   [][]byte // the names, in chunks of nameChunk bytes, never grown
+	modules []string // by index; modules[0] is "" (the kernel image)
+}
+
+// nameChunk is the size of a chunk of names: growing one slice instead
+// would copy the 3 MiB of names about five times over.
+const nameChunk = 1 << 16
+
+// ksymEntry is one symbol of kernelSymbols: its name is nameLen bytes at
+// name%nameChunk in chunk name/nameChunk, and its module modules[module].
+type ksymEntry struct {
+	addr    uint64
+	name    uint32
+	nameLen uint16
+	module  uint16
+}
+
+// len is the number of symbols.
+func (k *kernelSymbols) len() int { return len(k.syms) }
+
+// at returns symbol i.
+func (k *kernelSymbols) at(i int) ksym {
+	e := k.syms[i]
+	c, at := e.name/nameChunk, e.name%nameChunk
+	return ksym{addr: e.addr, name: string(k.names[c][at : at+uint32(e.nameLen)]), module: k.modules[e.module]}
+}
+
+// add appends a symbol; false when the table cannot hold it (a name of 64
+// KiB, 4 GiB of names, 64 Ki modules), which no kernel has.
+func (k *kernelSymbols) add(s ksym, moduleIndex map[string]uint16) bool {
+	if len(s.name) >= nameChunk {
+		return false
+	}
+	if n := len(k.names); n == 0 || len(k.names[n-1])+len(s.name) > nameChunk {
+		if n >= 1<<32/nameChunk {
+			return false
+		}
+		k.names = append(k.names, make([]byte, 0, nameChunk))
+	}
+	if len(k.modules) == 0 {
+		k.modules = append(k.modules, "")
+	}
+	m, ok := moduleIndex[s.module]
+	if !ok && s.module != "" {
+		if len(k.modules) > 0xffff {
+			return false
+		}
+		m = uint16(len(k.modules))
+		k.modules = append(k.modules, strings.Clone(s.module))
+		moduleIndex[k.modules[m]] = m
+	}
+	c := len(k.names) - 1
+	k.syms = append(k.syms, ksymEntry{addr: s.addr, name: uint32(c*nameChunk + len(k.names[c])), nameLen: uint16(len(s.name)), module: m})
+	k.names[c] = append(k.names[c], s.name...)
+	return true
 }
 
 // loadKallsyms reads a kallsyms file.
@@ -50,17 +107,12 @@ const maxKallsymsBytes = 256 << 20
 // parseKallsyms keeps the text symbols (types t and T) of a kallsyms file:
 // "ffffffff81000000 T _stext" or "ffffffffc0a01000 t foo\t[mod]".
 // Addresses that are all zero (kptr_restrict) are dropped. The file is read
-// a buffer at a time and only the kept names are copied, into 64 KiB chunks
-// (module names once each): the names take about half the file, nothing is
-// copied twice (the file was read whole and copied again before), and
-// parsing allocates a few dozen times, not per line.
+// a buffer at a time, and only the kept names are copied, into one byte
+// slice (kernelSymbols).
 func parseKallsyms(r io.Reader) (*kernelSymbols, error) {
 	br := bufio.NewReaderSize(io.LimitReader(r, maxKallsymsBytes), 64<<10)
-	var (
-		k       = &kernelSymbols{syms: make([]ksym, 0, 1<<16)}
-		chunk   []byte // names are copied here; a full chunk is left as is
-		modules = map[string]string{}
-	)
+	k := &kernelSymbols{syms: make([]ksymEntry, 0, 1<<17)} // 2 MiB: 122 000 symbols here
+	modules := map[string]uint16{}
 	for {
 		line, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
@@ -74,25 +126,10 @@ func parseKallsyms(r io.Reader) (*kernelSymbols, error) {
 			line = line[:n-1]
 		}
 		if len(line) > 0 {
-			// The line is only looked at until the next read: the kept
-			// name is copied into the chunk, whose bytes never change once
-			// written, so the name can be a string over them.
+			// The line is only looked at until the next read: add copies
+			// what it keeps.
 			if ks, ok := parseKallsymsLine(unsafe.String(&line[0], len(line))); ok {
-				if cap(chunk)-len(chunk) < len(ks.name) {
-					chunk = make([]byte, 0, max(64<<10, len(ks.name)))
-				}
-				start := len(chunk)
-				chunk = append(chunk, ks.name...)
-				ks.name = unsafe.String(&chunk[start], len(ks.name))
-				if ks.module != "" {
-					m, ok := modules[ks.module]
-					if !ok {
-						m = strings.Clone(ks.module)
-						modules[m] = m
-					}
-					ks.module = m
-				}
-				k.syms = append(k.syms, ks)
+				k.add(ks, modules)
 			}
 		}
 		if err == io.EOF {
@@ -108,7 +145,7 @@ func parseKallsyms(r io.Reader) (*kernelSymbols, error) {
 	return k, nil
 }
 
-func compareKsym(a, b ksym) int { return cmp.Compare(a.addr, b.addr) }
+func compareKsym(a, b ksymEntry) int { return cmp.Compare(a.addr, b.addr) }
 
 // parseKallsymsLine reads one line as strings.Fields would split it:
 // address, a one-letter type, the name, and the module in brackets.
@@ -161,11 +198,10 @@ func (k *kernelSymbols) lookup(addr uint64) (ksym, bool) {
 	if i < 0 {
 		return ksym{}, false
 	}
-	s := k.syms[i]
-	if addr-s.addr > maxKernelSymbolSize {
+	if addr-k.syms[i].addr > maxKernelSymbolSize {
 		return ksym{}, false
 	}
-	return s, true
+	return k.at(i), true
 }
 
 // frame resolves a kernel address.

@@ -42,16 +42,16 @@ func TestKallsymsMatchesFieldsParser(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(got.syms) != len(want.syms) {
-				t.Fatalf("%d symbols, want %d", len(got.syms), len(want.syms))
+			if got.len() != len(want) {
+				t.Fatalf("%d symbols, want %d", got.len(), len(want))
 			}
-			for i := range got.syms {
-				if got.syms[i] != want.syms[i] {
-					t.Fatalf("symbol %d: got %+v, want %+v", i, got.syms[i], want.syms[i])
+			for i := range want {
+				if got.at(i) != want[i] {
+					t.Fatalf("symbol %d: got %+v, want %+v", i, got.at(i), want[i])
 				}
 			}
-			if name == "proc" && len(got.syms) < 1000 {
-				t.Fatalf("only %d text symbols in /proc/kallsyms: run as root", len(got.syms))
+			if name == "proc" && got.len() < 1000 {
+				t.Fatalf("only %d text symbols in /proc/kallsyms: run as root", got.len())
 			}
 		})
 	}
@@ -59,8 +59,8 @@ func TestKallsymsMatchesFieldsParser(t *testing.T) {
 
 // parseKallsymsFields is the parser the current one replaced, kept as the
 // reference.
-func parseKallsymsFields(r io.Reader) (*kernelSymbols, error) {
-	k := &kernelSymbols{}
+func parseKallsymsFields(r io.Reader) ([]ksym, error) {
+	var syms []ksym
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
 	for sc.Scan() {
@@ -79,13 +79,13 @@ func parseKallsymsFields(r io.Reader) (*kernelSymbols, error) {
 		if len(fields) >= 4 {
 			s.module = strings.Trim(fields[3], "[]")
 		}
-		k.syms = append(k.syms, s)
+		syms = append(syms, s)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err
 	}
-	sort.SliceStable(k.syms, func(i, j int) bool { return k.syms[i].addr < k.syms[j].addr })
-	return k, nil
+	sort.SliceStable(syms, func(i, j int) bool { return syms[i].addr < syms[j].addr })
+	return syms, nil
 }
 
 // BenchmarkKallsyms reads and parses /proc/kallsyms (120 000 text symbols

@@ -122,7 +122,7 @@ func (s *Symbolizer) Kernel(addr uint64) Frame {
 		s.kernel, s.kernelErr = loadKallsyms(s.kallsyms)
 		if s.kernelErr != nil {
 			s.warn("the kernel", s.kernelErr)
-		} else if len(s.kernel.syms) == 0 {
+		} else if s.kernel.len() == 0 {
 			s.warn("the kernel", fmt.Errorf("%s shows no addresses; run as root or set kernel.kptr_restrict=0", s.kallsyms))
 		}
 	}

@@ -102,6 +102,7 @@ func commands() []*cli.Command {
 		verifyCommand(),
 		diffCommand(),
 		reportCommand(),
+		cacheCommand(),
 		versionCommand(),
 	}
 }

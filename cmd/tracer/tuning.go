@@ -20,6 +20,7 @@ const (
 	captureRingBytesEnv = "TRACER_CAPTURE_RING_BYTES"
 	timingEnv           = "TRACER_TIMING"
 	cpuProfileEnv       = "TRACER_CPUPROFILE"
+	memProfileEnv       = "TRACER_MEMPROFILE"
 	disableFeaturesEnv  = "TRACER_DISABLE_FEATURES"
 )
 
@@ -36,6 +37,8 @@ func tuningFlags() []cli.Flag {
 			Usage: "print how long each phase of a session took"},
 		&cli.StringFlag{Name: "cpuprofile", Hidden: true, EnvVars: []string{cpuProfileEnv},
 			Usage: "write a Go CPU profile of tracer to `FILE` (go tool pprof FILE)"},
+		&cli.StringFlag{Name: "memprofile", Hidden: true, EnvVars: []string{memProfileEnv},
+			Usage: "write a Go heap profile of tracer to `FILE` when it finishes (go tool pprof -sample_index=alloc_space FILE)"},
 		&cli.StringSliceFlag{Name: "disable-features", Hidden: true, EnvVars: []string{disableFeaturesEnv},
 			Usage: "report these kernel features (perf_event, bpf, uprobe) missing, to see what a user without them sees"},
 	}
@@ -80,6 +83,7 @@ func ringKnob(c *cli.Context, flag, env string, lo, hi uint64) (uint64, error) {
 // program). Failing to profile only costs the profile.
 func startTuning(c *cli.Context) error {
 	loader.DisableFeatures(disableFeaturesEnv, c.StringSlice("disable-features")...)
+	memProfile = c.String("memprofile")
 	path := c.String("cpuprofile")
 	if path == "" {
 		return nil
@@ -102,8 +106,24 @@ func startTuning(c *cli.Context) error {
 // cpuProfile is the file of the profile startTuning started, or nil.
 var cpuProfile *os.File
 
-// stopTuning ends the CPU profile, if any.
-func stopTuning(*cli.Context) error {
+// memProfile is where stopTuning writes the heap profile, or "".
+var memProfile string
+
+// stopTuning ends the CPU profile, if any, and writes the heap profile.
+func stopTuning(c *cli.Context) error {
+	if memProfile != "" {
+		f, err := os.Create(memProfile)
+		if err == nil {
+			err = pprof.Lookup("allocs").WriteTo(f, 0)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			fmt.Fprintf(c.App.ErrWriter, "tracer: %s: %v\n", memProfileEnv, err)
+		}
+		memProfile = ""
+	}
 	if cpuProfile != nil {
 		pprof.StopCPUProfile()
 		cpuProfile.Close()

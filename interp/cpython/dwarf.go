@@ -5,7 +5,11 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
+	"io"
+	"runtime/debug"
 	"strings"
+
+	"github.com/tracer-dev/tracer/symbolize"
 )
 
 // errNoDWARF says an interpreter file carries no debug information.
@@ -15,21 +19,32 @@ var errNoDWARF = errors.New("no DWARF debug information")
 type dwarfTypes struct {
 	d     *dwarf.Data
 	names map[string][]dwarf.Offset // typedef or struct name → entries
+	// release unmaps the file the DWARF is read from; nil when it was read
+	// onto the heap. d must not be used after it.
+	release func()
 }
 
 // loadDWARFTypes indexes the top-level named types of an ELF file's DWARF.
 // done, when set, is asked now and then (after 1, 2, 4, 8… compile units)
 // whether what was indexed so far is enough; a libpython's DWARF is large,
 // and the types it needs appear in its first units.
-func loadDWARFTypes(f *elf.File, done func(*dwarfTypes) bool) (*dwarfTypes, error) {
+func loadDWARFTypes(f *elf.File, ra io.ReaderAt, done func(*dwarfTypes) bool) (*dwarfTypes, error) {
 	if f.Section(".debug_info") == nil {
 		return nil, errNoDWARF
 	}
-	d, err := f.DWARF()
-	if err != nil {
-		return nil, fmt.Errorf("read dwarf: %w", err)
+	t := &dwarfTypes{names: map[string][]dwarf.Offset{}}
+	// In place when it can be: f.DWARF copies every debug section (tens
+	// of MiB for a Python built with -g) onto the heap.
+	d, release, ok := symbolize.MappedDWARF(f, ra)
+	if ok {
+		t.release = release
+	} else {
+		var err error
+		if d, err = f.DWARF(); err != nil {
+			return nil, fmt.Errorf("read dwarf: %w", err)
+		}
 	}
-	t := &dwarfTypes{d: d, names: map[string][]dwarf.Offset{}}
+	t.d = d
 	r := d.Reader()
 	units, next := 0, 1
 	for {
@@ -148,9 +163,24 @@ func underlyingStruct(t dwarf.Type) (*dwarf.StructType, bool) {
 }
 
 // dwarfOffsets reads the layout of a CPython 3.minor from its DWARF.
-func dwarfOffsets(f *elf.File, minor int) (Layout, error) {
+func dwarfOffsets(f *elf.File, ra io.ReaderAt, minor int) (_ Layout, err error) {
+	// The sections may be mapped from the file (symbolize.MappedDWARF): a
+	// file cut short under us faults, and corrupt DWARF may panic in
+	// debug/dwarf; either is an error here, never a crash.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("read dwarf: %v", r)
+		}
+	}()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	var found Layout
-	t, err := loadDWARFTypes(f, func(t *dwarfTypes) bool {
+	var t *dwarfTypes
+	defer func() {
+		if t != nil && t.release != nil {
+			t.release() // the layout is read: unmap the file now
+		}
+	}()
+	t, err = loadDWARFTypes(f, ra, func(t *dwarfTypes) bool {
 		o, err := t.pythonOffsets(minor)
 		found = o
 		return err == nil

@@ -96,11 +96,11 @@ func Inspect(path string) (*File, error) {
 }
 
 func inspect(path string) (*File, error) {
-	ef, done, err := loader.OpenELF(path)
+	ef, file, err := loader.OpenELFFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("inspect python %s: %w", path, err)
 	}
-	defer done()
+	defer file.Close()
 	syms := elfSymbols(ef)
 	runtime, ok := syms["_PyRuntime"]
 	if !ok {
@@ -139,7 +139,7 @@ func inspect(path string) (*File, error) {
 	case err == nil:
 		pf.Layout, sources = o, append(sources, "_Py_DebugOffsets")
 	default:
-		if o, err := dwarfOffsets(ef, minor); err == nil {
+		if o, err := cachedDWARFOffsets(ef, file, minor); err == nil {
 			pf.Layout, sources = o, append(sources, "dwarf")
 		} else {
 			pf.Layout, _ = BuiltinLayout(minor)

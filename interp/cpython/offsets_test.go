@@ -1,11 +1,12 @@
 package cpython
 
 import (
-	"debug/elf"
 	"errors"
 	"fmt"
 	"os"
 	"testing"
+
+	"github.com/tracer-dev/tracer/loader"
 )
 
 // pyenvLib returns the shared libpython of a pyenv build, failing the test
@@ -30,12 +31,12 @@ var pyenvVersions = []struct {
 func TestDWARFOffsetsMatchBuiltinTable(t *testing.T) {
 	for _, v := range pyenvVersions {
 		t.Run(v.version, func(t *testing.T) {
-			f, err := elf.Open(pyenvLib(t, v.version))
+			f, file, err := loader.OpenELFFile(pyenvLib(t, v.version))
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer f.Close()
-			got, err := dwarfOffsets(f, v.minor)
+			defer file.Close()
+			got, err := dwarfOffsets(f, file, v.minor)
 			if err != nil {
 				t.Fatal(err)
 			}
