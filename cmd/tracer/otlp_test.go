@@ -152,8 +152,13 @@ func TestOTLPCollectorStopped(t *testing.T) {
 	needCapture(t)
 	col := startCollector(t)
 	dir := t.TempDir()
+	// The program works, waits until the test has stopped the Collector
+	// (the file "stop"), then works again: however fast or loaded the
+	// machine, samples are taken on both sides of the stop.
+	py, container := realPython(t), filepath.Join(wd(t), "../../examples/python_container.py")
+	script := fmt.Sprintf(`%[1]s %[2]s --steps 20000 && while [ ! -e stop ]; do sleep 0.05; done && %[1]s %[2]s --steps 20000`, py, container)
 	cmd := exec.Command(tracerBin, "run", "-o", "p.pb.gz", "--otlp-endpoint", col.endpoint, "--otlp-interval", "1s", "--",
-		realPython(t), filepath.Join(wd(t), "../../examples/python_container.py"), "--steps", "60000")
+		"sh", "-c", script)
 	cmd.Dir = dir
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -161,14 +166,19 @@ func TestOTLPCollectorStopped(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Stop the Collector once a profile has arrived.
+	deadline := time.Now().Add(5 * time.Minute)
 	for col.profiles(t).requests == 0 {
-		if cmd.ProcessState != nil {
-			break
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no profile arrived in 5 minutes\n%s", stderr.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	col.stop()
 	before := col.profiles(t).samples
+	if err := os.WriteFile(filepath.Join(dir, "stop"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	err := cmd.Wait()
 	if err != nil {
 		t.Fatalf("tracer: %v, want exit 0\n%s", err, stderr.String())
