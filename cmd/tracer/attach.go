@@ -60,30 +60,37 @@ func attachCommand() *cli.Command {
 			}
 			cfg.PID = pid
 			cfg.Duration = c.Duration("duration")
-			html, trace, err := prepareHTML(c, &cfg, attachTarget(pid), nil)
-			if err != nil {
-				return err
-			}
-			defer html.close()
-			exp, err := addOTLP(c, &cfg)
-			if err != nil {
-				return err
-			}
-			tr, err := addTransitions(c, &cfg, nil, trace)
-			if err != nil {
-				return err
-			}
-			_, err = session.Run(c.Context, cfg)
-			closeOTLP(c, exp)
-			if err != nil {
-				return sessionError(err)
-			}
-			if err := html.write(c, tr, ""); err != nil {
-				return err
-			}
-			return verdictExit(tr)
+			return traceRunning(c, cfg, attachTarget(pid))
 		},
 	}
+}
+
+// traceRunning traces what is already running (one process, or the whole
+// host) with the outputs the flags ask for, and returns the live check's
+// exit. target names it in the HTML report.
+func traceRunning(c *cli.Context, cfg session.Config, target string) error {
+	html, trace, err := prepareHTML(c, &cfg, target, nil)
+	if err != nil {
+		return err
+	}
+	defer html.close()
+	exp, err := addOTLP(c, &cfg)
+	if err != nil {
+		return err
+	}
+	tr, err := addTransitions(c, &cfg, nil, trace)
+	if err != nil {
+		return err
+	}
+	_, err = session.Run(c.Context, cfg)
+	closeOTLP(c, exp)
+	if err != nil {
+		return sessionError(err)
+	}
+	if err := html.write(c, tr, ""); err != nil {
+		return err
+	}
+	return verdictExit(tr)
 }
 
 func parsePID(s string) (int, error) {

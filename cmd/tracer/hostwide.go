@@ -57,26 +57,5 @@ func attachAll(c *cli.Context) error {
 	if err := cfg.Filter.Check(); err != nil {
 		return err
 	}
-	html, trace, err := prepareHTML(c, &cfg, "every CPython and Node process", nil)
-	if err != nil {
-		return err
-	}
-	defer html.close()
-	exp, err := addOTLP(c, &cfg)
-	if err != nil {
-		return err
-	}
-	tr, err := addTransitions(c, &cfg, nil, trace)
-	if err != nil {
-		return err
-	}
-	_, err = session.Run(c.Context, cfg)
-	closeOTLP(c, exp)
-	if err != nil {
-		return sessionError(err)
-	}
-	if err := html.write(c, tr, ""); err != nil {
-		return err
-	}
-	return verdictExit(tr)
+	return traceRunning(c, cfg, "every CPython and Node process")
 }
