@@ -475,13 +475,17 @@ func (l *Layout) read(u32 func(string) (uint32, bool)) error {
 		// V8 11+: Code is a small object pointing at its InstructionStream.
 		l.CodeStartIsPointer = true
 		if okSPT && !okStart {
-			// V8 11.x exports the tables but not the rest.
+			// V8 11.x exports the tables but not the rest: after the
+			// InstructionStream pointer come the entry point, the flags
+			// (u32) and, before V8 11.4.59, a builtin id and kind-specific
+			// flags (two u16) ahead of the instruction size.
 			start = spt + 2*8
 			flags = start + 8
 			size = flags + 4
 			if !l.atLeast(11, 4, 59) {
 				size += 4
 			}
+			okFlags, okSize = true, true
 			fallback = append(fallback, "Code instruction fields")
 		} else if okStart && !okSPT {
 			// V8 12+: the tables precede the wrapper and stream pointers.
