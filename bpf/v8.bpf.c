@@ -17,6 +17,9 @@
 // the JSFunction's SharedFunctionInfo and, for Ignition frames (running in
 // the embedded builtins, with a Smi bytecode offset), the BytecodeArray and
 // offset; user space names the rest from the code around the instruction.
+// A sample in a builtin that runs without a frame of its own leaves the
+// frame pointer at its caller's frame: for that leaf frame the walk also
+// records a return address found at the stack pointer.
 // The return value 1 keeps the perf sample.
 
 #include "vmlinux.h"
@@ -96,7 +99,33 @@ struct v8_walk {
 	struct v8_scratch *s;
 	__u64 fp;
 	__u64 pc;
+	__u64 sp; // the sampled stack pointer
 };
+
+#define V8_SP_WORDS 4
+
+// v8_stack_ret looks at the words at the stack pointer for what may be the
+// return address of a builtin that runs without a frame of its own (the
+// arithmetic builtins Sparkplug code calls, for one): the first that is
+// neither in node's code, nor a Smi, nor outside user space. User space
+// checks it against the code of the frame's function.
+static __always_inline __u64 v8_stack_ret(struct v8_config *cfg, __u64 sp)
+{
+	__u64 w[V8_SP_WORDS] = {};
+	if (!sp || bpf_probe_read_user(w, sizeof(w), (void *)sp) != 0)
+		return 0;
+	for (int k = 0; k < V8_SP_WORDS; k++) {
+		__u64 v = w[k];
+		if (v < 0x10000 || v >= 0x800000000000ull || (v & 0xffffffffull) == 0)
+			continue;
+		if (v >= cfg->text_lo && v < cfg->text_hi)
+			continue;
+		if (v >= cfg->copy_lo && v < cfg->copy_hi)
+			continue;
+		return v;
+	}
+	return 0;
+}
 
 // v8_step looks at one frame of the chain and moves to its caller.
 static long v8_step(__u64 i, void *arg)
@@ -151,6 +180,8 @@ static long v8_step(__u64 i, void *arg)
 					f->flags |= V8_FRAME_INTERPRETED;
 					f->bytecode = bc;
 					f->offset = (__u32)(off >> 32);
+				} else if (in_blob && i == 0) {
+					f->bytecode = v8_stack_ret(cfg, w->sp);
 				}
 				ev->n = n + 1;
 			}
@@ -174,14 +205,15 @@ int on_v8_sample(struct bpf_perf_event_data *ctx)
 	v8_count(V8_STAT_SAMPLES);
 	// A sample taken in the kernel: the user registers are those saved
 	// when the thread entered it.
-	__u64 ip = ctx->regs.ip, bp = ctx->regs.bp;
+	__u64 ip = ctx->regs.ip, bp = ctx->regs.bp, sp = ctx->regs.sp;
 	if (ip >= 0xffff800000000000ull) {
 		struct task_struct *task = bpf_get_current_task_btf();
 		struct pt_regs *tr = (struct pt_regs *)bpf_task_pt_regs(task);
 		if (!tr)
 			return 1;
 		if (bpf_probe_read_kernel(&ip, sizeof(ip), &tr->ip) != 0 ||
-		    bpf_probe_read_kernel(&bp, sizeof(bp), &tr->bp) != 0)
+		    bpf_probe_read_kernel(&bp, sizeof(bp), &tr->bp) != 0 ||
+		    bpf_probe_read_kernel(&sp, sizeof(sp), &tr->sp) != 0)
 			return 1;
 	}
 	__u32 zero = 0;
@@ -196,7 +228,7 @@ int on_v8_sample(struct bpf_perf_event_data *ctx)
 	ev->n = 0;
 	ev->truncated = 0;
 	ev->err = V8_ERR_NONE;
-	struct v8_walk w = {.cfg = cfg, .s = s, .fp = bp, .pc = ip};
+	struct v8_walk w = {.cfg = cfg, .s = s, .fp = bp, .pc = ip, .sp = sp};
 	bpf_loop(V8_MAX_FP_FRAMES, v8_step, &w, 0);
 	if (ev->n == 0) {
 		v8_count(V8_STAT_NO_JS);

@@ -162,6 +162,7 @@ func (n *Namer) codeAt(a, pc uint64) *codeInfo {
 	ci := &codeInfo{obj: code, start: start, end: end}
 	kind := int(flags & l.CodeKindMask >> l.CodeKindShift)
 	ci.baseline = kind == l.CodeKindBaseline
+	ci.maglev = kind == l.CodeKindBaseline+1
 	spt, err := h.field(code, l.CodeSourcePositions)
 	if err == nil {
 		ci.positions, _ = h.bytes(spt, 1<<22)
@@ -175,7 +176,7 @@ func (n *Namer) codeAt(a, pc uint64) *codeInfo {
 		ci.bytecode = data
 		return ci
 	}
-	d, err := h.words(data, l.DeoptInliningPositions+1)
+	d, err := h.words(data, l.DeoptInliningPositions+4+deoptEntrySize*maxDeoptPoints)
 	if err != nil || len(d) <= l.DeoptInliningPositions {
 		return ci
 	}
@@ -184,9 +185,22 @@ func (n *Namer) codeAt(a, pc uint64) *codeInfo {
 		shared, _ = h.field(shared, l.SFIWrapperShared)
 	}
 	ci.sfi = shared
-	if isSmi(d[l.DeoptInlinedCount]) && smi(d[l.DeoptInlinedCount]) > 0 {
+	inlined := isSmi(d[l.DeoptInlinedCount]) && smi(d[l.DeoptInlinedCount]) > 0
+	if inlined {
 		ci.literals, _ = h.words(d[l.DeoptLiteralArray], int(smi(d[l.DeoptInlinedCount])))
 		ci.inlining, _ = h.bytes(d[l.DeoptInliningPositions], 1<<20)
+	}
+	if len(ci.positions) == 0 && !inlined {
+		// Maglev code: lines from its deoptimization points (deopt.go).
+		// With functions inlined, an entry's bytecode offset may be one
+		// of theirs, which only its translation tells: not read.
+		code := make([]byte, end-start)
+		if h.read(start, code) == nil {
+			ci.points = deoptPoints(l, d, code)
+		}
+		if len(ci.points) > 0 {
+			ci.bytecode = n.sfiBytecode(shared)
+		}
 	}
 	return ci
 }

@@ -83,6 +83,8 @@ type Layout struct {
 	TypeSFI, TypeScript, TypeScopeInfo uint16
 	TypeBytecodeArray, TypeCode        uint16
 	TypeIStream                        uint16 // 0 before V8 11
+	TypeInterpreterData                uint16 // 0 when not exported
+	TypeBytecodeWrapper                uint16 // 0 before V8 12.x
 	TypeFixedArray                     uint16
 	FirstNonstringType                 uint16
 	StringReprMask, StringEncMask      uint16
@@ -397,6 +399,12 @@ func (l *Layout) read(u32 func(string) (uint32, bool)) error {
 	}
 	if v, ok := get("type_InstructionStream__INSTRUCTION_STREAM_TYPE"); ok {
 		l.TypeIStream = uint16(v)
+	}
+	if v, ok := get("type_InterpreterData__INTERPRETER_DATA_TYPE"); ok {
+		l.TypeInterpreterData = uint16(v)
+	}
+	if v, ok := get("type_BytecodeWrapper__BYTECODE_WRAPPER_TYPE"); ok {
+		l.TypeBytecodeWrapper = uint16(v)
 	}
 	if v, ok := get("class_InstructionStream__instruction_start__uintptr_t"); ok {
 		l.IStreamInstructionStart = v

@@ -18,7 +18,7 @@ type Frame struct {
 	SFI         uint64 // the function's SharedFunctionInfo (tagged pointer)
 	SFIName     uint64 // its name_or_scope_info word at the time of the sample
 	Interpreted bool   // an Ignition frame: Bytecode and Offset are set
-	Bytecode    uint64 // the BytecodeArray (tagged pointer)
+	Bytecode    uint64 // the BytecodeArray (tagged pointer); a leaf frame in a builtin: a return address seen at the stack pointer, or 0
 	Offset      uint32 // the bytecode offset slot's value
 }
 
@@ -61,9 +61,11 @@ type codeInfo struct {
 	obj        uint64 // the Code object (tagged)
 	start, end uint64 // its instructions
 	baseline   bool
-	sfi        uint64 // the outermost function (optimized code)
-	positions  []byte // source positions (optimized), bytecode offsets (baseline)
-	bytecode   uint64 // baseline: its BytecodeArray
+	maglev     bool         // CodeKind MAGLEV: the kind after BASELINE in every V8 with both
+	sfi        uint64       // the outermost function (optimized code)
+	positions  []byte       // source positions (optimized), bytecode offsets (baseline)
+	bytecode   uint64       // baseline, and code read through points: the BytecodeArray
+	points     []deoptPoint // code without source positions (Maglev): its deoptimization points
 	literals   []uint64
 	inlining   []byte // InliningPosition entries
 }
@@ -139,6 +141,13 @@ func (n *Namer) compiled(f Frame, sfi *sfiInfo) []symbolize.Frame {
 	if !f.Leaf && pc > 0 {
 		pc-- // a return address: the call is the instruction before
 	}
+	if f.Leaf && f.Bytecode != 0 && n.p.InBuiltins(pc) {
+		// Stopped in a builtin without a frame of its own, called from
+		// the function's code: name the call.
+		if ci := n.calledFrom(f.Bytecode-1, f.SFI); ci != nil {
+			pc = f.Bytecode - 1
+		}
+	}
 	ci := n.code(pc, f.SFI)
 	if ci == nil {
 		n.complete = n.complete && n.p.InBuiltins(pc)
@@ -151,6 +160,13 @@ func (n *Namer) compiled(f Frame, sfi *sfiInfo) []symbolize.Frame {
 			if bo, ok := n.baselineOffset(ci, off); ok {
 				line = n.bytecodeLine(sfi, ci.bytecode, bo)
 			}
+		}
+		return []symbolize.Frame{n.frame(f, sfi, line)}
+	}
+	if len(ci.positions) == 0 && len(ci.points) > 0 {
+		line := 0
+		if bc, ok := pointAt(ci.points, int64(off)); ok && sfi != nil {
+			line = n.bytecodeLine(sfi, ci.bytecode, bc)
 		}
 		return []symbolize.Frame{n.frame(f, sfi, line)}
 	}
