@@ -108,43 +108,35 @@ func TestWalkerNamesJSFunctions(t *testing.T) {
 	for name, node := range testbin.Nodes(t) {
 		for _, script := range []string{"split.js", "inline.js"} {
 			t.Run(name+"/"+script, func(t *testing.T) {
-				inlined := walkSplit(t, node, script)
-				// On a busy machine the optimizing compiler's thread may
-				// not have run yet: try a new process.
-				for try := 0; script == "inline.js" && inlined < 100 && try < 3; try++ {
-					t.Logf("heavy or light inlined in %d samples: again", inlined)
-					inlined = walkSplit(t, node, script)
-				}
-				if script == "inline.js" && inlined < 100 {
-					// Whether TurboFan has compiled the loop by then
-					// depends on the machine's load: say so, the split
-					// above was checked either way.
-					t.Logf("heavy or light inlined in only %d samples: the optimizing compiler's inlining was not exercised this time", inlined)
-				}
+				walkSplit(t, node, script)
 			})
 		}
 	}
 }
 
 // walkSplit checks the JS stacks of a script whose heavy and light
-// functions, called from main, split the CPU 3:1; it returns how many
-// samples had heavy or light inlined into another function's code.
-func walkSplit(t *testing.T, node, script string) (inlined int) {
+// functions, called from main, split the CPU 3:1. For inline.js, whose
+// main TurboFan compiles with both inlined, only the samples taken inside
+// main's optimized code with heavy or light inlined are judged: the test
+// reads stacks until 400 of them are in.
+func walkSplit(t *testing.T, node, script string) {
 	var flags []string
+	want := 400
 	if script == "inline.js" {
-		// Maglev code carries no source positions: the inlined
-		// functions of its instructions are not known (docs/v8-frames.md).
-		// Node 18's V8 has no Maglev, and no flag for it.
+		// Maglev code has no source positions: the functions it inlined
+		// are not known (docs/v8-frames.md). Node 18's V8 has no
+		// Maglev, and no flag for it.
 		if exec.Command(node, "--no-maglev", "-e", "0").Run() == nil {
 			flags = []string{"--no-maglev"}
 		}
+		want = 1500
 	}
-	stacks, st := walkNode(t, node, "testdata/"+script, 400, flags...)
+	stacks, st := walkNode(t, node, "testdata/"+script, want, flags...)
 	t.Logf("stats %+v, %d stacks", st, len(stacks))
 	if len(stacks) < 400 {
 		t.Fatalf("%d JS stacks in a minute at 999 Hz", len(stacks))
 	}
-	heavy, light, main := 0, 0, 0
+	heavy, light, main, inlined := 0, 0, 0, 0
 	for i, s := range stacks {
 		if i < 2 {
 			t.Logf("stack %d: %v", i, s)
@@ -156,9 +148,16 @@ func walkSplit(t *testing.T, node, script string) (inlined int) {
 			}
 			switch f.Function {
 			case "heavy", "light":
-				h, l = h || f.Function == "heavy", l || f.Function == "light"
 				// Inlined: the next frame runs the same instruction.
-				in = in || k+1 < len(s) && s[k+1].Addr == f.Addr
+				if k+1 < len(s) && s[k+1].Addr == f.Addr && s[k+1].Function == "main" {
+					in = true
+				} else if script == "inline.js" {
+					continue
+				}
+				h, l = h || f.Function == "heavy", l || f.Function == "light"
+				if want := map[string]int{"heavy": 9, "light": 15}[f.Function]; script == "inline.js" && f.Line != want {
+					t.Errorf("inlined %s at line %d, want %d (its loop)", f.Function, f.Line, want)
+				}
 			case "main":
 				m = true
 			}
@@ -180,20 +179,44 @@ func walkSplit(t *testing.T, node, script string) (inlined int) {
 	if main*10 < len(stacks)*9 {
 		t.Errorf("main in %d of %d stacks", main, len(stacks))
 	}
-	if heavy+light == 0 {
-		t.Fatalf("neither heavy nor light seen")
+	if script == "inline.js" && inlined < 300 {
+		// TurboFan compiles main within seconds of its loop getting hot,
+		// even on a loaded machine: fewer means the inlined functions of
+		// its code were not found.
+		t.Fatalf("heavy or light inlined into main in %d of %d stacks, want 300", inlined, len(stacks))
 	}
-	if script == "inline.js" && inlined == 0 && (heavy+light)*2 < len(stacks) {
-		// main's optimized code ran heavy and light inlined, and those
-		// samples name main alone: too few are left to judge a split on
-		// (the caller tries a new process).
-		t.Logf("heavy or light named in only %d of %d stacks: no split judged", heavy+light, len(stacks))
-		return inlined
+	if heavy+light < 300 {
+		t.Fatalf("heavy or light in %d of %d stacks", heavy+light, len(stacks))
 	}
 	share := float64(heavy) / float64(heavy+light)
 	t.Logf("heavy share %.3f", share)
 	if share < 0.67 || share > 0.83 {
 		t.Errorf("heavy share %.3f, want 0.75 ± 0.08", share)
 	}
-	return inlined
+}
+
+// Maglev code carries no source positions: its lines come from its
+// deoptimization points. maglev.js runs hot's loop in Maglev code (node
+// kept from TurboFan); its samples name lines 8 and 9, not hot's first.
+func TestWalkerMaglevLines(t *testing.T) {
+	for name, node := range testbin.Nodes(t) {
+		t.Run(name, func(t *testing.T) {
+			flags := []string{"--maglev", "--no-turbofan"}
+			if exec.Command(node, append(flags, "-e", "0")...).Run() != nil {
+				t.Skipf("%s has no Maglev (V8 before 11)", node)
+			}
+			stacks, st := walkNode(t, node, "testdata/maglev.js", 400, flags...)
+			t.Logf("stats %+v, %d stacks", st, len(stacks))
+			lines := map[int]int{}
+			for _, s := range stacks {
+				if len(s) > 0 && s[0].Function == "hot" {
+					lines[s[0].Line]++
+				}
+			}
+			t.Logf("hot's lines: %v", lines)
+			if n := lines[8] + lines[9]; n*10 < len(stacks)*8 {
+				t.Errorf("hot at lines 8-9 in %d of %d stacks (%v)", n, len(stacks), lines)
+			}
+		})
+	}
 }
