@@ -17,9 +17,11 @@
 // the JSFunction's SharedFunctionInfo and, for Ignition frames (running in
 // the embedded builtins, with a Smi bytecode offset), the BytecodeArray and
 // offset; user space names the rest from the code around the instruction.
-// A sample in a builtin that runs without a frame of its own leaves the
-// frame pointer at its caller's frame: for that leaf frame the walk also
-// records a return address found at the stack pointer.
+// A sample in a builtin that runs without a frame of its own, or in the
+// first or last instructions of a function (before its frame is set up,
+// after it is torn down), leaves the frame pointer at its caller's frame:
+// for that leaf frame the walk also records a return address found at the
+// stack pointer.
 // The return value 1 keeps the perf sample.
 
 #include "vmlinux.h"
@@ -105,8 +107,9 @@ struct v8_walk {
 #define V8_SP_WORDS 4
 
 // v8_stack_ret looks at the words at the stack pointer for what may be the
-// return address of a builtin that runs without a frame of its own (the
-// arithmetic builtins Sparkplug code calls, for one): the first that is
+// return address of code running without a frame of its own (the
+// arithmetic builtins Sparkplug code calls, a function's prologue): the
+// first that is
 // neither in node's code, nor a Smi, nor outside user space. User space
 // checks it against the code of the frame's function.
 static __always_inline __u64 v8_stack_ret(struct v8_config *cfg, __u64 sp)
@@ -180,7 +183,7 @@ static long v8_step(__u64 i, void *arg)
 					f->flags |= V8_FRAME_INTERPRETED;
 					f->bytecode = bc;
 					f->offset = (__u32)(off >> 32);
-				} else if (in_blob && i == 0) {
+				} else if (i == 0) {
 					f->bytecode = v8_stack_ret(cfg, w->sp);
 				}
 				ev->n = n + 1;

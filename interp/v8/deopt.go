@@ -151,15 +151,8 @@ func (n *Namer) sfiBytecode(sfi uint64) uint64 {
 // sfi (tagged): its optimized code, or baseline code compiled from its
 // bytecode; else nil.
 func (n *Namer) calledFrom(pc, sfi uint64) *codeInfo {
-	ci := n.code(pc, sfi)
-	switch {
-	case ci == nil:
-		return nil
-	case ci.baseline:
-		if ci.bytecode == 0 || n.sfiBytecode(sfi) != ci.bytecode {
-			return nil
-		}
-	case ci.sfi != sfi:
+	ci := n.code(pc, 0)
+	if ci == nil || !n.owns(ci, sfi) || ci.sfi == 0 && !ci.baseline {
 		return nil
 	}
 	return ci
