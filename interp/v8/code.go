@@ -190,17 +190,8 @@ func (n *Namer) codeAt(a, pc uint64) *codeInfo {
 		ci.literals, _ = h.words(d[l.DeoptLiteralArray], int(smi(d[l.DeoptInlinedCount])))
 		ci.inlining, _ = h.bytes(d[l.DeoptInliningPositions], 1<<20)
 	}
-	if len(ci.positions) == 0 && !inlined {
-		// Maglev code: lines from its deoptimization points (deopt.go).
-		// With functions inlined, an entry's bytecode offset may be one
-		// of theirs, which only its translation tells: not read.
-		code := make([]byte, end-start)
-		if h.read(start, code) == nil {
-			ci.points = deoptPoints(l, d, code)
-		}
-		if len(ci.points) > 0 {
-			ci.bytecode = n.sfiBytecode(shared)
-		}
+	if len(ci.positions) == 0 {
+		n.readPoints(ci, d, inlined)
 	}
 	return ci
 }

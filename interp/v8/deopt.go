@@ -3,6 +3,8 @@ package v8
 import (
 	"encoding/binary"
 	"sort"
+
+	"github.com/tracer-dev/tracer/symbolize"
 )
 
 // Lines of Maglev code. Maglev, V8's mid-tier compiler (on by default from
@@ -23,8 +25,10 @@ import (
 
 // deoptPoint is one point of optimized code that maps back to bytecode.
 type deoptPoint struct {
-	off int64 // code offset of the instruction that is the point
-	bc  int   // bytecode offset of the function's bytecode
+	off    int64        // code offset of the instruction that is the point
+	bc     int          // bytecode offset of the innermost function's bytecode
+	entry  int          // the deoptimization entry
+	frames []transFrame // its frames, outermost first, when its translation was read
 }
 
 const (
@@ -51,7 +55,7 @@ func deoptPoints(l *Layout, d []uint64, code []byte) []deoptPoint {
 	if (len(d)-first)%deoptEntrySize != 0 || n != eager+lazy || n > maxDeoptPoints || exitStart > int64(len(code)) {
 		return nil
 	}
-	exits := map[int64]int{} // eager exit offset → bytecode offset
+	exits := map[int64]int{} // eager exit offset → entry
 	var pts []deoptPoint
 	for i := 0; i < n; i++ {
 		e := d[first+i*deoptEntrySize:]
@@ -63,10 +67,10 @@ func deoptPoints(l *Layout, d []uint64, code []byte) []deoptPoint {
 			continue // no bytecode offset, or an exit not recorded
 		}
 		if int64(smi(pc)) >= exitStart {
-			exits[int64(smi(pc))] = int(smi(bc))
+			exits[int64(smi(pc))] = i
 		} else {
 			// A return address: the point is the call before it.
-			pts = append(pts, deoptPoint{off: int64(smi(pc)) - 1, bc: int(smi(bc))})
+			pts = append(pts, deoptPoint{off: int64(smi(pc)) - 1, bc: int(smi(bc)), entry: i})
 		}
 	}
 	// The jumps to the exits, in the code before them: jcc rel32, jmp
@@ -84,25 +88,118 @@ func deoptPoints(l *Layout, d []uint64, code []byte) []deoptPoint {
 		default:
 			continue
 		}
-		if bc, ok := exits[target]; ok {
-			pts = append(pts, deoptPoint{off: p, bc: bc})
+		if i, ok := exits[target]; ok {
+			pts = append(pts, deoptPoint{off: p, bc: int(smi(d[first+i*deoptEntrySize])), entry: i})
 		}
 	}
 	sort.Slice(pts, func(i, j int) bool { return pts[i].off < pts[j].off })
 	return pts
 }
 
-// pointAt returns the bytecode offset of the first point at or after code
-// offset off (the last one when none follows).
-func pointAt(pts []deoptPoint, off int64) (int, bool) {
+// pointAt returns the first point at or after code offset off (the last
+// one when none follows).
+func pointAt(pts []deoptPoint, off int64) *deoptPoint {
 	if len(pts) == 0 {
-		return 0, false
+		return nil
 	}
 	i := sort.Search(len(pts), func(i int) bool { return pts[i].off >= off })
 	if i == len(pts) {
 		i--
 	}
-	return pts[i].bc, true
+	return &pts[i]
+}
+
+// readPoints reads the deoptimization points of optimized code without
+// source positions (Maglev), whose deoptimization data is d. Without
+// functions inlined, an entry's bytecode offset is one of the function's
+// own; with them, its translation says whose (V8 13 and later; the points
+// of older code with inlined functions are not used).
+func (n *Namer) readPoints(ci *codeInfo, d []uint64, inlined bool) {
+	h, l := &n.h, n.h.l
+	code := make([]byte, ci.end-ci.start)
+	if h.read(ci.start, code) != nil {
+		return
+	}
+	pts := deoptPoints(l, d, code)
+	if len(pts) == 0 {
+		return
+	}
+	if l.Major >= 13 && l.DeoptLiteralArray > 0 {
+		if buf, err := h.bytes(d[0], 1<<22); err == nil {
+			first := l.DeoptInliningPositions + 4
+			byEntry := map[int][]transFrame{}
+			for k := range pts {
+				e := pts[k].entry
+				fr, seen := byEntry[e]
+				if !seen {
+					if ti := d[first+e*deoptEntrySize+1]; isSmi(ti) {
+						fr, _ = translation(buf, int(smi(ti)))
+					}
+					byEntry[e] = fr
+				}
+				pts[k].frames = fr
+			}
+			ci.allLiterals, _ = h.words(d[l.DeoptLiteralArray], 1<<16)
+			ci.protected, _ = h.words(d[l.DeoptLiteralArray-1], 1<<16)
+		}
+	}
+	if inlined {
+		// Keep the points whose frames are known.
+		k := 0
+		for _, p := range pts {
+			if len(p.frames) > 0 {
+				pts[k] = p
+				k++
+			}
+		}
+		pts = pts[:k]
+	}
+	ci.points = pts
+	if len(pts) > 0 {
+		ci.bytecode = n.sfiBytecode(ci.sfi)
+	}
+}
+
+// pointFrames names the frames of a deoptimization point: the functions
+// inlined there, innermost first, then the frame's own function.
+func (n *Namer) pointFrames(f Frame, sfi *sfiInfo, ci *codeInfo, p *deoptPoint) []symbolize.Frame {
+	if len(p.frames) == 0 {
+		line := 0
+		if sfi != nil {
+			line = n.bytecodeLine(sfi, ci.bytecode, p.bc)
+		}
+		return []symbolize.Frame{n.frame(f, sfi, line)}
+	}
+	var out []symbolize.Frame
+	for k := len(p.frames) - 1; k >= 0; k-- {
+		tf := p.frames[k]
+		var bc uint64
+		if tf.bytecode >= 0 && tf.bytecode < len(ci.protected) {
+			bc = ci.protected[tf.bytecode]
+		}
+		if k == 0 {
+			if bc == 0 {
+				bc = ci.bytecode
+			}
+			line := 0
+			if sfi != nil {
+				line = n.bytecodeLine(sfi, bc, tf.offset)
+			}
+			out = append(out, n.frame(f, sfi, line))
+			break
+		}
+		var fnPtr uint64
+		if tf.fn >= 0 && tf.fn < len(ci.allLiterals) {
+			fnPtr = ci.allLiterals[tf.fn] &^ 2 // a weak reference is tagged 11
+		}
+		in := n.sfi(fnPtr, 0)
+		line := 0
+		if in != nil {
+			line = n.bytecodeLine(in, bc, tf.offset)
+		}
+		out = append(out, n.frame(Frame{PC: f.PC, SFI: fnPtr}, in, line))
+	}
+	return out
 }
 
 // sfiBytecode finds the BytecodeArray of a SharedFunctionInfo (tagged):

@@ -58,18 +58,20 @@ type scriptInfo struct {
 }
 
 type codeInfo struct {
-	obj        uint64 // the Code object (tagged)
-	start, end uint64 // its instructions
-	baseline   bool
-	maglev     bool         // CodeKind MAGLEV: the kind after BASELINE in every V8 with both
-	sfi        uint64       // the outermost function (optimized code)
-	positions  []byte       // source positions (optimized), bytecode offsets (baseline)
-	bytecode   uint64       // baseline, and code read through points: the BytecodeArray
-	points     []deoptPoint // code without source positions (Maglev): its deoptimization points
-	ownerSFI   uint64       // baseline: the function last checked against its bytecode
-	ownerOK    bool
-	literals   []uint64
-	inlining   []byte // InliningPosition entries
+	obj         uint64 // the Code object (tagged)
+	start, end  uint64 // its instructions
+	baseline    bool
+	maglev      bool         // CodeKind MAGLEV: the kind after BASELINE in every V8 with both
+	sfi         uint64       // the outermost function (optimized code)
+	positions   []byte       // source positions (optimized), bytecode offsets (baseline)
+	bytecode    uint64       // baseline, and code read through points: the BytecodeArray
+	points      []deoptPoint // code without source positions (Maglev): its deoptimization points
+	allLiterals []uint64     // points with frames: the literal array (functions)
+	protected   []uint64     // and the protected one (BytecodeArrays)
+	ownerSFI    uint64       // baseline: the function last checked against its bytecode
+	ownerOK     bool
+	literals    []uint64
+	inlining    []byte // InliningPosition entries
 }
 
 // NewNamer returns the namer of p's process.
@@ -204,11 +206,7 @@ func (n *Namer) compiledIn(f Frame, sfi *sfiInfo, ci *codeInfo, pc uint64) []sym
 		return []symbolize.Frame{n.frame(f, sfi, line)}
 	}
 	if len(ci.positions) == 0 && len(ci.points) > 0 {
-		line := 0
-		if bc, ok := pointAt(ci.points, int64(off)); ok && sfi != nil {
-			line = n.bytecodeLine(sfi, ci.bytecode, bc)
-		}
-		return []symbolize.Frame{n.frame(f, sfi, line)}
+		return n.pointFrames(f, sfi, ci, pointAt(ci.points, int64(off)))
 	}
 	pos := findPosition(ci.positions, int64(off))
 	var out []symbolize.Frame

@@ -112,6 +112,19 @@ func TestWalkerNamesJSFunctions(t *testing.T) {
 				walkSplit(t, node, script)
 			})
 		}
+		t.Run(name+"/inline.js/maglev", func(t *testing.T) {
+			// heavy and light inlined by Maglev: named through the
+			// frame translations of main's deoptimization points, read
+			// from V8 13 on.
+			p, err := Inspect(node)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Layout.Major < 13 {
+				t.Skipf("V8 %s: the frame translations of Maglev code are read from V8 13 on", p.Layout.Version())
+			}
+			walkSplit(t, node, "inline.js", "--maglev", "--no-turbofan")
+		})
 	}
 }
 
@@ -120,10 +133,11 @@ func TestWalkerNamesJSFunctions(t *testing.T) {
 // main TurboFan compiles with both inlined, only the samples taken inside
 // main's optimized code with heavy or light inlined are judged: the test
 // reads stacks until 400 of them are in.
-func walkSplit(t *testing.T, node, script string) {
-	var flags []string
+func walkSplit(t *testing.T, node, script string, flags ...string) {
 	want := 400
-	if script == "inline.js" {
+	if script == "inline.js" && len(flags) > 0 {
+		want = 1500
+	} else if script == "inline.js" {
 		// Maglev code has no source positions: the functions it inlined
 		// are not known (docs/v8-frames.md). Node 18's V8 has no
 		// Maglev, and no flag for it.
