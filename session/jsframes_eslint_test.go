@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -40,19 +40,60 @@ type jsProfile struct {
 	olines map[string]map[int]int // by outer's function
 	total  int
 	byLine map[string]float64 // "file:line" of the running code → share
+	lineFn map[string]string  // "file:line" → the function it was counted for
 	nLines int
+	// V8's profile: functions whose ticks mostly fell on their own
+	// line, which is all V8 says of code it has no positions for.
+	unlined map[string]bool
+	// V8's profile: samples given to a function from a native function
+	// it called (fs bindings: V8 samples wall time, a thread blocked in
+	// a system call included; tracer samples CPU time).
+	viaNative map[string]int
+	samples   map[string]int
 }
 
 func newJSProfile() *jsProfile {
 	return &jsProfile{share: map[string]float64{}, outer: map[string]float64{}, own: map[string]float64{},
-		lines: map[string]map[int]int{}, olines: map[string]map[int]int{}, byLine: map[string]float64{}}
+		lines: map[string]map[int]int{}, olines: map[string]map[int]int{}, byLine: map[string]float64{},
+		lineFn: map[string]string{}, unlined: map[string]bool{}, viaNative: map[string]int{}, samples: map[string]int{}}
 }
 
-func (p *jsProfile) addLine(file string, line, n int) {
+func (p *jsProfile) addLine(fn, file string, line, n int) {
 	if line > 0 {
-		p.byLine[fmt.Sprintf("%s:%d", filepath.Base(strings.TrimPrefix(file, "file://")), line)] += float64(n)
+		k := lineKey(file, line)
+		p.byLine[k] += float64(n)
+		p.lineFn[k] = fn
 		p.nLines += n
 	}
+}
+
+func lineKey(file string, line int) string {
+	return fmt.Sprintf("%s:%d", filepath.Base(strings.TrimPrefix(file, "file://")), line)
+}
+
+// near sums the shares of the lines within two of a "file:line": the
+// position of a statement and of the expression running in it differ by a
+// line or two between the two profiles.
+func (p *jsProfile) near(k string) float64 {
+	i := strings.LastIndexByte(k, ':')
+	line, _ := strconv.Atoi(k[i+1:])
+	sum := 0.0
+	for d := -2; d <= 2; d++ {
+		sum += p.byLine[fmt.Sprintf("%s:%d", k[:i], line+d)]
+	}
+	return sum
+}
+
+// without returns the line shares of the functions V8 gave no lines for
+// left out.
+func (p *jsProfile) without(unlined map[string]bool) map[string]float64 {
+	m := map[string]float64{}
+	for k, v := range p.byLine {
+		if !unlined[p.lineFn[k]] {
+			m[k] = v
+		}
+	}
+	return m
 }
 
 func (p *jsProfile) add(key string, line, n int) {
@@ -94,7 +135,7 @@ func (p *jsProfile) hotLines(key string) []int { return hotLines(p.lines, key) }
 // when that is no function of a script (a native function, a builtin),
 // to the nearest caller that is; (program), (garbage collector) and
 // (idle) are left out. Lines come from the nodes' position ticks (their
-// self samples by line).
+// self samples by line), but for a function's own line.
 func cpuProfJS(t *testing.T, path string) *jsProfile {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -107,6 +148,7 @@ func cpuProfJS(t *testing.T, path string) *jsProfile {
 			CallFrame struct {
 				FunctionName string `json:"functionName"`
 				URL          string `json:"url"`
+				LineNumber   int    `json:"lineNumber"` // of the function, from 0
 			} `json:"callFrame"`
 			Children      []int `json:"children"`
 			PositionTicks []struct {
@@ -133,20 +175,36 @@ func cpuProfJS(t *testing.T, path string) *jsProfile {
 		for id, ok := s, true; ok; id, ok = parent[id] {
 			if k, js := key[id]; js {
 				p.add(k, 0, 1)
+				p.samples[k]++
+				if id != s {
+					p.viaNative[k]++
+				}
 				break
 			}
 		}
 	}
+	own, lined := map[string]int{}, map[string]int{}
 	for _, n := range cp.Nodes {
 		if k, js := key[n.ID]; js {
 			for _, pt := range n.PositionTicks {
+				if pt.Line == n.CallFrame.LineNumber+1 {
+					// The function's own line: what V8's profiler
+					// says of code it has no positions for (Maglev
+					// code, node 24).
+					own[k] += pt.Ticks
+					continue
+				}
+				lined[k] += pt.Ticks
 				if p.lines[k] == nil {
 					p.lines[k] = map[int]int{}
 				}
 				p.lines[k][pt.Line] += pt.Ticks
-				p.addLine(n.CallFrame.URL, pt.Line, pt.Ticks)
+				p.addLine(k, n.CallFrame.URL, pt.Line, pt.Ticks)
 			}
 		}
+	}
+	for k, n := range own {
+		p.unlined[k] = n > lined[k]
 	}
 	return p.done()
 }
@@ -163,6 +221,9 @@ func cpuProfJS(t *testing.T, path string) *jsProfile {
 func tracerJS(pr *profile.Profile) *jsProfile {
 	p := newJSProfile()
 	for _, s := range pr.Sample {
+		if inGC(s) {
+			continue // V8's profile has these as (garbage collector)
+		}
 		for k, l := range s.Location {
 			if !isScriptJS(l) {
 				continue
@@ -184,11 +245,25 @@ func tracerJS(pr *profile.Profile) *jsProfile {
 				}
 				p.olines[out][line] += n
 			}
-			p.addLine(inner.Function.Filename, line, n)
+			p.addLine(in, inner.Function.Filename, line, n)
 			break
 		}
 	}
 	return p.done()
+}
+
+// inGC says whether a sample was taken in V8's garbage collector.
+func inGC(s *profile.Sample) bool {
+	for _, l := range s.Location {
+		for _, ln := range l.Line {
+			n := ln.Function.Name
+			if strings.HasPrefix(n, "v8::internal::") && (strings.Contains(n, "CollectGarbage") || strings.Contains(n, "PerformGarbageCollection") ||
+				strings.Contains(n, "Scavenge") || strings.Contains(n, "MarkCompact") || strings.Contains(n, "IncrementalMarking")) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func isScriptJS(l *profile.Location) bool {
@@ -213,10 +288,28 @@ func TestJSFramesEslintAgainstCPUProf(t *testing.T) {
 	if _, err := os.Stat(eslint); err != nil {
 		t.Skipf("eslint is not installed (%s): .ci/run installs it with npm", eslint)
 	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("no node on PATH")
+	for name, node := range testbin.Nodes(t) {
+		t.Run(name, func(t *testing.T) {
+			// Two samplers of one run on a busy machine: V8's now and
+			// then gives a few hundred ticks to a function tracer sees
+			// little CPU in. A second run must then agree.
+			bad := eslintAgainstCPUProf(t, node, eslint)
+			if len(bad) > 0 {
+				t.Logf("the profiles disagree, run again:\n%s", strings.Join(bad, "\n"))
+				bad = eslintAgainstCPUProf(t, node, eslint)
+			}
+			for _, b := range bad {
+				t.Error(b)
+			}
+		})
 	}
+}
+
+// eslintAgainstCPUProf runs eslint under tracer and V8's profiler and
+// returns what disagrees.
+func eslintAgainstCPUProf(t *testing.T, node, eslint string) (bad []string) {
+	t.Helper()
+	errorf := func(format string, a ...any) { bad = append(bad, fmt.Sprintf(format, a...)) }
 	lib := filepath.Join(eslintDir(), "node_modules", "eslint", "lib")
 	files, _ := filepath.Glob(filepath.Join(lib, "rules", "*.js"))
 	prof := t.TempDir()
@@ -230,7 +323,7 @@ func TestJSFramesEslintAgainstCPUProf(t *testing.T) {
 		out = filepath.Join(t.TempDir(), "eslint.pb.gz")
 	}
 	var log bytes.Buffer
-	_, err = Run(context.Background(), Config{
+	_, err := Run(context.Background(), Config{
 		Command: argv, Freq: 999, Output: out, Log: &log, Plugins: jsPlugins(&log),
 	})
 	if err != nil {
@@ -259,7 +352,7 @@ func TestJSFramesEslintAgainstCPUProf(t *testing.T) {
 	// V8's own profile.
 	for _, f := range top(got.share, 5) {
 		if got.own[f] > 2*want.share[f]+0.02 {
-			t.Errorf("%s: %.3f of tracer's JS samples (not inlined), %.3f of V8's", f, got.own[f], want.share[f])
+			errorf("%s: %.3f of tracer's JS samples (not inlined), %.3f of V8's", f, got.own[f], want.share[f])
 		}
 	}
 	// The hottest functions are found, about as hot, counted as V8 does
@@ -273,18 +366,24 @@ func TestJSFramesEslintAgainstCPUProf(t *testing.T) {
 		if mine[f] {
 			found++
 		}
+		if want.viaNative[f]*2 > want.samples[f] {
+			t.Logf("%s: %d of V8's %d samples in native functions it called (wall time)", f, want.viaNative[f], want.samples[f])
+			found++
+			continue
+		}
 		if want.share[f] > 2*max(got.share[f], got.outer[f])+0.02 {
-			t.Errorf("%s: %.3f of V8's JS samples, %.3f of tracer's (%.3f folded)", f, want.share[f], got.share[f], got.outer[f])
+			errorf("%s: %.3f of V8's JS samples, %.3f of tracer's (%.3f folded)", f, want.share[f], got.share[f], got.outer[f])
 		}
 	}
 	if found < 4 {
-		t.Errorf("%d of V8's 5 hottest functions among tracer's 10 (%v vs %v, folded %v)", found, top(want.share, 5), top(got.share, 10), top(got.outer, 10))
+		errorf("%d of V8's 5 hottest functions among tracer's 10 (%v vs %v, folded %v)", found, top(want.share, 5), top(got.share, 10), top(got.outer, 10))
 	}
 	// Lines: where both have a function's lines, tracer's hottest line is
 	// one of V8's three hottest for it, either way of counting.
 	// V8's profiler samples wall time: a thread descheduled on a busy
 	// machine gives its function's current line a burst of ticks, where
-	// tracer samples CPU time. Two of the eight may disagree.
+	// tracer samples CPU time; and it counts a function inlined into
+	// another one way or the other. Half may disagree.
 	judged, agree := 0, 0
 	for _, f := range top(want.share, 8) {
 		w := want.hotLines(f)
@@ -293,37 +392,53 @@ func TestJSFramesEslintAgainstCPUProf(t *testing.T) {
 			continue
 		}
 		judged++
-		if len(g) > 0 && slices.Contains(first(w, 3), g[0]) || len(o) > 0 && slices.Contains(first(w, 3), o[0]) {
+		if len(g) > 0 && nearOne(first(w, 3), g[0]) || len(o) > 0 && nearOne(first(w, 3), o[0]) {
 			agree++
 		} else {
 			t.Logf("%s: tracer's hottest line %v (folded %v), V8's hottest %v", f, first(g, 1), first(o, 1), first(w, 3))
 		}
 	}
-	if judged < 5 || agree < judged-2 {
-		t.Errorf("the hottest line of %d of V8's 8 hottest functions is one of V8's 3 hottest for it, of %d with lines in both", agree, judged)
+	if judged < 5 || agree*2 < judged {
+		errorf("the hottest line of %d of V8's 8 hottest functions is one of V8's 3 hottest for it, of %d with lines in both", agree, judged)
 	}
-	// The hottest lines, whatever function each profile names them by.
-	for _, l := range top(want.byLine, 8) {
-		t.Logf("cpu-prof line %-30s %.3f  tracer %.3f", l, want.byLine[l], got.byLine[l])
-	}
-	mine = map[string]bool{}
-	for _, l := range top(got.byLine, 10) {
-		mine[l] = true
+	// The hottest lines, whatever function each profile names them by,
+	// but for functions V8 gave no lines for, each within two lines.
+	wantLines, gotLines := want.without(want.unlined), got.without(want.unlined)
+	for _, l := range top(wantLines, 8) {
+		t.Logf("cpu-prof line %-30s %.3f  tracer %.3f (near %.3f)", l, want.byLine[l], got.byLine[l], got.near(l))
 	}
 	found = 0
-	for _, l := range top(want.byLine, 5) {
-		if mine[l] {
+	for _, l := range top(wantLines, 5) {
+		if got.near(l)*2+0.02 >= want.byLine[l] {
 			found++
 		}
 	}
-	if found < 3 {
-		t.Errorf("%d of V8's 5 hottest lines among tracer's 10 (%v vs %v)", found, top(want.byLine, 5), top(got.byLine, 10))
+	if found < 4 {
+		errorf("%d of V8's 5 hottest lines about as hot in tracer's profile, within two lines (%v vs %v)", found, top(wantLines, 5), top(gotLines, 10))
 	}
-	for _, l := range top(got.byLine, 5) {
-		if got.byLine[l] > 2*want.byLine[l]+0.02 {
-			t.Errorf("line %s: %.3f of tracer's JS samples, %.3f of V8's", l, got.byLine[l], want.byLine[l])
+	for _, l := range top(gotLines, 5) {
+		if got.byLine[l] > 2*want.near(l)+0.02 {
+			errorf("line %s: %.3f of tracer's JS samples, %.3f of V8's within two lines", l, got.byLine[l], want.near(l))
 		}
 	}
+	if len(want.unlined) > 0 {
+		var names []string
+		for k, u := range want.unlined {
+			if u {
+				names = append(names, k)
+			}
+		}
+		sort.Strings(names)
+		t.Logf("V8 gave no lines for %d functions (%s)", len(names), strings.Join(first2(names, 5), ", "))
+	}
+	return bad
 }
 
+func first2(s []string, n int) []string { return s[:min(n, len(s))] }
+
 func first(s []int, n int) []int { return s[:min(n, len(s))] }
+
+// nearOne says whether line is within two of one of lines.
+func nearOne(lines []int, line int) bool {
+	return slices.ContainsFunc(lines, func(l int) bool { return l-2 <= line && line <= l+2 })
+}
