@@ -381,8 +381,12 @@ static __always_inline struct py_config *by_mapping(struct bpf_perf_event_data *
 	return bpf_map_lookup_elem(&py_procs, &pid);
 }
 
-/* An exec replaces the image: forget the process's interpreter. */
-SEC("tracepoint/sched/sched_process_exec")
+/*
+ * An exec replaces the image: forget the process's interpreter. A raw
+ * tracepoint is attached by name, without tracefs (often not mounted in a
+ * container); the program needs only the current task.
+ */
+SEC("raw_tracepoint/sched_process_exec")
 int on_exec(void *ctx)
 {
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;

@@ -212,6 +212,9 @@ func (p *Frames) Attach(events []*perf.Event, running int) error {
 		}
 		return nil
 	}
+	if p.reader.execErr != nil {
+		p.note("python processes are recognised from their mapping records only, after their first samples: %v", p.reader.execErr)
+	}
 	p.consumed = make(chan struct{})
 	p.reader.Start()
 	go p.consume()

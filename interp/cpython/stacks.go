@@ -90,10 +90,11 @@ type Stats struct {
 // every sampled thread of the processes added with AddProcess, on the perf
 // events it is attached to.
 type stackReader struct {
-	objs   bpf.PyperfObjects
-	reader *ringbuf.Reader
-	out    chan *Stack
-	exec   link.Link // on_exec: forgets a process's interpreter at exec; nil if it could not be attached
+	objs    bpf.PyperfObjects
+	reader  *ringbuf.Reader
+	out     chan *Stack
+	exec    link.Link // on_exec: forgets a process's interpreter at exec; nil if it could not be attached
+	execErr error     // why exec is nil
 
 	mu       sync.Mutex
 	attached []*perf.Event
@@ -127,9 +128,10 @@ func openStackReader() (*stackReader, error) {
 	p.reader = r
 	// Without it a process that execs keeps its old description until
 	// userspace sees the exec; AddFile is then not used (see AddFile).
-	if l, err := link.Tracepoint("sched", "sched_process_exec", p.objs.OnExec, nil); err == nil {
-		p.exec = l
-	}
+	// A raw tracepoint needs no tracefs (link.Tracepoint does, and it is
+	// often not mounted in a container: every process was then found from
+	// its mapping records only, tens of milliseconds after its start).
+	p.exec, p.execErr = link.AttachRawTracepoint(link.RawTracepointOptions{Name: "sched_process_exec", Program: p.objs.OnExec})
 	return p, nil
 }
 
