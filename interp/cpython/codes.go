@@ -10,6 +10,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/tracer-dev/tracer/bpf"
 	"github.com/tracer-dev/tracer/symbolize"
 )
 
@@ -76,14 +77,15 @@ func (c *Codes) Counts() (read, failed uint64) {
 func (c *Codes) Frame(code uint64, offset uint32, firstLine int32) symbolize.Frame {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	early, hasEarly := c.earlyFrame(code, firstLine)
 	pc, ok := c.cache[code]
 	if !ok || pc.first != firstLine {
 		var err error
 		pc, err = c.readCode(code)
 		c.reads++
 		if err != nil {
-			if f, ok := c.earlyFrame(code, firstLine); ok {
-				return f
+			if hasEarly {
+				return early
 			}
 			c.fails++
 			return symbolize.Frame{Function: fmt.Sprintf("[python code 0x%x]", code), Module: "[python]", Addr: code, Kind: symbolize.Python}
@@ -92,13 +94,20 @@ func (c *Codes) Frame(code uint64, offset uint32, firstLine int32) symbolize.Fra
 	}
 	f := symbolize.Frame{Function: pc.name, File: pc.file, Line: int(pc.first), Module: "[python]", Addr: code, Kind: symbolize.Python}
 	if pc.first != firstLine {
-		if f, ok := c.earlyFrame(code, firstLine); ok {
-			return f
+		if hasEarly {
+			return early
 		}
 		// The object changed between the sample and this read.
 		f.Function = "[freed python code]"
 		f.File, f.Line = "", 0
 		return f
+	}
+	// The object read may be another one with the same first line, put at
+	// the address of the sampled one after it was freed (module bodies all
+	// start at line 1, and one import follows another): the kernel's copy,
+	// taken while the sampled frame ran it, names the sampled one.
+	if hasEarly && !sameNames(early, pc) {
+		return early
 	}
 	if line, ok := lineAt(pc.lines, offset); ok {
 		f.Line = line
@@ -118,6 +127,19 @@ func (c *Codes) earlyFrame(code uint64, first int32) (symbolize.Frame, bool) {
 		return symbolize.Frame{}, false
 	}
 	return symbolize.Frame{Function: name, File: c.absolute(file), Line: int(first), Module: "[python]", Addr: code, Kind: symbolize.Python}, true
+}
+
+// sameNames says whether the kernel's copy early (its names cut at the
+// copy's sizes) names the code object pc.
+func sameNames(early symbolize.Frame, pc *pyCode) bool {
+	same := func(copied, full string, max int) bool {
+		if len(copied) >= max-1 {
+			return strings.HasPrefix(full, copied)
+		}
+		return copied == full
+	}
+	return same(early.Function, pc.name, int(bpf.PyperfPyCodeLimitsPY_CODE_NAME_MAX)) &&
+		same(early.File, pc.file, int(bpf.PyperfPyCodeLimitsPY_CODE_FILE_MAX))
 }
 
 // forget drops what was read at address code: another code object is there.

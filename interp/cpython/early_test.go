@@ -106,11 +106,11 @@ func TestPythonFramesStdlibUnittest(t *testing.T) {
 			}
 		}
 	}
-	// The reader is woken by the first stack holding a code object, and
-	// names it unless the interpreter frees it before the reader runs:
-	// on a machine this busy that left about 1 % (was 9.5 % freed and
-	// 22 % unreadable when the ring was read every 20 ms).
-	if all < 100 || (freed+unread)*100 > all*5 {
-		t.Errorf("%d freed and %d unreadable code objects in %d Python stacks; want below 5 %%\n%s", freed, unread, all, log)
+	// A code object is named while it lives (the kernel copies its names
+	// at its first sight): none is freed unnamed. A few stacks may hold a
+	// code address read from a frame being pushed or popped at the sample
+	// (2 in 7,000 on this machine): they stay [python code 0x…].
+	if all < 100 || freed > 0 || unread*100 > all {
+		t.Errorf("%d freed and %d unreadable code objects in %d Python stacks; want none freed, below 1 %% unreadable\n%s", freed, unread, all, log)
 	}
 }

@@ -159,12 +159,8 @@ func TestPythonFramesSplit(t *testing.T) {
 // pyStack returns the names of the Python frames of a sample, leaf first.
 func pyStack(s *profile.Sample) []string {
 	var out []string
-	for _, l := range s.Location {
-		for _, ln := range l.Line {
-			if strings.HasPrefix(ln.Function.SystemName, "python:") {
-				out = append(out, ln.Function.Name)
-			}
-		}
+	for _, f := range pyFrames(s) {
+		out = append(out, f.name)
 	}
 	return out
 }
