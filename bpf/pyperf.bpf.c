@@ -234,6 +234,26 @@ static __always_inline __u16 read_ascii(struct py_config *cfg, __u64 str, char *
 	return (__u16)len;
 }
 
+/*
+ * read_lines copies the start of a code object's line table (a bytes
+ * object) into buf (at most max - 1 bytes, max a power of two) and returns
+ * how many bytes it copied.
+ */
+static __always_inline __u16 read_lines(struct py_config *cfg, __u64 bytes, __u8 *buf, __u32 max)
+{
+	if (!bytes || !cfg->bytes_data)
+		return 0;
+	__u64 len = 0;
+	if (bpf_probe_read_user(&len, sizeof(len), (void *)(bytes + cfg->bytes_size)) != 0)
+		return 0;
+	if (len > max - 1)
+		len = max - 1;
+	len &= max - 1;
+	if (!len || bpf_probe_read_user(buf, len, (void *)(bytes + cfg->bytes_data)) != 0)
+		return 0;
+	return (__u16)len;
+}
+
 /* report_code writes a py_code_event for a code object not seen before. */
 static __always_inline void report_code(struct py_config *cfg, __u32 pid, __u64 code, __s32 first)
 {
@@ -248,6 +268,7 @@ static __always_inline void report_code(struct py_config *cfg, __u32 pid, __u64 
 	e->firstlineno = first;
 	e->name_len = read_ascii(cfg, read_ptr(code + cfg->code_name), e->name, PY_CODE_NAME_MAX);
 	e->file_len = read_ascii(cfg, read_ptr(code + cfg->code_filename), e->file, PY_CODE_FILE_MAX);
+	e->lines_len = read_lines(cfg, read_ptr(code + cfg->code_linetable), e->lines, PY_CODE_LINES_MAX);
 	bpf_ringbuf_submit(e, 0);
 }
 

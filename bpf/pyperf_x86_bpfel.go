@@ -21,8 +21,12 @@ type PyperfPyCodeEvent struct {
 	Firstlineno int32
 	NameLen     uint16
 	FileLen     uint16
+	LinesLen    uint16
+	Pad         uint16
 	Name        [128]int8
 	File        [256]int8
+	Lines       [1024]uint8
+	_           [4]byte
 }
 
 type PyperfPyCodeKey struct {
@@ -36,9 +40,10 @@ type PyperfPyCodeKey struct {
 type PyperfPyCodeLimits uint32
 
 const (
-	PyperfPyCodeLimitsPY_CODE_RECORD   PyperfPyCodeLimits = 4294967295
-	PyperfPyCodeLimitsPY_CODE_NAME_MAX PyperfPyCodeLimits = 128
-	PyperfPyCodeLimitsPY_CODE_FILE_MAX PyperfPyCodeLimits = 256
+	PyperfPyCodeLimitsPY_CODE_RECORD    PyperfPyCodeLimits = 4294967295
+	PyperfPyCodeLimitsPY_CODE_NAME_MAX  PyperfPyCodeLimits = 128
+	PyperfPyCodeLimitsPY_CODE_FILE_MAX  PyperfPyCodeLimits = 256
+	PyperfPyCodeLimitsPY_CODE_LINES_MAX PyperfPyCodeLimits = 1024
 )
 
 type PyperfPyConfig struct {
@@ -65,6 +70,10 @@ type PyperfPyConfig struct {
 	UnicodeState       uint32
 	UnicodeLength      uint32
 	UnicodeAsciiSize   uint32
+	CodeLinetable      uint32
+	BytesSize          uint32
+	BytesData          uint32
+	Pad                uint32
 	_                  [4]byte
 }
 

@@ -36,7 +36,7 @@ type Codes struct {
 	cwd   string // the process's working directory, for relative file names
 	// early names code objects the kernel read when it first saw them
 	// (py_code_event), for those freed before this reader got to them.
-	early func(code uint64, first int32) (name, file string, ok bool)
+	early func(code uint64, first int32, minor int) (name, file string, lines []pyLineRange, ok bool)
 }
 
 type pyCode struct {
@@ -77,7 +77,7 @@ func (c *Codes) Counts() (read, failed uint64) {
 func (c *Codes) Frame(code uint64, offset uint32, firstLine int32) symbolize.Frame {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	early, hasEarly := c.earlyFrame(code, firstLine)
+	early, hasEarly := c.earlyFrame(code, offset, firstLine)
 	pc, ok := c.cache[code]
 	if !ok || pc.first != firstLine {
 		var err error
@@ -116,17 +116,21 @@ func (c *Codes) Frame(code uint64, offset uint32, firstLine int32) symbolize.Fra
 }
 
 // earlyFrame names a code object freed before it was read from the
-// kernel's copy of its names: its line is its first line (the line table
-// is not copied).
-func (c *Codes) earlyFrame(code uint64, first int32) (symbolize.Frame, bool) {
+// kernel's copy of its names and of the start of its line table: the line
+// of an instruction past what was copied is the function's first line.
+func (c *Codes) earlyFrame(code uint64, offset uint32, first int32) (symbolize.Frame, bool) {
 	if c.early == nil {
 		return symbolize.Frame{}, false
 	}
-	name, file, ok := c.early(code, first)
+	name, file, lines, ok := c.early(code, first, c.layout.Minor)
 	if !ok {
 		return symbolize.Frame{}, false
 	}
-	return symbolize.Frame{Function: name, File: c.absolute(file), Line: int(first), Module: "[python]", Addr: code, Kind: symbolize.Python}, true
+	f := symbolize.Frame{Function: name, File: c.absolute(file), Line: int(first), Module: "[python]", Addr: code, Kind: symbolize.Python}
+	if line, ok := lineAt(lines, offset); ok {
+		f.Line = line
+	}
+	return f, true
 }
 
 // sameNames says whether the kernel's copy early (its names cut at the
@@ -170,12 +174,16 @@ func (c *Codes) readCode(code uint64) (*pyCode, error) {
 	if err != nil {
 		return nil, fmt.Errorf("code line table: %w", err)
 	}
-	if l.Minor <= 10 {
-		pc.lines = decodeLinetable310(table, int(pc.first))
-	} else {
-		pc.lines = decodeLocationTable(table, int(pc.first))
-	}
+	pc.lines = decodeLines(table, int(pc.first), l.Minor)
 	return pc, nil
+}
+
+// decodeLines decodes a co_linetable of interpreter minor version minor.
+func decodeLines(table []byte, first, minor int) []pyLineRange {
+	if minor <= 10 {
+		return decodeLinetable310(table, first)
+	}
+	return decodeLocationTable(table, first)
 }
 
 // absolute makes a file name relative to the process's working directory

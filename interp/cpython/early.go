@@ -295,16 +295,26 @@ func (p *Frames) rememberEarly(ec *EarlyCode) {
 	p.early[earlyKey{ec.PID, ec.Code, ec.FirstLine}] = ec
 }
 
-// earlyNames returns the lookup a process's Codes falls back on.
-func (p *Frames) earlyNames(pid int) func(uint64, int32) (string, string, bool) {
-	return func(code uint64, first int32) (string, string, bool) {
+// earlyNames returns the lookup a process's Codes falls back on: the
+// names the kernel copied, and the lines of the copied start of the line
+// table, decoded for interpreter minor version minor.
+func (p *Frames) earlyNames(pid int) func(code uint64, first int32, minor int) (string, string, []pyLineRange, bool) {
+	return func(code uint64, first int32, minor int) (string, string, []pyLineRange, bool) {
 		p.earlyMu.Lock()
 		defer p.earlyMu.Unlock()
 		ec := p.early[earlyKey{pid, code, first}]
 		if ec == nil {
-			return "", "", false
+			return "", "", nil, false
 		}
-		return ec.Name, ec.File, true
+		if !ec.decoded {
+			ec.decoded = true
+			ec.lines = decodeLines(ec.Linetable, int(first), minor)
+			if len(ec.Linetable) >= int(bpf.PyperfPyCodeLimitsPY_CODE_LINES_MAX)-1 && len(ec.lines) > 0 {
+				// A cut table: its last entry may be cut too.
+				ec.lines = ec.lines[:len(ec.lines)-1]
+			}
+		}
+		return ec.Name, ec.File, ec.lines, true
 	}
 }
 

@@ -78,6 +78,9 @@ func (o Layout) bpfConfig(runtime uint64, file uint32) bpf.PyperfPyConfig {
 		CodeAdaptive:       o.CodeAdaptive,
 		CodeFirstlineno:    o.CodeFirstlineno,
 		FrameWindow:        o.frameWindow(),
+		CodeLinetable:      o.CodeLinetable,
+		BytesSize:          o.BytesSize,
+		BytesData:          o.BytesData,
 	}
 }
 

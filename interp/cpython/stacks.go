@@ -70,6 +70,10 @@ type EarlyCode struct {
 	FirstLine int32
 	Name      string // "" when not read (not an ASCII string)
 	File      string
+	Linetable []byte // the start of co_linetable (all of it when short)
+
+	lines   []pyLineRange // Linetable decoded, once (Frames.earlyNames)
+	decoded bool
 }
 
 // Stats are the frame reader's counters, summed over CPUs.
@@ -306,7 +310,8 @@ func decodePyCode(b []byte) (*EarlyCode, error) {
 		return string(out)
 	}
 	return &EarlyCode{PID: int(ev.Pid), Code: ev.Code, FirstLine: ev.Firstlineno,
-		Name: str(ev.Name[:], ev.NameLen), File: str(ev.File[:], ev.FileLen)}, nil
+		Name: str(ev.Name[:], ev.NameLen), File: str(ev.File[:], ev.FileLen),
+		Linetable: append([]byte(nil), ev.Lines[:min(int(ev.LinesLen), len(ev.Lines))]...)}, nil
 }
 
 func decodePyStack(b []byte) (*Stack, error) {
