@@ -1,6 +1,7 @@
 package cpython
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -36,13 +37,14 @@ type Codes struct {
 	cwd   string // the process's working directory, for relative file names
 	// early names code objects the kernel read when it first saw them
 	// (py_code_event), for those freed before this reader got to them.
-	early func(code uint64, first int32, minor int) (name, file string, lines []pyLineRange, ok bool)
+	early func(code uint64, first int32, minor int) *earlyCopy
 }
 
 type pyCode struct {
 	first int32
 	name  string
 	file  string
+	table []byte // co_linetable
 	lines []pyLineRange
 }
 
@@ -77,15 +79,18 @@ func (c *Codes) Counts() (read, failed uint64) {
 func (c *Codes) Frame(code uint64, offset uint32, firstLine int32) symbolize.Frame {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	early, hasEarly := c.earlyFrame(code, offset, firstLine)
+	var ec *earlyCopy
+	if c.early != nil {
+		ec = c.early(code, firstLine, c.layout.Minor)
+	}
 	pc, ok := c.cache[code]
 	if !ok || pc.first != firstLine {
 		var err error
 		pc, err = c.readCode(code)
 		c.reads++
 		if err != nil {
-			if hasEarly {
-				return early
+			if ec != nil {
+				return c.earlyFrame(code, offset, firstLine, ec)
 			}
 			c.fails++
 			return symbolize.Frame{Function: fmt.Sprintf("[python code 0x%x]", code), Module: "[python]", Addr: code, Kind: symbolize.Python}
@@ -94,8 +99,8 @@ func (c *Codes) Frame(code uint64, offset uint32, firstLine int32) symbolize.Fra
 	}
 	f := symbolize.Frame{Function: pc.name, File: pc.file, Line: int(pc.first), Module: "[python]", Addr: code, Kind: symbolize.Python}
 	if pc.first != firstLine {
-		if hasEarly {
-			return early
+		if ec != nil {
+			return c.earlyFrame(code, offset, firstLine, ec)
 		}
 		// The object changed between the sample and this read.
 		f.Function = "[freed python code]"
@@ -104,10 +109,11 @@ func (c *Codes) Frame(code uint64, offset uint32, firstLine int32) symbolize.Fra
 	}
 	// The object read may be another one with the same first line, put at
 	// the address of the sampled one after it was freed (module bodies all
-	// start at line 1, and one import follows another): the kernel's copy,
-	// taken while the sampled frame ran it, names the sampled one.
-	if hasEarly && !sameNames(early, pc) {
-		return early
+	// start at line 1, and one import follows another), or the freed one
+	// whose parts were already reused: the kernel's copy, taken while the
+	// sampled frame ran it, names the sampled one.
+	if ec != nil && !ec.matches(c.absolute(ec.file), pc) {
+		return c.earlyFrame(code, offset, firstLine, ec)
 	}
 	if line, ok := lineAt(pc.lines, offset); ok {
 		f.Line = line
@@ -115,35 +121,38 @@ func (c *Codes) Frame(code uint64, offset uint32, firstLine int32) symbolize.Fra
 	return f
 }
 
-// earlyFrame names a code object freed before it was read from the
-// kernel's copy of its names and of the start of its line table: the line
-// of an instruction past what was copied is the function's first line.
-func (c *Codes) earlyFrame(code uint64, offset uint32, first int32) (symbolize.Frame, bool) {
-	if c.early == nil {
-		return symbolize.Frame{}, false
-	}
-	name, file, lines, ok := c.early(code, first, c.layout.Minor)
-	if !ok {
-		return symbolize.Frame{}, false
-	}
-	f := symbolize.Frame{Function: name, File: c.absolute(file), Line: int(first), Module: "[python]", Addr: code, Kind: symbolize.Python}
-	if line, ok := lineAt(lines, offset); ok {
-		f.Line = line
-	}
-	return f, true
+// earlyCopy is what the kernel copied of a code object when it first saw
+// it: its names (cut at the copy's sizes) and the start of its line table.
+type earlyCopy struct {
+	name, file string
+	table      []byte
+	lines      []pyLineRange // table decoded
 }
 
-// sameNames says whether the kernel's copy early (its names cut at the
-// copy's sizes) names the code object pc.
-func sameNames(early symbolize.Frame, pc *pyCode) bool {
+// matches says whether the code object pc read from the process (its file
+// name made absolute) is the one the kernel copied: same names, and a line
+// table that starts with the copy.
+func (ec *earlyCopy) matches(file string, pc *pyCode) bool {
 	same := func(copied, full string, max int) bool {
 		if len(copied) >= max-1 {
 			return strings.HasPrefix(full, copied)
 		}
 		return copied == full
 	}
-	return same(early.Function, pc.name, int(bpf.PyperfPyCodeLimitsPY_CODE_NAME_MAX)) &&
-		same(early.File, pc.file, int(bpf.PyperfPyCodeLimitsPY_CODE_FILE_MAX))
+	return same(ec.name, pc.name, int(bpf.PyperfPyCodeLimitsPY_CODE_NAME_MAX)) &&
+		same(file, pc.file, int(bpf.PyperfPyCodeLimitsPY_CODE_FILE_MAX)) &&
+		bytes.HasPrefix(pc.table, ec.table)
+}
+
+// earlyFrame names a code object freed before it was read from the
+// kernel's copy: the line of an instruction past the copied part of the
+// line table is the function's first line.
+func (c *Codes) earlyFrame(code uint64, offset uint32, first int32, ec *earlyCopy) symbolize.Frame {
+	f := symbolize.Frame{Function: ec.name, File: c.absolute(ec.file), Line: int(first), Module: "[python]", Addr: code, Kind: symbolize.Python}
+	if line, ok := lineAt(ec.lines, offset); ok {
+		f.Line = line
+	}
+	return f
 }
 
 // forget drops what was read at address code: another code object is there.
@@ -174,6 +183,7 @@ func (c *Codes) readCode(code uint64) (*pyCode, error) {
 	if err != nil {
 		return nil, fmt.Errorf("code line table: %w", err)
 	}
+	pc.table = table
 	pc.lines = decodeLines(table, int(pc.first), l.Minor)
 	return pc, nil
 }

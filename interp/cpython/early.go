@@ -295,26 +295,26 @@ func (p *Frames) rememberEarly(ec *EarlyCode) {
 	p.early[earlyKey{ec.PID, ec.Code, ec.FirstLine}] = ec
 }
 
-// earlyNames returns the lookup a process's Codes falls back on: the
-// names the kernel copied, and the lines of the copied start of the line
-// table, decoded for interpreter minor version minor.
-func (p *Frames) earlyNames(pid int) func(code uint64, first int32, minor int) (string, string, []pyLineRange, bool) {
-	return func(code uint64, first int32, minor int) (string, string, []pyLineRange, bool) {
+// earlyNames returns the lookup a process's Codes falls back on: what the
+// kernel copied of a code object, its line table decoded for interpreter
+// minor version minor; nil if it copied nothing.
+func (p *Frames) earlyNames(pid int) func(code uint64, first int32, minor int) *earlyCopy {
+	return func(code uint64, first int32, minor int) *earlyCopy {
 		p.earlyMu.Lock()
 		defer p.earlyMu.Unlock()
 		ec := p.early[earlyKey{pid, code, first}]
 		if ec == nil {
-			return "", "", nil, false
+			return nil
 		}
-		if !ec.decoded {
-			ec.decoded = true
-			ec.lines = decodeLines(ec.Linetable, int(first), minor)
-			if len(ec.Linetable) >= int(bpf.PyperfPyCodeLimitsPY_CODE_LINES_MAX)-1 && len(ec.lines) > 0 {
+		if ec.copy == nil {
+			lines := decodeLines(ec.Linetable, int(first), minor)
+			if len(ec.Linetable) >= int(bpf.PyperfPyCodeLimitsPY_CODE_LINES_MAX)-1 && len(lines) > 0 {
 				// A cut table: its last entry may be cut too.
-				ec.lines = ec.lines[:len(ec.lines)-1]
+				lines = lines[:len(lines)-1]
 			}
+			ec.copy = &earlyCopy{name: ec.Name, file: ec.File, table: ec.Linetable, lines: lines}
 		}
-		return ec.Name, ec.File, ec.lines, true
+		return ec.copy
 	}
 }
 

@@ -72,8 +72,7 @@ type EarlyCode struct {
 	File      string
 	Linetable []byte // the start of co_linetable (all of it when short)
 
-	lines   []pyLineRange // Linetable decoded, once (Frames.earlyNames)
-	decoded bool
+	copy *earlyCopy // for Codes, made once (Frames.earlyNames)
 }
 
 // Stats are the frame reader's counters, summed over CPUs.

@@ -11,7 +11,9 @@ import time
 
 N = 60
 
-BODY = """import time
+BODY = """# generated module {i}: a frame named at line 1 was named without its lines
+
+import time
 
 
 def work_{i}():
