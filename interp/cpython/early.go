@@ -45,8 +45,12 @@ func (p *Frames) learnLocked(pf *File) uint32 {
 	// The kernel's dev_t (super_block.s_dev) packs major and minor as
 	// major<<20 | minor; stat's is the userspace encoding.
 	kdev := uint64(unix.Major(st.Dev))<<20 | uint64(unix.Minor(st.Dev))
-	if _, err := p.reader.AddFile(pf, id, kdev, st.Ino); err != nil {
+	ok, err := p.reader.AddFile(pf, id, kdev, st.Ino)
+	if err != nil {
 		p.note("%v", err)
+	}
+	if ok {
+		p.inKernel[id] = true
 	}
 	return id
 }

@@ -41,6 +41,7 @@ type Frames struct {
 	warned   map[string]bool      // unsupported interpreter files already reported
 	files    map[uint32]*File     // interpreter files by their number (Stack.File)
 	fileIDs  map[fileKey]uint32
+	inKernel map[uint32]bool // files the program recognises by itself (AddFile)
 	nextFile uint32
 
 	earlyMu  sync.Mutex
@@ -140,13 +141,14 @@ type pyResolved struct {
 // plugin is not given to a session that runs.
 func NewFrames(log io.Writer) *Frames {
 	p := &Frames{
-		log:     log,
-		loaded:  make(chan struct{}),
-		procs:   map[int]*pyProc{},
-		stacks:  map[int][]pyResolved{},
-		warned:  map[string]bool{},
-		files:   map[uint32]*File{},
-		fileIDs: map[fileKey]uint32{},
+		log:      log,
+		loaded:   make(chan struct{}),
+		procs:    map[int]*pyProc{},
+		stacks:   map[int][]pyResolved{},
+		warned:   map[string]bool{},
+		files:    map[uint32]*File{},
+		fileIDs:  map[fileKey]uint32{},
+		inKernel: map[uint32]bool{},
 	}
 	go func() {
 		defer close(p.loaded)
@@ -285,7 +287,13 @@ func (p *Frames) Observe(rec loader.Record) {
 		}
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		if parent, ok := p.procs[r.PPID]; ok {
+		if parent, ok := p.procs[r.PPID]; ok && !p.inKernel[parent.file] {
+			// A child of a process whose interpreter the program
+			// recognises by itself is recognised at its first sample in
+			// it. Described from here, a child that has exec'd another
+			// python by the time its fork record is read would get its
+			// parent's addresses, and no stack until its mapping records
+			// are read.
 			if _, ok := p.procs[r.PID]; !ok {
 				child := *parent.proc
 				child.PID = r.PID
