@@ -307,10 +307,10 @@ static long walk_step(__u64 i, void *arg)
 	w->frame = win_u64(s, cfg->frame_previous);
 	__u32 flags = 0;
 	__u32 off = PY_OFFSET_NONE;
-	if (layout == PY_LAYOUT_310) {
+	if (layout == PY_LAYOUT_310 || layout == PY_LAYOUT_38) {
 		__s32 lasti = (__s32)win_u32(s, cfg->frame_instr);
 		if (lasti >= 0)
-			off = (__u32)lasti * 2;
+			off = layout == PY_LAYOUT_310 ? (__u32)lasti * 2 : (__u32)lasti;
 		flags = PY_FRAME_ENTRY;
 	} else {
 		__u8 owner = win_u8(s, cfg->frame_owner);

@@ -128,6 +128,7 @@ const (
 	PyperfPyLayoutPY_LAYOUT_311 PyperfPyLayout = 2
 	PyperfPyLayoutPY_LAYOUT_312 PyperfPyLayout = 3
 	PyperfPyLayoutPY_LAYOUT_313 PyperfPyLayout = 4
+	PyperfPyLayoutPY_LAYOUT_38  PyperfPyLayout = 5
 )
 
 type PyperfPyLimits uint32

@@ -26,6 +26,7 @@ enum py_layout {
 	PY_LAYOUT_311 = 2, /* tstate->cframe->current_frame, is_entry, prev_instr */
 	PY_LAYOUT_312 = 3, /* tstate->cframe->current_frame, owner, prev_instr */
 	PY_LAYOUT_313 = 4, /* tstate->current_frame, owner, instr_ptr */
+	PY_LAYOUT_38 = 5,  /* as PY_LAYOUT_310, f_lasti in bytes (3.8, 3.9) */
 };
 
 /* Bits of py_frame.offset: the low 28 bits are the instruction's byte

@@ -190,6 +190,9 @@ func (c *Codes) readCode(code uint64) (*pyCode, error) {
 
 // decodeLines decodes a co_linetable of interpreter minor version minor.
 func decodeLines(table []byte, first, minor int) []pyLineRange {
+	if minor <= 9 {
+		return decodeLnotab(table, first)
+	}
 	if minor <= 10 {
 		return decodeLinetable310(table, first)
 	}
