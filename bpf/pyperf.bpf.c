@@ -39,6 +39,7 @@ struct py_scratch {
 	__u8 win[PY_WINDOW + 16];
 	__u8 fresh; /* the stack holds a code object not seen before */
 	struct py_event ev;
+	struct py_code_event code; /* written to the ring cut after its line table */
 };
 
 /*
@@ -254,14 +255,14 @@ static __always_inline __u16 read_lines(struct py_config *cfg, __u64 bytes, __u8
 	return (__u16)len;
 }
 
-/* report_code writes a py_code_event for a code object not seen before. */
-static __always_inline void report_code(struct py_config *cfg, __u32 pid, __u64 code, __s32 first)
+/*
+ * report_code writes a py_code_event for a code object not seen before,
+ * cut after the part of its line table that was copied.
+ */
+static __always_inline void report_code(struct py_config *cfg, struct py_scratch *s, __u32 pid,
+					__u64 code, __s32 first)
 {
-	struct py_code_event *e = bpf_ringbuf_reserve(&py_events, sizeof(*e), 0);
-	if (!e) {
-		bump(PY_STAT_RING_FULL);
-		return;
-	}
+	struct py_code_event *e = &s->code;
 	e->kind = PY_CODE_RECORD;
 	e->pid = pid;
 	e->code = code;
@@ -269,7 +270,12 @@ static __always_inline void report_code(struct py_config *cfg, __u32 pid, __u64 
 	e->name_len = read_ascii(cfg, read_ptr(code + cfg->code_name), e->name, PY_CODE_NAME_MAX);
 	e->file_len = read_ascii(cfg, read_ptr(code + cfg->code_filename), e->file, PY_CODE_FILE_MAX);
 	e->lines_len = read_lines(cfg, read_ptr(code + cfg->code_linetable), e->lines, PY_CODE_LINES_MAX);
-	bpf_ringbuf_submit(e, 0);
+	__u64 size = __builtin_offsetof(struct py_code_event, lines) +
+		     (__u64)(e->lines_len & (PY_CODE_LINES_MAX - 1));
+	if (size > sizeof(*e))
+		size = sizeof(*e);
+	if (bpf_ringbuf_output(&py_events, e, size, 0) != 0)
+		bump(PY_STAT_RING_FULL);
 }
 
 /* walk_step records one frame and moves to its caller. */
@@ -344,7 +350,7 @@ static long walk_step(__u64 i, void *arg)
 	if (!bpf_map_lookup_elem(&py_seen, &key)) {
 		__u8 one = 1;
 		bpf_map_update_elem(&py_seen, &key, &one, BPF_ANY);
-		report_code(cfg, ev->pid, code, first);
+		report_code(cfg, s, ev->pid, code, first);
 		s->fresh = 1;
 		bump(PY_STAT_NEW_CODE);
 	}

@@ -25,7 +25,7 @@ type PyperfPyCodeEvent struct {
 	Pad         uint16
 	Name        [128]int8
 	File        [256]int8
-	Lines       [1024]uint8
+	Lines       [16384]uint8
 	_           [4]byte
 }
 
@@ -43,7 +43,7 @@ const (
 	PyperfPyCodeLimitsPY_CODE_RECORD    PyperfPyCodeLimits = 4294967295
 	PyperfPyCodeLimitsPY_CODE_NAME_MAX  PyperfPyCodeLimits = 128
 	PyperfPyCodeLimitsPY_CODE_FILE_MAX  PyperfPyCodeLimits = 256
-	PyperfPyCodeLimitsPY_CODE_LINES_MAX PyperfPyCodeLimits = 1024
+	PyperfPyCodeLimitsPY_CODE_LINES_MAX PyperfPyCodeLimits = 16384
 )
 
 type PyperfPyConfig struct {
@@ -143,6 +143,7 @@ type PyperfPyScratch struct {
 	Fresh uint8
 	_     [7]byte
 	Ev    PyperfPyEvent
+	Code  PyperfPyCodeEvent
 }
 
 type PyperfPyStat uint32

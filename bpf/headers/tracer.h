@@ -94,7 +94,7 @@ enum py_code_limits {
 	PY_CODE_RECORD = 0xffffffff,
 	PY_CODE_NAME_MAX = 128, /* bytes of a name kept (a power of two) */
 	PY_CODE_FILE_MAX = 256, /* bytes of a file name kept (a power of two) */
-	PY_CODE_LINES_MAX = 1024, /* bytes of a line table kept (a power of two) */
+	PY_CODE_LINES_MAX = 16384, /* bytes of a line table kept (a power of two) */
 };
 
 /* A py_events record written before the first stack that holds a code
@@ -102,7 +102,8 @@ enum py_code_limits {
  * its line table, read while it is certainly alive, for when it is freed
  * before userspace reads it. A name or file length of 0 means not read
  * (not an ASCII string); lines_len is what was copied of the table (at
- * most PY_CODE_LINES_MAX - 1 bytes, its start when it is longer). */
+ * most PY_CODE_LINES_MAX - 1 bytes, its start when it is longer), and the
+ * record ends there. */
 struct py_code_event {
 	__u32 kind; /* PY_CODE_RECORD */
 	__u32 pid;

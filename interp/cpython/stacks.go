@@ -294,10 +294,14 @@ const pyCodeRecord = uint32(bpf.PyperfPyCodeLimitsPY_CODE_RECORD)
 
 func decodePyCode(b []byte) (*EarlyCode, error) {
 	var ev bpf.PyperfPyCodeEvent
-	if len(b) < int(unsafe.Sizeof(ev)) {
-		return nil, errors.New("short python code record")
+	head := int(unsafe.Offsetof(ev.Lines))
+	if len(b) < head || len(b) > int(unsafe.Sizeof(ev)) {
+		return nil, errors.New("malformed python code record")
 	}
-	bpf.Read(b, &ev)
+	// The record ends after the part of the line table that was copied.
+	full := make([]byte, unsafe.Sizeof(ev))
+	copy(full, b)
+	bpf.Read(full, &ev)
 	str := func(c []int8, n uint16) string {
 		if int(n) > len(c) {
 			n = 0
@@ -310,7 +314,7 @@ func decodePyCode(b []byte) (*EarlyCode, error) {
 	}
 	return &EarlyCode{PID: int(ev.Pid), Code: ev.Code, FirstLine: ev.Firstlineno,
 		Name: str(ev.Name[:], ev.NameLen), File: str(ev.File[:], ev.FileLen),
-		Linetable: append([]byte(nil), ev.Lines[:min(int(ev.LinesLen), len(ev.Lines))]...)}, nil
+		Linetable: append([]byte(nil), ev.Lines[:min(int(ev.LinesLen), len(b)-head)]...)}, nil
 }
 
 func decodePyStack(b []byte) (*Stack, error) {
