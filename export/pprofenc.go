@@ -4,8 +4,9 @@ import "io"
 
 // The pprof encoder writes the builder's tables as the protocol buffer of
 // github.com/google/pprof/proto/profile.proto, field by field. Samples go
-// first, in chunks, so that the whole profile is never held encoded; the
-// string table goes last, once every label has been interned.
+// first, grouped by stack (pprofBuilder.addSamples), in chunks, so that the
+// whole profile is never held encoded; the string table goes last, once
+// every label has been interned.
 
 // Field numbers of profile.proto.
 const (
@@ -115,15 +116,16 @@ func (b *pprofBuilder) encode(w io.Writer) error {
 		sub = sub[:0].int(labelKey, key).int(labelStr, str).int(labelNum, num)
 		return m.bytes(sampleLabel, sub)
 	}
-	for _, s := range b.samples {
-		msg, scratch = msg[:0].packed(sampleLocationID, b.stacks[s.stack], scratch)
+	for i := range b.samples {
+		s := &b.samples[i]
+		msg = append(msg[:0], b.stacks[s.stack].enc...)
 		vals[0], vals[1] = uint64(s.count), uint64(s.nanos)
 		msg, scratch = msg.packed(sampleValue, vals[:], scratch)
 		if s.comm != 0 {
-			msg = label(msg, kComm, s.comm, 0)
+			msg = label(msg, kComm, int64(s.comm), 0)
 		}
 		if s.action != 0 {
-			msg = label(msg, kAction, s.action, 0)
+			msg = label(msg, kAction, int64(s.action), 0)
 		}
 		msg = label(msg, kPID, 0, int64(s.pid))
 		msg = label(msg, kTID, 0, int64(s.tid))
