@@ -73,6 +73,10 @@ type pprofBuilder struct {
 
 	samples    []psample // aggregated, grouped by stack
 	comm, actn strMemo
+
+	// The label keys, first in the string table: their indexes, written
+	// in every sample, are one byte.
+	kComm, kAction, kPID, kTID, kStep int64
 }
 
 type mappingKey struct {
@@ -156,6 +160,7 @@ func newPprofBuilder(p *Profile) *pprofBuilder {
 	}
 	b.seenTab.init(256)
 	b.str("")
+	b.kComm, b.kAction, b.kPID, b.kTID, b.kStep = b.str("comm"), b.str("action"), b.str("pid"), b.str("tid"), b.str("step")
 	for pid, ms := range p.Mappings {
 		for _, m := range ms {
 			b.byPID[pid] = append(b.byPID[pid], b.mapping(m))
