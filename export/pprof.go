@@ -277,7 +277,14 @@ func (b *pprofBuilder) stack(s *Sample) int32 {
 	for i, fr := range s.Stack {
 		ids[i] = b.location(s.PID, fr)
 	}
-	enc, _ := pbuf(nil).packed(sampleLocationID, ids, nil)
+	n := 0
+	for _, id := range ids {
+		n += varintLen(id)
+	}
+	enc := make(pbuf, 0, fieldLen(sampleLocationID, n)).varint(sampleLocationID<<3 | 2).varint(uint64(n))
+	for _, id := range ids {
+		enc = enc.varint(id)
+	}
 	st, ok := b.stackOf[string(enc)]
 	if !ok {
 		st = int32(len(b.stacks))

@@ -124,15 +124,6 @@ func (b pbuf) label(n int, key, str, num int64) pbuf {
 // fieldLen is the length of a length-delimited field of n bytes.
 func fieldLen(field, n int) int { return varintLen(uint64(field)<<3|2) + varintLen(uint64(n)) + n }
 
-// packed appends a packed repeated varint field.
-func (b pbuf) packed(field int, vs []uint64, scratch pbuf) (pbuf, pbuf) {
-	scratch = scratch[:0]
-	for _, v := range vs {
-		scratch = scratch.varint(v)
-	}
-	return b.bytes(field, scratch), scratch
-}
-
 // encode writes the profile to w.
 func (b *pprofBuilder) encode(w io.Writer) error {
 	var out, msg, sub pbuf
