@@ -266,8 +266,9 @@ func (b *pprofBuilder) location(pid int, fr symbolize.Frame) uint64 {
 // stack returns the index in b.stacks of the locations of s's stack.
 func (b *pprofBuilder) stack(s *Sample) int32 {
 	h := stackHash(s.PID, s.Stack)
-	for i := b.seenTab.first(h); !b.seenTab.free(i); i = b.seenTab.next(i) {
-		if j, ok := b.seenTab.entry(i, h); ok {
+	slot := b.seenTab.first(h)
+	for ; !b.seenTab.free(slot); slot = b.seenTab.next(slot) {
+		if j, ok := b.seenTab.entry(slot, h); ok {
 			if e := &b.seen[j]; e.hash == h && int(e.pid) == s.PID && framesEqual(e.frames, s.Stack) {
 				return e.stack
 			}
@@ -291,12 +292,8 @@ func (b *pprofBuilder) stack(s *Sample) int32 {
 		b.stacks = append(b.stacks, pstack{ids: ids, enc: enc})
 		b.stackOf[string(enc)] = st
 	}
-	i := b.seenTab.first(h)
-	for !b.seenTab.free(i) {
-		i = b.seenTab.next(i)
-	}
 	b.seen = append(b.seen, pseen{hash: h, pid: int32(s.PID), stack: st, frames: s.Stack})
-	b.seenTab.put(i, h, len(b.seen)-1, func(j int) uint64 { return b.seen[j].hash })
+	b.seenTab.put(slot, h, len(b.seen)-1, func(j int) uint64 { return b.seen[j].hash })
 	return st
 }
 
@@ -335,7 +332,6 @@ func (b *pprofBuilder) addSamples(ss []Sample) {
 		all[next[st]] = psample{sampleKey: k, count: int64(s.Weight()), nanos: b.src.sampleNanos(s)}
 		next[st]++
 	}
-	stackOf, next = nil, nil
 	// Aggregate each stack's samples in place: the n-th sample kept is
 	// never after the n-th sample read.
 	var tab slots
@@ -349,7 +345,7 @@ func (b *pprofBuilder) addSamples(ss []Sample) {
 		}
 		tab.reset(hi - lo)
 		first := out
-	next:
+	each:
 		for _, x := range all[lo:hi] {
 			h := x.hash()
 			i := tab.first(h)
@@ -357,7 +353,7 @@ func (b *pprofBuilder) addSamples(ss []Sample) {
 				if j, ok := tab.entry(i, h); ok && all[first+j].sampleKey == x.sampleKey {
 					all[first+j].count += x.count
 					all[first+j].nanos += x.nanos
-					continue next
+					continue each
 				}
 			}
 			all[out] = x
