@@ -6,6 +6,7 @@ import (
 
 	"github.com/tracer-dev/tracer/export"
 	"github.com/tracer-dev/tracer/interp/cpython"
+	v8 "github.com/tracer-dev/tracer/interp/v8"
 	"github.com/tracer-dev/tracer/loader"
 )
 
@@ -36,4 +37,32 @@ func (p *PythonFrames) Attach(_ context.Context, t Target) error {
 // Decorate puts the Python frames read with a sample into its stack.
 func (p *PythonFrames) Decorate(in *loader.Sample, out *export.Sample) {
 	out.Stack = p.Frames.Merge(in.TID, in.Time, out.Stack)
+}
+
+// JSFrames is the Plugin that puts JavaScript functions into the sampled
+// stacks of node processes: it wires v8.Frames (the interpreter's own
+// package) into a session, with the Python frames plugin's program
+// handing node's samples to the V8 walker.
+type JSFrames struct {
+	*v8.Frames
+}
+
+// NewJSFrames returns the JS frames plugin; py is the Python frames plugin
+// of the same session. Notes go to log.
+func NewJSFrames(log io.Writer, py *PythonFrames) *JSFrames {
+	var d v8.Dispatcher
+	if py != nil {
+		d = py.Frames
+	}
+	return &JSFrames{v8.NewFrames(log, d)}
+}
+
+// Attach starts reading JS frames.
+func (j *JSFrames) Attach(_ context.Context, t Target) error {
+	return j.Frames.Attach(t.PID, t.Attach, t.All, t.Path)
+}
+
+// Decorate puts the JS frames read with a sample into its stack.
+func (j *JSFrames) Decorate(in *loader.Sample, out *export.Sample) {
+	out.Stack = j.Frames.Merge(in.TID, in.Time, out.Stack)
 }

@@ -28,19 +28,19 @@ type Frames struct {
 	consumed chan struct{}
 
 	mu       sync.Mutex
-	procs    map[int]*pyProc      // pid → its interpreter
+	procs    map[int]*pyProc             // pid → its interpreter
 	stacks   loader.ByThread[pyResolved] // named stacks, per thread
-	warned   map[string]bool      // unsupported interpreter files already reported
-	files    map[uint32]*File     // interpreter files by their number (Stack.File)
+	warned   map[string]bool             // unsupported interpreter files already reported
+	files    map[uint32]*File            // interpreter files by their number (Stack.File)
 	fileIDs  map[fileKey]uint32
 	nextFile uint32
 
 	earlyMu  sync.Mutex
 	early    map[earlyKey]*EarlyCode // names the kernel read when it first saw a code object
 	stats    Stats
-	resolved int // Python stacks named
-	unnamed  int // of them, stacks with a code object that could not be read
-	addErrs  int // processes the BPF program could not be told about
+	resolved int     // Python stacks named
+	unnamed  int     // of them, stacks with a code object that could not be read
+	addErrs  int     // processes the BPF program could not be told about
 	gone     []ended // processes and threads that exited, forgotten later (host.go)
 }
 

@@ -1,7 +1,6 @@
-package session
+package v8
 
 import (
-	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -9,8 +8,8 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/tracer-dev/tracer/export"
-	v8 "github.com/tracer-dev/tracer/interp/v8"
+	"github.com/cilium/ebpf"
+
 	"github.com/tracer-dev/tracer/loader"
 	"github.com/tracer-dev/tracer/symbolize"
 )
@@ -25,11 +24,20 @@ func absDiff(a, b uint64) uint64 {
 	return b - a
 }
 
+// Dispatcher is the program set on the sampler's perf events, which hands
+// the samples of the processes given to Dispatch to another walker.
+type Dispatcher interface {
+	Ready()
+	SetWalker(idx uint32, prog *ebpf.Program) error
+	Dispatch(pid int, idx uint32) error
+	Undispatch(pid int)
+}
+
 // jsWalkerIndex is the V8 walker's place in the CPython walker's dispatch
 // table (interp_progs in bpf/pyperf.bpf.c).
 const jsWalkerIndex = 1
 
-// JSFrames is the Plugin that puts JavaScript functions into the sampled
+// Frames is the Plugin that puts JavaScript functions into the sampled
 // stacks of node processes, read from V8's memory at each sample (package
 // interp/v8): no flag is needed in the target. It finds node in every
 // process of the traced tree as the binary is mapped (or in /proc/PID/maps
@@ -37,12 +45,12 @@ const jsWalkerIndex = 1
 // CPython walker's program (the one program a perf event carries), names
 // frames while the process lives, and puts each JS frame in place of the
 // native frame of the same instruction.
-type JSFrames struct {
+type Frames struct {
 	log io.Writer
-	py  *PythonFrames // its program dispatches the samples
+	py  Dispatcher // its program dispatches the samples
 
 	loaded   chan struct{}
-	walker   *v8.Walker
+	walker   *Walker
 	openErr  error
 	consumed chan struct{}
 	on       bool // the walker is wired to the dispatching program
@@ -52,15 +60,15 @@ type JSFrames struct {
 	stacks   map[int][]jsResolved // tid → named stacks
 	warned   map[string]bool
 	said     map[string]bool // route lines already printed, by binary
-	stats    v8.Stats
+	stats    Stats
 	joined   int
 	resolved int
 	notes    []string
 }
 
 type jsProc struct {
-	p     *v8.Process
-	namer *v8.Namer
+	p     *Process
+	namer *Namer
 	since uint64
 	seen  map[string][]jsAt // named stacks by their raw frames
 	// keepExec is how many execs to come keep the description: the
@@ -80,24 +88,24 @@ type jsResolved struct {
 	frames []jsAt
 }
 
-// NewJSFrames returns the JS frames plugin; py is the Python frames plugin
+// NewFrames returns the JS frames plugin; py is the Python frames plugin
 // of the same session, whose program hands node's samples to the V8
 // walker. Notes go to log. It starts loading the walker now.
-func NewJSFrames(log io.Writer, py *PythonFrames) *JSFrames {
-	j := &JSFrames{log: log, py: py, loaded: make(chan struct{}),
+func NewFrames(log io.Writer, py Dispatcher) *Frames {
+	j := &Frames{log: log, py: py, loaded: make(chan struct{}),
 		procs: map[int]*jsProc{}, stacks: map[int][]jsResolved{}, warned: map[string]bool{}, said: map[string]bool{}}
 	go func() {
 		defer close(j.loaded)
-		j.walker, j.openErr = v8.Open()
+		j.walker, j.openErr = Open()
 	}()
 	return j
 }
 
 // Ready waits until the walker is loaded (or failed to load).
-func (j *JSFrames) Ready() { <-j.loaded }
+func (j *Frames) Ready() { <-j.loaded }
 
 // Close frees the walker of a plugin that was not attached.
-func (j *JSFrames) Close() error {
+func (j *Frames) Close() error {
 	<-j.loaded
 	if j.walker == nil || j.consumed != nil {
 		return nil
@@ -108,13 +116,13 @@ func (j *JSFrames) Close() error {
 }
 
 // Notes returns the remarks printed so far.
-func (j *JSFrames) Notes() []string {
+func (j *Frames) Notes() []string {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return append([]string(nil), j.notes...)
 }
 
-func (j *JSFrames) note(format string, args ...any) {
+func (j *Frames) note(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	j.notes = append(j.notes, msg)
 	if j.log != nil {
@@ -123,7 +131,7 @@ func (j *JSFrames) note(format string, args ...any) {
 }
 
 // ReadsJS says whether the JS frames of process pid are read from V8.
-func (j *JSFrames) ReadsJS(pid int) bool {
+func (j *Frames) ReadsJS(pid int) bool {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	_, ok := j.procs[pid]
@@ -131,7 +139,7 @@ func (j *JSFrames) ReadsJS(pid int) bool {
 }
 
 // Attach wires the walker to the dispatching program and starts reading.
-func (j *JSFrames) Attach(ctx context.Context, t Target) error {
+func (j *Frames) Attach(pid int, running, all bool, path string) error {
 	<-j.loaded
 	if j.py != nil {
 		j.py.Ready()
@@ -153,19 +161,19 @@ func (j *JSFrames) Attach(ctx context.Context, t Target) error {
 	j.walker.Start()
 	go j.consume()
 	switch {
-	case t.Attach && !t.All:
-		p, err := v8.Find(t.PID)
+	case running && !all:
+		p, err := Find(pid)
 		j.mu.Lock()
 		j.addLocked(p, err, 0)
 		j.mu.Unlock()
-	case v8.IsNodePath(t.Path):
+	case IsNodePath(path):
 		// The command is node: a binary linked at fixed addresses is
 		// described now, so that its first samples have JS frames; the
 		// command's own exec does not forget it.
-		if f, err := v8.Inspect(t.Path); err == nil && f.Fixed() {
+		if f, err := Inspect(path); err == nil && f.Fixed() {
 			j.mu.Lock()
-			j.addLocked(f.ForProcess(t.PID, f.TextLo, f.TextOffset()), nil, 0)
-			if pr := j.procs[t.PID]; pr != nil {
+			j.addLocked(f.ForProcess(pid, f.TextLo, f.TextOffset()), nil, 0)
+			if pr := j.procs[pid]; pr != nil {
 				pr.keepExec = 1
 			}
 			j.mu.Unlock()
@@ -176,8 +184,8 @@ func (j *JSFrames) Attach(ctx context.Context, t Target) error {
 
 // addLocked starts reading a node process's JS frames, or says once why
 // its node cannot be read.
-func (j *JSFrames) addLocked(p *v8.Process, err error, since uint64) {
-	var ue *v8.UnsupportedError
+func (j *Frames) addLocked(p *Process, err error, since uint64) {
+	var ue *UnsupportedError
 	switch {
 	case errors.As(err, &ue):
 		if !j.warned[ue.Path] {
@@ -204,10 +212,10 @@ func (j *JSFrames) addLocked(p *v8.Process, err error, since uint64) {
 	if old := j.procs[p.PID]; old != nil {
 		old.namer.Close()
 	}
-	j.procs[p.PID] = &jsProc{p: p, namer: v8.NewNamer(p), since: since}
+	j.procs[p.PID] = &jsProc{p: p, namer: NewNamer(p), since: since}
 }
 
-func (j *JSFrames) removeLocked(pid int) {
+func (j *Frames) removeLocked(pid int) {
 	if pr, ok := j.procs[pid]; ok {
 		j.py.Undispatch(pid)
 		j.walker.RemoveProcess(pid)
@@ -219,13 +227,13 @@ func (j *JSFrames) removeLocked(pid int) {
 // Observe finds node as it is mapped in any process of the tree (whatever
 // started it: a shell, npx, a #! script), notes the builtins node maps a
 // second time, follows forks and forgets a process's node when it execs.
-func (j *JSFrames) Observe(rec loader.Record) {
+func (j *Frames) Observe(rec loader.Record) {
 	if !j.on {
 		return
 	}
 	switch r := rec.(type) {
 	case *loader.Mmap:
-		if !v8.IsNodePath(r.Path) {
+		if !IsNodePath(r.Path) {
 			return
 		}
 		j.mu.Lock()
@@ -236,7 +244,7 @@ func (j *JSFrames) Observe(rec loader.Record) {
 			}
 			return
 		}
-		f, err := v8.Inspect(r.Path)
+		f, err := Inspect(r.Path)
 		if err != nil {
 			j.addLocked(nil, err, r.Time)
 			return
@@ -273,7 +281,7 @@ func (j *JSFrames) Observe(rec loader.Record) {
 }
 
 // consume names each stack as it arrives, while its process lives.
-func (j *JSFrames) consume() {
+func (j *Frames) consume() {
 	defer close(j.consumed)
 	for st := range j.walker.Stacks() {
 		j.mu.Lock()
@@ -291,7 +299,7 @@ func (j *JSFrames) consume() {
 }
 
 // resolve names a stack; stacks seen before are named from the cache.
-func (pr *jsProc) resolve(st *v8.Stack) []jsAt {
+func (pr *jsProc) resolve(st *Stack) []jsAt {
 	key := make([]byte, 0, len(st.Frames)*41)
 	for _, f := range st.Frames {
 		key = binary.LittleEndian.AppendUint64(key, f.PC)
@@ -329,7 +337,7 @@ func (pr *jsProc) resolve(st *v8.Stack) []jsAt {
 }
 
 // Detach drains the stacks and reports what could not be read.
-func (j *JSFrames) Detach() error {
+func (j *Frames) Detach() error {
 	<-j.loaded
 	if j.walker == nil || j.consumed == nil {
 		return nil
@@ -365,29 +373,29 @@ func (j *JSFrames) Detach() error {
 
 // Decorate puts the JS stack read with a sample (the same thread's, nearest
 // in time within the join window) into its stack.
-func (j *JSFrames) Decorate(in *loader.Sample, out *export.Sample) {
+func (j *Frames) Merge(tid int, time uint64, stack []symbolize.Frame) []symbolize.Frame {
 	j.mu.Lock()
-	list := j.stacks[in.TID]
+	list := j.stacks[tid]
 	i := 0
-	for i < len(list) && list[i].time+jsJoinWindow < in.Time {
+	for i < len(list) && list[i].time+jsJoinWindow < time {
 		i++
 	}
 	best := -1
-	for k := i; k < len(list) && list[k].time <= in.Time+jsJoinWindow; k++ {
-		if best < 0 || absDiff(list[k].time, in.Time) < absDiff(list[best].time, in.Time) {
+	for k := i; k < len(list) && list[k].time <= time+jsJoinWindow; k++ {
+		if best < 0 || absDiff(list[k].time, time) < absDiff(list[best].time, time) {
 			best = k
 		}
 	}
 	if best < 0 {
-		j.stacks[in.TID] = list[i:]
+		j.stacks[tid] = list[i:]
 		j.mu.Unlock()
-		return
+		return stack
 	}
 	res := list[best]
-	j.stacks[in.TID] = list[best+1:]
+	j.stacks[tid] = list[best+1:]
 	j.joined++
 	j.mu.Unlock()
-	out.Stack = mergeJS(out.Stack, res.frames)
+	return mergeJS(stack, res.frames)
 }
 
 // mergeJS replaces, in a stack (leaf first), the native frame of each JS
@@ -436,7 +444,7 @@ const jsJoinWindow = 50_000 // ns
 
 // AddRunning reads the JS frames of a node process that was already
 // running (the host-wide mode).
-func (j *JSFrames) AddRunning(pid int) {
+func (j *Frames) AddRunning(pid int) {
 	<-j.loaded
 	if !j.on {
 		return
@@ -447,7 +455,7 @@ func (j *JSFrames) AddRunning(pid int) {
 	if known {
 		return
 	}
-	p, err := v8.Find(pid)
+	p, err := Find(pid)
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if _, known := j.procs[pid]; !known {
