@@ -55,7 +55,11 @@ func (b *ByThread[T]) Sort() {
 func (b *ByThread[T]) Take(tid int, time uint64) (T, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	list := b.m[tid]
+	var zero T
+	list, ok := b.m[tid]
+	if !ok {
+		return zero, false
+	}
 	i := 0
 	for i < len(list) && list[i].time+JoinWindow < time {
 		i++
@@ -68,7 +72,6 @@ func (b *ByThread[T]) Take(tid int, time uint64) (T, bool) {
 	}
 	if best < 0 {
 		b.m[tid] = list[i:]
-		var zero T
 		return zero, false
 	}
 	b.m[tid] = list[best+1:]

@@ -3,6 +3,8 @@ package session
 import (
 	"context"
 	"io"
+	"path/filepath"
+	"strings"
 
 	"github.com/tracer-dev/tracer/export"
 	"github.com/tracer-dev/tracer/interp/cpython"
@@ -48,7 +50,9 @@ type JSFrames struct {
 }
 
 // NewJSFrames returns the JS frames plugin; py is the Python frames plugin
-// of the same session. Notes go to log.
+// of the same session, whose program hands node's samples to the V8
+// walker. Notes go to log. The walker is loaded only for a command that
+// runs node (Expect) or once node is found in the traced processes.
 func NewJSFrames(log io.Writer, py *PythonFrames) *JSFrames {
 	var d v8.Dispatcher
 	if py != nil {
@@ -57,9 +61,40 @@ func NewJSFrames(log io.Writer, py *PythonFrames) *JSFrames {
 	return &JSFrames{v8.NewFrames(log, d)}
 }
 
+// Expect starts loading the V8 walker at once when the command runs node:
+// node itself, a script whose #! line names node (npm, npx, a package's
+// bin), or a shell command line that names node.
+func (j *JSFrames) Expect(command, env []string, dir string) {
+	if runsNode(command, env, dir) {
+		j.Frames.Preload()
+	}
+}
+
+// runsNode says whether a command line runs node, as far as can be told
+// before it runs.
+func runsNode(command, env []string, dir string) bool {
+	for _, p := range cpython.Candidates(command, env, dir) {
+		if v8.IsNodePath(p) {
+			return true
+		}
+	}
+	for _, arg := range command {
+		for _, w := range strings.FieldsFunc(arg, func(r rune) bool { return strings.ContainsRune(" \t\n;|&()`'\"$", r) }) {
+			switch filepath.Base(w) {
+			case "npm", "npx", "yarn", "pnpm", "corepack":
+				return true
+			}
+			if v8.IsNodePath(w) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Attach starts reading JS frames.
 func (j *JSFrames) Attach(_ context.Context, t Target) error {
-	return j.Frames.Attach(t.PID, t.Attach, t.All, t.Path)
+	return j.Frames.Attach(t.PID, t.Attach, t.Path)
 }
 
 // Decorate puts the JS frames read with a sample into its stack.

@@ -3,9 +3,7 @@ package v8
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"io"
-	"sort"
 	"sync"
 
 	"github.com/cilium/ebpf"
@@ -17,15 +15,14 @@ import (
 // maxInterned bounds jsProc.seen.
 const maxInterned = 1 << 16
 
-func absDiff(a, b uint64) uint64 {
-	if a > b {
-		return a - b
-	}
-	return b - a
-}
+// walkerIndex is the V8 walker's place in the dispatching program's table
+// (interp_progs in bpf/pyperf.bpf.c).
+const walkerIndex = 1
 
-// Dispatcher is the program set on the sampler's perf events, which hands
-// the samples of the processes given to Dispatch to another walker.
+// Dispatcher is the program set on the sampler's perf events (an event
+// carries one program: the CPython walker's, interp/cpython), which hands
+// the samples of the processes given to Dispatch to the walker put at an
+// index of its table with SetWalker.
 type Dispatcher interface {
 	Ready()
 	SetWalker(idx uint32, prog *ebpf.Program) error
@@ -33,44 +30,51 @@ type Dispatcher interface {
 	Undispatch(pid int)
 }
 
-// jsWalkerIndex is the V8 walker's place in the CPython walker's dispatch
-// table (interp_progs in bpf/pyperf.bpf.c).
-const jsWalkerIndex = 1
-
-// Frames is the Plugin that puts JavaScript functions into the sampled
-// stacks of node processes, read from V8's memory at each sample (package
-// interp/v8): no flag is needed in the target. It finds node in every
-// process of the traced tree as the binary is mapped (or in /proc/PID/maps
-// on attach), hands those processes' samples to the V8 walker through the
-// CPython walker's program (the one program a perf event carries), names
-// frames while the process lives, and puts each JS frame in place of the
-// native frame of the same instruction.
+// Frames puts JavaScript functions into the sampled stacks of node
+// processes, read from V8's memory at each sample: no flag is needed in
+// the target. It finds node in every process of the traced tree as the
+// binary is mapped (whatever started it: a shell, npx, a #! script), or in
+// /proc/PID/maps on attach; hands those processes' samples to the V8
+// walker through the dispatching program; names frames while the process
+// lives; and puts each JS frame in place of the native frame of the same
+// instruction (Merge).
+//
+// The walker (about 8 MiB and 0.1 s of CPU to load) is loaded only once a
+// node is found, or ahead of time with Preload when the command is known
+// to run node; it goes into the dispatching program's table whenever it is
+// ready. Until then the processes found wait, described, and their samples
+// have native frames only.
 type Frames struct {
-	log io.Writer
-	py  Dispatcher // its program dispatches the samples
+	notes *loader.Notes
+	d     Dispatcher
 
-	loaded   chan struct{}
-	walker   *Walker
-	openErr  error
-	consumed chan struct{}
-	on       bool // the walker is wired to the dispatching program
+	loaded  chan struct{} // closed once walker and openErr are set
+	active  chan struct{} // closed once the walker is wired (or could not be)
+	walker  *Walker
+	openErr error
 
-	mu       sync.Mutex
-	procs    map[int]*jsProc
-	stacks   map[int][]jsResolved // tid → named stacks
-	warned   map[string]bool
-	said     map[string]bool // route lines already printed, by binary
-	stats    Stats
-	joined   int
-	resolved int
-	notes    []string
+	mu        sync.Mutex
+	attached  bool // Attach was called: a walker loaded later wires itself
+	started   bool // the walker is loading or loaded
+	activated bool // activate ran
+	on        bool // the walker is wired to the dispatching program
+	off       bool // no JS frames from V8 in this session (said why)
+	consumed  chan struct{}
+	procs     map[int]*jsProc
+	warned    map[string]bool
+	said      map[string]bool // route lines already printed, by binary
+	stats     Stats
+	resolved  int
+
+	stacks loader.ByThread[[]jsAt] // named stacks, per thread
 }
 
 type jsProc struct {
-	p     *Process
-	namer *Namer
-	since uint64
-	seen  map[string][]jsAt // named stacks by their raw frames
+	p         *Process
+	namer     *Namer
+	since     uint64
+	installed bool              // described to the walker and dispatched
+	seen      map[string][]jsAt // named stacks by their raw frames
 	// keepExec is how many execs to come keep the description: the
 	// command's own, for a node described before it started.
 	keepExec int
@@ -83,31 +87,110 @@ type jsAt struct {
 	frames []symbolize.Frame
 }
 
-type jsResolved struct {
-	time   uint64
-	frames []jsAt
+// NewFrames returns the JS frames reader; d is the program that hands
+// node's samples to the walker (nil: none, JS frames are not read). Notes
+// go to log. Nothing is loaded yet.
+func NewFrames(log io.Writer, d Dispatcher) *Frames {
+	return &Frames{notes: loader.NewNotes(log), d: d, loaded: make(chan struct{}), active: make(chan struct{}),
+		procs: map[int]*jsProc{}, warned: map[string]bool{}, said: map[string]bool{}}
 }
 
-// NewFrames returns the JS frames plugin; py is the Python frames plugin
-// of the same session, whose program hands node's samples to the V8
-// walker. Notes go to log. It starts loading the walker now.
-func NewFrames(log io.Writer, py Dispatcher) *Frames {
-	j := &Frames{log: log, py: py, loaded: make(chan struct{}),
-		procs: map[int]*jsProc{}, stacks: map[int][]jsResolved{}, warned: map[string]bool{}, said: map[string]bool{}}
+// Preload starts loading the walker now, for a command known to run node:
+// Attach then waits for it, so that node's first samples have JS frames.
+func (j *Frames) Preload() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.startLocked()
+}
+
+// startLocked starts loading the walker, once. Loaded after Attach, it
+// wires itself.
+func (j *Frames) startLocked() {
+	if j.started || j.off {
+		return
+	}
+	j.started = true
+	wire := j.attached
 	go func() {
-		defer close(j.loaded)
-		j.walker, j.openErr = Open()
+		w, err := Open()
+		j.mu.Lock()
+		j.walker, j.openErr = w, err
+		j.mu.Unlock()
+		close(j.loaded)
+		if wire {
+			j.activate()
+		}
 	}()
-	return j
 }
 
-// Ready waits until the walker is loaded (or failed to load).
-func (j *Frames) Ready() { <-j.loaded }
+// activate wires the loaded walker to the dispatching program, starts
+// reading its stacks and describes the processes found meanwhile.
+func (j *Frames) activate() {
+	defer close(j.active)
+	if j.d != nil {
+		j.d.Ready()
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.activated = true
+	fail := func(format string, args ...any) {
+		j.off = true
+		j.notes.Add("JS frames are not read from V8: "+format, args...)
+		for pid, pr := range j.procs {
+			pr.namer.Close()
+			delete(j.procs, pid)
+		}
+		if j.walker != nil {
+			_ = j.walker.Close()
+			j.walker = nil
+		}
+	}
+	switch {
+	case j.walker == nil:
+		fail("%v", j.openErr)
+		return
+	case j.d == nil:
+		fail("no program dispatches the samples")
+		return
+	}
+	if err := j.d.SetWalker(walkerIndex, j.walker.Program()); err != nil {
+		fail("%v", err)
+		return
+	}
+	j.on = true
+	j.consumed = make(chan struct{})
+	j.walker.Start()
+	go j.consume(j.consumed)
+	for pid, pr := range j.procs {
+		if !j.installLocked(pr) {
+			pr.namer.Close()
+			delete(j.procs, pid)
+		}
+	}
+}
 
-// Close frees the walker of a plugin that was not attached.
+// waitActive waits until a walker that is loading is wired.
+func (j *Frames) waitActive() {
+	j.mu.Lock()
+	started := j.started
+	j.mu.Unlock()
+	if started {
+		<-j.active
+	}
+}
+
+// Close frees the walker of a reader that was not attached.
 func (j *Frames) Close() error {
+	j.mu.Lock()
+	started := j.started
+	j.mu.Unlock()
+	if !started {
+		return nil
+	}
 	<-j.loaded
-	if j.walker == nil || j.consumed != nil {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.walker == nil || j.activated {
 		return nil
 	}
 	err := j.walker.Close()
@@ -116,21 +199,10 @@ func (j *Frames) Close() error {
 }
 
 // Notes returns the remarks printed so far.
-func (j *Frames) Notes() []string {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return append([]string(nil), j.notes...)
-}
+func (j *Frames) Notes() []string { return j.notes.List() }
 
-func (j *Frames) note(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	j.notes = append(j.notes, msg)
-	if j.log != nil {
-		fmt.Fprintln(j.log, "tracer:", msg)
-	}
-}
-
-// ReadsJS says whether the JS frames of process pid are read from V8.
+// ReadsJS says whether the JS frames of process pid are read from V8 (or
+// will be, once the walker is ready).
 func (j *Frames) ReadsJS(pid int) bool {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -138,39 +210,30 @@ func (j *Frames) ReadsJS(pid int) bool {
 	return ok
 }
 
-// Attach wires the walker to the dispatching program and starts reading.
-func (j *Frames) Attach(pid int, running, all bool, path string) error {
-	<-j.loaded
-	if j.py != nil {
-		j.py.Ready()
+// Attach starts reading. pid is the traced process: one that was already
+// running (running true: tracer attach), or the one that will exec
+// command (tracer run); 0 in the host-wide mode. When that process runs
+// node, Attach returns once the walker is wired.
+func (j *Frames) Attach(pid int, running bool, command string) error {
+	j.mu.Lock()
+	j.attached = true
+	pre := j.started
+	j.mu.Unlock()
+	if pre {
+		<-j.loaded
+		j.activate()
 	}
 	switch {
-	case j.walker == nil:
-		j.note("JS frames are not read from V8: %v", j.openErr)
-		return nil
-	case j.py == nil:
-		j.note("JS frames are not read from V8: no program dispatches the samples")
-		return nil
-	}
-	if err := j.py.SetWalker(jsWalkerIndex, j.walker.Program()); err != nil {
-		j.note("JS frames are not read from V8: %v", err)
-		return nil
-	}
-	j.on = true
-	j.consumed = make(chan struct{})
-	j.walker.Start()
-	go j.consume()
-	switch {
-	case running && !all:
+	case pid > 0 && running:
 		p, err := Find(pid)
 		j.mu.Lock()
 		j.addLocked(p, err, 0)
 		j.mu.Unlock()
-	case IsNodePath(path):
+	case pid > 0 && IsNodePath(command):
 		// The command is node: a binary linked at fixed addresses is
 		// described now, so that its first samples have JS frames; the
 		// command's own exec does not forget it.
-		if f, err := Inspect(path); err == nil && f.Fixed() {
+		if f, err := Inspect(command); err == nil && f.Fixed() {
 			j.mu.Lock()
 			j.addLocked(f.ForProcess(pid, f.TextLo, f.TextOffset()), nil, 0)
 			if pr := j.procs[pid]; pr != nil {
@@ -179,46 +242,71 @@ func (j *Frames) Attach(pid int, running, all bool, path string) error {
 			j.mu.Unlock()
 		}
 	}
+	j.waitActive()
 	return nil
 }
 
-// addLocked starts reading a node process's JS frames, or says once why
-// its node cannot be read.
+// addLocked starts reading a node process's JS frames (or keeps it until
+// the walker is ready, and starts loading it), or says once why its node
+// cannot be read.
 func (j *Frames) addLocked(p *Process, err error, since uint64) {
 	var ue *UnsupportedError
 	switch {
 	case errors.As(err, &ue):
 		if !j.warned[ue.Path] {
 			j.warned[ue.Path] = true
-			j.note("%v", ue)
+			j.notes.Add("%v", ue)
 		}
 		return
-	case err != nil:
+	case err != nil, j.off:
 		return
-	}
-	if err := j.walker.AddProcess(p); err != nil {
-		j.note("JS frames of pid %d: %v", p.PID, err)
-		return
-	}
-	if err := j.py.Dispatch(p.PID, jsWalkerIndex); err != nil {
-		j.walker.RemoveProcess(p.PID)
-		j.note("JS frames of pid %d: %v", p.PID, err)
-		return
-	}
-	if !j.said[p.Path] {
-		j.said[p.Path] = true
-		j.note("JS frames of %s (V8 %s) are read from V8's memory", p.Path, p.Layout.Version())
 	}
 	if old := j.procs[p.PID]; old != nil {
+		j.uninstallLocked(old)
 		old.namer.Close()
+		delete(j.procs, p.PID)
 	}
-	j.procs[p.PID] = &jsProc{p: p, namer: NewNamer(p), since: since}
+	pr := &jsProc{p: p, namer: NewNamer(p), since: since}
+	if j.on && !j.installLocked(pr) {
+		pr.namer.Close()
+		return
+	}
+	j.procs[p.PID] = pr
+	j.startLocked()
+}
+
+// installLocked describes a process to the walker and hands its samples
+// to it.
+func (j *Frames) installLocked(pr *jsProc) bool {
+	p := pr.p
+	if err := j.walker.AddProcess(p); err != nil {
+		j.notes.Add("JS frames of pid %d: %v", p.PID, err)
+		return false
+	}
+	if err := j.d.Dispatch(p.PID, walkerIndex); err != nil {
+		j.walker.RemoveProcess(p.PID)
+		j.notes.Add("JS frames of pid %d: %v", p.PID, err)
+		return false
+	}
+	pr.installed = true
+	if !j.said[p.Path] {
+		j.said[p.Path] = true
+		j.notes.Add("JS frames of %s (V8 %s) are read from V8's memory", p.Path, p.Layout.Version())
+	}
+	return true
+}
+
+func (j *Frames) uninstallLocked(pr *jsProc) {
+	if pr.installed {
+		j.d.Undispatch(pr.p.PID)
+		j.walker.RemoveProcess(pr.p.PID)
+		pr.installed = false
+	}
 }
 
 func (j *Frames) removeLocked(pid int) {
 	if pr, ok := j.procs[pid]; ok {
-		j.py.Undispatch(pid)
-		j.walker.RemoveProcess(pid)
+		j.uninstallLocked(pr)
 		pr.namer.Close()
 		delete(j.procs, pid)
 	}
@@ -228,9 +316,6 @@ func (j *Frames) removeLocked(pid int) {
 // started it: a shell, npx, a #! script), notes the builtins node maps a
 // second time, follows forks and forgets a process's node when it execs.
 func (j *Frames) Observe(rec loader.Record) {
-	if !j.on {
-		return
-	}
 	switch r := rec.(type) {
 	case *loader.Mmap:
 		if !IsNodePath(r.Path) {
@@ -238,8 +323,11 @@ func (j *Frames) Observe(rec loader.Record) {
 		}
 		j.mu.Lock()
 		defer j.mu.Unlock()
+		if !j.attached || j.off {
+			return
+		}
 		if pr, ok := j.procs[r.PID]; ok {
-			if pr.p.Path == r.Path && pr.p.Mapped(r.Start, r.Len, r.Offset) {
+			if pr.p.Path == r.Path && pr.p.Mapped(r.Start, r.Len, r.Offset) && pr.installed {
 				_ = j.walker.Update(pr.p)
 			}
 			return
@@ -281,8 +369,8 @@ func (j *Frames) Observe(rec loader.Record) {
 }
 
 // consume names each stack as it arrives, while its process lives.
-func (j *Frames) consume() {
-	defer close(j.consumed)
+func (j *Frames) consume(done chan struct{}) {
+	defer close(done)
 	for st := range j.walker.Stacks() {
 		j.mu.Lock()
 		pr := j.procs[st.PID]
@@ -290,11 +378,11 @@ func (j *Frames) consume() {
 		if pr == nil {
 			continue
 		}
-		res := jsResolved{time: st.Time, frames: pr.resolve(st)}
+		frames := pr.resolve(st)
 		j.mu.Lock()
 		j.resolved++
-		j.stacks[st.TID] = append(j.stacks[st.TID], res)
 		j.mu.Unlock()
+		j.stacks.Add(st.TID, st.Time, frames)
 	}
 }
 
@@ -338,20 +426,21 @@ func (pr *jsProc) resolve(st *Stack) []jsAt {
 
 // Detach drains the stacks and reports what could not be read.
 func (j *Frames) Detach() error {
-	<-j.loaded
-	if j.walker == nil || j.consumed == nil {
+	j.waitActive()
+	j.mu.Lock()
+	w, consumed := j.walker, j.consumed
+	j.mu.Unlock()
+	if w == nil || consumed == nil {
 		return nil
 	}
-	j.walker.Stop()
-	<-j.consumed
-	st := j.walker.Stats()
-	err := j.walker.Close()
+	w.Stop()
+	<-consumed
+	st := w.Stats()
+	err := w.Close()
+	j.stacks.Sort()
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.stats = st
-	for _, list := range j.stacks {
-		sort.Slice(list, func(a, b int) bool { return list[a].time < list[b].time })
-	}
 	var named, unnamed uint64
 	for _, pr := range j.procs {
 		named += pr.namer.Named
@@ -359,43 +448,27 @@ func (j *Frames) Detach() error {
 		pr.namer.Close()
 	}
 	if st.RingFull > 0 {
-		j.note("%d JS stacks were lost (ring full); those samples show native frames only", st.RingFull)
+		j.notes.Add("%d JS stacks were lost (ring full); those samples show native frames only", st.RingFull)
 	}
 	if st.Samples > 0 && st.ReadErr*20 > st.Samples {
-		j.note("%d of %d JS stacks were cut short: the stack could not be read in the sampling interrupt", st.ReadErr, st.Samples)
+		j.notes.Add("%d of %d JS stacks were cut short: the stack could not be read in the sampling interrupt", st.ReadErr, st.Samples)
 	}
 	if unnamed > 0 {
-		j.note("%d of %d JS frames could not be named (their function had been freed or moved); they show as [js function 0x…]",
+		j.notes.Add("%d of %d JS frames could not be named (their function had been freed or moved); they show as [js function 0x…]",
 			unnamed, named+unnamed)
 	}
 	return err
 }
 
-// Decorate puts the JS stack read with a sample (the same thread's, nearest
-// in time within the join window) into its stack.
+// Merge puts the JS stack read with a sample of thread tid at time (the
+// same thread's, nearest in time: loader.ByThread) into its stack (leaf
+// first).
 func (j *Frames) Merge(tid int, time uint64, stack []symbolize.Frame) []symbolize.Frame {
-	j.mu.Lock()
-	list := j.stacks[tid]
-	i := 0
-	for i < len(list) && list[i].time+jsJoinWindow < time {
-		i++
-	}
-	best := -1
-	for k := i; k < len(list) && list[k].time <= time+jsJoinWindow; k++ {
-		if best < 0 || absDiff(list[k].time, time) < absDiff(list[best].time, time) {
-			best = k
-		}
-	}
-	if best < 0 {
-		j.stacks[tid] = list[i:]
-		j.mu.Unlock()
+	js, ok := j.stacks.Take(tid, time)
+	if !ok {
 		return stack
 	}
-	res := list[best]
-	j.stacks[tid] = list[best+1:]
-	j.joined++
-	j.mu.Unlock()
-	return mergeJS(stack, res.frames)
+	return mergeJS(stack, js)
 }
 
 // mergeJS replaces, in a stack (leaf first), the native frame of each JS
@@ -437,22 +510,14 @@ func mergeJS(stack []symbolize.Frame, js []jsAt) []symbolize.Frame {
 	return append(out, pending...)
 }
 
-// jsJoinWindow is how far from its sample's time a JS stack's time may be:
-// the walk runs in the sample's overflow handler; samples of one thread are
-// at least 100 µs apart (10 kHz at most).
-const jsJoinWindow = 50_000 // ns
-
 // AddRunning reads the JS frames of a node process that was already
 // running (the host-wide mode).
 func (j *Frames) AddRunning(pid int) {
-	<-j.loaded
-	if !j.on {
-		return
-	}
 	j.mu.Lock()
 	_, known := j.procs[pid]
+	off := j.off
 	j.mu.Unlock()
-	if known {
+	if known || off {
 		return
 	}
 	p, err := Find(pid)
