@@ -16,7 +16,7 @@ import (
 // loop, its first argument the seconds to run) as a local package with a
 // "bin" entry, installed with npm from the folder itself (no registry);
 // scripts test and spl run it; busy.js burns CPU in busyReader; fork.js
-// forks split.js with child_process.fork.
+// forks split.js with child_process.fork; spawn.py runs it from Python.
 func jsProject(t *testing.T) string {
 	t.Helper()
 	if _, err := exec.LookPath("npm"); err != nil {
@@ -40,6 +40,7 @@ const stop = Date.now() + 3000; let a = 0;
 while (Date.now() < stop) a ^= busyReader(200000);
 process.stdin.resume(); process.stdin.on('end', () => process.exit(a & 0));
 `,
+		"spawn.py": "import subprocess, sys\nsys.exit(subprocess.call(['node', 'split.js', '3']))\n",
 		"fork.js": `'use strict';
 const { fork } = require('child_process');
 fork(require('path').join(__dirname, 'split.js'), ['3']).on('exit', (code) => process.exit(code));
@@ -67,7 +68,8 @@ fork(require('path').join(__dirname, 'split.js'), ['3']).on('exit', (code) => pr
 
 // Every node process of the traced tree gets its JS functions named with
 // file and line, whatever started it: npx, a package's bin, npm test and
-// npm run, a #! script, a shell pipeline of two nodes, child_process.fork.
+// npm run, a #! script, a shell pipeline of two nodes, child_process.fork,
+// a Python program.
 func TestJSFramesCoverage(t *testing.T) {
 	needPerf(t)
 	if _, err := exec.LookPath("node"); err != nil {
@@ -88,6 +90,9 @@ func TestJSFramesCoverage(t *testing.T) {
 		{"sh -c pipeline", []string{"sh", "-c", "node split.js 3 | node busy.js"},
 			map[string]string{"heavy": "split.js", "light": "split.js", "busyReader": "busy.js"}},
 		{"fork", []string{"node", "fork.js"}, map[string]string{"heavy": "split.js", "light": "split.js"}},
+		// Nothing in the command line says node: the walker is loaded
+		// once node is mapped.
+		{"python runs node", []string{"python3", "spawn.py"}, map[string]string{"heavy": "split.js", "light": "split.js"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "run.pb.gz")
