@@ -100,16 +100,30 @@ type Notes struct {
 	mu   sync.Mutex
 	log  io.Writer
 	list []string
+	once map[string]bool
 }
 
 // NewNotes returns notes printed to log (nil: kept only).
 func NewNotes(log io.Writer) *Notes { return &Notes{log: log} }
 
 // Add makes a note.
-func (n *Notes) Add(format string, args ...any) {
+func (n *Notes) Add(format string, args ...any) { n.Once("", format, args...) }
+
+// Once makes a note unless one was made with the same key (a file that
+// cannot be read, say); the key "" is not remembered.
+func (n *Notes) Once(key, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if key != "" {
+		if n.once[key] {
+			return
+		}
+		if n.once == nil {
+			n.once = map[string]bool{}
+		}
+		n.once[key] = true
+	}
 	n.list = append(n.list, msg)
 	if n.log != nil {
 		fmt.Fprintln(n.log, "tracer:", msg)

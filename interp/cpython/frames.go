@@ -30,7 +30,6 @@ type Frames struct {
 	mu       sync.Mutex
 	procs    map[int]*pyProc             // pid → its interpreter
 	stacks   loader.ByThread[pyResolved] // named stacks, per thread
-	warned   map[string]bool             // unsupported interpreter files already reported
 	files    map[uint32]*File            // interpreter files by their number (Stack.File)
 	fileIDs  map[fileKey]uint32
 	nextFile uint32
@@ -132,7 +131,6 @@ func NewFrames(log io.Writer) *Frames {
 		notes:   loader.NewNotes(log),
 		loaded:  make(chan struct{}),
 		procs:   map[int]*pyProc{},
-		warned:  map[string]bool{},
 		files:   map[uint32]*File{},
 		fileIDs: map[fileKey]uint32{},
 	}
@@ -208,10 +206,7 @@ func (p *Frames) addLocked(pp *Process, err error, since uint64) {
 	var ue *UnsupportedError
 	switch {
 	case errors.As(err, &ue):
-		if !p.warned[ue.Path] {
-			p.warned[ue.Path] = true
-			p.note("%v", ue)
-		}
+		p.notes.Once(ue.Path, "%v", ue)
 		return
 	case err != nil:
 		return // no interpreter in this process

@@ -61,8 +61,6 @@ type Frames struct {
 	off       bool // no JS frames from V8 in this session (said why)
 	consumed  chan struct{}
 	procs     map[int]*jsProc
-	warned    map[string]bool
-	said      map[string]bool // route lines already printed, by binary
 	stats     Stats
 	resolved  int
 
@@ -92,7 +90,7 @@ type jsAt struct {
 // go to log. Nothing is loaded yet.
 func NewFrames(log io.Writer, d Dispatcher) *Frames {
 	return &Frames{notes: loader.NewNotes(log), d: d, loaded: make(chan struct{}), active: make(chan struct{}),
-		procs: map[int]*jsProc{}, warned: map[string]bool{}, said: map[string]bool{}}
+		procs: map[int]*jsProc{}}
 }
 
 // Preload starts loading the walker now, for a command known to run node:
@@ -253,10 +251,7 @@ func (j *Frames) addLocked(p *Process, err error, since uint64) {
 	var ue *UnsupportedError
 	switch {
 	case errors.As(err, &ue):
-		if !j.warned[ue.Path] {
-			j.warned[ue.Path] = true
-			j.notes.Add("%v", ue)
-		}
+		j.notes.Once(ue.Path, "%v", ue)
 		return
 	case err != nil, j.off:
 		return
@@ -289,10 +284,7 @@ func (j *Frames) installLocked(pr *jsProc) bool {
 		return false
 	}
 	pr.installed = true
-	if !j.said[p.Path] {
-		j.said[p.Path] = true
-		j.notes.Add("JS frames of %s (V8 %s) are read from V8's memory", p.Path, p.Layout.Version())
-	}
+	j.notes.Once("route "+p.Path, "JS frames of %s (V8 %s) are read from V8's memory", p.Path, p.Layout.Version())
 	return true
 }
 
