@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -98,52 +97,6 @@ func TestJSFramesAttach(t *testing.T) {
 				}
 			}
 			checkSplit(t, total, log.String())
-		})
-	}
-}
-
-// node started by a shell in a pipeline, and by a #! script through env:
-// its frames are read all the same, with no NODE_OPTIONS.
-func TestJSFramesWhateverStartedNode(t *testing.T) {
-	needPerf(t)
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("no node on PATH")
-	}
-	script := filepath.Join(t.TempDir(), "split-script")
-	src, err := os.ReadFile(jsSplit)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(script, append([]byte("#!/usr/bin/env node\n"), src...), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for name, argv := range map[string][]string{
-		"sh -c pipeline": {"sh", "-c", "node " + jsSplit + " 4 | cat >/dev/null"},
-		"#! env node":    {script, "4"},
-	} {
-		t.Run(name, func(t *testing.T) {
-			out := filepath.Join(t.TempDir(), "run.pb.gz")
-			var log bytes.Buffer
-			_, err := Run(context.Background(), Config{
-				Command: argv, Freq: 499, Output: out, Log: &log, Plugins: jsPlugins(&log),
-			})
-			if err != nil {
-				t.Fatalf("run: %v\n%s", err, log.String())
-			}
-			count := map[string]int{}
-			p := testbin.ReadProfile(t, out)
-			for _, s := range p.Sample {
-				for _, l := range s.Location {
-					for _, ln := range l.Line {
-						if strings.HasSuffix(ln.Function.Filename, "split.js") || strings.HasSuffix(ln.Function.Filename, "split-script") {
-							count[ln.Function.Name] += int(weight(s))
-						}
-					}
-				}
-			}
-			if count["heavy"] < 20 || count["light"] < 5 {
-				t.Errorf("JS functions of split.js: %v; log:\n%s", count, log.String())
-			}
 		})
 	}
 }
