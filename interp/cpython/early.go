@@ -272,10 +272,14 @@ type earlyKey struct {
 	first int32
 }
 
-// maxEarly bounds the names kept from the kernel's reports; past it they
-// start again (the kernel reports a code object again once its own cache
-// has forgotten it).
-const maxEarly = 1 << 18
+// maxEarly and maxEarlyBytes bound the copies kept from the kernel's
+// reports (a copy holds up to 16 KiB of line table); past either they start
+// again (the kernel reports a code object again once its own cache has
+// forgotten it).
+const (
+	maxEarly      = 1 << 18
+	maxEarlyBytes = 64 << 20
+)
 
 // rememberEarly keeps the names the kernel read for a code object. The
 // kernel reports a code object the first time it sees it, including one
@@ -293,10 +297,12 @@ func (p *Frames) rememberEarly(ec *EarlyCode) {
 	}
 	p.earlyMu.Lock()
 	defer p.earlyMu.Unlock()
-	if p.early == nil || len(p.early) >= maxEarly {
-		p.early = map[earlyKey]*EarlyCode{}
+	size := len(ec.Name) + len(ec.File) + len(ec.Linetable)
+	if p.early == nil || len(p.early) >= maxEarly || p.earlyBytes+size > maxEarlyBytes {
+		p.early, p.earlyBytes = map[earlyKey]*EarlyCode{}, 0
 	}
 	p.early[earlyKey{ec.PID, ec.Code, ec.FirstLine}] = ec
+	p.earlyBytes += size
 }
 
 // earlyNames returns the lookup a process's Codes falls back on: what the

@@ -35,13 +35,14 @@ type Frames struct {
 	inKernel map[uint32]bool // files the program recognises by itself (AddFile)
 	nextFile uint32
 
-	earlyMu  sync.Mutex
-	early    map[earlyKey]*EarlyCode // names the kernel read when it first saw a code object
-	stats    Stats
-	resolved int     // Python stacks named
-	unnamed  int     // of them, stacks with a code object that could not be read
-	addErrs  int     // processes the BPF program could not be told about
-	gone     []ended // processes and threads that exited, forgotten later (host.go)
+	earlyMu    sync.Mutex
+	early      map[earlyKey]*EarlyCode // names the kernel read when it first saw a code object
+	earlyBytes int                     // their names' and line tables' sizes
+	stats      Stats
+	resolved   int     // Python stacks named
+	unnamed    int     // of them, stacks with a code object that could not be read
+	addErrs    int     // processes the BPF program could not be told about
+	gone       []ended // processes and threads that exited, forgotten later (host.go)
 }
 
 // maxAddNotes bounds the notes about processes the BPF program could not be
