@@ -197,9 +197,10 @@ func (n *Namer) codeAt(a, pc uint64) *codeInfo {
 }
 
 // baselineOffset maps an offset in baseline code to the bytecode offset it
-// was compiled from: the code's table holds, per bytecode in order, the
-// length of its machine code (unsigned VLQs); the bytecode lengths come
-// from the bytecodes and the binary's table of bytecode sizes.
+// was compiled from: the code's table holds the end of the prologue, then
+// per bytecode in order the end of its machine code (unsigned VLQ
+// deltas); the bytecode lengths come from the bytecodes and the binary's
+// table of bytecode sizes. The prologue is given to the first bytecode.
 func (n *Namer) baselineOffset(ci *codeInfo, off uint64) (int, bool) {
 	l := n.h.l
 	sizes := l.BytecodeSizes
@@ -216,7 +217,7 @@ func (n *Namer) baselineOffset(ci *codeInfo, off uint64) (int, bool) {
 		return 0, false
 	}
 	pcOff, bcOff := uint64(0), 0
-	for i := 0; i < len(ci.positions); {
+	for i, entry := 0, 0; i < len(ci.positions); entry++ {
 		d, k := uvlq(ci.positions[i:])
 		if k == 0 {
 			return 0, false
@@ -225,6 +226,9 @@ func (n *Namer) baselineOffset(ci *codeInfo, off uint64) (int, bool) {
 		pcOff += d
 		if pcOff > off {
 			return bcOff, true
+		}
+		if entry == 0 {
+			continue // the first entry ends the prologue, not a bytecode
 		}
 		if bcOff >= len(code) {
 			return 0, false
