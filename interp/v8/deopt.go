@@ -121,6 +121,10 @@ func (n *Namer) readPoints(ci *codeInfo, d []uint64, inlined bool) {
 		return
 	}
 	pts := deoptPoints(l, d, code)
+	if ci.maglev && l.Major >= 13 {
+		pts = append(pts, n.safepointPoints(ci, d)...)
+		sort.Slice(pts, func(i, j int) bool { return pts[i].off < pts[j].off })
+	}
 	if len(pts) == 0 {
 		return
 	}
@@ -158,6 +162,81 @@ func (n *Namer) readPoints(ci *codeInfo, d []uint64, inlined bool) {
 	if len(pts) > 0 {
 		ci.bytecode = n.sfiBytecode(ci.sfi)
 	}
+}
+
+// safepointPoints reads the calls of Maglev code (V8 13) from its safepoint
+// table: the lazy deoptimization entries hold the offset of their exit,
+// not of the call, and what ties a call (its return address) to its entry
+// is the table, in the metadata after the instructions: a header (entry
+// count and configuration, 32-bit words, then slot counts), then per
+// entry the return address, the entry index plus one and the exit plus
+// one (of the sizes the configuration gives), a byte of spill slots and
+// the tagged registers. node 24's V8 puts a word before the table and
+// three words in its header; the layout is found by trying the few there
+// have been, each checked entry by entry (every exit must be one).
+func (n *Namer) safepointPoints(ci *codeInfo, d []uint64) []deoptPoint {
+	for _, at := range [][2]uint64{{4, 12}, {0, 16}, {0, 12}, {4, 16}} {
+		if pts, ok := n.safepointsAt(ci, d, at[0], at[1]); ok {
+			return pts
+		}
+	}
+	return nil
+}
+
+func (n *Namer) safepointsAt(ci *codeInfo, d []uint64, skip, hdrSize uint64) ([]deoptPoint, bool) {
+	l := n.h.l
+	first := l.DeoptInliningPositions + 4
+	if len(d) <= first {
+		return nil, false
+	}
+	entries := (len(d) - first) / deoptEntrySize
+	exitStart := int64(smi(d[l.DeoptInliningPositions+1]))
+	var hdr [8]byte
+	if n.h.read(ci.end+skip, hdr[:]) != nil {
+		return nil, false
+	}
+	count := int(binary.LittleEndian.Uint32(hdr[0:]))
+	cfg := binary.LittleEndian.Uint32(hdr[4:])
+	hasDeopt := cfg&1 != 0
+	regSize, pcSize, idxSize := int(cfg>>1&7), int(cfg>>4&7), int(cfg>>7&7)
+	if !hasDeopt || count <= 0 || count > maxDeoptPoints || cfg>>10 != 0 ||
+		pcSize < 1 || pcSize > 4 || idxSize < 1 || idxSize > 4 || regSize > 4 {
+		return nil, false
+	}
+	size := 2*pcSize + idxSize + 1 + regSize
+	b := make([]byte, count*size)
+	if n.h.read(ci.end+skip+hdrSize, b) != nil {
+		return nil, false
+	}
+	le := func(p []byte) int64 {
+		v := int64(0)
+		for k := len(p) - 1; k >= 0; k-- {
+			v = v<<8 | int64(p[k])
+		}
+		return v
+	}
+	var pts []deoptPoint
+	prev := int64(0)
+	for k := 0; k < count; k++ {
+		e := b[k*size:]
+		pc := le(e[:pcSize])
+		idx := int(le(e[pcSize:pcSize+idxSize])) - 1
+		exit := le(e[pcSize+idxSize:2*pcSize+idxSize]) - 1
+		if pc <= prev || pc > exitStart {
+			return nil, false // not laid out as read
+		}
+		prev = pc
+		if idx < 0 {
+			continue // a call that cannot deoptimize
+		}
+		if idx >= entries || exit < exitStart || exit >= int64(ci.end-ci.start) {
+			return nil, false
+		}
+		if bc := d[first+idx*deoptEntrySize]; isSmi(bc) && smi(bc) >= 0 {
+			pts = append(pts, deoptPoint{off: pc - 1, bc: int(smi(bc)), entry: idx})
+		}
+	}
+	return pts, true
 }
 
 // pointFrames names the frames of a deoptimization point: the functions

@@ -271,3 +271,51 @@ func TestWalkerLinesByCodeKind(t *testing.T) {
 		}
 	}
 }
+
+// An optimized frame below a call is named at the call's line: TurboFan's
+// through its source positions, Maglev's through the safepoint of the
+// call and its deoptimization entry.
+func TestWalkerCallerLine(t *testing.T) {
+	kinds := []struct {
+		name  string
+		flags [][]string
+	}{
+		{"turbofan", [][]string{{"--no-maglev", "--no-turbo-inlining"}, {"--no-turbo-inlining"}}},
+		{"maglev", [][]string{{"--maglev", "--no-turbofan", "--no-maglev-inlining"}}},
+	}
+	for name, node := range testbin.Nodes(t) {
+		for _, k := range kinds {
+			t.Run(name+"/"+k.name, func(t *testing.T) {
+				var flags []string
+				found := false
+				for _, f := range k.flags {
+					if exec.Command(node, append(f, "-e", "0")...).Run() == nil {
+						flags, found = f, true
+						break
+					}
+				}
+				if !found {
+					t.Skipf("%s has no %s (V8 before 11 has no Maglev)", node, k.name)
+				}
+				stacks, _ := walkNode(t, node, "testdata/caller.js", 400, flags...)
+				lines, n := map[int]int{}, 0
+				for _, s := range stacks {
+					for i := 0; i+1 < len(s); i++ {
+						if s[i].Function == "callee" && s[i+1].Function == "caller" {
+							lines[s[i+1].Line]++
+							n++
+							break
+						}
+					}
+				}
+				t.Logf("%s: caller's lines under callee: %v", k.name, lines)
+				if n*10 < len(stacks)*8 {
+					t.Fatalf("callee under caller in %d of %d stacks", n, len(stacks))
+				}
+				if lines[13]*10 < n*9 {
+					t.Errorf("caller at line 13 (the call) in %d of %d stacks (%v)", lines[13], n, lines)
+				}
+			})
+		}
+	}
+}
