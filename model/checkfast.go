@@ -1,0 +1,187 @@
+package model
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"slices"
+)
+
+// checkLines is CheckTrace on the caller's goroutine, with a fast path: each
+// line is first read by stepScan and judged in place by Checker.fastStep,
+// which compares the step's numbers and strings, as written, with the
+// previous state the checker keeps, and updates that state in place; it
+// allocates nothing. A line the fast path does not take (an init or lost
+// record, a step after a gap or a divergence, capping, big naturals, unknown
+// fields, malformed input) goes to the decoder and Checker.Feed, exactly as
+// without the fast path, so the result is the same either way (tests and a
+// fuzz target compare them). falls counts those lines.
+//
+// One goroutine is cheaper in CPU time than the decoding pipeline, and the
+// fast path alone checks several million steps a second.
+func checkLines(d *Decoder, rel Relation) (res Result, falls int, err error) {
+	c := NewChecker(rel)
+	c.res.Files = []string{d.Name()}
+	f := fastPath{p: &d.p}
+	var rec Record
+	records := 0
+	for {
+		line, rerr := d.readLine()
+		if rerr != nil && !errors.Is(rerr, io.EOF) {
+			return c.res, falls, readErrorf(d.name, rerr)
+		}
+		if len(line) == 0 && rerr != nil {
+			break
+		}
+		d.line++
+		if (len(line) == 0 || line[0] != '{') && len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		records++
+		if f.scan.scan(line) && c.fastStep(&f, line) {
+			continue
+		}
+		falls++
+		f.agentOK = false // the decoder's path may change the previous state
+		if derr := decodeInto(&d.p, line, &rec); derr != nil {
+			c.Reject(badLine(&d.p, line, d.name, d.line, derr))
+			continue
+		}
+		rec.File, rec.Line = d.name, d.line
+		_ = c.Feed(rec) // counted in the result when out of place
+	}
+	if records == 0 {
+		return c.res, falls, &InputError{File: d.Name(), Msg: "empty trace: no records; a trace has one JSON record per line"}
+	}
+	if c.res.Verdict() == NotATrace {
+		return c.res, falls, notATraceError(d.Name(), c.res.FirstUndecodable)
+	}
+	return c.res, falls, nil
+}
+
+// fastPath is the state of checkLines's fast path besides the checker's.
+type fastPath struct {
+	scan stepScan
+	p    *parser // the decoder's: unescapes strings and interns names
+	// agentRaw is the previous state's agent_id as the trace wrote it, when
+	// agentOK: the next step mostly writes it the same way, and equal bytes
+	// are equal strings, so no decoding is needed to compare them.
+	agentRaw []byte
+	agentOK  bool
+	name     []byte // a decoded register name
+}
+
+// decode returns the string sp of line, unescaped (in the parser's scratch
+// buffer when it holds escapes, valid until the next decode).
+func (f *fastPath) decode(line []byte, sp strSpan) ([]byte, bool) {
+	if !sp.esc {
+		return sp.raw(line), true
+	}
+	f.p.b, f.p.i = line, sp.start-1
+	s, err := f.p.strq()
+	return s, err == nil
+}
+
+// fastStep judges the step f.scan read from line as Feed would judge the
+// decoded record, when that is simple: the step follows the previous state
+// directly (no gap, no pre state, nothing capped, every natural below 2^64)
+// and the relation holds. Then it counts the step, keeps its state as the
+// previous one and returns true; otherwise it changes nothing and returns
+// false, and the line goes to Feed.
+func (c *Checker) fastStep(f *fastPath, line []byte) bool {
+	s := &f.scan
+	prev := &c.prev
+	if !c.havePrev || s.seq != c.ord.lastSeq+1 || prev.DataCapped || prev.ShardID.big != nil {
+		return false
+	}
+	// The agent_id: the register's name, else the previous one.
+	agent := s.agent.raw(line)
+	sameRaw := f.agentOK && string(agent) == string(f.agentRaw)
+	agentEq := sameRaw
+	if s.typ == Register {
+		name := s.name.raw(line)
+		agentEq = string(name) == string(agent)
+		if !agentEq {
+			n, ok := f.decode(line, s.name)
+			if !ok {
+				return false
+			}
+			f.name = append(f.name[:0], n...)
+			a, ok := f.decode(line, s.agent)
+			agentEq = ok && string(a) == string(f.name)
+		}
+	} else if !agentEq {
+		a, ok := f.decode(line, s.agent)
+		agentEq = ok && string(a) == prev.AgentID
+	}
+	var n int
+	switch s.typ {
+	case Post:
+		n = len(prev.Data) + 1
+	case Distribute:
+		n = len(s.items)
+	default:
+		n = len(prev.Data)
+	}
+	bisim := agentEq && s.shard == prev.ShardID.small && len(s.data) == n
+	exact := bisim
+	if bisim {
+		switch s.typ {
+		case Post:
+			exact = s.data[0] == s.content.runes() && smallsEqual(s.data[1:], prev.Data)
+		case Distribute:
+			exact = slices.Equal(s.data, s.items)
+		default:
+			exact = smallsEqual(s.data, prev.Data)
+		}
+	}
+	if held := exact || (c.rel == Bisim && bisim); !held {
+		return false
+	}
+	if s.typ == Register && !sameRaw {
+		a, ok := f.decode(line, s.agent)
+		if !ok {
+			return false
+		}
+		prev.AgentID = f.p.intern(a)
+	}
+	// What Feed does for this step: order, counts, check, keep.
+	c.ord.sawStep, c.ord.lastSeq = true, s.seq
+	c.res.Steps++
+	c.res.Actions.add(s.typ)
+	if c.res.FirstSeq == 0 {
+		c.res.FirstSeq = s.seq
+	}
+	c.res.LastSeq = s.seq
+	c.res.Checked++
+	if !exact {
+		c.fail(&c.res.FirstExactFail, &c.res.ExactFailed, s.seq)
+	}
+	if cap(prev.Data) < len(s.data) {
+		prev.Data = make([]Nat, len(s.data), 2*len(s.data))
+	}
+	prev.Data = prev.Data[:len(s.data)]
+	for i, v := range s.data {
+		prev.Data[i] = Nat{small: v}
+	}
+	c.prevSeq = s.seq
+	c.shard, c.haveShard, c.shardSeq = prev.ShardID, true, s.seq
+	if !sameRaw {
+		f.agentRaw, f.agentOK = append(f.agentRaw[:0], agent...), true
+	}
+	return true
+}
+
+// smallsEqual reports whether u and n are the same list, n's values all
+// below 2^64.
+func smallsEqual(u []uint64, n []Nat) bool {
+	if len(u) != len(n) {
+		return false
+	}
+	for i, v := range u {
+		if n[i].big != nil || n[i].small != v {
+			return false
+		}
+	}
+	return true
+}
