@@ -1,6 +1,9 @@
 package model
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 // stepScan reads one step record in a single pass over its bytes, for the
 // check's fast path (checkLines): it takes the record's keys in any order and
@@ -56,93 +59,108 @@ const (
 	sData
 )
 
-// scan reads line as a step record; see stepScan.
-func (s *stepScan) scan(b []byte) bool {
+// The keys and values the fast path knows, as little-endian words of their
+// first 8 bytes (quotes included), with masks for the shorter ones: a key is
+// recognised by one load and one comparison.
+var (
+	kKind, kSeq, kT0, kT1, kTID, kAction, kState = lw(`"kind"`), lw(`"seq"`), lw(`"t0"`), lw(`"t1"`), lw(`"tid"`), lw(`"action"`), lw(`"state"`)
+	kType, kName, kAuthor, kContent, kItems      = lw(`"type"`), lw(`"name"`), lw(`"author"`), lw(`"content"`), lw(`"items"`)
+	kAgent, kShard, kData                        = lw(`"agent_id"`), lw(`"shard_id"`), lw(`"data"`)
+	kAgent2, kShard2                             = lw(`"agent_id"`[2:]), lw(`"shard_id"`[2:])
+	vStep, vPost, vComment, vRegister, vDistrib  = lw(`"step"`), lw(`"post"`), lw(`"comment"`), lw(`"register"`), lw(`"distribute"`)
+	vRegister2, vDistrib2                        = lw(`"register"`[2:]), lw(`"distribute"`[4:])
+)
+
+// Masks of the first n bytes of a word.
+const (
+	m4 = 1<<32 - 1
+	m5 = 1<<40 - 1
+	m6 = 1<<48 - 1
+	m7 = 1<<56 - 1
+)
+
+// lw is the little-endian word of the first 8 bytes of s (zero-padded).
+func lw(s string) uint64 {
+	var b [8]byte
+	copy(b[:], s)
+	return binary.LittleEndian.Uint64(b[:])
+}
+
+// word loads the 8 bytes at b[i:], zero-padded at the end of the line.
+func word(b []byte, i int) uint64 {
+	if len(b)-i >= 8 {
+		return binary.LittleEndian.Uint64(b[i:])
+	}
+	var w [8]byte
+	copy(w[:], b[i:])
+	return binary.LittleEndian.Uint64(w[:])
+}
+
+// scan reads line as a step record; see stepScan. Indexing past the end of
+// the line (a record cut short) panics, which scan recovers as "not taken":
+// the scanner's loops need no end checks of their own.
+func (s *stepScan) scan(b []byte) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
 	s.items, s.data, s.typ = s.items[:0], s.data[:0], 0
-	i := ws(b, 0)
-	if i >= len(b) || b[i] != '{' {
+	i := skip(b, 0)
+	if b[i] != '{' {
 		return false
 	}
+	i = skip(b, i+1)
 	var seen uint32
-	var ok bool
-	i++
 	for {
-		i = ws(b, i)
-		if len(b)-i < 8 || b[i] != '"' {
+		if b[i] != '"' {
 			return false
 		}
-		// Each key is compared whole, quotes included, against the keys the
-		// fast path knows: a key that is escaped, longer or unknown matches
-		// none.
+		w := word(b, i)
 		var f uint32
 		switch b[i+1] {
 		case 'k':
-			if string(b[i:i+6]) == `"kind"` {
-				f, i = sKind, i+6
+			if w&m6 == kKind {
+				f, i = sKind, colon(b, i+6)
+				if i < 0 || word(b, i)&m6 != vStep {
+					return false
+				}
+				i += 6
 			}
 		case 's':
-			if string(b[i:i+5]) == `"seq"` {
-				f, i = sSeq, i+5
-			} else if string(b[i:i+7]) == `"state"` {
-				f, i = sState, i+7
+			if w&m5 == kSeq {
+				f, i = sSeq, colon(b, i+5)
+				if s.seq, i = scanNat(b, i); s.seq == 0 {
+					return false
+				}
+			} else if w&m7 == kState {
+				f, i = sState, s.state(b, colon(b, i+7))
 			}
 		case 't':
-			if string(b[i:i+4]) == `"t0"` {
-				f, i = sT0, i+4
-			} else if string(b[i:i+4]) == `"t1"` {
-				f, i = sT1, i+4
-			} else if string(b[i:i+5]) == `"tid"` {
-				f, i = sTID, i+5
+			switch {
+			case w&m4 == kT0:
+				f, i = sT0, colon(b, i+4)
+				s.t0, i = scanNat(b, i)
+			case w&m4 == kT1:
+				f, i = sT1, colon(b, i+4)
+				s.t1, i = scanNat(b, i)
+			case w&m5 == kTID:
+				f, i = sTID, colon(b, i+5)
+				if s.tid, i = scanNat(b, i); s.tid > 1<<62 {
+					return false
+				}
 			}
 		case 'a':
-			if string(b[i:i+8]) == `"action"` {
-				f, i = sAction, i+8
+			if w == kAction {
+				f, i = sAction, s.action(b, colon(b, i+8))
 			}
 		}
-		if f == 0 || seen&f != 0 {
+		if f == 0 || seen&f != 0 || i < 0 {
 			return false
 		}
 		seen |= f
-		if i = ws(b, i); i >= len(b) || b[i] != ':' {
-			return false
-		}
-		i = ws(b, i+1)
-		switch f {
-		case sKind:
-			if len(b)-i < 6 || string(b[i:i+6]) != `"step"` {
-				return false
-			}
-			i += 6
-		case sSeq:
-			if s.seq, i, ok = scanNat(b, i); !ok || s.seq == 0 {
-				return false
-			}
-		case sT0:
-			if s.t0, i, ok = scanNat(b, i); !ok {
-				return false
-			}
-		case sT1:
-			if s.t1, i, ok = scanNat(b, i); !ok {
-				return false
-			}
-		case sTID:
-			if s.tid, i, ok = scanNat(b, i); !ok || s.tid > 1<<62 {
-				return false
-			}
-		case sAction:
-			if i, ok = s.action(b, i); !ok {
-				return false
-			}
-		case sState:
-			if i, ok = s.state(b, i); !ok {
-				return false
-			}
-		}
-		if i = ws(b, i); i >= len(b) {
-			return false
-		}
-		if b[i] == ',' {
-			i++
+		if i = skip(b, i); b[i] == ',' {
+			i = skip(b, i+1)
 			continue
 		}
 		if b[i] != '}' {
@@ -151,88 +169,71 @@ func (s *stepScan) scan(b []byte) bool {
 		break
 	}
 	const must = sKind | sSeq | sAction | sState
-	return seen&must == must && ws(b, i+1) == len(b)
+	return seen&must == must && skipMore(b, i+1) == len(b)
 }
 
-// action reads the action object at b[i].
-func (s *stepScan) action(b []byte, i int) (int, bool) {
-	if i >= len(b) || b[i] != '{' {
-		return i, false
+// action reads the action object at b[i]; it returns the index after it, or
+// -1.
+func (s *stepScan) action(b []byte, i int) int {
+	if i < 0 || b[i] != '{' {
+		return -1
 	}
+	i = skip(b, i+1)
 	var seen uint32
-	var ok bool
-	i++
 	for {
-		i = ws(b, i)
-		if len(b)-i < 8 || b[i] != '"' {
-			return i, false
+		if b[i] != '"' {
+			return -1
 		}
+		w := word(b, i)
 		var f uint32
 		switch b[i+1] {
 		case 't':
-			if string(b[i:i+6]) == `"type"` {
-				f, i = sType, i+6
+			if w&m6 == kType {
+				f, i = sType, colon(b, i+6)
+				if i < 0 {
+					return -1
+				}
+				switch v := word(b, i); {
+				case v&m6 == vPost:
+					s.typ, i = Post, i+6
+				case v == vComment && b[i+8] == '"':
+					s.typ, i = Comment, i+9
+				case v == vRegister && word(b, i+2) == vRegister2:
+					s.typ, i = Register, i+10
+				case v == vDistrib && word(b, i+4) == vDistrib2:
+					s.typ, i = Distribute, i+12
+				default:
+					return -1
+				}
 			}
 		case 'n':
-			if string(b[i:i+6]) == `"name"` {
-				f, i = sName, i+6
+			if w&m6 == kName {
+				f, i = sName, scanString(b, colon(b, i+6), &s.name)
 			}
 		case 'a':
-			if string(b[i:i+8]) == `"author"` {
-				f, i = sAuthor, i+8
+			if w == kAuthor {
+				f, i = sAuthor, scanString(b, colon(b, i+8), &s.author)
 			}
 		case 'c':
-			if len(b)-i >= 9 && string(b[i:i+9]) == `"content"` {
-				f, i = sContent, i+9
+			if w == kContent && b[i+8] == '"' {
+				f, i = sContent, scanString(b, colon(b, i+9), &s.content)
 			}
 		case 'i':
-			if string(b[i:i+7]) == `"items"` {
-				f, i = sItems, i+7
+			if w&m7 == kItems {
+				f, i = sItems, colon(b, i+7)
+				s.items, i = scanNats(b, i, s.items)
 			}
 		}
-		if f == 0 || seen&f != 0 {
-			return i, false
+		if f == 0 || seen&f != 0 || i < 0 {
+			return -1
 		}
 		seen |= f
-		if i = ws(b, i); i >= len(b) || b[i] != ':' {
-			return i, false
-		}
-		i = ws(b, i+1)
-		switch f {
-		case sType:
-			switch {
-			case len(b)-i >= 6 && string(b[i:i+6]) == `"post"`:
-				s.typ, i = Post, i+6
-			case len(b)-i >= 9 && string(b[i:i+9]) == `"comment"`:
-				s.typ, i = Comment, i+9
-			case len(b)-i >= 12 && string(b[i:i+12]) == `"distribute"`:
-				s.typ, i = Distribute, i+12
-			case len(b)-i >= 10 && string(b[i:i+10]) == `"register"`:
-				s.typ, i = Register, i+10
-			default:
-				return i, false
-			}
-		case sName:
-			i, ok = scanString(b, i, &s.name)
-		case sAuthor:
-			i, ok = scanString(b, i, &s.author)
-		case sContent:
-			i, ok = scanString(b, i, &s.content)
-		case sItems:
-			s.items, i, ok = scanNats(b, i, s.items)
-		}
-		if !ok && f != sType {
-			return i, false
-		}
-		if i = ws(b, i); i >= len(b) {
-			return i, false
-		}
-		if b[i] == ',' {
-			i++
+		if i = skip(b, i); b[i] == ',' {
+			i = skip(b, i+1)
 			continue
 		}
 		if b[i] != '}' {
-			return i, false
+			return -1
 		}
 		break
 	}
@@ -246,127 +247,170 @@ func (s *stepScan) action(b []byte, i int) (int, bool) {
 	case Distribute:
 		want = sType | sItems
 	}
-	return i + 1, want != 0 && seen == want
+	if want == 0 || seen != want {
+		return -1
+	}
+	return i + 1
 }
 
-// state reads the state object at b[i].
-func (s *stepScan) state(b []byte, i int) (int, bool) {
-	if i >= len(b) || b[i] != '{' {
-		return i, false
+// state reads the state object at b[i]; it returns the index after it, or
+// -1.
+func (s *stepScan) state(b []byte, i int) int {
+	if i < 0 || b[i] != '{' {
+		return -1
 	}
+	i = skip(b, i+1)
 	var seen uint32
-	var ok bool
-	i++
 	for {
-		i = ws(b, i)
-		if len(b)-i < 8 || b[i] != '"' {
-			return i, false
+		if b[i] != '"' {
+			return -1
 		}
+		w := word(b, i)
 		var f uint32
 		switch b[i+1] {
 		case 'a':
-			if len(b)-i >= 10 && string(b[i:i+10]) == `"agent_id"` {
-				f, i = sAgent, i+10
+			if w == kAgent && word(b, i+2) == kAgent2 {
+				f, i = sAgent, scanString(b, colon(b, i+10), &s.agent)
 			}
 		case 's':
-			if len(b)-i >= 10 && string(b[i:i+10]) == `"shard_id"` {
-				f, i = sShard, i+10
+			if w == kShard && word(b, i+2) == kShard2 {
+				f, i = sShard, colon(b, i+10)
+				s.shard, i = scanNat(b, i)
 			}
 		case 'd':
-			if string(b[i:i+6]) == `"data"` {
-				f, i = sData, i+6
+			if w&m6 == kData {
+				f, i = sData, colon(b, i+6)
+				s.data, i = scanNats(b, i, s.data)
 			}
 		}
-		if f == 0 || seen&f != 0 {
-			return i, false
+		if f == 0 || seen&f != 0 || i < 0 {
+			return -1
 		}
 		seen |= f
-		if i = ws(b, i); i >= len(b) || b[i] != ':' {
-			return i, false
-		}
-		i = ws(b, i+1)
-		switch f {
-		case sAgent:
-			i, ok = scanString(b, i, &s.agent)
-		case sShard:
-			s.shard, i, ok = scanNat(b, i)
-		case sData:
-			s.data, i, ok = scanNats(b, i, s.data)
-		}
-		if !ok {
-			return i, false
-		}
-		if i = ws(b, i); i >= len(b) {
-			return i, false
-		}
-		if b[i] == ',' {
-			i++
+		if i = skip(b, i); b[i] == ',' {
+			i = skip(b, i+1)
 			continue
 		}
 		if b[i] != '}' {
-			return i, false
+			return -1
 		}
 		break
 	}
-	return i + 1, seen == sAgent|sShard|sData
+	if seen != sAgent|sShard|sData {
+		return -1
+	}
+	return i + 1
 }
 
-// ws skips JSON whitespace; the common case, no space, is one comparison.
-func ws(b []byte, i int) int {
-	for i < len(b) && b[i] <= ' ' && isSpace(b[i]) {
+// skip skips JSON whitespace at b[i]: none or one space (the compact and
+// the json.dumps spellings) costs a comparison or two.
+func skip(b []byte, i int) int {
+	if b[i] == ' ' {
+		i++
+	}
+	if b[i] > ' ' {
+		return i
+	}
+	return skipMore(b, i)
+}
+
+// skipMore skips any JSON whitespace at b[i:].
+func skipMore(b []byte, i int) int {
+	for i < len(b) && isSpace(b[i]) {
 		i++
 	}
 	return i
 }
 
+// colon skips the ':' after a key, with any whitespace around it, and
+// returns the index of the value, or -1.
+func colon(b []byte, i int) int {
+	if b[i] != ':' {
+		if i = skipMore(b, i); b[i] != ':' {
+			return -1
+		}
+	}
+	return skip(b, i+1)
+}
+
+// Word-at-a-time digits: the high nibbles of the bytes, and 6 to add to
+// each (a digit stays below 0x40).
+const (
+	nibbles = 0xf0f0f0f0f0f0f0f0
+	zeros   = 0x3030303030303030
+	sixes   = 0x0606060606060606
+)
+
+// pow10 are the powers of ten up to 10^8.
+var pow10 = [9]uint64{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000}
+
 // scanNat reads a natural of plain digits at b[i:]: at most 19 (so below
-// 2^64), no leading zero. What follows is for the caller to judge (a
-// fraction or an exponent is not a separator).
-func scanNat(b []byte, i int) (v uint64, j int, ok bool) {
-	j = i
-	if len(b)-j >= 8 { // 8 digits at once (times, large data)
-		if w := binary.LittleEndian.Uint64(b[j:]); digits8(w) {
-			v, j = eightDigits(w), j+8
+// 2^64), no leading zero; it returns the index after it, or -1 (with i < 0
+// it returns -1). What follows is for the caller to judge (a fraction or an
+// exponent is not a separator). Eight bytes are classified at once: the
+// count of leading digits is the trailing zero bytes of a word that marks
+// the bytes that are not digits.
+func scanNat(b []byte, i int) (uint64, int) {
+	if i < 0 {
+		return 0, -1
+	}
+	j := i
+	var v uint64
+	for len(b)-j >= 8 {
+		w := binary.LittleEndian.Uint64(b[j:])
+		not := (w&nibbles ^ zeros) | ((w+sixes)&nibbles ^ zeros)
+		n := bits.TrailingZeros64(not) >> 3
+		if n < 8 {
+			// Shift the digits to the top and fill the bottom with '0':
+			// leading zeros that do not change the value.
+			v = v*pow10[n] + eightDigits(w<<(64-8*n)|zeros>>(8*n))
+			j += n
+			return natEnd(b, i, j, v)
+		}
+		v = v*pow10[8] + eightDigits(w)
+		if j += 8; j-i > 19 {
+			return 0, -1
 		}
 	}
 	for j < len(b) && b[j]-'0' < 10 {
 		v = v*10 + uint64(b[j]-'0')
 		j++
 	}
-	n := j - i
-	return v, j, n > 0 && n <= 19 && (n == 1 || b[i] != '0')
+	return natEnd(b, i, j, v)
 }
 
-// scanNats reads an array of naturals at b[i] into dst[:0].
-func scanNats(b []byte, i int, dst []uint64) ([]uint64, int, bool) {
-	dst = dst[:0]
-	if i >= len(b) || b[i] != '[' {
-		return dst, i, false
+// natEnd checks the digits b[i:j] of v: some, at most 19, no leading zero.
+func natEnd(b []byte, i, j int, v uint64) (uint64, int) {
+	if n := j - i; n == 0 || n > 19 || (n > 1 && b[i] == '0') {
+		return 0, -1
 	}
-	if i = ws(b, i+1); i < len(b) && b[i] == ']' {
-		return dst, i + 1, true
+	return v, j
+}
+
+// scanNats reads an array of naturals at b[i] into dst[:0]; it returns the
+// index after it, or -1.
+func scanNats(b []byte, i int, dst []uint64) ([]uint64, int) {
+	dst = dst[:0]
+	if i < 0 || b[i] != '[' {
+		return dst, -1
+	}
+	if i = skip(b, i+1); b[i] == ']' {
+		return dst, i + 1
 	}
 	for {
-		v, j, ok := scanNat(b, i)
-		if !ok {
-			return dst, j, false
+		v, j := scanNat(b, i)
+		if j < 0 {
+			return dst, -1
 		}
 		dst = append(dst, v)
-		if j < len(b) && b[j] == ',' { // the common case, no space
-			i = ws(b, j+1)
+		if i = skip(b, j); b[i] == ',' {
+			i = skip(b, i+1)
 			continue
 		}
-		if i = ws(b, j); i >= len(b) {
-			return dst, i, false
+		if b[i] != ']' {
+			return dst, -1
 		}
-		switch b[i] {
-		case ',':
-			i = ws(b, i+1)
-		case ']':
-			return dst, i + 1, true
-		default:
-			return dst, i, false
-		}
+		return dst, i + 1
 	}
 }
 
@@ -403,10 +447,10 @@ func hex4At(b []byte, i int) (r rune, ok bool) {
 // scanString reads the JSON string at b[i] into sp, validating it as the
 // decoder does (no control characters, known escapes, valid UTF-8) without
 // unescaping it, and counts its scalar values. It returns the index after
-// the closing quote.
-func scanString(b []byte, i int, sp *strSpan) (int, bool) {
-	if i >= len(b) || b[i] != '"' {
-		return i, false
+// the closing quote, or -1.
+func scanString(b []byte, i int, sp *strSpan) int {
+	if i < 0 || b[i] != '"' {
+		return -1
 	}
 	i++
 	start, skipped, esc := i, 0, false
@@ -419,80 +463,89 @@ func scanString(b []byte, i int, sp *strSpan) (int, bool) {
 			}
 			i += 8
 		}
-		// Then byte by byte up to the next plain ASCII byte.
+		// Then one by one up to the next plain ASCII byte.
 		for {
-			if i >= len(b) {
-				return i, false
-			}
 			c := b[i]
 			if c >= 0x80 {
-				n, ok := utf8Seq(b, i)
-				if !ok {
-					return i, false
+				n := utf8Seq(b, i)
+				if n == 0 {
+					return -1
 				}
 				i, skipped = i+n, skipped+n-1
 				continue
 			}
+			if c == '\\' {
+				esc = true
+				if i = escape(b, i, &skipped); i < 0 {
+					return -1
+				}
+				continue
+			}
 			if c == '"' {
 				*sp = strSpan{start: start, end: i, skipped: skipped, esc: esc}
-				return i + 1, true
+				return i + 1
 			}
 			if c < 0x20 {
-				return i, false
+				return -1
 			}
-			if c != '\\' {
-				i++
-				break
-			}
-			esc = true
-			if i+1 >= len(b) {
-				return i, false
-			}
-			switch b[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i, skipped = i+2, skipped+1
-				continue
-			case 'u':
-			default:
-				return i, false
-			}
-			r, ok := hex4At(b, i+2)
-			if !ok {
-				return i, false
-			}
-			i, skipped = i+6, skipped+5
-			if r < 0xd800 || r > 0xdfff {
-				continue
-			}
-			// A surrogate: with a low surrogate after a high one it is one
-			// scalar value; alone it is U+FFFD, one scalar value. The
-			// decoder reads the \u after any surrogate, so a malformed one
-			// there is an error even when it would be read on its own.
-			if len(b)-i >= 2 && b[i] == '\\' && b[i+1] == 'u' {
-				r2, ok := hex4At(b, i+2)
-				if !ok {
-					return i, false
-				}
-				if r < 0xdc00 && r2 >= 0xdc00 && r2 <= 0xdfff {
-					i, skipped = i+6, skipped+6
-				}
-			}
+			i++
+			break
 		}
 	}
 }
 
+// escape reads the escape at b[i], adding to *skipped the bytes of it that
+// do not start a scalar value; it returns the index after it, or -1.
+func escape(b []byte, i int, skipped *int) int {
+	switch b[i+1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		*skipped++
+		return i + 2
+	case 'u':
+	default:
+		return -1
+	}
+	r, ok := hex4At(b, i+2)
+	if !ok {
+		return -1
+	}
+	i += 6
+	*skipped += 5
+	if r < 0xd800 || r > 0xdfff {
+		return i
+	}
+	// A surrogate: with a low surrogate after a high one it is one scalar
+	// value; alone it is U+FFFD, one scalar value. The decoder reads the \u
+	// after any surrogate, so a malformed one there is an error even when it
+	// would be read on its own.
+	if len(b)-i >= 2 && b[i] == '\\' && b[i+1] == 'u' {
+		r2, ok := hex4At(b, i+2)
+		if !ok {
+			return -1
+		}
+		if r < 0xdc00 && r2 >= 0xdc00 && r2 <= 0xdfff {
+			i += 6
+			*skipped += 6
+		}
+	}
+	return i
+}
+
 // utf8Seq validates the UTF-8 sequence at b[i] (whose first byte is not
-// ASCII) as utf8.Valid does, and returns its length.
-func utf8Seq(b []byte, i int) (int, bool) {
+// ASCII) as utf8.Valid does, and returns its length, or 0 when it is not
+// valid.
+func utf8Seq(b []byte, i int) int {
 	c := b[i]
 	switch {
 	case c < 0xc2:
-		return 0, false
+		return 0
 	case c < 0xe0:
-		return 2, len(b)-i >= 2 && b[i+1]&0xc0 == 0x80
+		if len(b)-i >= 2 && b[i+1]&0xc0 == 0x80 {
+			return 2
+		}
 	case c < 0xf0:
 		if len(b)-i < 3 {
-			return 0, false
+			return 0
 		}
 		lo, hi := byte(0x80), byte(0xbf)
 		if c == 0xe0 {
@@ -500,11 +553,12 @@ func utf8Seq(b []byte, i int) (int, bool) {
 		} else if c == 0xed {
 			hi = 0x9f
 		}
-		c1 := b[i+1]
-		return 3, c1 >= lo && c1 <= hi && b[i+2]&0xc0 == 0x80
+		if c1 := b[i+1]; c1 >= lo && c1 <= hi && b[i+2]&0xc0 == 0x80 {
+			return 3
+		}
 	case c < 0xf5:
 		if len(b)-i < 4 {
-			return 0, false
+			return 0
 		}
 		lo, hi := byte(0x80), byte(0xbf)
 		if c == 0xf0 {
@@ -512,8 +566,9 @@ func utf8Seq(b []byte, i int) (int, bool) {
 		} else if c == 0xf4 {
 			hi = 0x8f
 		}
-		c1 := b[i+1]
-		return 4, c1 >= lo && c1 <= hi && b[i+2]&0xc0 == 0x80 && b[i+3]&0xc0 == 0x80
+		if c1 := b[i+1]; c1 >= lo && c1 <= hi && b[i+2]&0xc0 == 0x80 && b[i+3]&0xc0 == 0x80 {
+			return 4
+		}
 	}
-	return 0, false
+	return 0
 }
