@@ -91,3 +91,37 @@ func BenchmarkDecodeRecord(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCheckSpellings checks a generated 100 000-step trace from memory
+// in the compact spelling and as Python's json.dumps writes it (", " and
+// ": ", non-ASCII as \u escapes), under each relation, as `tracer check`
+// does: ns/step is the wall time per step, cpu-ns/step the process's CPU
+// time per step, falls the lines the fast path left to the decoder.
+func BenchmarkCheckSpellings(b *testing.B) {
+	const steps = 100_000
+	compact := genTrace(steps, 1)
+	for _, sp := range []struct {
+		name  string
+		trace []byte
+	}{{"compact", compact}, {"json.dumps", respell(compact, spelling{dumps: true})}} {
+		for _, rel := range []Relation{Exact, Bisim} {
+			b.Run(sp.name+"/"+rel.String(), func(b *testing.B) {
+				b.SetBytes(int64(len(sp.trace)))
+				b.ReportAllocs()
+				falls := 0
+				cpu0 := cpuTime()
+				for i := 0; i < b.N; i++ {
+					res, n, err := checkLines(NewDecoder(bytes.NewReader(sp.trace), "bench"), rel)
+					if err != nil || !res.Conforming() || res.Checked != steps {
+						b.Fatalf("%v %+v", err, res)
+					}
+					falls += n
+				}
+				cpu := cpuTime() - cpu0
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(steps*b.N), "ns/step")
+				b.ReportMetric(float64(cpu.Nanoseconds())/float64(steps*b.N), "cpu-ns/step")
+				b.ReportMetric(float64(falls)/float64(b.N), "falls")
+			})
+		}
+	}
+}

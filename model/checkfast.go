@@ -63,12 +63,11 @@ func checkLines(d *Decoder, rel Relation) (res Result, falls int, err error) {
 type fastPath struct {
 	scan stepScan
 	p    *parser // the decoder's: unescapes strings and interns names
-	// agentRaw is the previous state's agent_id as the trace wrote it, when
-	// agentOK: the next step mostly writes it the same way, and equal bytes
-	// are equal strings, so no decoding is needed to compare them.
-	agentRaw []byte
-	agentOK  bool
-	name     []byte // a decoded register name
+	// agentOK: the scanner's agentRaw spells the previous state's
+	// agent_id. The next step mostly writes it the same way, and equal
+	// bytes are equal strings, so no decoding is needed to compare them.
+	agentOK bool
+	name    []byte // a decoded register name
 }
 
 // decode returns the string sp of line, unescaped (in the parser's scratch
@@ -96,7 +95,7 @@ func (c *Checker) fastStep(f *fastPath, line []byte) bool {
 	}
 	// The agent_id: the register's name, else the previous one.
 	agent := s.agent.raw(line)
-	sameRaw := f.agentOK && string(agent) == string(f.agentRaw)
+	sameRaw := f.agentOK && s.agentSame
 	agentEq := sameRaw
 	if s.typ == Register {
 		name := s.name.raw(line)
@@ -166,9 +165,7 @@ func (c *Checker) fastStep(f *fastPath, line []byte) bool {
 	}
 	c.prevSeq = s.seq
 	c.shard, c.haveShard, c.shardSeq = prev.ShardID, true, s.seq
-	if !sameRaw {
-		f.agentRaw, f.agentOK = append(f.agentRaw[:0], agent...), true
-	}
+	f.agentOK = true // the scanner's agentRaw is this state's agent_id
 	return true
 }
 

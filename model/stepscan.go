@@ -3,6 +3,7 @@ package model
 import (
 	"encoding/binary"
 	"math/bits"
+	"unicode/utf8"
 )
 
 // stepScan reads one step record in a single pass over its bytes, for the
@@ -22,6 +23,13 @@ type stepScan struct {
 	content, agent   strSpan
 	shard            uint64
 	items, data      []uint64 // reused from line to line
+
+	// agentRaw is the last agent_id scanned, as written: a valid string,
+	// so the same bytes in the next line need no scan. agentSame says the
+	// line's agent_id was those bytes.
+	agentRaw  []byte
+	agentEsc  bool
+	agentSame bool
 }
 
 // strSpan is a JSON string of the line: [start, end) its bytes as written
@@ -106,19 +114,19 @@ func (s *stepScan) scan(b []byte) (ok bool) {
 		}
 	}()
 	s.items, s.data, s.typ = s.items[:0], s.data[:0], 0
-	i := skip(b, 0)
-	if b[i] != '{' {
+	c, i := next(b, 0)
+	if c != '{' {
 		return false
 	}
-	i = skip(b, i+1)
+	c, i = next(b, i+1)
 	var seen uint32
 	for {
-		if b[i] != '"' {
+		if c != '"' {
 			return false
 		}
 		w := word(b, i)
 		var f uint32
-		switch b[i+1] {
+		switch byte(w >> 8) {
 		case 'k':
 			if w&m6 == kKind {
 				f, i = sKind, colon(b, i+6)
@@ -159,11 +167,11 @@ func (s *stepScan) scan(b []byte) (ok bool) {
 			return false
 		}
 		seen |= f
-		if i = skip(b, i); b[i] == ',' {
-			i = skip(b, i+1)
+		if c, i = next(b, i); c == ',' {
+			c, i = next(b, i+1)
 			continue
 		}
-		if b[i] != '}' {
+		if c != '}' {
 			return false
 		}
 		break
@@ -178,15 +186,15 @@ func (s *stepScan) action(b []byte, i int) int {
 	if i < 0 || b[i] != '{' {
 		return -1
 	}
-	i = skip(b, i+1)
+	c, i := next(b, i+1)
 	var seen uint32
 	for {
-		if b[i] != '"' {
+		if c != '"' {
 			return -1
 		}
 		w := word(b, i)
 		var f uint32
-		switch b[i+1] {
+		switch byte(w >> 8) {
 		case 't':
 			if w&m6 == kType {
 				f, i = sType, colon(b, i+6)
@@ -228,11 +236,11 @@ func (s *stepScan) action(b []byte, i int) int {
 			return -1
 		}
 		seen |= f
-		if i = skip(b, i); b[i] == ',' {
-			i = skip(b, i+1)
+		if c, i = next(b, i); c == ',' {
+			c, i = next(b, i+1)
 			continue
 		}
-		if b[i] != '}' {
+		if c != '}' {
 			return -1
 		}
 		break
@@ -254,23 +262,31 @@ func (s *stepScan) action(b []byte, i int) int {
 }
 
 // state reads the state object at b[i]; it returns the index after it, or
-// -1.
+// -1. An agent_id written as the last one scanned (agentRaw) is not
+// scanned again: the same bytes are the same valid string.
 func (s *stepScan) state(b []byte, i int) int {
 	if i < 0 || b[i] != '{' {
 		return -1
 	}
-	i = skip(b, i+1)
+	c, i := next(b, i+1)
 	var seen uint32
 	for {
-		if b[i] != '"' {
+		if c != '"' {
 			return -1
 		}
 		w := word(b, i)
 		var f uint32
-		switch b[i+1] {
+		switch byte(w >> 8) {
 		case 'a':
 			if w == kAgent && word(b, i+2) == kAgent2 {
-				f, i = sAgent, scanString(b, colon(b, i+10), &s.agent)
+				f, i = sAgent, colon(b, i+10)
+				r := s.agentRaw
+				if s.agentSame = i >= 0 && len(b)-i > len(r)+1 && b[i] == '"' && b[i+1+len(r)] == '"' && string(b[i+1:i+1+len(r)]) == string(r); s.agentSame {
+					s.agent = strSpan{start: i + 1, end: i + 1 + len(r), esc: s.agentEsc}
+					i += len(r) + 2
+				} else if i = scanString(b, i, &s.agent); i >= 0 {
+					s.agentRaw, s.agentEsc = append(s.agentRaw[:0], s.agent.raw(b)...), s.agent.esc
+				}
 			}
 		case 's':
 			if w == kShard && word(b, i+2) == kShard2 {
@@ -287,11 +303,11 @@ func (s *stepScan) state(b []byte, i int) int {
 			return -1
 		}
 		seen |= f
-		if i = skip(b, i); b[i] == ',' {
-			i = skip(b, i+1)
+		if c, i = next(b, i); c == ',' {
+			c, i = next(b, i+1)
 			continue
 		}
-		if b[i] != '}' {
+		if c != '}' {
 			return -1
 		}
 		break
@@ -302,16 +318,21 @@ func (s *stepScan) state(b []byte, i int) int {
 	return i + 1
 }
 
-// skip skips JSON whitespace at b[i]: none or one space (the compact and
-// the json.dumps spellings) costs a comparison or two.
-func skip(b []byte, i int) int {
-	if b[i] == ' ' {
-		i++
+// next returns the first byte at or after b[i] that is not JSON whitespace,
+// and its index: none or one space (the compact and the json.dumps
+// spellings) costs a comparison or two.
+func next(b []byte, i int) (byte, int) {
+	c := b[i]
+	if c > ' ' {
+		return c, i
 	}
-	if b[i] > ' ' {
-		return i
+	if c == ' ' {
+		if c = b[i+1]; c > ' ' {
+			return c, i + 1
+		}
 	}
-	return skipMore(b, i)
+	i = skipMore(b, i)
+	return b[i], i
 }
 
 // skipMore skips any JSON whitespace at b[i:].
@@ -323,69 +344,104 @@ func skipMore(b []byte, i int) int {
 }
 
 // colon skips the ':' after a key, with any whitespace around it, and
-// returns the index of the value, or -1.
+// returns the index of the value, or -1. ":" and ": " are read in one word.
 func colon(b []byte, i int) int {
-	if b[i] != ':' {
-		if i = skipMore(b, i); b[i] != ':' {
-			return -1
+	if w := word(b, i); byte(w) == ':' {
+		if byte(w>>8) > ' ' {
+			return i + 1
+		}
+		if byte(w>>8) == ' ' && byte(w>>16) > ' ' {
+			return i + 2
 		}
 	}
-	return skip(b, i+1)
+	return colonMore(b, i)
 }
 
-// Word-at-a-time digits: the high nibbles of the bytes, and 6 to add to
-// each (a digit stays below 0x40).
-const (
-	nibbles = 0xf0f0f0f0f0f0f0f0
-	zeros   = 0x3030303030303030
-	sixes   = 0x0606060606060606
-)
-
-// pow10 are the powers of ten up to 10^8.
-var pow10 = [9]uint64{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000}
+// colonMore is colon for other whitespace.
+func colonMore(b []byte, i int) int {
+	c, i := next(b, i)
+	if c != ':' {
+		return -1
+	}
+	_, i = next(b, i+1)
+	return i
+}
 
 // scanNat reads a natural of plain digits at b[i:]: at most 19 (so below
 // 2^64), no leading zero; it returns the index after it, or -1 (with i < 0
 // it returns -1). What follows is for the caller to judge (a fraction or an
-// exponent is not a separator). Eight bytes are classified at once: the
-// count of leading digits is the trailing zero bytes of a word that marks
-// the bytes that are not digits.
+// exponent is not a separator). Eight bytes are read at once: less '0' in
+// every byte, a digit is a byte below 10, the first byte that is not is the
+// lowest one marked (borrows and carries only go up), and the digits are
+// combined in three multiplications.
 func scanNat(b []byte, i int) (uint64, int) {
+	if i < 0 || len(b)-i < 8 {
+		return scanNatTail(b, i)
+	}
+	x := binary.LittleEndian.Uint64(b[i:]) - zeros
+	if not := (x | (x + 0x7676767676767676)) & highs; not != 0 {
+		n := bits.TrailingZeros64(not) >> 3
+		if n == 0 || (n > 1 && byte(x) == 0) {
+			return 0, -1
+		}
+		return digitsValue(x << (64 - 8*n)), i + n
+	}
+	if byte(x) == 0 {
+		return 0, -1 // a leading zero
+	}
+	v, j := digitsValue(x), i+8
+	if len(b)-j < 8 {
+		return scanNatMore(b, i, j, v)
+	}
+	x = binary.LittleEndian.Uint64(b[j:]) - zeros
+	if not := (x | (x + 0x7676767676767676)) & highs; not != 0 {
+		n := bits.TrailingZeros64(not) >> 3
+		if n == 0 {
+			return v, j
+		}
+		return v*pow10[n] + digitsValue(x<<(64-8*n)), j + n
+	}
+	return scanNatMore(b, i, j+8, v*pow10[8]+digitsValue(x))
+}
+
+// digitsValue is the value of the 8 decimal digits (0 to 9, not ASCII) in
+// the bytes of x, the first in the low byte: pairs, then pairs of pairs,
+// then the two halves.
+func digitsValue(x uint64) uint64 {
+	x = (x*10 + x>>8) & 0x00ff00ff00ff00ff
+	x = (x*100 + x>>16) & 0x0000ffff0000ffff
+	return (x*10000 + x>>32) & 0xffffffff
+}
+
+// scanNatTail is scanNat near the end of the line, a digit at a time.
+func scanNatTail(b []byte, i int) (uint64, int) {
 	if i < 0 {
 		return 0, -1
 	}
-	j := i
-	var v uint64
-	for len(b)-j >= 8 {
-		w := binary.LittleEndian.Uint64(b[j:])
-		not := (w&nibbles ^ zeros) | ((w+sixes)&nibbles ^ zeros)
-		n := bits.TrailingZeros64(not) >> 3
-		if n < 8 {
-			// Shift the digits to the top and fill the bottom with '0':
-			// leading zeros that do not change the value.
-			v = v*pow10[n] + eightDigits(w<<(64-8*n)|zeros>>(8*n))
-			j += n
-			return natEnd(b, i, j, v)
-		}
-		v = v*pow10[8] + eightDigits(w)
-		if j += 8; j-i > 19 {
-			return 0, -1
-		}
-	}
-	for j < len(b) && b[j]-'0' < 10 {
-		v = v*10 + uint64(b[j]-'0')
-		j++
-	}
-	return natEnd(b, i, j, v)
+	return scanNatMore(b, i, i, 0)
 }
 
-// natEnd checks the digits b[i:j] of v: some, at most 19, no leading zero.
-func natEnd(b []byte, i, j int, v uint64) (uint64, int) {
+// scanNatMore reads on the digits at b[j:] of the natural that starts at
+// b[i] with value v so far.
+func scanNatMore(b []byte, i, j int, v uint64) (uint64, int) {
+	for ; j < len(b); j++ {
+		d := b[j] - '0'
+		if d > 9 {
+			break
+		}
+		v = v*10 + uint64(d)
+	}
 	if n := j - i; n == 0 || n > 19 || (n > 1 && b[i] == '0') {
 		return 0, -1
 	}
 	return v, j
 }
+
+// zeros is '0' in every byte of a word.
+const zeros = 0x3030303030303030
+
+// pow10 are the powers of ten up to 10^8.
+var pow10 = [9]uint64{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000}
 
 // scanNats reads an array of naturals at b[i] into dst[:0]; it returns the
 // index after it, or -1.
@@ -394,7 +450,8 @@ func scanNats(b []byte, i int, dst []uint64) ([]uint64, int) {
 	if i < 0 || b[i] != '[' {
 		return dst, -1
 	}
-	if i = skip(b, i+1); b[i] == ']' {
+	c, i := next(b, i+1)
+	if c == ']' {
 		return dst, i + 1
 	}
 	for {
@@ -403,11 +460,11 @@ func scanNats(b []byte, i int, dst []uint64) ([]uint64, int) {
 			return dst, -1
 		}
 		dst = append(dst, v)
-		if i = skip(b, j); b[i] == ',' {
-			i = skip(b, i+1)
+		if c, i = next(b, j); c == ',' {
+			_, i = next(b, i+1)
 			continue
 		}
-		if b[i] != ']' {
+		if c != ']' {
 			return dst, -1
 		}
 		return dst, i + 1
@@ -447,51 +504,74 @@ func hex4At(b []byte, i int) (r rune, ok bool) {
 // scanString reads the JSON string at b[i] into sp, validating it as the
 // decoder does (no control characters, known escapes, valid UTF-8) without
 // unescaping it, and counts its scalar values. It returns the index after
-// the closing quote, or -1.
+// the closing quote, or -1. The scan goes 8 bytes at a time, ASCII or not:
+// the first quote, backslash or control character of a word is found
+// exactly (the lowest byte the masks of special mark), UTF-8 continuation
+// bytes are counted a word at a time, and only a string that holds bytes
+// of 0x80 and up is validated as UTF-8 after the scan.
 func scanString(b []byte, i int, sp *strSpan) int {
 	if i < 0 || b[i] != '"' {
 		return -1
 	}
 	i++
 	start, skipped, esc := i, 0, false
+	var hi uint64 // the high bits of every byte scanned
 	for {
-		// Plain ASCII 8 bytes at a time.
-		for len(b)-i >= 8 {
+		var c byte
+		if len(b)-i >= 8 {
 			w := binary.LittleEndian.Uint64(b[i:])
-			if w&highs != 0 || special(w) {
-				break
+			m := specialMask(w)
+			if m == 0 {
+				hi |= w
+				skipped += bits.OnesCount64(w & highs &^ (w << 1))
+				i += 8
+				continue
 			}
-			i += 8
+			k := bits.TrailingZeros64(m) >> 3
+			w &= 1<<(8*k) - 1 // the plain bytes before it
+			hi |= w
+			skipped += bits.OnesCount64(w & highs &^ (w << 1))
+			i += k
+			c = b[i]
+		} else {
+			if c = b[i]; c >= 0x80 {
+				hi |= highs
+				if c&0xc0 == 0x80 {
+					skipped++
+				}
+				i++
+				continue
+			}
+			if c != '"' && c != '\\' && c >= 0x20 {
+				i++
+				continue
+			}
 		}
-		// Then one by one up to the next plain ASCII byte.
-		for {
-			c := b[i]
-			if c >= 0x80 {
-				n := utf8Seq(b, i)
-				if n == 0 {
-					return -1
-				}
-				i, skipped = i+n, skipped+n-1
-				continue
-			}
-			if c == '\\' {
-				esc = true
-				if i = escape(b, i, &skipped); i < 0 {
-					return -1
-				}
-				continue
-			}
-			if c == '"' {
-				*sp = strSpan{start: start, end: i, skipped: skipped, esc: esc}
-				return i + 1
-			}
-			if c < 0x20 {
+		switch {
+		case c == '"':
+			if hi&highs != 0 && !utf8.Valid(b[start:i]) {
 				return -1
 			}
-			i++
-			break
+			*sp = strSpan{start: start, end: i, skipped: skipped, esc: esc}
+			return i + 1
+		case c == '\\':
+			esc = true
+			if i = escape(b, i, &skipped); i < 0 {
+				return -1
+			}
+		default:
+			return -1
 		}
 	}
+}
+
+// specialMask marks with its high bit each byte of w that is a quote, a
+// backslash or a control character; the lowest mark is exact (higher ones
+// may be false).
+func specialMask(w uint64) uint64 {
+	q := w ^ (ones * '"')
+	s := w ^ (ones * '\\')
+	return ((q-ones)&^q | (s-ones)&^s | (w-ones*0x20)&^w) & highs
 }
 
 // escape reads the escape at b[i], adding to *skipped the bytes of it that
@@ -529,46 +609,4 @@ func escape(b []byte, i int, skipped *int) int {
 		}
 	}
 	return i
-}
-
-// utf8Seq validates the UTF-8 sequence at b[i] (whose first byte is not
-// ASCII) as utf8.Valid does, and returns its length, or 0 when it is not
-// valid.
-func utf8Seq(b []byte, i int) int {
-	c := b[i]
-	switch {
-	case c < 0xc2:
-		return 0
-	case c < 0xe0:
-		if len(b)-i >= 2 && b[i+1]&0xc0 == 0x80 {
-			return 2
-		}
-	case c < 0xf0:
-		if len(b)-i < 3 {
-			return 0
-		}
-		lo, hi := byte(0x80), byte(0xbf)
-		if c == 0xe0 {
-			lo = 0xa0
-		} else if c == 0xed {
-			hi = 0x9f
-		}
-		if c1 := b[i+1]; c1 >= lo && c1 <= hi && b[i+2]&0xc0 == 0x80 {
-			return 3
-		}
-	case c < 0xf5:
-		if len(b)-i < 4 {
-			return 0
-		}
-		lo, hi := byte(0x80), byte(0xbf)
-		if c == 0xf0 {
-			lo = 0x90
-		} else if c == 0xf4 {
-			hi = 0x8f
-		}
-		if c1 := b[i+1]; c1 >= lo && c1 <= hi && b[i+2]&0xc0 == 0x80 && b[i+3]&0xc0 == 0x80 {
-			return 4
-		}
-	}
-	return 0
 }
