@@ -269,3 +269,58 @@ func TestCheckFastPathLeaves(t *testing.T) {
 		})
 	}
 }
+
+// TestScanStringAgreesWithDecoder: the scanner takes exactly the strings the
+// decoder takes, and counts the scalar values the decoder decodes, for every
+// string of up to three bytes from a set of bytes at the edges of JSON and
+// UTF-8 (and four-byte sequences of its non-ASCII bytes), at every offset in
+// a word and near the end of a line.
+func TestScanStringAgreesWithDecoder(t *testing.T) {
+	edges := []byte{0x00, 0x1f, ' ', '"', '\\', 'a', 'u', 'd', '8', 'n', 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf,
+		0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xe1, 0xec, 0xed, 0xee, 0xef, 0xf0, 0xf1, 0xf3, 0xf4, 0xf5, 0xff}
+	var inner [][]byte
+	for _, a := range edges {
+		inner = append(inner, []byte{a})
+		for _, b := range edges {
+			inner = append(inner, []byte{a, b})
+			for _, c := range edges {
+				inner = append(inner, []byte{a, b, c})
+			}
+		}
+	}
+	for _, a := range edges[10:] {
+		for _, b := range edges[10:] {
+			for _, c := range edges[10:] {
+				for _, d := range edges[10:] {
+					inner = append(inner, []byte{a, b, c, d})
+				}
+			}
+		}
+	}
+	inner = append(inner, []byte(`\ud83d\ude00`), []byte(`\ud800\udc00\udc00`), []byte(`\ud800\u12`), []byte(`\uDBFF\uDFFFx`), []byte(`é\"😀`))
+	var p parser
+	var sp strSpan
+	for _, in := range inner {
+		for pre := 0; pre < 9; pre++ {
+			for _, post := range []string{"", ",\"padding after the string\"}"} {
+				line := append(append(append([]byte(`"`), strings.Repeat("x", pre)...), in...), `"`+post...)
+				end := func() (end int) {
+					defer func() { // past the end of the line, as scan recovers it
+						if recover() != nil {
+							end = -1
+						}
+					}()
+					return scanString(line, 0, &sp)
+				}()
+				p.b, p.i = line, 0
+				dec, err := p.strq()
+				if (end >= 0) != (err == nil && p.i == end) {
+					t.Fatalf("%q: scanner ends at %d, decoder at %d with %v", line, end, p.i, err)
+				}
+				if end >= 0 && sp.runes() != uint64(utf8.RuneCount(dec)) {
+					t.Fatalf("%q: %d scalar values, the decoder decodes %d", line, sp.runes(), utf8.RuneCount(dec))
+				}
+			}
+		}
+	}
+}

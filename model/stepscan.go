@@ -3,7 +3,6 @@ package model
 import (
 	"encoding/binary"
 	"math/bits"
-	"unicode/utf8"
 )
 
 // stepScan reads one step record in a single pass over its bytes, for the
@@ -16,13 +15,22 @@ import (
 // 20 digits or more, a repeated key, malformed input), leaving the line to
 // the decoder, whose result and message stay the reference: what scan takes,
 // the decoder takes alike (a fuzz test checks it).
+//
+// A trace is written by one writer, so its lines share one layout: the same
+// keys in the same order with the same spacing, only the values differ (and
+// the keys that follow the action's type). The first line of each action
+// type is read member by member; what lies between its values (keys,
+// separators, brackets, spaces) is kept as the layout, and the next lines
+// are matched against it a word at a time, reading only their values. A
+// line that does not match is read member by member again, and its layout
+// kept in turn.
 type stepScan struct {
-	seq, t0, t1, tid uint64
-	typ              ActionType
-	name, author     strSpan
-	content, agent   strSpan
-	shard            uint64
-	items, data      []uint64 // reused from line to line
+	seq            uint64 // t0, t1 and tid are only checked: nothing compares them
+	typ            ActionType
+	name, author   strSpan
+	content, agent strSpan
+	shard          uint64
+	items, data    []uint64 // reused from line to line
 
 	// agentRaw is the last agent_id scanned, as written: a valid string,
 	// so the same bytes in the next line need no scan. agentSame says the
@@ -30,6 +38,9 @@ type stepScan struct {
 	agentRaw  []byte
 	agentEsc  bool
 	agentSame bool
+
+	marks  []mark // the values of the line read member by member
+	layout layout
 }
 
 // strSpan is a JSON string of the line: [start, end) its bytes as written
@@ -66,6 +77,62 @@ const (
 	sShard
 	sData
 )
+
+// mark is where the value of member f lies in a line: [start, end).
+type mark struct {
+	f          uint32
+	start, end int
+}
+
+// layout is what lies between the values of the lines of one trace: before
+// the action's type, the same for every line; after it, one for each type.
+type layout struct {
+	head  []piece
+	tails [Distribute + 1]tail // by action type; empty until a line of it is read
+	buf   []byte               // the bytes of head's pieces
+}
+
+// piece is the text that comes before the value of member f, with its
+// first 24 bytes as words (zero-padded) for the comparison.
+type piece struct {
+	f    uint32
+	text []byte
+	w    [3]uint64
+	last uint64 // the mask of the bytes of text in its last word
+}
+
+// newPiece makes the piece of text before member f.
+func newPiece(f uint32, text []byte) piece {
+	p := piece{f: f, text: text, last: ^uint64(0)}
+	for k := 0; k < 3 && 8*k < len(text); k++ {
+		p.w[k] = lw(string(text[8*k:]))
+	}
+	if n := len(text) % 8; n != 0 {
+		p.last = 1<<(8*n) - 1
+	}
+	return p
+}
+
+// at reports whether b continues with p's text at i.
+func (p *piece) at(b []byte, i int) bool {
+	switch n := len(p.text); {
+	case n <= 8:
+		return word(b, i)&p.last == p.w[0] && len(b)-i >= n
+	case n <= 16:
+		return word(b, i) == p.w[0] && word(b, i+8)&p.last == p.w[1] && len(b)-i >= n
+	case n <= 24:
+		return word(b, i) == p.w[0] && word(b, i+8) == p.w[1] && word(b, i+16)&p.last == p.w[2] && len(b)-i >= n
+	}
+	return len(b)-i >= len(p.text) && string(b[i:i+len(p.text)]) == string(p.text)
+}
+
+// tail is the layout after the type: its pieces and the text after the
+// last value, to the end of the line.
+type tail struct {
+	pieces []piece
+	end    []byte
+	buf    []byte
+}
 
 // The keys and values the fast path knows, as little-endian words of their
 // first 8 bytes (quotes included), with masks for the shorter ones: a key is
@@ -113,13 +180,184 @@ func (s *stepScan) scan(b []byte) (ok bool) {
 			ok = false
 		}
 	}()
+	if s.replay(b) {
+		return true
+	}
+	if !s.members(b) {
+		return false
+	}
+	s.keep(b)
+	return true
+}
+
+// replay reads line b against the layout kept; false if it does not match.
+func (s *stepScan) replay(b []byte) bool {
+	l := &s.layout
+	if len(l.head) == 0 {
+		return false
+	}
 	s.items, s.data, s.typ = s.items[:0], s.data[:0], 0
+	i := 0
+	pieces := l.head
+	for k := 0; k < len(pieces); k++ {
+		p := &pieces[k]
+		if !p.at(b, i) {
+			return false
+		}
+		if i = s.value(b, i+len(p.text), p.f); i < 0 {
+			return false
+		}
+		if p.f == sType {
+			pieces, k = l.tails[s.typ].pieces, -1
+			if pieces == nil {
+				return false
+			}
+		}
+	}
+	return string(b[i:]) == string(l.tails[s.typ].end)
+}
+
+// keep keeps the layout of line b, just read member by member (its values
+// in s.marks), when the action's type comes before the members that depend
+// on it (as every writer of the trace format orders them).
+func (s *stepScan) keep(b []byte) {
+	l := &s.layout
+	t := 0
+	for t < len(s.marks) && s.marks[t].f != sType {
+		if s.marks[t].f&(sName|sAuthor|sContent|sItems) != 0 {
+			return
+		}
+		t++
+	}
+	// The head: the same as kept, else kept anew, and every tail with it.
+	same := len(l.head) == t+1
+	for k := 0; same && k <= t; k++ {
+		m, p := s.marks[k], l.head[k]
+		same = p.f == m.f && string(p.text) == string(b[prevEnd(s.marks, k):m.start])
+	}
+	if !same {
+		l.buf, l.head = l.buf[:0], l.head[:0]
+		for k := 0; k <= t; k++ {
+			l.buf = append(l.buf, b[prevEnd(s.marks, k):s.marks[k].start]...)
+		}
+		at := 0
+		for k := 0; k <= t; k++ {
+			n := s.marks[k].start - prevEnd(s.marks, k)
+			l.head = append(l.head, newPiece(s.marks[k].f, l.buf[at:at+n:at+n]))
+			at += n
+		}
+		for typ := range l.tails {
+			l.tails[typ].pieces = nil
+		}
+	}
+	tl := &l.tails[s.typ]
+	tl.buf = tl.buf[:0]
+	for k := t + 1; k < len(s.marks); k++ {
+		tl.buf = append(tl.buf, b[prevEnd(s.marks, k):s.marks[k].start]...)
+	}
+	last := s.marks[len(s.marks)-1].end
+	tl.buf = append(tl.buf, b[last:]...)
+	tl.pieces = tl.pieces[:0]
+	at := 0
+	for k := t + 1; k < len(s.marks); k++ {
+		n := s.marks[k].start - prevEnd(s.marks, k)
+		tl.pieces = append(tl.pieces, newPiece(s.marks[k].f, tl.buf[at:at+n:at+n]))
+		at += n
+	}
+	if tl.pieces == nil {
+		tl.pieces = []piece{} // a type with no member after it: still kept
+	}
+	tl.end = tl.buf[at:]
+}
+
+// prevEnd is where the text before mark k starts: the end of the value
+// before it, or the start of the line.
+func prevEnd(marks []mark, k int) int {
+	if k == 0 {
+		return 0
+	}
+	return marks[k-1].end
+}
+
+// value reads the value of member f at b[i] (i < 0: -1); it returns the
+// index after it, or -1.
+func (s *stepScan) value(b []byte, i int, f uint32) int {
+	if i < 0 {
+		return -1
+	}
+	switch f {
+	case sSeq:
+		if s.seq, i = scanNat(b, i); s.seq == 0 {
+			return -1
+		}
+		return i
+	case sT0, sT1: // only checked, never compared
+		return scanDigits(b, i)
+	case sTID:
+		j := scanDigits(b, i)
+		if j-i > 18 { // 19 digits may exceed 2^62
+			if tid, _ := scanNat(b, i); tid > 1<<62 {
+				return -1
+			}
+		}
+		return j
+	case sType:
+		switch v := word(b, i); {
+		case v&m6 == vPost:
+			s.typ = Post
+			return i + 6
+		case v == vComment && b[i+8] == '"':
+			s.typ = Comment
+			return i + 9
+		case v == vRegister && word(b, i+2) == vRegister2:
+			s.typ = Register
+			return i + 10
+		case v == vDistrib && word(b, i+4) == vDistrib2:
+			s.typ = Distribute
+			return i + 12
+		}
+		return -1
+	case sName:
+		return scanString(b, i, &s.name)
+	case sAuthor:
+		return scanString(b, i, &s.author)
+	case sContent:
+		return scanString(b, i, &s.content)
+	case sItems:
+		s.items, i = scanNats(b, i, s.items)
+		return i
+	case sAgent:
+		// The agent_id mostly repeats: the same bytes as the last one
+		// scanned are the same valid string.
+		r := s.agentRaw
+		if s.agentSame = len(b)-i > len(r)+1 && b[i] == '"' && b[i+1+len(r)] == '"' && string(b[i+1:i+1+len(r)]) == string(r); s.agentSame {
+			s.agent = strSpan{start: i + 1, end: i + 1 + len(r), esc: s.agentEsc}
+			return i + len(r) + 2
+		}
+		if i = scanString(b, i, &s.agent); i >= 0 {
+			s.agentRaw, s.agentEsc = append(s.agentRaw[:0], s.agent.raw(b)...), s.agent.esc
+		}
+		return i
+	case sShard:
+		s.shard, i = scanNat(b, i)
+		return i
+	case sData:
+		s.data, i = scanNats(b, i, s.data)
+		return i
+	}
+	return -1
+}
+
+// members reads line b member by member, noting where its values lie in
+// s.marks.
+func (s *stepScan) members(b []byte) bool {
+	s.items, s.data, s.typ, s.marks = s.items[:0], s.data[:0], 0, s.marks[:0]
 	c, i := next(b, 0)
 	if c != '{' {
 		return false
 	}
-	c, i = next(b, i+1)
 	var seen uint32
+	c, i = next(b, i+1)
 	for {
 		if c != '"' {
 			return false
@@ -133,30 +371,22 @@ func (s *stepScan) scan(b []byte) (ok bool) {
 				if i < 0 || word(b, i)&m6 != vStep {
 					return false
 				}
-				i += 6
+				i += 6 // "step" stays in the layout
 			}
 		case 's':
 			if w&m5 == kSeq {
-				f, i = sSeq, colon(b, i+5)
-				if s.seq, i = scanNat(b, i); s.seq == 0 {
-					return false
-				}
+				f, i = sSeq, s.member(b, colon(b, i+5), sSeq)
 			} else if w&m7 == kState {
 				f, i = sState, s.state(b, colon(b, i+7))
 			}
 		case 't':
 			switch {
 			case w&m4 == kT0:
-				f, i = sT0, colon(b, i+4)
-				s.t0, i = scanNat(b, i)
+				f, i = sT0, s.member(b, colon(b, i+4), sT0)
 			case w&m4 == kT1:
-				f, i = sT1, colon(b, i+4)
-				s.t1, i = scanNat(b, i)
+				f, i = sT1, s.member(b, colon(b, i+4), sT1)
 			case w&m5 == kTID:
-				f, i = sTID, colon(b, i+5)
-				if s.tid, i = scanNat(b, i); s.tid > 1<<62 {
-					return false
-				}
+				f, i = sTID, s.member(b, colon(b, i+5), sTID)
 			}
 		case 'a':
 			if w == kAction {
@@ -180,6 +410,15 @@ func (s *stepScan) scan(b []byte) (ok bool) {
 	return seen&must == must && skipMore(b, i+1) == len(b)
 }
 
+// member reads the value of member f at b[i] and marks where it lies.
+func (s *stepScan) member(b []byte, i int, f uint32) int {
+	j := s.value(b, i, f)
+	if j >= 0 {
+		s.marks = append(s.marks, mark{f: f, start: i, end: j})
+	}
+	return j
+}
+
 // action reads the action object at b[i]; it returns the index after it, or
 // -1.
 func (s *stepScan) action(b []byte, i int) int {
@@ -197,39 +436,23 @@ func (s *stepScan) action(b []byte, i int) int {
 		switch byte(w >> 8) {
 		case 't':
 			if w&m6 == kType {
-				f, i = sType, colon(b, i+6)
-				if i < 0 {
-					return -1
-				}
-				switch v := word(b, i); {
-				case v&m6 == vPost:
-					s.typ, i = Post, i+6
-				case v == vComment && b[i+8] == '"':
-					s.typ, i = Comment, i+9
-				case v == vRegister && word(b, i+2) == vRegister2:
-					s.typ, i = Register, i+10
-				case v == vDistrib && word(b, i+4) == vDistrib2:
-					s.typ, i = Distribute, i+12
-				default:
-					return -1
-				}
+				f, i = sType, s.member(b, colon(b, i+6), sType)
 			}
 		case 'n':
 			if w&m6 == kName {
-				f, i = sName, scanString(b, colon(b, i+6), &s.name)
+				f, i = sName, s.member(b, colon(b, i+6), sName)
 			}
 		case 'a':
 			if w == kAuthor {
-				f, i = sAuthor, scanString(b, colon(b, i+8), &s.author)
+				f, i = sAuthor, s.member(b, colon(b, i+8), sAuthor)
 			}
 		case 'c':
 			if w == kContent && b[i+8] == '"' {
-				f, i = sContent, scanString(b, colon(b, i+9), &s.content)
+				f, i = sContent, s.member(b, colon(b, i+9), sContent)
 			}
 		case 'i':
 			if w&m7 == kItems {
-				f, i = sItems, colon(b, i+7)
-				s.items, i = scanNats(b, i, s.items)
+				f, i = sItems, s.member(b, colon(b, i+7), sItems)
 			}
 		}
 		if f == 0 || seen&f != 0 || i < 0 {
@@ -262,8 +485,7 @@ func (s *stepScan) action(b []byte, i int) int {
 }
 
 // state reads the state object at b[i]; it returns the index after it, or
-// -1. An agent_id written as the last one scanned (agentRaw) is not
-// scanned again: the same bytes are the same valid string.
+// -1.
 func (s *stepScan) state(b []byte, i int) int {
 	if i < 0 || b[i] != '{' {
 		return -1
@@ -279,24 +501,15 @@ func (s *stepScan) state(b []byte, i int) int {
 		switch byte(w >> 8) {
 		case 'a':
 			if w == kAgent && word(b, i+2) == kAgent2 {
-				f, i = sAgent, colon(b, i+10)
-				r := s.agentRaw
-				if s.agentSame = i >= 0 && len(b)-i > len(r)+1 && b[i] == '"' && b[i+1+len(r)] == '"' && string(b[i+1:i+1+len(r)]) == string(r); s.agentSame {
-					s.agent = strSpan{start: i + 1, end: i + 1 + len(r), esc: s.agentEsc}
-					i += len(r) + 2
-				} else if i = scanString(b, i, &s.agent); i >= 0 {
-					s.agentRaw, s.agentEsc = append(s.agentRaw[:0], s.agent.raw(b)...), s.agent.esc
-				}
+				f, i = sAgent, s.member(b, colon(b, i+10), sAgent)
 			}
 		case 's':
 			if w == kShard && word(b, i+2) == kShard2 {
-				f, i = sShard, colon(b, i+10)
-				s.shard, i = scanNat(b, i)
+				f, i = sShard, s.member(b, colon(b, i+10), sShard)
 			}
 		case 'd':
 			if w&m6 == kData {
-				f, i = sData, colon(b, i+6)
-				s.data, i = scanNats(b, i, s.data)
+				f, i = sData, s.member(b, colon(b, i+6), sData)
 			}
 		}
 		if f == 0 || seen&f != 0 || i < 0 {
@@ -367,6 +580,12 @@ func colonMore(b []byte, i int) int {
 	return i
 }
 
+// zeros is '0' in every byte of a word.
+const zeros = 0x3030303030303030
+
+// pow10 are the powers of ten up to 10^8.
+var pow10 = [9]uint64{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000}
+
 // scanNat reads a natural of plain digits at b[i:]: at most 19 (so below
 // 2^64), no leading zero; it returns the index after it, or -1 (with i < 0
 // it returns -1). What follows is for the caller to judge (a fraction or an
@@ -404,6 +623,31 @@ func scanNat(b []byte, i int) (uint64, int) {
 	return scanNatMore(b, i, j+8, v*pow10[8]+digitsValue(x))
 }
 
+// scanDigits is scanNat without the value.
+func scanDigits(b []byte, i int) int {
+	if len(b)-i < 16 {
+		_, j := scanNatTail(b, i)
+		return j
+	}
+	x := binary.LittleEndian.Uint64(b[i:]) - zeros
+	n := 8
+	if not := (x | (x + 0x7676767676767676)) & highs; not != 0 {
+		n = bits.TrailingZeros64(not) >> 3
+	} else {
+		y := binary.LittleEndian.Uint64(b[i+8:]) - zeros
+		if not := (y | (y + 0x7676767676767676)) & highs; not != 0 {
+			n += bits.TrailingZeros64(not) >> 3
+		} else {
+			_, j := scanNatMore(b, i, i+16, 0)
+			return j
+		}
+	}
+	if n == 0 || (n > 1 && byte(x) == 0) {
+		return -1
+	}
+	return i + n
+}
+
 // digitsValue is the value of the 8 decimal digits (0 to 9, not ASCII) in
 // the bytes of x, the first in the low byte: pairs, then pairs of pairs,
 // then the two halves.
@@ -437,12 +681,6 @@ func scanNatMore(b []byte, i, j int, v uint64) (uint64, int) {
 	return v, j
 }
 
-// zeros is '0' in every byte of a word.
-const zeros = 0x3030303030303030
-
-// pow10 are the powers of ten up to 10^8.
-var pow10 = [9]uint64{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000}
-
 // scanNats reads an array of naturals at b[i] into dst[:0]; it returns the
 // index after it, or -1.
 func scanNats(b []byte, i int, dst []uint64) ([]uint64, int) {
@@ -470,6 +708,154 @@ func scanNats(b []byte, i int, dst []uint64) ([]uint64, int) {
 		return dst, i + 1
 	}
 }
+
+// scanString reads the JSON string at b[i] into sp, validating it as the
+// decoder does (no control characters, known escapes, valid UTF-8) without
+// unescaping it, and counts its scalar values. It returns the index after
+// the closing quote, or -1. The scan goes 8 bytes at a time, ASCII or not:
+// the first quote, backslash or control character of a word is found
+// exactly (the lowest byte that specialMask marks); in a word with bytes of
+// 0x80 and up, each first byte of a UTF-8 sequence is validated with the
+// bytes after it, and the continuation bytes are counted, which must be as
+// many as those sequences claim.
+func scanString(b []byte, i int, sp *strSpan) int {
+	if i < 0 || b[i] != '"' {
+		return -1
+	}
+	i++
+	start, skipped, esc := i, 0, false
+	conts, claimed := 0, 0 // continuation bytes seen, and claimed by first bytes
+	for {
+		var c byte
+		if len(b)-i >= 8 {
+			w := binary.LittleEndian.Uint64(b[i:])
+			m := specialMask(w)
+			k := 8
+			if m != 0 {
+				k = bits.TrailingZeros64(m) >> 3
+				w &= 1<<(8*k) - 1 // the plain bytes before it
+			}
+			if hi := w & highs; hi != 0 {
+				conts += bits.OnesCount64(hi &^ (w << 1))
+				for lead := hi & (w << 1); lead != 0; lead &= lead - 1 {
+					n := utf8Seq(b, i+bits.TrailingZeros64(lead)>>3)
+					if n == 0 {
+						return -1
+					}
+					claimed += n - 1
+				}
+			}
+			i += k
+			if k == 8 {
+				continue
+			}
+			c = b[i]
+		} else {
+			if c = b[i]; c >= 0x80 {
+				if c&0xc0 == 0x80 {
+					conts++
+				} else if n := utf8Seq(b, i); n == 0 {
+					return -1
+				} else {
+					claimed += n - 1
+				}
+				i++
+				continue
+			}
+			if c != '"' && c != '\\' && c >= 0x20 {
+				i++
+				continue
+			}
+		}
+		switch {
+		case c == '"':
+			if conts != claimed {
+				return -1 // a continuation byte without a first byte
+			}
+			*sp = strSpan{start: start, end: i, skipped: skipped + conts, esc: esc}
+			return i + 1
+		case c == '\\':
+			esc = true
+			if i = escape(b, i, &skipped); i < 0 {
+				return -1
+			}
+		default:
+			return -1
+		}
+	}
+}
+
+// specialMask marks with its high bit each byte of w that is a quote, a
+// backslash or a control character; the lowest mark is exact (higher ones
+// may be false).
+func specialMask(w uint64) uint64 {
+	q := w ^ (ones * '"')
+	s := w ^ (ones * '\\')
+	return ((q-ones)&^q | (s-ones)&^s | (w-ones*0x20)&^w) & highs
+}
+
+// utf8Seq validates the UTF-8 sequence at b[i], whose first byte is not
+// ASCII, as utf8.Valid does; it returns its length, or 0 when it is not
+// valid. With 4 bytes at hand it does so without branching on the length:
+// the first byte gives the length and the range of the second byte, and
+// one mask checks the continuation bytes.
+func utf8Seq(b []byte, i int) int {
+	if len(b)-i < 4 {
+		return utf8SeqTail(b, i)
+	}
+	v := binary.LittleEndian.Uint32(b[i:])
+	x := utf8First[byte(v)]
+	n, r := x&7, utf8Ranges[x>>4]
+	if c1 := byte(v >> 8); v&utf8ContMask[n] != utf8ContVal[n] || c1 < r[0] || c1 > r[1] {
+		return 0
+	}
+	return int(n)
+}
+
+// utf8SeqTail is utf8Seq near the end of the line.
+func utf8SeqTail(b []byte, i int) int {
+	x := utf8First[b[i]]
+	n, r := int(x&7), utf8Ranges[x>>4]
+	if n < 2 || len(b)-i < n || b[i+1] < r[0] || b[i+1] > r[1] {
+		return 0
+	}
+	for k := 2; k < n; k++ {
+		if b[i+k]&0xc0 != 0x80 {
+			return 0
+		}
+	}
+	return n
+}
+
+// The UTF-8 sequences: for each first byte, the length (0: not a first
+// byte) and, above it, the index of the range of the second byte; the
+// masks of the continuation bytes of a sequence of each length.
+var (
+	utf8First = func() (t [256]uint8) {
+		for c := 0xc2; c < 0xf5; c++ {
+			switch {
+			case c < 0xe0:
+				t[c] = 2
+			case c == 0xe0:
+				t[c] = 3 | 1<<4
+			case c == 0xed:
+				t[c] = 3 | 2<<4
+			case c < 0xf0:
+				t[c] = 3
+			case c == 0xf0:
+				t[c] = 4 | 3<<4
+			case c == 0xf4:
+				t[c] = 4 | 4<<4
+			default:
+				t[c] = 4
+			}
+		}
+		return t
+	}()
+	utf8Ranges   = [5][2]byte{{0x80, 0xbf}, {0xa0, 0xbf}, {0x80, 0x9f}, {0x90, 0xbf}, {0x80, 0x8f}}
+	utf8ContMask = [8]uint32{0: 0xffffffff, 2: 0xc000, 3: 0xc0c000, 4: 0xc0c0c000}
+	utf8ContVal  = [8]uint32{0: 1, 2: 0x8000, 3: 0x808000, 4: 0x80808000}
+)
 
 // unhex maps a hexadecimal digit to its value, anything else to 0xff.
 var unhex = func() (t [256]byte) {
@@ -499,79 +885,6 @@ func hex4At(b []byte, i int) (r rune, ok bool) {
 		return 0, false
 	}
 	return rune(a)<<12 | rune(c)<<8 | rune(d)<<4 | rune(e), true
-}
-
-// scanString reads the JSON string at b[i] into sp, validating it as the
-// decoder does (no control characters, known escapes, valid UTF-8) without
-// unescaping it, and counts its scalar values. It returns the index after
-// the closing quote, or -1. The scan goes 8 bytes at a time, ASCII or not:
-// the first quote, backslash or control character of a word is found
-// exactly (the lowest byte the masks of special mark), UTF-8 continuation
-// bytes are counted a word at a time, and only a string that holds bytes
-// of 0x80 and up is validated as UTF-8 after the scan.
-func scanString(b []byte, i int, sp *strSpan) int {
-	if i < 0 || b[i] != '"' {
-		return -1
-	}
-	i++
-	start, skipped, esc := i, 0, false
-	var hi uint64 // the high bits of every byte scanned
-	for {
-		var c byte
-		if len(b)-i >= 8 {
-			w := binary.LittleEndian.Uint64(b[i:])
-			m := specialMask(w)
-			if m == 0 {
-				hi |= w
-				skipped += bits.OnesCount64(w & highs &^ (w << 1))
-				i += 8
-				continue
-			}
-			k := bits.TrailingZeros64(m) >> 3
-			w &= 1<<(8*k) - 1 // the plain bytes before it
-			hi |= w
-			skipped += bits.OnesCount64(w & highs &^ (w << 1))
-			i += k
-			c = b[i]
-		} else {
-			if c = b[i]; c >= 0x80 {
-				hi |= highs
-				if c&0xc0 == 0x80 {
-					skipped++
-				}
-				i++
-				continue
-			}
-			if c != '"' && c != '\\' && c >= 0x20 {
-				i++
-				continue
-			}
-		}
-		switch {
-		case c == '"':
-			if hi&highs != 0 && !utf8.Valid(b[start:i]) {
-				return -1
-			}
-			*sp = strSpan{start: start, end: i, skipped: skipped, esc: esc}
-			return i + 1
-		case c == '\\':
-			esc = true
-			if i = escape(b, i, &skipped); i < 0 {
-				return -1
-			}
-		default:
-			return -1
-		}
-	}
-}
-
-// specialMask marks with its high bit each byte of w that is a quote, a
-// backslash or a control character; the lowest mark is exact (higher ones
-// may be false).
-func specialMask(w uint64) uint64 {
-	q := w ^ (ones * '"')
-	s := w ^ (ones * '\\')
-	return ((q-ones)&^q | (s-ones)&^s | (w-ones*0x20)&^w) & highs
 }
 
 // escape reads the escape at b[i], adding to *skipped the bytes of it that
