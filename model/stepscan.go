@@ -93,37 +93,36 @@ type layout struct {
 }
 
 // piece is the text that comes before the value of member f, with its
-// first 24 bytes as words (zero-padded) for the comparison.
+// first 24 bytes as words (zero-padded) and masks of the bytes of text in
+// them, for a comparison without branches.
 type piece struct {
 	f    uint32
 	text []byte
-	w    [3]uint64
-	last uint64 // the mask of the bytes of text in its last word
+	w, m [3]uint64
 }
 
 // newPiece makes the piece of text before member f.
 func newPiece(f uint32, text []byte) piece {
-	p := piece{f: f, text: text, last: ^uint64(0)}
+	p := piece{f: f, text: text}
 	for k := 0; k < 3 && 8*k < len(text); k++ {
 		p.w[k] = lw(string(text[8*k:]))
-	}
-	if n := len(text) % 8; n != 0 {
-		p.last = 1<<(8*n) - 1
+		p.m[k] = ^uint64(0)
+		if n := len(text) - 8*k; n < 8 {
+			p.m[k] = 1<<(8*n) - 1
+		}
 	}
 	return p
 }
 
 // at reports whether b continues with p's text at i.
 func (p *piece) at(b []byte, i int) bool {
-	switch n := len(p.text); {
-	case n <= 8:
-		return word(b, i)&p.last == p.w[0] && len(b)-i >= n
-	case n <= 16:
-		return word(b, i) == p.w[0] && word(b, i+8)&p.last == p.w[1] && len(b)-i >= n
-	case n <= 24:
-		return word(b, i) == p.w[0] && word(b, i+8) == p.w[1] && word(b, i+16)&p.last == p.w[2] && len(b)-i >= n
+	if len(b)-i < 24 || len(p.text) > 24 {
+		return len(b)-i >= len(p.text) && string(b[i:i+len(p.text)]) == string(p.text)
 	}
-	return len(b)-i >= len(p.text) && string(b[i:i+len(p.text)]) == string(p.text)
+	w := b[i : i+24]
+	return (binary.LittleEndian.Uint64(w)^p.w[0])&p.m[0]|
+		(binary.LittleEndian.Uint64(w[8:])^p.w[1])&p.m[1]|
+		(binary.LittleEndian.Uint64(w[16:])^p.w[2])&p.m[2] == 0
 }
 
 // tail is the layout after the type: its pieces and the text after the
