@@ -59,23 +59,42 @@ func (s strSpan) raw(line []byte) []byte { return line[s.start:s.end] }
 // runes is the decoded string's length in scalar values.
 func (s strSpan) runes() uint64 { return uint64(s.end - s.start - s.skipped) }
 
-// The members of a step, one bit each: a repeated key is left to the decoder.
+// The members of a step, numbered, and as one bit each: a repeated key is
+// left to the decoder.
 const (
-	sKind uint32 = 1 << iota
-	sSeq
-	sT0
-	sT1
-	sTID
-	sAction
-	sState
-	sType
-	sName
-	sAuthor
-	sContent
-	sItems
-	sAgent
-	sShard
-	sData
+	iKind = iota
+	iSeq
+	iT0
+	iT1
+	iTID
+	iAction
+	iState
+	iType
+	iName
+	iAuthor
+	iContent
+	iItems
+	iAgent
+	iShard
+	iData
+)
+
+const (
+	sKind    uint32 = 1 << iKind
+	sSeq     uint32 = 1 << iSeq
+	sT0      uint32 = 1 << iT0
+	sT1      uint32 = 1 << iT1
+	sTID     uint32 = 1 << iTID
+	sAction  uint32 = 1 << iAction
+	sState   uint32 = 1 << iState
+	sType    uint32 = 1 << iType
+	sName    uint32 = 1 << iName
+	sAuthor  uint32 = 1 << iAuthor
+	sContent uint32 = 1 << iContent
+	sItems   uint32 = 1 << iItems
+	sAgent   uint32 = 1 << iAgent
+	sShard   uint32 = 1 << iShard
+	sData    uint32 = 1 << iData
 )
 
 // mark is where the value of member f lies in a line: [start, end).
@@ -284,15 +303,15 @@ func (s *stepScan) value(b []byte, i int, f uint32) int {
 	if i < 0 {
 		return -1
 	}
-	switch f {
-	case sSeq:
+	switch bits.TrailingZeros32(f) { // a jump table
+	case iSeq:
 		if s.seq, i = scanNat(b, i); s.seq == 0 {
 			return -1
 		}
 		return i
-	case sT0, sT1: // only checked, never compared
+	case iT0, iT1: // only checked, never compared
 		return scanDigits(b, i)
-	case sTID:
+	case iTID:
 		j := scanDigits(b, i)
 		if j-i > 18 { // 19 digits may exceed 2^62
 			if tid, _ := scanNat(b, i); tid > 1<<62 {
@@ -300,7 +319,7 @@ func (s *stepScan) value(b []byte, i int, f uint32) int {
 			}
 		}
 		return j
-	case sType:
+	case iType:
 		switch v := word(b, i); {
 		case v&m6 == vPost:
 			s.typ = Post
@@ -316,16 +335,16 @@ func (s *stepScan) value(b []byte, i int, f uint32) int {
 			return i + 12
 		}
 		return -1
-	case sName:
+	case iName:
 		return scanString(b, i, &s.name)
-	case sAuthor:
+	case iAuthor:
 		return scanString(b, i, &s.author)
-	case sContent:
+	case iContent:
 		return scanString(b, i, &s.content)
-	case sItems:
+	case iItems:
 		s.items, i = scanNats(b, i, s.items)
 		return i
-	case sAgent:
+	case iAgent:
 		// The agent_id mostly repeats: the same bytes as the last one
 		// scanned are the same valid string.
 		r := s.agentRaw
@@ -337,10 +356,10 @@ func (s *stepScan) value(b []byte, i int, f uint32) int {
 			s.agentRaw, s.agentEsc = append(s.agentRaw[:0], s.agent.raw(b)...), s.agent.esc
 		}
 		return i
-	case sShard:
+	case iShard:
 		s.shard, i = scanNat(b, i)
 		return i
-	case sData:
+	case iData:
 		s.data, i = scanNats(b, i, s.data)
 		return i
 	}
