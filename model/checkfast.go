@@ -42,7 +42,7 @@ func checkLines(d *Decoder, rel Relation) (res Result, falls int, err error) {
 			continue
 		}
 		falls++
-		f.agentOK = false // the decoder's path may change the previous state
+		f.sync(c) // the decoder's path reads the previous state, and may change it
 		if derr := decodeInto(&d.p, line, &rec); derr != nil {
 			c.Reject(badLine(&d.p, line, d.name, d.line, derr))
 			continue
@@ -68,6 +68,29 @@ type fastPath struct {
 	// bytes are equal strings, so no decoding is needed to compare them.
 	agentOK bool
 	name    []byte // a decoded register name
+	// data is the previous state's data list as the trace wrote it
+	// (brackets included), of length dataLen, when dataOK: a step that
+	// keeps the list writes the same bytes. The checker's own list is then
+	// out of date (stale) until sync reads it from data.
+	data        []byte
+	dataLen     int
+	dataOK      bool
+	stale       bool
+	nums, other []uint64 // scratch for comparing lists by value
+}
+
+// sync brings the checker's previous state up to date before the decoder's
+// path uses it, and forgets what the fast path knew of it.
+func (f *fastPath) sync(c *Checker) {
+	if f.stale {
+		f.nums, _ = scanNats(f.data, 0, f.nums)
+		c.prev.Data = c.prev.Data[:0]
+		for _, v := range f.nums {
+			c.prev.Data = append(c.prev.Data, Nat{small: v})
+		}
+		f.stale = false
+	}
+	f.agentOK, f.dataOK = false, false
 }
 
 // decode returns the string sp of line, unescaped (in the parser's scratch
@@ -79,6 +102,34 @@ func (f *fastPath) decode(line []byte, sp strSpan) ([]byte, bool) {
 	f.p.b, f.p.i = line, sp.start-1
 	s, err := f.p.strq()
 	return s, err == nil
+}
+
+// prevLen is the length of the previous state's data list.
+func (f *fastPath) prevLen(c *Checker) int {
+	if f.dataOK {
+		return f.dataLen
+	}
+	return len(c.prev.Data)
+}
+
+// sameTail reports whether the list obs of line, less its first skip
+// elements, is the previous state's list: the same bytes, else the same
+// numbers.
+func (f *fastPath) sameTail(c *Checker, line []byte, obs natsSpan, skip int) bool {
+	if f.dataOK {
+		switch {
+		case skip == 0 && string(line[obs.start:obs.end]) == string(f.data):
+			return true
+		case skip == 1 && f.dataLen > 0 && string(line[obs.rest:obs.end]) == string(f.data[1:]):
+			return true
+		}
+	}
+	f.nums, _ = scanNats(line, obs.start, f.nums)
+	if f.dataOK {
+		f.other, _ = scanNats(f.data, 0, f.other)
+		return slices.Equal(f.nums[skip:], f.other)
+	}
+	return smallsEqual(f.nums[skip:], c.prev.Data)
 }
 
 // fastStep judges the step f.scan read from line as Feed would judge the
@@ -116,22 +167,27 @@ func (c *Checker) fastStep(f *fastPath, line []byte) bool {
 	var n int
 	switch s.typ {
 	case Post:
-		n = len(prev.Data) + 1
+		n = f.prevLen(c) + 1
 	case Distribute:
-		n = len(s.items)
+		n = s.items.n
 	default:
-		n = len(prev.Data)
+		n = f.prevLen(c)
 	}
-	bisim := agentEq && s.shard == prev.ShardID.small && len(s.data) == n
+	bisim := agentEq && s.shard == prev.ShardID.small && s.data.n == n
 	exact := bisim
 	if bisim {
 		switch s.typ {
 		case Post:
-			exact = s.data[0] == s.content.runes() && smallsEqual(s.data[1:], prev.Data)
+			exact = s.data.first == s.content.runes() && f.sameTail(c, line, s.data, 1)
 		case Distribute:
-			exact = slices.Equal(s.data, s.items)
+			obs, items := line[s.data.start:s.data.end], line[s.items.start:s.items.end]
+			if exact = string(obs) == string(items); !exact {
+				f.nums, _ = scanNats(line, s.data.start, f.nums)
+				f.other, _ = scanNats(line, s.items.start, f.other)
+				exact = slices.Equal(f.nums, f.other)
+			}
 		default:
-			exact = smallsEqual(s.data, prev.Data)
+			exact = f.sameTail(c, line, s.data, 0)
 		}
 	}
 	if held := exact || (c.rel == Bisim && bisim); !held {
@@ -156,13 +212,8 @@ func (c *Checker) fastStep(f *fastPath, line []byte) bool {
 	if !exact {
 		c.fail(&c.res.FirstExactFail, &c.res.ExactFailed, s.seq)
 	}
-	if cap(prev.Data) < len(s.data) {
-		prev.Data = make([]Nat, len(s.data), 2*len(s.data))
-	}
-	prev.Data = prev.Data[:len(s.data)]
-	for i, v := range s.data {
-		prev.Data[i] = Nat{small: v}
-	}
+	f.data, f.dataLen = append(f.data[:0], line[s.data.start:s.data.end]...), s.data.n
+	f.dataOK, f.stale = true, true
 	c.prevSeq = s.seq
 	c.shard, c.haveShard, c.shardSeq = prev.ShardID, true, s.seq
 	f.agentOK = true // the scanner's agentRaw is this state's agent_id

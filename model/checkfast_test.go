@@ -180,8 +180,24 @@ func checkWays(t *testing.T, trace []byte, name string, rel Relation) (string, i
 // with the same result as the decoder gives, under both relations.
 func TestCheckFastPathTaken(t *testing.T) {
 	trace := genTrace(3000, 7)
+	texts := map[string][]byte{}
 	for name, sp := range spellings {
-		text := respell(trace, sp)
+		texts[name] = respell(trace, sp)
+	}
+	// Every line in another spelling than the one before it.
+	var mixed [][]byte
+	for k, name := range []string{"compact", "json.dumps", "reordered", "json.dumps reordered"} {
+		for i, line := range bytes.SplitAfter(texts[name], []byte("\n")) {
+			if k == 0 {
+				mixed = append(mixed, nil)
+			}
+			if i%4 == k {
+				mixed[i] = line
+			}
+		}
+	}
+	texts["mixed"] = bytes.Join(mixed, nil)
+	for name, text := range texts {
 		if name != "compact" && bytes.Equal(text, trace) {
 			t.Fatalf("%s: respelling changed nothing", name)
 		}

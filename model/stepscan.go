@@ -30,7 +30,7 @@ type stepScan struct {
 	name, author   strSpan
 	content, agent strSpan
 	shard          uint64
-	items, data    []uint64 // reused from line to line
+	items, data    natsSpan
 
 	// agentRaw is the last agent_id scanned, as written: a valid string,
 	// so the same bytes in the next line need no scan. agentSame says the
@@ -51,6 +51,15 @@ type stepScan struct {
 type strSpan struct {
 	start, end, skipped int
 	esc                 bool
+}
+
+// natsSpan is an array of naturals of the line, [start, end) with its
+// brackets, read without their values but the first's: equal lists in one
+// spelling are equal bytes. n is its length, rest the index of its second
+// element (of the closing bracket when it has none).
+type natsSpan struct {
+	start, end, n, rest int
+	first               uint64
 }
 
 // raw returns the string's bytes as written.
@@ -214,7 +223,7 @@ func (s *stepScan) replay(b []byte) bool {
 	if len(l.head) == 0 {
 		return false
 	}
-	s.items, s.data, s.typ = s.items[:0], s.data[:0], 0
+	s.typ = 0
 	i := 0
 	pieces := l.head
 	for k := 0; k < len(pieces); k++ {
@@ -342,8 +351,7 @@ func (s *stepScan) value(b []byte, i int, f uint32) int {
 	case iContent:
 		return scanString(b, i, &s.content)
 	case iItems:
-		s.items, i = scanNats(b, i, s.items)
-		return i
+		return scanNatsSpan(b, i, &s.items)
 	case iAgent:
 		// The agent_id mostly repeats: the same bytes as the last one
 		// scanned are the same valid string.
@@ -360,8 +368,7 @@ func (s *stepScan) value(b []byte, i int, f uint32) int {
 		s.shard, i = scanNat(b, i)
 		return i
 	case iData:
-		s.data, i = scanNats(b, i, s.data)
-		return i
+		return scanNatsSpan(b, i, &s.data)
 	}
 	return -1
 }
@@ -369,7 +376,7 @@ func (s *stepScan) value(b []byte, i int, f uint32) int {
 // members reads line b member by member, noting where its values lie in
 // s.marks.
 func (s *stepScan) members(b []byte) bool {
-	s.items, s.data, s.typ, s.marks = s.items[:0], s.data[:0], 0, s.marks[:0]
+	s.typ, s.marks = 0, s.marks[:0]
 	c, i := next(b, 0)
 	if c != '{' {
 		return false
@@ -643,7 +650,7 @@ func scanNat(b []byte, i int) (uint64, int) {
 
 // scanDigits is scanNat without the value.
 func scanDigits(b []byte, i int) int {
-	if len(b)-i < 16 {
+	if i < 0 || len(b)-i < 8 {
 		_, j := scanNatTail(b, i)
 		return j
 	}
@@ -651,13 +658,16 @@ func scanDigits(b []byte, i int) int {
 	n := 8
 	if not := (x | (x + 0x7676767676767676)) & highs; not != 0 {
 		n = bits.TrailingZeros64(not) >> 3
+	} else if len(b)-i < 16 {
+		_, j := scanNatMore(b, i, i+8, 0)
+		return j
 	} else {
 		y := binary.LittleEndian.Uint64(b[i+8:]) - zeros
-		if not := (y | (y + 0x7676767676767676)) & highs; not != 0 {
-			n += bits.TrailingZeros64(not) >> 3
-		} else {
+		if not := (y | (y + 0x7676767676767676)) & highs; not == 0 {
 			_, j := scanNatMore(b, i, i+16, 0)
 			return j
+		} else {
+			n += bits.TrailingZeros64(not) >> 3
 		}
 	}
 	if n == 0 || (n > 1 && byte(x) == 0) {
@@ -697,6 +707,47 @@ func scanNatMore(b []byte, i, j int, v uint64) (uint64, int) {
 		return 0, -1
 	}
 	return v, j
+}
+
+// scanNatsSpan reads the array of naturals at b[i] into sp: its elements
+// are checked as naturals, only the first is read as a number. It returns
+// the index after the array, or -1.
+func scanNatsSpan(b []byte, i int, sp *natsSpan) int {
+	if i < 0 || b[i] != '[' {
+		return -1
+	}
+	sp.start, sp.n, sp.first = i, 0, 0
+	c, i := next(b, i+1)
+	sp.rest = i
+	if c == ']' {
+		sp.end = i + 1
+		return i + 1
+	}
+	v, j := scanNat(b, i)
+	for {
+		if j < 0 {
+			return -1
+		}
+		if sp.n++; sp.n == 1 {
+			sp.first = v
+		}
+		if c, i = next(b, j); c == ',' {
+			_, i = next(b, i+1)
+			if sp.n == 1 {
+				sp.rest = i
+			}
+			j = scanDigits(b, i)
+			continue
+		}
+		if c != ']' {
+			return -1
+		}
+		if sp.n == 1 {
+			sp.rest = i
+		}
+		sp.end = i + 1
+		return i + 1
+	}
 }
 
 // scanNats reads an array of naturals at b[i] into dst[:0]; it returns the
