@@ -142,17 +142,6 @@ func newPiece(f uint32, text []byte) piece {
 	return p
 }
 
-// at reports whether b continues with p's text at i.
-func (p *piece) at(b []byte, i int) bool {
-	if len(b)-i < 24 || len(p.text) > 24 {
-		return len(b)-i >= len(p.text) && string(b[i:i+len(p.text)]) == string(p.text)
-	}
-	w := b[i : i+24]
-	return (binary.LittleEndian.Uint64(w)^p.w[0])&p.m[0]|
-		(binary.LittleEndian.Uint64(w[8:])^p.w[1])&p.m[1]|
-		(binary.LittleEndian.Uint64(w[16:])^p.w[2])&p.m[2] == 0
-}
-
 // tail is the layout after the type: its pieces and the text after the
 // last value, to the end of the line.
 type tail struct {
@@ -228,10 +217,18 @@ func (s *stepScan) replay(b []byte) bool {
 	pieces := l.head
 	for k := 0; k < len(pieces); k++ {
 		p := &pieces[k]
-		if !p.at(b, i) {
+		n := len(p.text)
+		if len(b)-i >= 24 && n <= 24 { // three masked words, no branches
+			w := b[i : i+24 : i+24]
+			if (binary.LittleEndian.Uint64(w)^p.w[0])&p.m[0]|
+				(binary.LittleEndian.Uint64(w[8:])^p.w[1])&p.m[1]|
+				(binary.LittleEndian.Uint64(w[16:])^p.w[2])&p.m[2] != 0 {
+				return false
+			}
+		} else if len(b)-i < n || string(b[i:i+n]) != string(p.text) {
 			return false
 		}
-		if i = s.value(b, i+len(p.text), p.f); i < 0 {
+		if i = s.value(b, i+n, p.f); i < 0 {
 			return false
 		}
 		if p.f == sType {
