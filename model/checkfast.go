@@ -64,8 +64,10 @@ type fastPath struct {
 	scan stepScan
 	p    *parser // the decoder's: unescapes strings and interns names
 	// agentOK: the scanner's agentRaw spells the previous state's
-	// agent_id. The next step mostly writes it the same way, and equal
-	// bytes are equal strings, so no decoding is needed to compare them.
+	// agent_id, and its lastData the previous state's data list (the line
+	// the scanner read last is the one the fast path took last). The next
+	// step mostly writes them the same way, and equal bytes are equal
+	// values, so no decoding is needed to compare them.
 	agentOK bool
 	name    []byte // a decoded register name
 	// data is the previous state's data list as the trace wrote it
@@ -113,16 +115,11 @@ func (f *fastPath) prevLen(c *Checker) int {
 }
 
 // sameTail reports whether the list obs of line, less its first skip
-// elements, is the previous state's list: the same bytes, else the same
-// numbers.
-func (f *fastPath) sameTail(c *Checker, line []byte, obs natsSpan, skip int) bool {
-	if f.dataOK {
-		switch {
-		case skip == 0 && string(line[obs.start:obs.end]) == string(f.data):
-			return true
-		case skip == 1 && f.dataLen > 0 && string(line[obs.rest:obs.end]) == string(f.data[1:]):
-			return true
-		}
+// elements, is the previous state's list: the scanner found it so (rel),
+// else the numbers are the same.
+func (f *fastPath) sameTail(c *Checker, line []byte, obs natsSpan, skip, rel int) bool {
+	if f.dataOK && f.scan.dataRel == rel {
+		return true
 	}
 	f.nums, _ = scanNats(line, obs.start, f.nums)
 	if f.dataOK {
@@ -178,7 +175,7 @@ func (c *Checker) fastStep(f *fastPath, line []byte) bool {
 	if bisim {
 		switch s.typ {
 		case Post:
-			exact = s.data.first == s.content.runes() && f.sameTail(c, line, s.data, 1)
+			exact = s.data.first == s.content.runes() && f.sameTail(c, line, s.data, 1, dataPrepended)
 		case Distribute:
 			obs, items := line[s.data.start:s.data.end], line[s.items.start:s.items.end]
 			if exact = string(obs) == string(items); !exact {
@@ -187,7 +184,7 @@ func (c *Checker) fastStep(f *fastPath, line []byte) bool {
 				exact = slices.Equal(f.nums, f.other)
 			}
 		default:
-			exact = f.sameTail(c, line, s.data, 0)
+			exact = f.sameTail(c, line, s.data, 0, dataSame)
 		}
 	}
 	if held := exact || (c.rel == Bisim && bisim); !held {
@@ -212,11 +209,13 @@ func (c *Checker) fastStep(f *fastPath, line []byte) bool {
 	if !exact {
 		c.fail(&c.res.FirstExactFail, &c.res.ExactFailed, s.seq)
 	}
-	f.data, f.dataLen = append(f.data[:0], line[s.data.start:s.data.end]...), s.data.n
+	if !f.dataOK || s.dataRel != dataSame {
+		f.data, f.dataLen = append(f.data[:0], line[s.data.start:s.data.end]...), s.data.n
+	}
 	f.dataOK, f.stale = true, true
 	c.prevSeq = s.seq
 	c.shard, c.haveShard, c.shardSeq = prev.ShardID, true, s.seq
-	f.agentOK = true // the scanner's agentRaw is this state's agent_id
+	f.agentOK = true // the scanner remembers this line's agent_id and data
 	return true
 }
 

@@ -32,12 +32,24 @@ type stepScan struct {
 	shard          uint64
 	items, data    natsSpan
 
-	// agentRaw is the last agent_id scanned, as written: a valid string,
-	// so the same bytes in the next line need no scan. agentSame says the
-	// line's agent_id was those bytes.
+	// agentRaw is the agent_id of the last line read whole, as written: a
+	// valid string, so the same bytes in the next line need no scan.
+	// agentSame says the line's agent_id was those bytes.
 	agentRaw  []byte
 	agentEsc  bool
 	agentSame bool
+
+	// lastData is the data list of the last line read whole, as written (a
+	// valid list, brackets included; lastFirst its first element's index).
+	// A step that keeps the list writes the same bytes, a post writes one
+	// element and then the same elements: those bytes need no scan.
+	// dataRel says how the line's list relates to it: dataOther,
+	// dataSame, or dataPrepended.
+	lastData  []byte
+	lastN     int
+	lastFirst int
+	lastV     uint64 // the value of its first element
+	dataRel   int
 
 	marks  []mark // the values of the line read member by member
 	layout layout
@@ -55,11 +67,10 @@ type strSpan struct {
 
 // natsSpan is an array of naturals of the line, [start, end) with its
 // brackets, read without their values but the first's: equal lists in one
-// spelling are equal bytes. n is its length, rest the index of its second
-// element (of the closing bracket when it has none).
+// spelling are equal bytes. n is its length.
 type natsSpan struct {
-	start, end, n, rest int
-	first               uint64
+	start, end, n int
+	first         uint64
 }
 
 // raw returns the string's bytes as written.
@@ -197,12 +208,14 @@ func (s *stepScan) scan(b []byte) (ok bool) {
 		}
 	}()
 	if s.replay(b) {
+		s.remember(b)
 		return true
 	}
 	if !s.members(b) {
 		return false
 	}
 	s.keep(b)
+	s.remember(b)
 	return true
 }
 
@@ -357,17 +370,69 @@ func (s *stepScan) value(b []byte, i int, f uint32) int {
 			s.agent = strSpan{start: i + 1, end: i + 1 + len(r), esc: s.agentEsc}
 			return i + len(r) + 2
 		}
-		if i = scanString(b, i, &s.agent); i >= 0 {
-			s.agentRaw, s.agentEsc = append(s.agentRaw[:0], s.agent.raw(b)...), s.agent.esc
-		}
-		return i
+		return scanString(b, i, &s.agent)
 	case iShard:
 		s.shard, i = scanNat(b, i)
 		return i
 	case iData:
-		return scanNatsSpan(b, i, &s.data)
+		return s.scanData(b, i)
 	}
 	return -1
+}
+
+// How a line's data list relates to the last one scanned.
+const (
+	dataOther = iota
+	dataSame
+	dataPrepended
+)
+
+// scanData reads the state's data list at b[i] into s.data, with no scan
+// of the bytes that repeat the last list scanned (see lastData).
+func (s *stepScan) scanData(b []byte, i int) int {
+	last := s.lastData
+	if len(last) > 0 && len(b)-i >= len(last) && string(b[i:i+len(last)]) == string(last) {
+		s.data = natsSpan{start: i, end: i + len(last), n: s.lastN, first: s.lastV}
+		s.dataRel = dataSame
+		return s.data.end
+	}
+	s.dataRel = dataOther
+	if s.lastN > 0 && b[i] == '[' {
+		// One element, a comma, then the last list's elements.
+		tail := last[s.lastFirst:]
+		_, j := next(b, i+1)
+		v, j := scanNat(b, j)
+		if j >= 0 {
+			if c, j := next(b, j); c == ',' {
+				if _, j = next(b, j+1); len(b)-j >= len(tail) && string(b[j:j+len(tail)]) == string(tail) {
+					s.data = natsSpan{start: i, end: j + len(tail), n: s.lastN + 1, first: v}
+					s.dataRel = dataPrepended
+				}
+			}
+		}
+	}
+	if s.dataRel == dataOther && scanNatsSpan(b, i, &s.data) < 0 {
+		return -1
+	}
+	return s.data.end
+}
+
+// remember keeps the agent_id and the data list of line b, just read
+// whole, for the next line (see agentRaw and lastData). Only a line read
+// whole is remembered: what the next line is compared with is always the
+// line before it.
+func (s *stepScan) remember(b []byte) {
+	if !s.agentSame {
+		s.agentRaw, s.agentEsc = append(s.agentRaw[:0], s.agent.raw(b)...), s.agent.esc
+	}
+	if s.dataRel != dataSame {
+		d := &s.data
+		s.lastData, s.lastN, s.lastV = append(s.lastData[:0], b[d.start:d.end]...), d.n, d.first
+		s.lastFirst = len(s.lastData) - 1 // the closing bracket, when the list is empty
+		if d.n > 0 {
+			_, s.lastFirst = next(s.lastData, 1)
+		}
+	}
 }
 
 // members reads line b member by member, noting where its values lie in
@@ -715,7 +780,6 @@ func scanNatsSpan(b []byte, i int, sp *natsSpan) int {
 	}
 	sp.start, sp.n, sp.first = i, 0, 0
 	c, i := next(b, i+1)
-	sp.rest = i
 	if c == ']' {
 		sp.end = i + 1
 		return i + 1
@@ -730,17 +794,11 @@ func scanNatsSpan(b []byte, i int, sp *natsSpan) int {
 		}
 		if c, i = next(b, j); c == ',' {
 			_, i = next(b, i+1)
-			if sp.n == 1 {
-				sp.rest = i
-			}
 			j = scanDigits(b, i)
 			continue
 		}
 		if c != ']' {
 			return -1
-		}
-		if sp.n == 1 {
-			sp.rest = i
 		}
 		sp.end = i + 1
 		return i + 1
