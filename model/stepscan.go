@@ -900,8 +900,13 @@ func scanString(b []byte, i int, sp *strSpan) int {
 			return i + 1
 		case c == '\\':
 			esc = true
-			if i = escape(b, i, &skipped); i < 0 {
-				return -1
+			for { // escapes mostly come in runs (json.dumps's \uXXXX)
+				if i = escape(b, i, &skipped); i < 0 {
+					return -1
+				}
+				if b[i] != '\\' {
+					break
+				}
 			}
 		default:
 			return -1
@@ -1004,32 +1009,34 @@ func hex4At(b []byte, i int) (r rune, ok bool) {
 	if len(b)-i < 4 {
 		return 0, false
 	}
-	a, c, d, e := unhex[b[i]], unhex[b[i+1]], unhex[b[i+2]], unhex[b[i+3]]
-	if (a|c|d|e)&0xf0 != 0 {
-		return 0, false
-	}
-	return rune(a)<<12 | rune(c)<<8 | rune(d)<<4 | rune(e), true
+	v := binary.LittleEndian.Uint32(b[i:])
+	a, c, d, e := unhex[byte(v)], unhex[byte(v>>8)], unhex[byte(v>>16)], unhex[byte(v>>24)]
+	return rune(a)<<12 | rune(c)<<8 | rune(d)<<4 | rune(e), (a|c|d|e)&0xf0 == 0
 }
 
 // escape reads the escape at b[i], adding to *skipped the bytes of it that
 // do not start a scalar value; it returns the index after it, or -1.
 func escape(b []byte, i int, skipped *int) int {
-	switch b[i+1] {
-	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-		*skipped++
-		return i + 2
-	case 'u':
-	default:
+	if x := b[i+1]; x != 'u' {
+		switch x {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			*skipped++
+			return i + 2
+		}
 		return -1
 	}
-	r, ok := hex4At(b, i+2)
-	if !ok {
+	if len(b)-i < 6 {
+		return -1
+	}
+	v := binary.LittleEndian.Uint32(b[i+2:])
+	h0, h1, h2, h3 := unhex[byte(v)], unhex[byte(v>>8)], unhex[byte(v>>16)], unhex[byte(v>>24)]
+	if (h0|h1|h2|h3)&0xf0 != 0 {
 		return -1
 	}
 	i += 6
 	*skipped += 5
-	if r < 0xd800 || r > 0xdfff {
-		return i
+	if h0 != 0xd || h1 < 8 {
+		return i // not a surrogate
 	}
 	// A surrogate: with a low surrogate after a high one it is one scalar
 	// value; alone it is U+FFFD, one scalar value. The decoder reads the \u
@@ -1040,7 +1047,7 @@ func escape(b []byte, i int, skipped *int) int {
 		if !ok {
 			return -1
 		}
-		if r < 0xdc00 && r2 >= 0xdc00 && r2 <= 0xdfff {
+		if h1 < 0xc && r2 >= 0xdc00 && r2 <= 0xdfff {
 			i += 6
 			*skipped += 6
 		}
