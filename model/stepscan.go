@@ -227,31 +227,39 @@ func (s *stepScan) replay(b []byte) bool {
 	}
 	s.typ = 0
 	i := 0
-	pieces := l.head
-	for k := 0; k < len(pieces); k++ {
+	if i = s.pieces(b, i, l.head); i < 0 {
+		return false
+	}
+	t := &l.tails[s.typ] // the head ends with the type's value
+	if t.pieces == nil {
+		return false
+	}
+	if i = s.pieces(b, i, t.pieces); i < 0 {
+		return false
+	}
+	return string(b[i:]) == string(t.end)
+}
+
+// pieces reads the values of line b from i on, each after its piece of
+// the layout; it returns the index after the last, or -1.
+func (s *stepScan) pieces(b []byte, i int, pieces []piece) int {
+	for k := range pieces {
 		p := &pieces[k]
 		n := len(p.text)
 		if len(b)-i >= 24 && n <= 24 { // three masked words, no branches
-			w := b[i : i+24 : i+24]
-			if (binary.LittleEndian.Uint64(w)^p.w[0])&p.m[0]|
-				(binary.LittleEndian.Uint64(w[8:])^p.w[1])&p.m[1]|
-				(binary.LittleEndian.Uint64(w[16:])^p.w[2])&p.m[2] != 0 {
-				return false
+			if (binary.LittleEndian.Uint64(b[i:])^p.w[0])&p.m[0]|
+				(binary.LittleEndian.Uint64(b[i+8:])^p.w[1])&p.m[1]|
+				(binary.LittleEndian.Uint64(b[i+16:])^p.w[2])&p.m[2] != 0 {
+				return -1
 			}
 		} else if len(b)-i < n || string(b[i:i+n]) != string(p.text) {
-			return false
+			return -1
 		}
 		if i = s.value(b, i+n, p.f); i < 0 {
-			return false
-		}
-		if p.f == sType {
-			pieces, k = l.tails[s.typ].pieces, -1
-			if pieces == nil {
-				return false
-			}
+			return -1
 		}
 	}
-	return string(b[i:]) == string(l.tails[s.typ].end)
+	return i
 }
 
 // keep keeps the layout of line b, just read member by member (its values
@@ -862,11 +870,23 @@ func scanString(b []byte, i int, sp *strSpan) int {
 			if hi := w & highs; hi != 0 {
 				conts += bits.OnesCount64(hi &^ (w << 1))
 				for lead := hi & (w << 1); lead != 0; lead &= lead - 1 {
-					n := utf8Seq(b, i+bits.TrailingZeros64(lead)>>3)
-					if n == 0 {
+					p := i + bits.TrailingZeros64(lead)>>3
+					if len(b)-p < 4 {
+						n := utf8SeqTail(b, p)
+						if n == 0 {
+							return -1
+						}
+						claimed += n - 1
+						continue
+					}
+					// utf8Seq, inline.
+					v := binary.LittleEndian.Uint32(b[p:])
+					x := utf8First[byte(v)]
+					n, r := x&7, utf8Ranges[x>>4]
+					if c1 := byte(v >> 8); v&utf8ContMask[n] != utf8ContVal[n] || c1 < r[0] || c1 > r[1] {
 						return -1
 					}
-					claimed += n - 1
+					claimed += int(n) - 1
 				}
 			}
 			i += k
