@@ -247,9 +247,10 @@ func (s *stepScan) pieces(b []byte, i int, pieces []piece) int {
 		p := &pieces[k]
 		n := len(p.text)
 		if len(b)-i >= 24 && n <= 24 { // three masked words, no branches
-			if (binary.LittleEndian.Uint64(b[i:])^p.w[0])&p.m[0]|
-				(binary.LittleEndian.Uint64(b[i+8:])^p.w[1])&p.m[1]|
-				(binary.LittleEndian.Uint64(b[i+16:])^p.w[2])&p.m[2] != 0 {
+			w := (*[24]byte)(b[i : i+24])
+			if (binary.LittleEndian.Uint64(w[:8])^p.w[0])&p.m[0]|
+				(binary.LittleEndian.Uint64(w[8:16])^p.w[1])&p.m[1]|
+				(binary.LittleEndian.Uint64(w[16:])^p.w[2])&p.m[2] != 0 {
 				return -1
 			}
 		} else if len(b)-i < n || string(b[i:i+n]) != string(p.text) {
