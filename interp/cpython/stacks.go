@@ -4,15 +4,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
-	"sync/atomic"
-	"time"
 	"unsafe"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
-	"github.com/cilium/ebpf/ringbuf"
 	"github.com/elastic/go-perf"
 
 	"github.com/tracer-dev/tracer/bpf"
@@ -70,6 +66,9 @@ type EarlyCode struct {
 	FirstLine int32
 	Name      string // "" when not read (not an ASCII string)
 	File      string
+	Linetable []byte // the start of co_linetable (all of it when short)
+
+	copy *earlyCopy // for Codes, made once (Frames.earlyNames)
 }
 
 // Stats are the frame reader's counters, summed over CPUs.
@@ -90,24 +89,18 @@ type Stats struct {
 // every sampled thread of the processes added with AddProcess, on the perf
 // events it is attached to.
 type stackReader struct {
-	objs   bpf.PyperfObjects
-	reader *ringbuf.Reader
-	out    chan *Stack
-	exec   link.Link // on_exec: forgets a process's interpreter at exec; nil if it could not be attached
+	objs    bpf.PyperfObjects
+	ring    *loader.RingReader[*Stack]
+	exec    link.Link // on_exec: forgets a process's interpreter at exec; nil if it could not be attached
+	execErr error     // why exec is nil
 
 	mu       sync.Mutex
 	attached []*perf.Event
-
-	wg        sync.WaitGroup
-	stopping  atomic.Bool
-	started   bool
-	once      sync.Once
-	malformed atomic.Uint64
 }
 
 // openStackReader loads the pyperf program and its maps.
 func openStackReader() (*stackReader, error) {
-	p := &stackReader{out: make(chan *Stack, 4096)}
+	p := &stackReader{}
 	spec, err := bpf.LoadPyperf()
 	if err != nil {
 		return nil, fmt.Errorf("load python frame reader spec: %w", err)
@@ -119,17 +112,18 @@ func openStackReader() (*stackReader, error) {
 		}
 		return nil, fmt.Errorf("load python frame reader (run as root or grant CAP_BPF and CAP_PERFMON): %w", err)
 	}
-	r, err := ringbuf.NewReader(p.objs.PyEvents)
+	r, err := loader.NewRingReader(p.objs.PyEvents, "python stack", decodePyRecord)
 	if err != nil {
 		p.objs.Close()
-		return nil, fmt.Errorf("open python stack ring: %w", err)
+		return nil, err
 	}
-	p.reader = r
+	p.ring = r
 	// Without it a process that execs keeps its old description until
 	// userspace sees the exec; AddFile is then not used (see AddFile).
-	if l, err := link.Tracepoint("sched", "sched_process_exec", p.objs.OnExec, nil); err == nil {
-		p.exec = l
-	}
+	// A raw tracepoint needs no tracefs (link.Tracepoint does, and it is
+	// often not mounted in a container: every process was then found from
+	// its mapping records only, tens of milliseconds after its start).
+	p.exec, p.execErr = link.AttachRawTracepoint(link.RawTracepointOptions{Name: "sched_process_exec", Program: p.objs.OnExec})
 	return p, nil
 }
 
@@ -213,71 +207,26 @@ func (p *stackReader) RemoveProcess(pid int) {
 
 // Stacks returns the stacks read, in ring order (per CPU in time order).
 // The channel is closed after Stop once the ring is drained.
-func (p *stackReader) Stacks() <-chan *Stack { return p.out }
+func (p *stackReader) Stacks() <-chan *Stack { return p.ring.Records() }
 
 // Start begins reading the ring.
-func (p *stackReader) Start() {
-	if p.started {
-		return
-	}
-	p.started = true
-	p.wg.Add(1)
-	go p.read()
-}
+func (p *stackReader) Start() { p.ring.Start() }
 
 // Stop drains what the ring holds, then ends the reading; Stacks is closed.
-func (p *stackReader) Stop() {
-	p.once.Do(func() {
-		p.stopping.Store(true)
-		if p.started {
-			// Wakes the reader: it returns what the ring holds, then
-			// ErrFlushed.
-			_ = p.reader.Flush()
-		} else {
-			close(p.out)
-		}
-	})
-	p.wg.Wait()
-}
+func (p *stackReader) Stop() { p.ring.Stop() }
 
-func (p *stackReader) read() {
-	defer p.wg.Done()
-	defer close(p.out)
-	var rec ringbuf.Record
-	for {
-		// The program wakes the reader only when the ring fills up or a
-		// stack holds a code object it had not seen: poll.
-		p.reader.SetDeadline(time.Now().Add(pyPollInterval))
-		if err := p.reader.ReadInto(&rec); err != nil {
-			if errors.Is(err, ringbuf.ErrFlushed) || errors.Is(err, os.ErrDeadlineExceeded) {
-				if p.stopping.Load() {
-					return
-				}
-				continue
-			}
-			return // closed
-		}
-		if len(rec.RawSample) >= 4 && binary.LittleEndian.Uint32(rec.RawSample) == pyCodeRecord {
-			ec, err := decodePyCode(rec.RawSample)
-			if err != nil {
-				p.malformed.Add(1)
-				continue
-			}
-			p.out <- &Stack{PID: ec.PID, Code: ec}
-			continue
-		}
-		st, err := decodePyStack(rec.RawSample)
+// decodePyRecord decodes one ring record: a stack, or the names of a code
+// object the program saw for the first time.
+func decodePyRecord(b []byte) (*Stack, error) {
+	if len(b) >= 4 && binary.LittleEndian.Uint32(b) == pyCodeRecord {
+		ec, err := decodePyCode(b)
 		if err != nil {
-			p.malformed.Add(1)
-			continue
+			return nil, err
 		}
-		p.out <- st
+		return &Stack{PID: ec.PID, Code: ec}, nil
 	}
+	return decodePyStack(b)
 }
-
-// pyPollInterval is how often the ring is read when the program has not
-// woken the reader (it does so only when the ring is 1 MiB full).
-const pyPollInterval = 20 * time.Millisecond
 
 // pyEventHeader is the size of py_event before its frames.
 const pyEventHeader = int(unsafe.Offsetof(bpf.PyperfPyEvent{}.Frames))
@@ -289,10 +238,14 @@ const pyCodeRecord = uint32(bpf.PyperfPyCodeLimitsPY_CODE_RECORD)
 
 func decodePyCode(b []byte) (*EarlyCode, error) {
 	var ev bpf.PyperfPyCodeEvent
-	if len(b) < int(unsafe.Sizeof(ev)) {
-		return nil, errors.New("short python code record")
+	head := int(unsafe.Offsetof(ev.Lines))
+	if len(b) < head || len(b) > int(unsafe.Sizeof(ev)) {
+		return nil, errors.New("malformed python code record")
 	}
-	bpf.Read(b, &ev)
+	// The record ends after the part of the line table that was copied.
+	full := make([]byte, unsafe.Sizeof(ev))
+	copy(full, b)
+	bpf.Read(full, &ev)
 	str := func(c []int8, n uint16) string {
 		if int(n) > len(c) {
 			n = 0
@@ -304,7 +257,8 @@ func decodePyCode(b []byte) (*EarlyCode, error) {
 		return string(out)
 	}
 	return &EarlyCode{PID: int(ev.Pid), Code: ev.Code, FirstLine: ev.Firstlineno,
-		Name: str(ev.Name[:], ev.NameLen), File: str(ev.File[:], ev.FileLen)}, nil
+		Name: str(ev.Name[:], ev.NameLen), File: str(ev.File[:], ev.FileLen),
+		Linetable: append([]byte(nil), ev.Lines[:min(int(ev.LinesLen), len(b)-head)]...)}, nil
 }
 
 func decodePyStack(b []byte) (*Stack, error) {
@@ -362,18 +316,17 @@ func (p *stackReader) Stats() Stats {
 	s.CacheHit = get(uint32(bpf.PyperfPyStatPY_STAT_CACHE_HIT))
 	s.NewCode = get(uint32(bpf.PyperfPyStatPY_STAT_NEW_CODE))
 	s.ByExe = get(uint32(bpf.PyperfPyStatPY_STAT_BY_EXE))
-	s.Malformed = p.malformed.Load()
+	s.Malformed = p.ring.Malformed()
 	return s
 }
 
 // Close stops reading, detaches nothing (closing the perf events detaches
 // the program; the sampler owns them) and frees the program and maps.
 func (p *stackReader) Close() error {
-	p.Stop()
 	if p.exec != nil {
 		p.exec.Close()
 	}
-	err := p.reader.Close()
+	err := p.ring.Close()
 	if cerr := p.objs.Close(); err == nil {
 		err = cerr
 	}
