@@ -63,21 +63,14 @@ func checkLines(d *Decoder, rel Relation) (res Result, falls int, err error) {
 type fastPath struct {
 	scan stepScan
 	p    *parser // the decoder's: unescapes strings and interns names
-	// agentOK: the scanner's agentRaw spells the previous state's
-	// agent_id, and its lastData the previous state's data list (the line
-	// the scanner read last is the one the fast path took last). The next
-	// step mostly writes them the same way, and equal bytes are equal
-	// values, so no decoding is needed to compare them.
-	agentOK bool
-	name    []byte // a decoded register name
-	// data is the previous state's data list as the trace wrote it
-	// (brackets included), of length dataLen, when dataOK: a step that
-	// keeps the list writes the same bytes. The checker's own list is then
-	// out of date (stale) until sync reads it from data.
-	data        []byte
-	dataLen     int
-	dataOK      bool
+	// ok: the scanner remembers the line of the checker's previous state
+	// (its agent_id and data list as written). The next step mostly
+	// writes them the same way, and equal bytes are equal values, so no
+	// decoding is needed to compare them. The checker's own data list is
+	// then out of date (stale) until sync reads it from the scanner's.
+	ok          bool
 	stale       bool
+	name        []byte   // a decoded register name
 	nums, other []uint64 // scratch for comparing lists by value
 }
 
@@ -85,14 +78,14 @@ type fastPath struct {
 // path uses it, and forgets what the fast path knew of it.
 func (f *fastPath) sync(c *Checker) {
 	if f.stale {
-		f.nums, _ = scanNats(f.data, 0, f.nums)
+		f.nums, _ = scanNats(f.scan.lastData, 0, f.nums)
 		c.prev.Data = c.prev.Data[:0]
 		for _, v := range f.nums {
 			c.prev.Data = append(c.prev.Data, Nat{small: v})
 		}
 		f.stale = false
 	}
-	f.agentOK, f.dataOK = false, false
+	f.ok = false
 }
 
 // decode returns the string sp of line, unescaped (in the parser's scratch
@@ -108,8 +101,8 @@ func (f *fastPath) decode(line []byte, sp strSpan) ([]byte, bool) {
 
 // prevLen is the length of the previous state's data list.
 func (f *fastPath) prevLen(c *Checker) int {
-	if f.dataOK {
-		return f.dataLen
+	if f.ok {
+		return f.scan.lastN
 	}
 	return len(c.prev.Data)
 }
@@ -118,12 +111,12 @@ func (f *fastPath) prevLen(c *Checker) int {
 // elements, is the previous state's list: the scanner found it so (rel),
 // else the numbers are the same.
 func (f *fastPath) sameTail(c *Checker, line []byte, obs natsSpan, skip, rel int) bool {
-	if f.dataOK && f.scan.dataRel == rel {
+	if f.ok && f.scan.dataRel == rel {
 		return true
 	}
 	f.nums, _ = scanNats(line, obs.start, f.nums)
-	if f.dataOK {
-		f.other, _ = scanNats(f.data, 0, f.other)
+	if f.ok {
+		f.other, _ = scanNats(f.scan.lastData, 0, f.other)
 		return slices.Equal(f.nums[skip:], f.other)
 	}
 	return smallsEqual(f.nums[skip:], c.prev.Data)
@@ -143,7 +136,7 @@ func (c *Checker) fastStep(f *fastPath, line []byte) bool {
 	}
 	// The agent_id: the register's name, else the previous one.
 	agent := s.agent.raw(line)
-	sameRaw := f.agentOK && s.agentSame
+	sameRaw := f.ok && s.agentSame
 	agentEq := sameRaw
 	if s.typ == Register {
 		name := s.name.raw(line)
@@ -209,13 +202,10 @@ func (c *Checker) fastStep(f *fastPath, line []byte) bool {
 	if !exact {
 		c.fail(&c.res.FirstExactFail, &c.res.ExactFailed, s.seq)
 	}
-	if !f.dataOK || s.dataRel != dataSame {
-		f.data, f.dataLen = append(f.data[:0], line[s.data.start:s.data.end]...), s.data.n
-	}
-	f.dataOK, f.stale = true, true
+	s.remember(line)
+	f.ok, f.stale = true, true
 	c.prevSeq = s.seq
 	c.shard, c.haveShard, c.shardSeq = prev.ShardID, true, s.seq
-	f.agentOK = true // the scanner remembers this line's agent_id and data
 	return true
 }
 

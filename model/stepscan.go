@@ -32,14 +32,14 @@ type stepScan struct {
 	shard          uint64
 	items, data    natsSpan
 
-	// agentRaw is the agent_id of the last line read whole, as written: a
+	// agentRaw is the agent_id of the last line remembered, as written: a
 	// valid string, so the same bytes in the next line need no scan.
 	// agentSame says the line's agent_id was those bytes.
 	agentRaw  []byte
 	agentEsc  bool
 	agentSame bool
 
-	// lastData is the data list of the last line read whole, as written (a
+	// lastData is the data list of the last line remembered, as written (a
 	// valid list, brackets included; lastFirst its first element's index).
 	// A step that keeps the list writes the same bytes, a post writes one
 	// element and then the same elements: those bytes need no scan.
@@ -208,14 +208,12 @@ func (s *stepScan) scan(b []byte) (ok bool) {
 		}
 	}()
 	if s.replay(b) {
-		s.remember(b)
 		return true
 	}
 	if !s.members(b) {
 		return false
 	}
 	s.keep(b)
-	s.remember(b)
 	return true
 }
 
@@ -427,9 +425,9 @@ func (s *stepScan) scanData(b []byte, i int) int {
 }
 
 // remember keeps the agent_id and the data list of line b, just read
-// whole, for the next line (see agentRaw and lastData). Only a line read
-// whole is remembered: what the next line is compared with is always the
-// line before it.
+// whole, for the next line (see agentRaw and lastData). The check's fast
+// path remembers the lines it takes, so that the next line is compared
+// with the state the checker holds.
 func (s *stepScan) remember(b []byte) {
 	if !s.agentSame {
 		s.agentRaw, s.agentEsc = append(s.agentRaw[:0], s.agent.raw(b)...), s.agent.esc
