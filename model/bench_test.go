@@ -17,8 +17,9 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// BenchmarkCheckTrace checks a generated 300k-step trace from memory; the
-// steps/s metric is the figure quoted in docs/trace-format.md.
+// BenchmarkCheckTrace checks a generated 300k-step trace from memory as
+// `tracer check` does (the fast path, one goroutine); the steps/s metric is
+// the figure quoted in docs/trace-format.md.
 func BenchmarkCheckTrace(b *testing.B) {
 	const steps = 300_000
 	trace := genTrace(steps, 1)
@@ -42,9 +43,10 @@ func BenchmarkCheckTrace(b *testing.B) {
 	}
 }
 
-// BenchmarkCheckTraceOneCPU is BenchmarkCheckTrace/exact without the decoding
-// pipeline: reading, decoding and checking on one goroutine.
-func BenchmarkCheckTraceOneCPU(b *testing.B) {
+// BenchmarkCheckTraceDecoder is BenchmarkCheckTrace/exact through the
+// decoder and Checker.Feed alone, without the check's fast path: what every
+// line would cost if the fast path left it.
+func BenchmarkCheckTraceDecoder(b *testing.B) {
 	const steps = 300_000
 	trace := genTrace(steps, 1)
 	b.SetBytes(int64(len(trace)))
