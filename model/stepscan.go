@@ -159,6 +159,7 @@ type tail struct {
 	pieces []piece
 	end    []byte
 	buf    []byte
+	ok     bool // kept for the head as it is
 }
 
 // The keys and values the fast path knows, as little-endian words of their
@@ -229,7 +230,7 @@ func (s *stepScan) replay(b []byte) bool {
 		return false
 	}
 	t := &l.tails[s.typ] // the head ends with the type's value
-	if t.pieces == nil {
+	if !t.ok {
 		return false
 	}
 	if i = s.pieces(b, i, t.pieces); i < 0 {
@@ -291,7 +292,7 @@ func (s *stepScan) keep(b []byte) {
 			at += n
 		}
 		for typ := range l.tails {
-			l.tails[typ].pieces = nil
+			l.tails[typ].ok = false
 		}
 	}
 	tl := &l.tails[s.typ]
@@ -308,9 +309,7 @@ func (s *stepScan) keep(b []byte) {
 		tl.pieces = append(tl.pieces, newPiece(s.marks[k].f, tl.buf[at:at+n:at+n]))
 		at += n
 	}
-	if tl.pieces == nil {
-		tl.pieces = []piece{} // a type with no member after it: still kept
-	}
+	tl.ok = true
 	tl.end = tl.buf[at:]
 }
 
