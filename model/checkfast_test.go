@@ -374,3 +374,27 @@ func TestCheckFastPathLateLayoutChange(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckFastPathStopsAtNewline: the fast path reads lines in the reader's
+// buffer without looking for their end first; a line cut short inside a
+// list, a string or between members is never read on into the next line,
+// which would make one record of two.
+func TestCheckFastPathStopsAtNewline(t *testing.T) {
+	init := `{"kind":"init","state":{"agent_id":"a","shard_id":0,"data":[]}}` + "\n"
+	good := `{"kind":"step","seq":1,"action":{"type":"comment","author":"a","content":""},"state":{"agent_id":"a","shard_id":0,"data":[]}}` + "\n"
+	for _, cut := range []string{
+		`{"kind":"step","seq":2,"action":{"type":"distribute","items":[1,` + "\n" + `2]},"state":{"agent_id":"a","shard_id":0,"data":[1,2]}}`,
+		`{"kind":"step","seq":2,"action":{"type":"comment","author":"a","content":""},"state":{"agent_id":"a","shard_id":0,"data":[` + "\n" + `]}}`,
+		`{"kind":"step","seq":2,"action":{"type":"comment","author":"a","content":""},"state":{"agent_id":"a","shard_id":0,` + "\n" + `"data":[]}}`,
+		`{"kind":"step","seq":2,"action":{"type":"comment","author":"a","content":"` + "\n" + `"},"state":{"agent_id":"a","shard_id":0,"data":[]}}`,
+		`{"kind":"step","seq":2,"action":{"type":"comment","author":"a","content":""},"state":{"agent_id":"a","shard_id":0,"data":[]}` + "\n" + `}`,
+	} {
+		trace := init + good + cut + "\n" + strings.Replace(good, `"seq":1`, `"seq":3`, 1)
+		for _, rel := range []Relation{Exact, Bisim} {
+			res, _ := checkWays(t, []byte(trace), "t", rel)
+			if !strings.Contains(res, `"undecodable_lines":2`) {
+				t.Errorf("%q: want both halves undecodable: %s", cut, res)
+			}
+		}
+	}
+}

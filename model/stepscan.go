@@ -220,23 +220,49 @@ func (s *stepScan) scan(b []byte) (ok bool) {
 
 // replay reads line b against the layout kept; false if it does not match.
 func (s *stepScan) replay(b []byte) bool {
+	return s.replayTo(b) == len(b)
+}
+
+// replayTo reads the line at the start of b against the layout kept, b
+// holding that line and maybe more: it returns the length of the line (the
+// index after the layout's end, where b ends or has its newline), or -1.
+// No newline is taken for whitespace (a line holds none), so a line cut
+// short is never read on into the next.
+func (s *stepScan) replayTo(b []byte) int {
 	l := &s.layout
 	if len(l.head) == 0 {
-		return false
+		return -1
 	}
 	s.typ = 0
 	i := 0
 	if i = s.pieces(b, i, l.head); i < 0 {
-		return false
+		return -1
 	}
 	t := &l.tails[s.typ] // the head ends with the type's value
 	if !t.ok {
-		return false
+		return -1
 	}
 	if i = s.pieces(b, i, t.pieces); i < 0 {
-		return false
+		return -1
 	}
-	return string(b[i:]) == string(t.end)
+	if e := i + len(t.end); len(b) >= e && string(b[i:e]) == string(t.end) && (e == len(b) || b[e] == '\n') {
+		return e
+	}
+	return -1
+}
+
+// scanBuffered reads the line at the start of b, which holds more than that
+// line, against the layout kept; it returns the line's length, or -1.
+func (s *stepScan) scanBuffered(b []byte) (n int) {
+	defer func() {
+		if recover() != nil {
+			n = -1
+		}
+	}()
+	if n = s.replayTo(b); n == len(b) {
+		return -1 // no newline seen: the line may go on past b
+	}
+	return n
 }
 
 // pieces reads the values of line b from i on, each after its piece of
@@ -641,9 +667,10 @@ func next(b []byte, i int) (byte, int) {
 	return b[i], i
 }
 
-// skipMore skips any JSON whitespace at b[i:].
+// skipMore skips any JSON whitespace at b[i:] but a newline, which no line
+// holds: the scanner stops there even when b holds the lines after it.
 func skipMore(b []byte, i int) int {
-	for i < len(b) && isSpace(b[i]) {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r') {
 		i++
 	}
 	return i
