@@ -40,6 +40,11 @@ type SamplerConfig struct {
 	// EnableOnExec opens the events disabled; the kernel enables them when
 	// the target calls execve (tracer run: the target is the gated shim).
 	EnableOnExec bool
+	// Held opens the events disabled until Enable (tracer attach: the
+	// programs that read interpreter frames are wired to the events in
+	// between, so no sample is taken before they can read it). Ignored
+	// with EnableOnExec.
+	Held bool
 	// RingPages is the size of each CPU's ring in pages, a power of two;
 	// 0 means 128 (512 KiB).
 	RingPages int
@@ -97,7 +102,7 @@ func attr(cfg SamplerConfig) *perf.Attr {
 			IP: true, Tid: true, Time: true, CPU: true, Period: true, Callchain: true,
 		},
 		Options: perf.Options{
-			Disabled:     cfg.EnableOnExec,
+			Disabled:     cfg.EnableOnExec || cfg.Held,
 			EnableOnExec: cfg.EnableOnExec,
 			Inherit:      true,
 			Mmap:         true,
@@ -213,6 +218,17 @@ func (s *Sampler) Start() {
 		s.wg.Wait()
 		close(s.out)
 	}()
+}
+
+// Enable starts the counting of events opened Held; enabling an event
+// enables the copies its threads inherited meanwhile.
+func (s *Sampler) Enable() error {
+	for _, ev := range s.events {
+		if err := ev.Enable(); err != nil {
+			return fmt.Errorf("enable cpu-clock event: %w", err)
+		}
+	}
+	return nil
 }
 
 // Records delivers decoded records; it is closed after Stop once every ring

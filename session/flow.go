@@ -188,9 +188,9 @@ func (s *session) attach(ctx context.Context) error {
 		return usage.Errorf("cannot read the mappings of pid %d: %v", pid, err)
 	}
 	s.readyPlugins()
-	s.window.open() // the samplers count from their opening
-	s.start = s.window.wallStart
-	smp, err := loader.OpenSampler(loader.SamplerConfig{PID: pid, Freq: s.cfg.Freq, Threads: tids, OnOpen: s.onOpen, RingPages: s.ringPages})
+	// The events are held until the plugins are wired to them, so that
+	// every sample can carry interpreter frames.
+	smp, err := loader.OpenSampler(loader.SamplerConfig{PID: pid, Freq: s.cfg.Freq, Threads: tids, Held: true, OnOpen: s.onOpen, RingPages: s.ringPages})
 	if err != nil {
 		if errors.Is(err, unix.ESRCH) {
 			return usage.Errorf("process %d exited before tracing started", pid)
@@ -199,6 +199,15 @@ func (s *session) attach(ctx context.Context) error {
 	}
 	s.sampler = smp
 	if err := s.attachPlugins(ctx, Target{PID: pid, Attach: true, Events: smp.Events(), Symbolizer: s.sym, Cred: s.cred}); err != nil {
+		smp.Close()
+		return err
+	}
+	s.window.open() // the samplers count from their enabling
+	s.start = s.window.wallStart
+	if err := smp.Enable(); err != nil {
+		for _, pl := range s.cfg.Plugins {
+			pl.Detach()
+		}
 		smp.Close()
 		return err
 	}

@@ -42,6 +42,27 @@ func jsShares(t *testing.T, p *profile.Profile) map[string]int {
 	return count
 }
 
+// jsNamed counts the samples (by weight) under Builtins_JSEntry, and those
+// of them that hold a function of split.js.
+func jsNamed(p *profile.Profile) (inJS, named int) {
+	for _, s := range p.Sample {
+		entry, own := false, false
+		for _, l := range s.Location {
+			for _, ln := range l.Line {
+				entry = entry || ln.Function.Name == "Builtins_JSEntry"
+				own = own || filepath.Base(ln.Function.Filename) == "split.js"
+			}
+		}
+		if entry {
+			inJS += int(weight(s))
+			if own {
+				named += int(weight(s))
+			}
+		}
+	}
+	return inJS, named
+}
+
 func checkSplit(t *testing.T, count map[string]int, log string) {
 	t.Helper()
 	h, l := count["heavy"], count["light"]
@@ -92,11 +113,21 @@ func TestJSFramesAttach(t *testing.T) {
 				if !strings.Contains(log.String(), "are read from V8's memory") {
 					t.Fatalf("no line says JS frames are read from V8:\n%s", log.String())
 				}
-				for f, n := range jsShares(t, testbin.ReadProfile(t, out)) {
+				prof := testbin.ReadProfile(t, out)
+				for f, n := range jsShares(t, prof) {
 					total[f] += n
 				}
+				inJS, named := jsNamed(prof)
+				total["in JS"] += inJS
+				total["named"] += named
 			}
 			checkSplit(t, total, log.String())
+			t.Logf("%d of %d samples under Builtins_JSEntry hold a split.js function", total["named"], total["in JS"])
+			// The samplers count only once the walker is wired: a sample
+			// running JavaScript names its functions from the first one.
+			if missing := total["in JS"] - total["named"]; missing*100 > total["in JS"] {
+				t.Errorf("%d of %d samples under Builtins_JSEntry have no split.js function", missing, total["in JS"])
+			}
 		})
 	}
 }
