@@ -92,6 +92,7 @@ type Stats struct {
 type stackReader struct {
 	objs   bpf.PyperfObjects
 	reader *ringbuf.Reader
+	wait   *loader.RingWait // waits for the ring without blocking a thread
 	out    chan *Stack
 	exec   link.Link // on_exec: forgets a process's interpreter at exec; nil if it could not be attached
 
@@ -125,6 +126,11 @@ func openStackReader() (*stackReader, error) {
 		return nil, fmt.Errorf("open python stack ring: %w", err)
 	}
 	p.reader = r
+	if p.wait, err = loader.NewRingWait(p.objs.PyEvents); err != nil {
+		r.Close()
+		p.objs.Close()
+		return nil, err
+	}
 	// Without it a process that execs keeps its old description until
 	// userspace sees the exec; AddFile is then not used (see AddFile).
 	if l, err := link.Tracepoint("sched", "sched_process_exec", p.objs.OnExec, nil); err == nil {
@@ -230,9 +236,7 @@ func (p *stackReader) Stop() {
 	p.once.Do(func() {
 		p.stopping.Store(true)
 		if p.started {
-			// Wakes the reader: it returns what the ring holds, then
-			// ErrFlushed.
-			_ = p.reader.Flush()
+			p.wait.Stop() // the reader drains the ring and returns
 		} else {
 			close(p.out)
 		}
@@ -244,35 +248,50 @@ func (p *stackReader) read() {
 	defer p.wg.Done()
 	defer close(p.out)
 	var rec ringbuf.Record
+	hasData := func() bool { return p.reader.AvailableBytes() > 0 }
 	for {
 		// The program wakes the reader only when the ring fills up or a
 		// stack holds a code object it had not seen: poll.
-		p.reader.SetDeadline(time.Now().Add(pyPollInterval))
-		if err := p.reader.ReadInto(&rec); err != nil {
-			if errors.Is(err, ringbuf.ErrFlushed) || errors.Is(err, os.ErrDeadlineExceeded) {
-				if p.stopping.Load() {
-					return
-				}
-				continue
+		stopping := p.stopping.Load()
+		p.wait.Wait(pyPollInterval, hasData)
+		if !hasData() {
+			if stopping {
+				return
 			}
-			return // closed
-		}
-		if len(rec.RawSample) >= 4 && binary.LittleEndian.Uint32(rec.RawSample) == pyCodeRecord {
-			ec, err := decodePyCode(rec.RawSample)
-			if err != nil {
-				p.malformed.Add(1)
-				continue
-			}
-			p.out <- &Stack{PID: ec.PID, Code: ec}
 			continue
 		}
-		st, err := decodePyStack(rec.RawSample)
+		// A deadline already past: what the ring holds is read without
+		// waiting, then ReadInto says os.ErrDeadlineExceeded.
+		p.reader.SetDeadline(time.Now())
+		for {
+			if err := p.reader.ReadInto(&rec); err != nil {
+				if errors.Is(err, ringbuf.ErrFlushed) || errors.Is(err, os.ErrDeadlineExceeded) {
+					break
+				}
+				return // closed
+			}
+			p.handle(&rec)
+		}
+	}
+}
+
+// handle decodes one record of the ring and passes it on.
+func (p *stackReader) handle(rec *ringbuf.Record) {
+	if len(rec.RawSample) >= 4 && binary.LittleEndian.Uint32(rec.RawSample) == pyCodeRecord {
+		ec, err := decodePyCode(rec.RawSample)
 		if err != nil {
 			p.malformed.Add(1)
-			continue
+			return
 		}
-		p.out <- st
+		p.out <- &Stack{PID: ec.PID, Code: ec}
+		return
 	}
+	st, err := decodePyStack(rec.RawSample)
+	if err != nil {
+		p.malformed.Add(1)
+		return
+	}
+	p.out <- st
 }
 
 // pyPollInterval is how often the ring is read when the program has not
@@ -374,6 +393,9 @@ func (p *stackReader) Close() error {
 		p.exec.Close()
 	}
 	err := p.reader.Close()
+	if cerr := p.wait.Close(); err == nil {
+		err = cerr
+	}
 	if cerr := p.objs.Close(); err == nil {
 		err = cerr
 	}
