@@ -22,6 +22,9 @@ type lineTable struct {
 	// each unit .debug_aranges names.
 	secs     *dwarfSections
 	unitOffs []uint64
+	// With the line-program path (programLineTable), "units" are line
+	// programs, each at progOffs[unit] in .debug_line.
+	progOffs []uint64
 	heads    [][]byte          // by unit, when .debug_info is compressed (unitHeads)
 	cus      []cuRange         // sorted by lo
 	rows     map[int]*unitRows // unit index → its decoded rows
@@ -69,6 +72,9 @@ func readLineTable(ra io.ReaderAt) (lt *lineTable) {
 	f, err := elf.NewFile(ra)
 	if err != nil || f.Section(".debug_info") == nil || f.Section(".debug_line") == nil {
 		return nil
+	}
+	if lt := programLineTable(f); lt != nil {
+		return lt
 	}
 	secs, ok := mappedSections(f, ra)
 	if ok {
@@ -157,9 +163,12 @@ func (lt *lineTable) unitLookup(unit int, pc uint64) (string, int, bool) {
 func (lt *lineTable) decode(unit int) *unitRows {
 	var lr *dwarf.LineReader
 	var err error
-	if lt.d != nil {
+	switch {
+	case lt.d != nil:
 		lr, err = lt.d.LineReader(lt.units[unit])
-	} else {
+	case lt.progOffs != nil:
+		lr, err = lt.secs.programLineReader(lt.progOffs[unit])
+	default:
 		var info []byte
 		if lt.heads != nil {
 			info = lt.heads[unit]
