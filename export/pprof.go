@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"unsafe"
 
@@ -61,11 +62,21 @@ type pprofBuilder struct {
 	locs    []plocation
 	locIdx  map[locKey]int
 
-	stacks     [][]uint64          // location IDs, leaf first
-	stackIdx   map[uint64][]pstack // by stackHash
-	samples    []psample
-	smplIdx    map[sampleKey]int
+	// Stacks are met in two steps: seen holds each stack as it came (found
+	// by the identity of its strings, see stackHash), pointing into stacks,
+	// which holds each distinct list of locations once (found by its
+	// encoding in stackOf, which is only asked about stacks not seen).
+	seen    []pseen
+	seenTab slots
+	stacks  []pstack
+	stackOf map[string]int32
+
+	samples    []psample // aggregated, grouped by stack
 	comm, actn strMemo
+
+	// The label keys, first in the string table: their indexes, written
+	// in every sample, are one byte.
+	kComm, kAction, kPID, kTID, kStep int64
 }
 
 type mappingKey struct {
@@ -98,21 +109,30 @@ type plocation struct {
 	line    int64
 }
 
-// pstack is a stack seen before: its frames (to tell hash collisions apart)
-// and its index in stacks.
-type pstack struct {
-	pid    int
+// pseen is a stack as a sample brought it: its hash, its frames (to tell
+// hash collisions apart) and the index of its locations in stacks.
+type pseen struct {
+	hash   uint64
+	pid    int32
+	stack  int32
 	frames []symbolize.Frame
-	idx    int
+}
+
+// pstack is one list of locations: their IDs, leaf first, and the
+// sample's location_id field that lists them, encoded once for every
+// sample of the stack.
+type pstack struct {
+	ids []uint64
+	enc pbuf
 }
 
 // sampleKey is what makes two samples one: the stack and the labels, the
 // string labels as indexes in the string table (0 is "": none).
 type sampleKey struct {
-	stack        int
-	pid, tid     int
+	stack        int32
+	pid, tid     int32
+	comm, action int32
 	step         uint64
-	comm, action int64
 }
 
 // strMemo remembers the last string of a label by identity: label values
@@ -130,16 +150,17 @@ type psample struct {
 
 func newPprofBuilder(p *Profile) *pprofBuilder {
 	b := &pprofBuilder{
-		src:      p,
-		strIdx:   map[string]int64{},
-		mapIdx:   map[mappingKey]int{},
-		byPID:    map[int][]int{},
-		funcIdx:  map[funcKey]int{},
-		locIdx:   map[locKey]int{},
-		stackIdx: map[uint64][]pstack{},
-		smplIdx:  make(map[sampleKey]int, len(p.Samples)/4),
+		src:     p,
+		strIdx:  map[string]int64{},
+		mapIdx:  map[mappingKey]int{},
+		byPID:   map[int][]int{},
+		funcIdx: map[funcKey]int{},
+		locIdx:  map[locKey]int{},
+		stackOf: map[string]int32{},
 	}
+	b.seenTab.init(256)
 	b.str("")
+	b.kComm, b.kAction, b.kPID, b.kTID, b.kStep = b.str("comm"), b.str("action"), b.str("pid"), b.str("tid"), b.str("step")
 	for pid, ms := range p.Mappings {
 		for _, m := range ms {
 			b.byPID[pid] = append(b.byPID[pid], b.mapping(m))
@@ -147,9 +168,7 @@ func newPprofBuilder(p *Profile) *pprofBuilder {
 		ms := b.byPID[pid]
 		sort.Slice(ms, func(i, j int) bool { return b.maps[ms[i]].start < b.maps[ms[j]].start })
 	}
-	for i := range p.Samples {
-		b.add(&p.Samples[i])
-	}
+	b.addSamples(p.Samples)
 	return b
 }
 
@@ -244,69 +263,108 @@ func (b *pprofBuilder) location(pid int, fr symbolize.Frame) uint64 {
 	return uint64(len(b.locs))
 }
 
-// stackHash hashes a stack by the identity of its strings (their addresses
-// and lengths) and its numbers: the symbolizer hands out the same strings for
-// the same function, so equal stacks hash alike in a few instructions a
-// frame. Equal stacks whose strings live apart only cost a second entry.
-func stackHash(pid int, st []symbolize.Frame) uint64 {
-	h := uint64(pid)*0x9e3779b97f4a7c15 + uint64(len(st))
-	mix := func(v uint64) {
-		h ^= v
-		h *= 0xbf58476d1ce4e5b9
-		h ^= h >> 31
-	}
-	for i := range st {
-		f := &st[i]
-		mix(uint64(uintptr(unsafe.Pointer(unsafe.StringData(f.Function)))) ^ uint64(len(f.Function))<<48)
-		mix(uint64(uintptr(unsafe.Pointer(unsafe.StringData(f.File)))) ^ uint64(len(f.File))<<48)
-		mix(uint64(uintptr(unsafe.Pointer(unsafe.StringData(f.Module)))) ^ uint64(len(f.Module))<<48)
-		mix(f.Addr ^ uint64(f.Line)<<40 ^ uint64(f.Kind)<<60)
-	}
-	return h
-}
-
-func framesEqual(a, b []symbolize.Frame) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// stack returns the index of s's stack in b.stacks.
-func (b *pprofBuilder) stack(s *Sample) int {
+// stack returns the index in b.stacks of the locations of s's stack.
+func (b *pprofBuilder) stack(s *Sample) int32 {
 	h := stackHash(s.PID, s.Stack)
-	for _, e := range b.stackIdx[h] {
-		if e.pid == s.PID && framesEqual(e.frames, s.Stack) {
-			return e.idx
+	slot := b.seenTab.first(h)
+	for ; !b.seenTab.free(slot); slot = b.seenTab.next(slot) {
+		if j, ok := b.seenTab.entry(slot, h); ok {
+			if e := &b.seen[j]; e.hash == h && int(e.pid) == s.PID && framesEqual(e.frames, s.Stack) {
+				return e.stack
+			}
 		}
 	}
 	ids := make([]uint64, len(s.Stack))
 	for i, fr := range s.Stack {
 		ids[i] = b.location(s.PID, fr)
 	}
-	b.stacks = append(b.stacks, ids)
-	b.stackIdx[h] = append(b.stackIdx[h], pstack{pid: s.PID, frames: s.Stack, idx: len(b.stacks) - 1})
-	return len(b.stacks) - 1
+	n := 0
+	for _, id := range ids {
+		n += varintLen(id)
+	}
+	enc := make(pbuf, 0, fieldLen(sampleLocationID, n)).varint(sampleLocationID<<3 | 2).varint(uint64(n))
+	for _, id := range ids {
+		enc = enc.varint(id)
+	}
+	st, ok := b.stackOf[string(enc)]
+	if !ok {
+		st = int32(len(b.stacks))
+		b.stacks = append(b.stacks, pstack{ids: ids, enc: enc})
+		b.stackOf[string(enc)] = st
+	}
+	b.seen = append(b.seen, pseen{hash: h, pid: int32(s.PID), stack: st, frames: s.Stack})
+	b.seenTab.put(slot, h, len(b.seen)-1, func(j int) uint64 { return b.seen[j].hash })
+	return st
 }
 
-func (b *pprofBuilder) add(s *Sample) {
-	k := sampleKey{stack: b.stack(s), pid: s.PID, tid: s.TID, step: s.Step, comm: b.strMemo(&b.comm, s.Comm)}
-	if s.Action != "" { // merged samples (Count) keep their action, not their step
-		k.action = b.strMemo(&b.actn, s.Action)
+// addSamples fills b.samples from ss: the samples with the same stack and
+// labels made one, grouped by stack, the stacks in the order they were
+// first met and each stack's samples in the order they came. A sample's
+// encoding then mostly repeats the one before it, which gzip compresses to
+// a few bytes, and quickly.
+//
+// It works in three passes so that memory is read in order, not at random
+// (a table of a million samples, probed at random, costs a cache miss a
+// sample): the stack of each sample; each sample's key put at its place
+// among the samples of its stack (a counting sort); then the samples of
+// each stack, next to each other, aggregated with a small table.
+func (b *pprofBuilder) addSamples(ss []Sample) {
+	stackOf := make([]int32, len(ss))
+	for i := range ss {
+		stackOf[i] = b.stack(&ss[i])
 	}
-	nanos := b.src.sampleNanos(s)
-	if i, ok := b.smplIdx[k]; ok {
-		b.samples[i].count += int64(s.Weight())
-		b.samples[i].nanos += nanos
-		return
+	b.seen, b.seenTab = nil, slots{}
+	start := make([]int32, len(b.stacks)+1)
+	for _, st := range stackOf {
+		start[st+1]++
 	}
-	b.samples = append(b.samples, psample{sampleKey: k, count: int64(s.Weight()), nanos: nanos})
-	b.smplIdx[k] = len(b.samples) - 1
+	for i := 1; i < len(start); i++ {
+		start[i] += start[i-1]
+	}
+	next := slices.Clone(start)
+	all := make([]psample, len(ss))
+	for i := range ss {
+		s, st := &ss[i], stackOf[i]
+		k := sampleKey{stack: st, pid: int32(s.PID), tid: int32(s.TID), step: s.Step, comm: int32(b.strMemo(&b.comm, s.Comm))}
+		if s.Action != "" { // merged samples (Count) keep their action, not their step
+			k.action = int32(b.strMemo(&b.actn, s.Action))
+		}
+		all[next[st]] = psample{sampleKey: k, count: int64(s.Weight()), nanos: b.src.sampleNanos(s)}
+		next[st]++
+	}
+	// Aggregate each stack's samples in place: the n-th sample kept is
+	// never after the n-th sample read.
+	var tab slots
+	out := 0
+	for g := range b.stacks {
+		lo, hi := int(start[g]), int(start[g+1])
+		if hi-lo == 1 {
+			all[out] = all[lo]
+			out++
+			continue
+		}
+		tab.reset(hi - lo)
+		first := out
+	each:
+		for _, x := range all[lo:hi] {
+			h := x.hash()
+			i := tab.first(h)
+			for ; !tab.free(i); i = tab.next(i) {
+				if j, ok := tab.entry(i, h); ok && all[first+j].sampleKey == x.sampleKey {
+					all[first+j].count += x.count
+					all[first+j].nanos += x.nanos
+					continue each
+				}
+			}
+			all[out] = x
+			tab.put(i, h, out-first, nil)
+			out++
+		}
+	}
+	if out < len(all)/2 {
+		all = slices.Clone(all[:out]) // the larger array is let go
+	}
+	b.samples = all[:out]
 }
 
 // comments are the profile's comments: the records lost, then the
@@ -372,7 +430,7 @@ func (b *pprofBuilder) profile() *profile.Profile {
 		if s.action != 0 {
 			ps.Label["action"] = []string{b.strs[s.action]}
 		}
-		for _, id := range b.stacks[s.stack] {
+		for _, id := range b.stacks[s.stack].ids {
 			ps.Location = append(ps.Location, prof.Location[id-1])
 		}
 		prof.Sample = append(prof.Sample, ps)

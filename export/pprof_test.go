@@ -2,6 +2,7 @@ package export
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -235,5 +236,198 @@ func TestWritePprofMatchesBuild(t *testing.T) {
 	}
 	if n != 5000 || len(got.Sample) >= 5000 {
 		t.Errorf("%d samples counted in %d pprof samples, want 5000 in fewer", n, len(got.Sample))
+	}
+}
+
+// pprofSampleKey names a sample by what pprof shows of it: its frames
+// (function, file, line and address, leaf first) and its labels.
+func pprofSampleKey(frames []string, pid, tid int64, comm, action string, step int64) string {
+	return fmt.Sprintf("%s pid=%d tid=%d comm=%q action=%q step=%d", strings.Join(frames, "<"), pid, tid, comm, action, step)
+}
+
+// wantPprofSamples is what a written profile must hold, worked out from the
+// samples themselves: the samples' counts and CPU time summed by stack and
+// labels.
+func wantPprofSamples(p *Profile) map[string][2]int64 {
+	want := map[string][2]int64{}
+	for i := range p.Samples {
+		s := &p.Samples[i]
+		var frames []string
+		for _, fr := range s.Stack {
+			name, file, line := fr.Name(), fr.File, fr.Line
+			if fr.Function == "" {
+				name, file, line = "", "", 0
+				if fr.Kind == symbolize.Kernel || fr.Kind == symbolize.Python || fr.Kind == symbolize.JS || !inMapping(p.Mappings[s.PID], fr.Addr) {
+					name = frameLabel(fr)
+				}
+			}
+			frames = append(frames, fmt.Sprintf("%s@%s:%d#%x", name, file, line, fr.Addr))
+		}
+		step := int64(s.Step)
+		k := pprofSampleKey(frames, int64(s.PID), int64(s.TID), s.Comm, s.Action, step)
+		v := want[k]
+		v[0] += int64(s.Weight())
+		v[1] += p.sampleNanos(s)
+		want[k] = v
+	}
+	return want
+}
+
+func inMapping(ms []symbolize.Mapping, addr uint64) bool {
+	for _, m := range ms {
+		if m.Start <= addr && addr < m.Limit {
+			return true
+		}
+	}
+	return false
+}
+
+// gotPprofSamples reads a written profile back with profile.Parse and
+// names its samples as wantPprofSamples does; a name met twice fails the
+// test (samples with the same stack and labels must be one).
+func gotPprofSamples(t *testing.T, data []byte) (*profile.Profile, map[string][2]int64) {
+	t.Helper()
+	prof, err := profile.Parse(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := prof.CheckValid(); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][2]int64{}
+	one := func(m map[string][]string, k string) string {
+		if len(m[k]) > 1 {
+			t.Fatalf("label %s has %d values", k, len(m[k]))
+		}
+		if len(m[k]) == 0 {
+			return ""
+		}
+		return m[k][0]
+	}
+	num := func(m map[string][]int64, k string) int64 {
+		if len(m[k]) > 1 {
+			t.Fatalf("label %s has %d values", k, len(m[k]))
+		}
+		if len(m[k]) == 0 {
+			return 0
+		}
+		return m[k][0]
+	}
+	for _, s := range prof.Sample {
+		var frames []string
+		for _, l := range s.Location {
+			name, file, line := "", "", int64(0)
+			if len(l.Line) > 1 {
+				t.Fatalf("location %d has %d lines", l.ID, len(l.Line))
+			}
+			if len(l.Line) == 1 {
+				name, file, line = l.Line[0].Function.Name, l.Line[0].Function.Filename, l.Line[0].Line
+			}
+			frames = append(frames, fmt.Sprintf("%s@%s:%d#%x", name, file, line, l.Address))
+		}
+		k := pprofSampleKey(frames, num(s.NumLabel, "pid"), num(s.NumLabel, "tid"), one(s.Label, "comm"), one(s.Label, "action"), num(s.NumLabel, "step"))
+		if _, dup := got[k]; dup {
+			t.Fatalf("two samples of %s: samples with the same stack and labels were not made one", k)
+		}
+		if len(s.Value) != 2 {
+			t.Fatalf("sample has %d values", len(s.Value))
+		}
+		got[k] = [2]int64{s.Value[0], s.Value[1]}
+	}
+	return prof, got
+}
+
+func comparePprofSamples(t *testing.T, got, want map[string][2]int64) {
+	t.Helper()
+	for k, w := range want {
+		if g, ok := got[k]; !ok {
+			t.Errorf("missing sample %s", k)
+		} else if g != w {
+			t.Errorf("sample %s: count, cpu %v, want %v", k, g, w)
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			t.Errorf("unexpected sample %s", k)
+		}
+	}
+}
+
+// TestPprofAggregates: many samples of the same stack and labels are one
+// pprof sample with their summed count and CPU time, even when each sample
+// has its own copy of the stack and the symbolizer handed out equal names
+// as different strings; samples differing in any label or frame stay apart.
+func TestPprofAggregates(t *testing.T) {
+	lib := symbolize.Mapping{Start: 0x7f0000000000, Limit: 0x7f0000100000, Path: "/lib/libx.so", BuildID: "feed"}
+	leaf := symbolize.Frame{Function: "work", File: "x.c", Line: 3, Module: lib.Path, Addr: 0x7f0000000100, Kind: symbolize.Native}
+	caller := symbolize.Frame{Function: "main", File: "x.c", Line: 9, Module: lib.Path, Addr: 0x7f0000000200, Kind: symbolize.Native}
+	py := symbolize.Frame{Function: "transition", File: "/app/x.py", Line: 12, Module: "[python]", Addr: 0x5000, Kind: symbolize.Python}
+	kern := symbolize.Frame{Function: "do_syscall_64", Module: "[kernel.kallsyms]", Addr: 0xffffffff81000010, Kind: symbolize.Kernel}
+	anon := symbolize.Frame{Addr: 0x7f0000000300, Module: lib.Path, Kind: symbolize.Native}
+	p := &Profile{Freq: 997, Mappings: map[int][]symbolize.Mapping{7: {lib}}, Start: time.Unix(1_700_000_000, 0), Duration: time.Second}
+	const n = 30000
+	for i := range n {
+		// A fresh stack each time, as the session makes them; every third
+		// sample's names are copies of the same text.
+		st := []symbolize.Frame{leaf, py, caller}
+		if i%3 == 0 {
+			for j := range st {
+				st[j].Function, st[j].File = strings.Clone(st[j].Function), strings.Clone(st[j].File)
+			}
+		}
+		s := Sample{Stack: st, PID: 7, TID: 7, Comm: "x", Step: 5, Action: "post"}
+		switch i % 10 {
+		case 1:
+			s.Stack = append([]symbolize.Frame{kern}, st...) // another stack
+		case 2:
+			s.TID = 8
+		case 3:
+			s.Step, s.Action = 6, "comment"
+		case 4:
+			s.Comm = "y"
+		case 5:
+			s.Step, s.Action = 0, "" // outside any transition
+		case 6:
+			s.Period = 123 // its own CPU time
+		case 7:
+			s.Stack = append([]symbolize.Frame{anon}, st...) // an unnamed address
+		case 8:
+			s.Step, s.Count, s.Period = 0, 4, 4000 // merged samples keep their action
+		}
+		p.Samples = append(p.Samples, s)
+	}
+	var buf bytes.Buffer
+	if err := WritePprof(&buf, p); err != nil {
+		t.Fatal(err)
+	}
+	prof, got := gotPprofSamples(t, buf.Bytes())
+	want := wantPprofSamples(p)
+	comparePprofSamples(t, got, want)
+	if len(prof.Sample) != 8 {
+		t.Errorf("%d pprof samples from %d, want 8", len(prof.Sample), n)
+	}
+	k := pprofSampleKey([]string{"work@x.c:3#7f0000000100", "transition@/app/x.py:12#5000", "main@x.c:9#7f0000000200"}, 7, 7, "x", "post", 5)
+	// Cases 0 and 9 of every ten, and case 6 with its own period.
+	if w := [2]int64{3 * n / 10, 2*n/10*1_003_009 + n/10*123}; got[k] != w {
+		t.Errorf("the common sample: count, cpu %v, want %v", got[k], w)
+	}
+	if len(prof.Location) != 5 || len(prof.Function) != 4 {
+		t.Errorf("%d locations and %d functions, want 5 and 4 (each once)", len(prof.Location), len(prof.Function))
+	}
+}
+
+// TestPprofRoundTripLarge: a profile shaped like a traced container reads
+// back through profile.Parse with every sample's stack, labels and values,
+// summed by stack and labels.
+func TestPprofRoundTripLarge(t *testing.T) {
+	p := benchProfile(20000)
+	var buf bytes.Buffer
+	if err := WritePprof(&buf, p); err != nil {
+		t.Fatal(err)
+	}
+	prof, got := gotPprofSamples(t, buf.Bytes())
+	comparePprofSamples(t, got, wantPprofSamples(p))
+	if prof.Period != 1_001_001 || len(prof.SampleType) != 2 || prof.SampleType[1].Type != "cpu" {
+		t.Errorf("period %d, sample types %v", prof.Period, prof.SampleType)
 	}
 }

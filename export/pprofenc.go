@@ -1,11 +1,15 @@
 package export
 
-import "io"
+import (
+	"io"
+	"math/bits"
+)
 
 // The pprof encoder writes the builder's tables as the protocol buffer of
 // github.com/google/pprof/proto/profile.proto, field by field. Samples go
-// first, in chunks, so that the whole profile is never held encoded; the
-// string table goes last, once every label has been interned.
+// first, grouped by stack (pprofBuilder.addSamples), in chunks, so that the
+// whole profile is never held encoded; the string table goes last, once
+// every label has been interned.
 
 // Field numbers of profile.proto.
 const (
@@ -95,42 +99,66 @@ func (b pbuf) string(field int, v string) pbuf {
 	return append(b, v...)
 }
 
-// packed appends a packed repeated varint field.
-func (b pbuf) packed(field int, vs []uint64, scratch pbuf) (pbuf, pbuf) {
-	scratch = scratch[:0]
-	for _, v := range vs {
-		scratch = scratch.varint(v)
+// varintLen is the length of v as a varint.
+func varintLen(v uint64) int { return (bits.Len64(v|1) + 6) / 7 }
+
+// uintLen is the length of what uint(field, v) appends.
+func uintLen(field int, v uint64) int {
+	if v == 0 {
+		return 0
 	}
-	return b.bytes(field, scratch), scratch
+	return varintLen(uint64(field)<<3) + varintLen(v)
 }
+
+// labelLen is the length of a Label message's fields.
+func labelLen(key, str, num int64) int {
+	return uintLen(labelKey, uint64(key)) + uintLen(labelStr, uint64(str)) + uintLen(labelNum, uint64(num))
+}
+
+// label appends a sample's Label message, whose fields are n bytes long
+// (labelLen).
+func (b pbuf) label(n int, key, str, num int64) pbuf {
+	return b.varint(sampleLabel<<3|2).varint(uint64(n)).int(labelKey, key).int(labelStr, str).int(labelNum, num)
+}
+
+// fieldLen is the length of a length-delimited field of n bytes.
+func fieldLen(field, n int) int { return varintLen(uint64(field)<<3|2) + varintLen(uint64(n)) + n }
 
 // encode writes the profile to w.
 func (b *pprofBuilder) encode(w io.Writer) error {
-	var (
-		out, msg, sub, scratch pbuf
-		vals                   [2]uint64
-	)
-	kComm, kAction, kPID, kTID, kStep := b.str("comm"), b.str("action"), b.str("pid"), b.str("tid"), b.str("step")
-	label := func(m pbuf, key int64, str int64, num int64) pbuf {
-		sub = sub[:0].int(labelKey, key).int(labelStr, str).int(labelNum, num)
-		return m.bytes(sampleLabel, sub)
-	}
-	for _, s := range b.samples {
-		msg, scratch = msg[:0].packed(sampleLocationID, b.stacks[s.stack], scratch)
-		vals[0], vals[1] = uint64(s.count), uint64(s.nanos)
-		msg, scratch = msg.packed(sampleValue, vals[:], scratch)
+	var out, msg, sub pbuf
+	for i := range b.samples {
+		// Written straight into out, lengths computed ahead: a sample is
+		// one copy of its stack's location IDs and a few varints.
+		s := &b.samples[i]
+		stack := b.stacks[s.stack].enc
+		vals := varintLen(uint64(s.count)) + varintLen(uint64(s.nanos))
+		lComm, lAction := labelLen(b.kComm, int64(s.comm), 0), labelLen(b.kAction, int64(s.action), 0)
+		lPID, lTID, lStep := labelLen(b.kPID, 0, int64(s.pid)), labelLen(b.kTID, 0, int64(s.tid)), labelLen(b.kStep, 0, int64(s.step))
+		n := len(stack) + fieldLen(sampleValue, vals) + fieldLen(sampleLabel, lPID) + fieldLen(sampleLabel, lTID)
 		if s.comm != 0 {
-			msg = label(msg, kComm, s.comm, 0)
+			n += fieldLen(sampleLabel, lComm)
 		}
 		if s.action != 0 {
-			msg = label(msg, kAction, s.action, 0)
+			n += fieldLen(sampleLabel, lAction)
 		}
-		msg = label(msg, kPID, 0, int64(s.pid))
-		msg = label(msg, kTID, 0, int64(s.tid))
 		if s.step > 0 {
-			msg = label(msg, kStep, 0, int64(s.step))
+			n += fieldLen(sampleLabel, lStep)
 		}
-		out = out.bytes(profSample, msg)
+		out = out.varint(profSample<<3 | 2).varint(uint64(n))
+		out = append(out, stack...)
+		out = out.varint(sampleValue<<3 | 2).varint(uint64(vals)).varint(uint64(s.count)).varint(uint64(s.nanos))
+		if s.comm != 0 {
+			out = out.label(lComm, b.kComm, int64(s.comm), 0)
+		}
+		if s.action != 0 {
+			out = out.label(lAction, b.kAction, int64(s.action), 0)
+		}
+		out = out.label(lPID, b.kPID, 0, int64(s.pid))
+		out = out.label(lTID, b.kTID, 0, int64(s.tid))
+		if s.step > 0 {
+			out = out.label(lStep, b.kStep, 0, int64(s.step))
+		}
 		if len(out) >= 128<<10 {
 			if _, err := w.Write(out); err != nil {
 				return err

@@ -5,7 +5,10 @@
 // (gated so that it execs only once the samplers are enabled), forwarding
 // signals to it, privilege and kernel feature checks, and counting every
 // lost record. The BPF programs of one feature are loaded and read by that
-// feature's package (interp/cpython, capture).
+// feature's package (interp/cpython, interp/v8, capture), with the shared
+// pieces here: RingReader reads a walker's ring, ByThread joins what a
+// walker read in a sample's overflow handler with that sample, FileCache
+// keeps an interpreter file's layout, Notes are a part's remarks.
 //
 // Sampling (sampler*.go): one cpu-clock event per CPU for the target, with
 // user and kernel callchains and CLOCK_MONOTONIC timestamps, so a sample's

@@ -148,7 +148,7 @@ func (s *session) replay(recs []loader.Record, comms map[int]string, decorators 
 			if out.Comm == "" {
 				out.Comm = comms[r.PID]
 			}
-			out.Stack = append(s.sym.KernelStack(r.Kernel), s.sym.UserStackAt(r.PID, r.User, r.Time)...)
+			out.Stack = s.sym.StackAt(r.PID, r.Kernel, r.User, r.Time)
 			for _, d := range decorators {
 				d.Decorate(r, &out)
 			}

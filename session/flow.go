@@ -75,6 +75,9 @@ func (s *session) run(ctx context.Context) error {
 	if env, err = s.pluginEnv(env, cred); err != nil {
 		return err
 	}
+	cwd, _ := os.Getwd()
+	command := append([]string{path}, argv[1:]...)
+	s.expectPlugins(command, env, cwd)
 	p, err := loader.StartGated(loader.Command{
 		Path: path, Args: argv, Env: env, Cred: cred,
 		Stdin: s.cfg.Stdin, Stdout: s.cfg.Stdout, Stderr: s.cfg.Stderr,
@@ -95,8 +98,6 @@ func (s *session) run(ctx context.Context) error {
 	}
 	s.sampler = smp
 	s.tm.mark("samplers open")
-	cwd, _ := os.Getwd()
-	command := append([]string{path}, argv[1:]...)
 	if err := s.attachPlugins(ctx, Target{PID: p.PID, Path: path, Events: smp.Events(), Symbolizer: s.sym, Cred: s.cred, Command: command, Env: env, Dir: cwd}); err != nil {
 		p.Abort()
 		smp.Close()

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -14,7 +13,6 @@ import (
 	"github.com/google/pprof/profile"
 
 	"github.com/tracer-dev/tracer/internal/testbin"
-	"github.com/tracer-dev/tracer/symbolize"
 )
 
 const jsSplit = "../interp/v8/testdata/split.js"
@@ -100,78 +98,5 @@ func TestJSFramesAttach(t *testing.T) {
 			}
 			checkSplit(t, total, log.String())
 		})
-	}
-}
-
-// node started by a shell in a pipeline, and by a #! script through env:
-// its frames are read all the same, with no NODE_OPTIONS.
-func TestJSFramesWhateverStartedNode(t *testing.T) {
-	needPerf(t)
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("no node on PATH")
-	}
-	script := filepath.Join(t.TempDir(), "split-script")
-	src, err := os.ReadFile(jsSplit)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(script, append([]byte("#!/usr/bin/env node\n"), src...), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for name, argv := range map[string][]string{
-		"sh -c pipeline": {"sh", "-c", "node " + jsSplit + " 4 | cat >/dev/null"},
-		"#! env node":    {script, "4"},
-	} {
-		t.Run(name, func(t *testing.T) {
-			out := filepath.Join(t.TempDir(), "run.pb.gz")
-			var log bytes.Buffer
-			_, err := Run(context.Background(), Config{
-				Command: argv, Freq: 499, Output: out, Log: &log, Plugins: jsPlugins(&log),
-			})
-			if err != nil {
-				t.Fatalf("run: %v\n%s", err, log.String())
-			}
-			count := map[string]int{}
-			p := testbin.ReadProfile(t, out)
-			for _, s := range p.Sample {
-				for _, l := range s.Location {
-					for _, ln := range l.Line {
-						if strings.HasSuffix(ln.Function.Filename, "split.js") || strings.HasSuffix(ln.Function.Filename, "split-script") {
-							count[ln.Function.Name] += int(weight(s))
-						}
-					}
-				}
-			}
-			if count["heavy"] < 20 || count["light"] < 5 {
-				t.Errorf("JS functions of split.js: %v; log:\n%s", count, log.String())
-			}
-		})
-	}
-}
-
-// JS frames take the place of the native frames of their instructions;
-// native frames around them stay; inlined functions come before the
-// function they were inlined into.
-func TestMergeJS(t *testing.T) {
-	k := symbolize.Frame{Function: "irq", Kind: symbolize.Kernel, Addr: 0xffff}
-	n := func(name string, addr uint64) symbolize.Frame {
-		return symbolize.Frame{Function: name, Kind: symbolize.Native, Addr: addr}
-	}
-	j := func(name string, addr uint64) symbolize.Frame {
-		return symbolize.Frame{Function: name, Kind: symbolize.JS, Addr: addr}
-	}
-	stack := []symbolize.Frame{k, n("memcpy", 1), n("[anon]", 2), n("Builtins_InterpreterEntryTrampoline", 3), n("v8::Function::Call", 4), n("main", 5)}
-	js := []jsAt{
-		{pc: 2, frames: []symbolize.Frame{j("inlined", 2), j("outer", 2)}},
-		{pc: 3, frames: []symbolize.Frame{j("caller", 3)}},
-	}
-	got := mergeJS(stack, js)
-	var names []string
-	for _, f := range got {
-		names = append(names, f.Function)
-	}
-	want := "irq memcpy inlined outer caller v8::Function::Call main"
-	if strings.Join(names, " ") != want {
-		t.Errorf("merged %v, want %s", names, want)
 	}
 }

@@ -120,3 +120,19 @@ func closePlugins(plugins []Plugin) {
 		}
 	}
 }
+
+// Expecter is a Plugin told of the command line before the command starts
+// (tracer run: argv[0] resolved, its environment and working directory), to
+// get ready for what it will exec beside tracer's own start.
+type Expecter interface {
+	Expect(command, env []string, dir string)
+}
+
+// expectPlugins tells the Expecters of the command line.
+func (s *session) expectPlugins(command, env []string, dir string) {
+	for _, pl := range s.cfg.Plugins {
+		if e, ok := pl.(Expecter); ok {
+			e.Expect(command, env, dir)
+		}
+	}
+}

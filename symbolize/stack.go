@@ -8,10 +8,7 @@ package symbolize
 // address as given.
 func (s *Symbolizer) UserStack(pid int, chain []uint64) []Frame {
 	out := make([]Frame, len(chain))
-	for i, a := range chain {
-		out[i] = s.User(pid, callSite(i, a))
-		out[i].Addr = a
-	}
+	s.userFrames(out, pid, chain)
 	return out
 }
 
@@ -20,6 +17,40 @@ func (s *Symbolizer) UserStack(pid int, chain []uint64) []Frame {
 // by a line written after the sample for code reusing the address.
 func (s *Symbolizer) UserStackAt(pid int, chain []uint64, t uint64) []Frame {
 	out := s.UserStack(pid, chain)
+	s.jitFramesAt(out, pid, t)
+	return out
+}
+
+// KernelStack resolves a kernel callchain the same way.
+func (s *Symbolizer) KernelStack(chain []uint64) []Frame {
+	out := make([]Frame, len(chain))
+	s.kernelFrames(out, chain)
+	return out
+}
+
+// StackAt is a sample's whole stack, leaf first, in one slice: its kernel
+// callchain as KernelStack resolves it, then its user callchain as
+// UserStackAt does.
+func (s *Symbolizer) StackAt(pid int, kernel, user []uint64, t uint64) []Frame {
+	out := make([]Frame, len(kernel)+len(user))
+	s.kernelFrames(out[:len(kernel)], kernel)
+	u := out[len(kernel):]
+	s.userFrames(u, pid, user)
+	s.jitFramesAt(u, pid, t)
+	return out
+}
+
+// userFrames resolves user callchain chain of pid into out.
+func (s *Symbolizer) userFrames(out []Frame, pid int, chain []uint64) {
+	for i, a := range chain {
+		out[i] = s.User(pid, callSite(i, a))
+		out[i].Addr = a
+	}
+}
+
+// jitFramesAt renames the JIT frames of user stack out by the perf map
+// lines that held at time t.
+func (s *Symbolizer) jitFramesAt(out []Frame, pid int, t uint64) {
 	for i := range out {
 		if out[i].Kind != JIT {
 			continue
@@ -31,17 +62,14 @@ func (s *Symbolizer) UserStackAt(pid int, chain []uint64, t uint64) []Frame {
 			out[i] = Frame{Addr: out[i].Addr, Module: out[i].Module}
 		}
 	}
-	return out
 }
 
-// KernelStack resolves a kernel callchain the same way.
-func (s *Symbolizer) KernelStack(chain []uint64) []Frame {
-	out := make([]Frame, len(chain))
+// kernelFrames resolves kernel callchain chain into out.
+func (s *Symbolizer) kernelFrames(out []Frame, chain []uint64) {
 	for i, a := range chain {
 		out[i] = s.Kernel(callSite(i, a))
 		out[i].Addr = a
 	}
-	return out
 }
 
 // callSite is the address to look up for entry i of a callchain.

@@ -11,7 +11,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/tracer-dev/tracer/loader"
 )
@@ -65,34 +64,14 @@ var pythonName = regexp.MustCompile(`^(?:lib)?python3\.(\d+)[a-z]*(?:\.so(?:\.[0
 // interpreter (libpython3.X.so… or python3.X), the files Inspect reads.
 func IsInterpreterPath(path string) bool { return pythonName.MatchString(filepath.Base(path)) }
 
-var pythonFiles = struct {
-	sync.Mutex
-	m map[string]*pythonFileResult
-}{m: map[string]*pythonFileResult{}}
-
-type pythonFileResult struct {
-	f   *File
-	err error
-}
+var pythonFiles loader.FileCache[*File]
 
 // Inspect reads an interpreter file's version and layout. Results are
 // cached by path, size and modification time. It returns ErrNoPython when the
 // file holds no interpreter (no _PyRuntime symbol) and an
 // *UnsupportedError for versions the reader does not cover.
 func Inspect(path string) (*File, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("inspect python: %w", err)
-	}
-	key := fmt.Sprintf("%s|%d|%d", path, st.Size(), st.ModTime().UnixNano())
-	pythonFiles.Lock()
-	defer pythonFiles.Unlock()
-	if r, ok := pythonFiles.m[key]; ok {
-		return r.f, r.err
-	}
-	f, err := inspect(path)
-	pythonFiles.m[key] = &pythonFileResult{f, err}
-	return f, err
+	return pythonFiles.Get(path, "inspect python", inspect)
 }
 
 func inspect(path string) (*File, error) {

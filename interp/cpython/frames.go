@@ -3,9 +3,7 @@ package cpython
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"io"
-	"sort"
 	"sync"
 
 	"github.com/elastic/go-perf"
@@ -13,12 +11,6 @@ import (
 	"github.com/tracer-dev/tracer/loader"
 	"github.com/tracer-dev/tracer/symbolize"
 )
-
-// pyJoinWindow is how far from its perf sample's time a Python stack's time
-// may be: both are taken in the same overflow handler (the sample's time
-// first, then the program runs), a few microseconds apart; samples of one
-// thread are at least 100 µs apart (10 kHz at most).
-const pyJoinWindow = 50_000 // ns
 
 // Frames is the Plugin that puts Python functions into sampled
 // stacks. On the sampler's perf events it attaches the pyperf BPF program,
@@ -28,7 +20,7 @@ const pyJoinWindow = 50_000 // ns
 // process lives, and replaces the eval-loop frames of each sample with the
 // Python frames that ran in them.
 type Frames struct {
-	log io.Writer
+	notes *loader.Notes
 
 	loaded   chan struct{} // closed once reader and openErr are set
 	reader   *stackReader
@@ -36,21 +28,18 @@ type Frames struct {
 	consumed chan struct{}
 
 	mu       sync.Mutex
-	procs    map[int]*pyProc      // pid → its interpreter
-	stacks   map[int][]pyResolved // tid → resolved stacks, by time after Detach
-	warned   map[string]bool      // unsupported interpreter files already reported
-	files    map[uint32]*File     // interpreter files by their number (Stack.File)
+	procs    map[int]*pyProc             // pid → its interpreter
+	stacks   loader.ByThread[pyResolved] // named stacks, per thread
+	files    map[uint32]*File            // interpreter files by their number (Stack.File)
 	fileIDs  map[fileKey]uint32
 	nextFile uint32
 
 	earlyMu  sync.Mutex
 	early    map[earlyKey]*EarlyCode // names the kernel read when it first saw a code object
 	stats    Stats
-	joined   int // samples given a Python stack
-	resolved int // Python stacks named
-	unnamed  int // of them, stacks with a code object that could not be read
-	addErrs  int // processes the BPF program could not be told about
-	notes    []string
+	resolved int     // Python stacks named
+	unnamed  int     // of them, stacks with a code object that could not be read
+	addErrs  int     // processes the BPF program could not be told about
 	gone     []ended // processes and threads that exited, forgotten later (host.go)
 }
 
@@ -124,7 +113,6 @@ func (pr *pyProc) resolve(st *Stack) (segs [][]symbolize.Frame, named bool) {
 
 // pyResolved is one Python stack, named, split into eval-loop activations.
 type pyResolved struct {
-	time      uint64
 	segments  [][]symbolize.Frame
 	truncated bool
 }
@@ -140,11 +128,9 @@ type pyResolved struct {
 // plugin is not given to a session that runs.
 func NewFrames(log io.Writer) *Frames {
 	p := &Frames{
-		log:     log,
+		notes:   loader.NewNotes(log),
 		loaded:  make(chan struct{}),
 		procs:   map[int]*pyProc{},
-		stacks:  map[int][]pyResolved{},
-		warned:  map[string]bool{},
 		files:   map[uint32]*File{},
 		fileIDs: map[fileKey]uint32{},
 	}
@@ -167,19 +153,9 @@ func (p *Frames) Close() error {
 }
 
 // Notes returns the remarks printed so far.
-func (p *Frames) Notes() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]string(nil), p.notes...)
-}
+func (p *Frames) Notes() []string { return p.notes.List() }
 
-func (p *Frames) note(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	p.notes = append(p.notes, msg)
-	if p.log != nil {
-		fmt.Fprintln(p.log, "tracer:", msg)
-	}
-}
+func (p *Frames) note(format string, args ...any) { p.notes.Add(format, args...) }
 
 // Ready waits until the BPF program is loaded (or failed to load).
 func (p *Frames) Ready() { <-p.loaded }
@@ -230,10 +206,7 @@ func (p *Frames) addLocked(pp *Process, err error, since uint64) {
 	var ue *UnsupportedError
 	switch {
 	case errors.As(err, &ue):
-		if !p.warned[ue.Path] {
-			p.warned[ue.Path] = true
-			p.note("%v", ue)
-		}
+		p.notes.Once(ue.Path, "%v", ue)
 		return
 	case err != nil:
 		return // no interpreter in this process
@@ -332,14 +305,13 @@ func (p *Frames) consume() {
 			continue
 		}
 		segs, named := pr.resolve(st)
-		res := pyResolved{time: st.Time, truncated: st.Truncated, segments: segs}
 		p.mu.Lock()
 		p.resolved++
 		if !named {
 			p.unnamed++
 		}
-		p.stacks[st.TID] = append(p.stacks[st.TID], res)
 		p.mu.Unlock()
+		p.stacks.Add(st.TID, st.Time, pyResolved{truncated: st.Truncated, segments: segs})
 	}
 }
 
@@ -356,9 +328,7 @@ func (p *Frames) Detach() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.stats = st
-	for _, list := range p.stacks {
-		sort.Slice(list, func(i, j int) bool { return list[i].time < list[j].time })
-	}
+	p.stacks.Sort()
 	for _, pr := range p.procs {
 		pr.codes.Close()
 	}
@@ -377,39 +347,14 @@ func (p *Frames) Detach() error {
 }
 
 // Merge replaces the eval-loop frames of the stack of a sample of thread
-// tid at time with the Python stack read with it: the one of the same
-// thread nearest in time, within pyJoinWindow. Samples come in time order.
+// tid at time with the Python stack read with it (loader.ByThread.Take).
+// Samples come in time order.
 func (p *Frames) Merge(tid int, time uint64, stack []symbolize.Frame) []symbolize.Frame {
-	p.mu.Lock()
-	list := p.stacks[tid]
-	// Stacks older than the window belong to samples that were lost.
-	i := 0
-	for i < len(list) && list[i].time+pyJoinWindow < time {
-		i++
-	}
-	best := -1
-	for j := i; j < len(list) && list[j].time <= time+pyJoinWindow; j++ {
-		if best < 0 || absDiff(list[j].time, time) < absDiff(list[best].time, time) {
-			best = j
-		}
-	}
-	if best < 0 {
-		p.stacks[tid] = list[i:]
-		p.mu.Unlock()
+	res, ok := p.stacks.Take(tid, time)
+	if !ok {
 		return stack
 	}
-	res := list[best]
-	p.stacks[tid] = list[best+1:]
-	p.joined++
-	p.mu.Unlock()
 	return mergeUser(stack, res.segments)
-}
-
-func absDiff(a, b uint64) uint64 {
-	if a > b {
-		return a - b
-	}
-	return b - a
 }
 
 // mergeUser merges Python frames into the user part of a stack whose

@@ -50,11 +50,10 @@ func (p *Frames) exited(r *loader.Exit) {
 			keep = append(keep, g)
 			continue
 		}
-		if len(p.stacks[g.tid]) > 0 {
+		if !p.stacks.Forget(g.tid) {
 			keep = append(keep, g) // not merged yet
 			continue
 		}
-		delete(p.stacks, g.tid)
 		if g.pid == g.tid {
 			if pr, ok := p.procs[g.pid]; ok && pr.since <= g.time {
 				if p.reader != nil {

@@ -4,15 +4,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
-	"sync/atomic"
-	"time"
 	"unsafe"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
-	"github.com/cilium/ebpf/ringbuf"
 	"github.com/elastic/go-perf"
 
 	"github.com/tracer-dev/tracer/bpf"
@@ -90,25 +86,17 @@ type Stats struct {
 // every sampled thread of the processes added with AddProcess, on the perf
 // events it is attached to.
 type stackReader struct {
-	objs   bpf.PyperfObjects
-	reader *ringbuf.Reader
-	wait   *loader.RingWait // waits for the ring without blocking a thread
-	out    chan *Stack
-	exec   link.Link // on_exec: forgets a process's interpreter at exec; nil if it could not be attached
+	objs bpf.PyperfObjects
+	ring *loader.RingReader[*Stack]
+	exec link.Link // on_exec: forgets a process's interpreter at exec; nil if it could not be attached
 
 	mu       sync.Mutex
 	attached []*perf.Event
-
-	wg        sync.WaitGroup
-	stopping  atomic.Bool
-	started   bool
-	once      sync.Once
-	malformed atomic.Uint64
 }
 
 // openStackReader loads the pyperf program and its maps.
 func openStackReader() (*stackReader, error) {
-	p := &stackReader{out: make(chan *Stack, 4096)}
+	p := &stackReader{}
 	spec, err := bpf.LoadPyperf()
 	if err != nil {
 		return nil, fmt.Errorf("load python frame reader spec: %w", err)
@@ -120,17 +108,12 @@ func openStackReader() (*stackReader, error) {
 		}
 		return nil, fmt.Errorf("load python frame reader (run as root or grant CAP_BPF and CAP_PERFMON): %w", err)
 	}
-	r, err := ringbuf.NewReader(p.objs.PyEvents)
+	r, err := loader.NewRingReader(p.objs.PyEvents, "python stack", decodePyRecord)
 	if err != nil {
-		p.objs.Close()
-		return nil, fmt.Errorf("open python stack ring: %w", err)
-	}
-	p.reader = r
-	if p.wait, err = loader.NewRingWait(p.objs.PyEvents); err != nil {
-		r.Close()
 		p.objs.Close()
 		return nil, err
 	}
+	p.ring = r
 	// Without it a process that execs keeps its old description until
 	// userspace sees the exec; AddFile is then not used (see AddFile).
 	if l, err := link.Tracepoint("sched", "sched_process_exec", p.objs.OnExec, nil); err == nil {
@@ -219,84 +202,26 @@ func (p *stackReader) RemoveProcess(pid int) {
 
 // Stacks returns the stacks read, in ring order (per CPU in time order).
 // The channel is closed after Stop once the ring is drained.
-func (p *stackReader) Stacks() <-chan *Stack { return p.out }
+func (p *stackReader) Stacks() <-chan *Stack { return p.ring.Records() }
 
 // Start begins reading the ring.
-func (p *stackReader) Start() {
-	if p.started {
-		return
-	}
-	p.started = true
-	p.wg.Add(1)
-	go p.read()
-}
+func (p *stackReader) Start() { p.ring.Start() }
 
 // Stop drains what the ring holds, then ends the reading; Stacks is closed.
-func (p *stackReader) Stop() {
-	p.once.Do(func() {
-		p.stopping.Store(true)
-		if p.started {
-			p.wait.Stop() // the reader drains the ring and returns
-		} else {
-			close(p.out)
-		}
-	})
-	p.wg.Wait()
-}
+func (p *stackReader) Stop() { p.ring.Stop() }
 
-func (p *stackReader) read() {
-	defer p.wg.Done()
-	defer close(p.out)
-	var rec ringbuf.Record
-	hasData := func() bool { return p.reader.AvailableBytes() > 0 }
-	for {
-		// The program wakes the reader only when the ring fills up or a
-		// stack holds a code object it had not seen: poll.
-		stopping := p.stopping.Load()
-		p.wait.Wait(pyPollInterval, hasData)
-		if !hasData() {
-			if stopping {
-				return
-			}
-			continue
-		}
-		// A deadline already past: what the ring holds is read without
-		// waiting, then ReadInto says os.ErrDeadlineExceeded.
-		p.reader.SetDeadline(time.Now())
-		for {
-			if err := p.reader.ReadInto(&rec); err != nil {
-				if errors.Is(err, ringbuf.ErrFlushed) || errors.Is(err, os.ErrDeadlineExceeded) {
-					break
-				}
-				return // closed
-			}
-			p.handle(&rec)
-		}
-	}
-}
-
-// handle decodes one record of the ring and passes it on.
-func (p *stackReader) handle(rec *ringbuf.Record) {
-	if len(rec.RawSample) >= 4 && binary.LittleEndian.Uint32(rec.RawSample) == pyCodeRecord {
-		ec, err := decodePyCode(rec.RawSample)
+// decodePyRecord decodes one ring record: a stack, or the names of a code
+// object the program saw for the first time.
+func decodePyRecord(b []byte) (*Stack, error) {
+	if len(b) >= 4 && binary.LittleEndian.Uint32(b) == pyCodeRecord {
+		ec, err := decodePyCode(b)
 		if err != nil {
-			p.malformed.Add(1)
-			return
+			return nil, err
 		}
-		p.out <- &Stack{PID: ec.PID, Code: ec}
-		return
+		return &Stack{PID: ec.PID, Code: ec}, nil
 	}
-	st, err := decodePyStack(rec.RawSample)
-	if err != nil {
-		p.malformed.Add(1)
-		return
-	}
-	p.out <- st
+	return decodePyStack(b)
 }
-
-// pyPollInterval is how often the ring is read when the program has not
-// woken the reader (it does so only when the ring is 1 MiB full).
-const pyPollInterval = 20 * time.Millisecond
 
 // pyEventHeader is the size of py_event before its frames.
 const pyEventHeader = int(unsafe.Offsetof(bpf.PyperfPyEvent{}.Frames))
@@ -381,21 +306,17 @@ func (p *stackReader) Stats() Stats {
 	s.CacheHit = get(uint32(bpf.PyperfPyStatPY_STAT_CACHE_HIT))
 	s.NewCode = get(uint32(bpf.PyperfPyStatPY_STAT_NEW_CODE))
 	s.ByExe = get(uint32(bpf.PyperfPyStatPY_STAT_BY_EXE))
-	s.Malformed = p.malformed.Load()
+	s.Malformed = p.ring.Malformed()
 	return s
 }
 
 // Close stops reading, detaches nothing (closing the perf events detaches
 // the program; the sampler owns them) and frees the program and maps.
 func (p *stackReader) Close() error {
-	p.Stop()
 	if p.exec != nil {
 		p.exec.Close()
 	}
-	err := p.reader.Close()
-	if cerr := p.wait.Close(); err == nil {
-		err = cerr
-	}
+	err := p.ring.Close()
 	if cerr := p.objs.Close(); err == nil {
 		err = cerr
 	}

@@ -6,11 +6,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
+
+	"github.com/tracer-dev/tracer/loader"
 )
 
 // UnsupportedError says a node binary was found whose JS frames cannot be
@@ -126,33 +126,13 @@ type File struct {
 	fixed                          bool   // ET_EXEC: linked at fixed addresses
 }
 
-var files = struct {
-	sync.Mutex
-	m map[string]fileResult
-}{m: map[string]fileResult{}}
-
-type fileResult struct {
-	f   *File
-	err error
-}
+var files loader.FileCache[*File]
 
 // Inspect reads a node binary's V8 version and layout, cached by path, size
 // and modification time. It returns ErrNoV8 for a file without V8 and an
 // *UnsupportedError when the layout cannot be read.
 func Inspect(path string) (*File, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("inspect node: %w", err)
-	}
-	key := fmt.Sprintf("%s|%d|%d", path, st.Size(), st.ModTime().UnixNano())
-	files.Lock()
-	defer files.Unlock()
-	if r, ok := files.m[key]; ok {
-		return r.f, r.err
-	}
-	f, err := inspect(path)
-	files.m[key] = fileResult{f, err}
-	return f, err
+	return files.Get(path, "inspect node", inspect)
 }
 
 // wantedSymbol says whether a symbol is one Inspect reads by name.

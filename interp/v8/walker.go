@@ -4,16 +4,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
-	"sync"
-	"sync/atomic"
-	"time"
 	"unsafe"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/ringbuf"
 
 	"github.com/tracer-dev/tracer/bpf"
+	"github.com/tracer-dev/tracer/loader"
 )
 
 // Stack is the JS stack of one sampled thread, leaf first. Time is
@@ -42,25 +38,18 @@ type Stats struct {
 // perf events itself: the CPython walker's program, which is, hands it the
 // samples of the processes described here (see Program).
 type Walker struct {
-	objs   bpf.V8Objects
-	reader *ringbuf.Reader
-	out    chan *Stack
-
-	wg        sync.WaitGroup
-	stopping  atomic.Bool
-	started   bool
-	once      sync.Once
-	malformed atomic.Uint64
+	objs bpf.V8Objects
+	ring *loader.RingReader[*Stack]
 }
 
 // Open loads the walker.
 func Open() (*Walker, error) {
-	w := &Walker{out: make(chan *Stack, 4096)}
+	w := &Walker{}
 	spec, err := bpf.LoadV8()
 	if err != nil {
 		return nil, fmt.Errorf("load V8 frame walker spec: %w", err)
 	}
-	if err := spec.LoadAndAssign(&w.objs, nil); err != nil {
+	if err := loader.LoadCollection(spec, &w.objs); err != nil {
 		var ve *ebpf.VerifierError
 		if errors.As(err, &ve) {
 			n := len(ve.Log)
@@ -68,12 +57,12 @@ func Open() (*Walker, error) {
 		}
 		return nil, fmt.Errorf("load V8 frame walker (run as root or grant CAP_BPF and CAP_PERFMON): %w", err)
 	}
-	r, err := ringbuf.NewReader(w.objs.V8Events)
+	r, err := loader.NewRingReader(w.objs.V8Events, "V8 stack", decodeStack)
 	if err != nil {
 		w.objs.Close()
-		return nil, fmt.Errorf("open V8 stack ring: %w", err)
+		return nil, err
 	}
-	w.reader = r
+	w.ring = r
 	return w, nil
 }
 
@@ -97,58 +86,13 @@ func (w *Walker) RemoveProcess(pid int) { _ = w.objs.V8Procs.Delete(uint32(pid))
 
 // Stacks returns the stacks read, in ring order. The channel is closed
 // after Stop once the ring is drained.
-func (w *Walker) Stacks() <-chan *Stack { return w.out }
+func (w *Walker) Stacks() <-chan *Stack { return w.ring.Records() }
 
 // Start begins reading the ring.
-func (w *Walker) Start() {
-	if w.started {
-		return
-	}
-	w.started = true
-	w.wg.Add(1)
-	go w.read()
-}
+func (w *Walker) Start() { w.ring.Start() }
 
 // Stop drains what the ring holds, then ends the reading.
-func (w *Walker) Stop() {
-	w.once.Do(func() {
-		w.stopping.Store(true)
-		if w.started {
-			_ = w.reader.Flush()
-		} else {
-			close(w.out)
-		}
-	})
-	w.wg.Wait()
-}
-
-// pollInterval is how often the ring is read when the program has not
-// woken the reader (it does so only when 1 MiB is pending).
-const pollInterval = 20 * time.Millisecond
-
-func (w *Walker) read() {
-	defer w.wg.Done()
-	defer close(w.out)
-	var rec ringbuf.Record
-	for {
-		w.reader.SetDeadline(time.Now().Add(pollInterval))
-		if err := w.reader.ReadInto(&rec); err != nil {
-			if errors.Is(err, ringbuf.ErrFlushed) || errors.Is(err, os.ErrDeadlineExceeded) {
-				if w.stopping.Load() {
-					return
-				}
-				continue
-			}
-			return
-		}
-		st, err := decodeStack(rec.RawSample)
-		if err != nil {
-			w.malformed.Add(1)
-			continue
-		}
-		w.out <- st
-	}
-}
+func (w *Walker) Stop() { w.ring.Stop() }
 
 const (
 	eventHeader = int(unsafe.Offsetof(bpf.V8V8Event{}.Frames))
@@ -209,13 +153,12 @@ func (w *Walker) Stats() Stats {
 		return t
 	}
 	return Stats{Samples: get(0), Emitted: get(1), ReadErr: get(2), Truncated: get(3),
-		RingFull: get(4), NoJS: get(5), Malformed: w.malformed.Load()}
+		RingFull: get(4), NoJS: get(5), Malformed: w.ring.Malformed()}
 }
 
 // Close stops reading and frees the program and maps.
 func (w *Walker) Close() error {
-	w.Stop()
-	err := w.reader.Close()
+	err := w.ring.Close()
 	if cerr := w.objs.Close(); err == nil {
 		err = cerr
 	}
