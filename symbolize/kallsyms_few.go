@@ -100,6 +100,7 @@ type fewSym struct {
 func scanKallsymsFor(r io.Reader, addrs []uint64) (frames []Frame, named bool, err error) {
 	br := bufio.NewReaderSize(io.LimitReader(r, maxKallsymsBytes), 64<<10)
 	kept := make([]fewSym, len(addrs))
+	i, last := 0, uint64(0) // the first of addrs at or above last, the previous symbol
 	for {
 		line, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
@@ -113,7 +114,17 @@ func scanKallsymsFor(r io.Reader, addrs []uint64) (frames []Frame, named bool, e
 		}
 		if a, name, mod, ok := kallsymsFields(line); ok {
 			named = true
-			if i := sort.Search(len(addrs), func(i int) bool { return addrs[i] >= a }); i < len(addrs) {
+			// The kernel's own symbols come in address order: the
+			// address they fall under moves forward from the last one.
+			if a >= last {
+				for i < len(addrs) && addrs[i] < a {
+					i++
+				}
+			} else {
+				i = sort.Search(len(addrs), func(i int) bool { return addrs[i] >= a })
+			}
+			last = a
+			if i < len(addrs) {
 				if k := &kept[i]; !k.set || a >= k.addr {
 					k.addr, k.set = a, true
 					k.name = append(k.name[:0], name...)
@@ -156,6 +167,11 @@ func scanKallsymsFor(r io.Reader, addrs []uint64) (frames []Frame, named bool, e
 // parseKallsymsLine does, without copying: address, name, and module
 // without its brackets. ok is false for other lines and zero addresses.
 func kallsymsFields(line []byte) (addr uint64, name, module []byte, ok bool) {
+	// Most lines are "<16 hex digits> <type> <name>": other types are
+	// passed over without splitting the line.
+	if len(line) > 18 && line[16] == ' ' && line[18] == ' ' && line[17] != 't' && line[17] != 'T' && !slices.ContainsFunc(line[:16], isKallsymsSpace) {
+		return 0, nil, nil, false
+	}
 	field := func() []byte {
 		i := 0
 		for i < len(line) && isKallsymsSpace(line[i]) {
