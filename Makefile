@@ -70,9 +70,9 @@ soak: build
 # The corpora in testdata/fuzz also run as plain tests in make test.
 FUZZTIME ?= 10s
 FUZZ_TARGETS := model:FuzzDecodeRecord model:FuzzCheckTrace model:FuzzCheckPair \
-	capture:FuzzParseFrame capture:FuzzCaptureRecord loader:FuzzDecodeRecord interp/cpython:FuzzDecodePyStack \
+	capture:FuzzParseFrame capture:FuzzCaptureRecord loader:FuzzDecodeRecord interp/cpython:FuzzDecodePyStack interp/cpython:FuzzDecodePyCode \
 	symbolize:FuzzPerfMap symbolize:FuzzELF symbolize:FuzzProcMaps interp/cpython:FuzzLineTables \
-	interp/v8:FuzzDecodeStack
+	interp/v8:FuzzDecodeStack interp/v8:FuzzTranslation
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=./$${t%%:*}; fn=$${t##*:}; \

@@ -26,9 +26,9 @@ func TestRecordSizes(t *testing.T) {
 		got  uintptr
 		want uint32
 	}{
-		{pyperf, "py_config", unsafe.Sizeof(PyperfPyConfig{}), 96},
+		{pyperf, "py_config", unsafe.Sizeof(PyperfPyConfig{}), 112},
 		{pyperf, "py_file_key", unsafe.Sizeof(PyperfPyFileKey{}), 16},
-		{pyperf, "py_code_event", unsafe.Sizeof(PyperfPyCodeEvent{}), 24 + 128 + 256},
+		{pyperf, "py_code_event", unsafe.Sizeof(PyperfPyCodeEvent{}), 32 + 128 + 256 + 16384},
 		{pyperf, "py_frame", unsafe.Sizeof(PyperfPyFrame{}), 16},
 		{pyperf, "py_event", unsafe.Sizeof(PyperfPyEvent{}), 40 + 128*16},
 		{capture, "batch_hdr", unsafe.Sizeof(CaptureBatchHdr{}), 32},

@@ -39,6 +39,7 @@ struct py_scratch {
 	__u8 win[PY_WINDOW + 16];
 	__u8 fresh; /* the stack holds a code object not seen before */
 	struct py_event ev;
+	struct py_code_event code; /* written to the ring cut after its line table */
 };
 
 /*
@@ -234,21 +235,47 @@ static __always_inline __u16 read_ascii(struct py_config *cfg, __u64 str, char *
 	return (__u16)len;
 }
 
-/* report_code writes a py_code_event for a code object not seen before. */
-static __always_inline void report_code(struct py_config *cfg, __u32 pid, __u64 code, __s32 first)
+/*
+ * read_lines copies the start of a code object's line table (a bytes
+ * object) into buf (at most max - 1 bytes, max a power of two) and returns
+ * how many bytes it copied.
+ */
+static __always_inline __u16 read_lines(struct py_config *cfg, __u64 bytes, __u8 *buf, __u32 max)
 {
-	struct py_code_event *e = bpf_ringbuf_reserve(&py_events, sizeof(*e), 0);
-	if (!e) {
-		bump(PY_STAT_RING_FULL);
-		return;
-	}
+	if (!bytes || !cfg->bytes_data)
+		return 0;
+	__u64 len = 0;
+	if (bpf_probe_read_user(&len, sizeof(len), (void *)(bytes + cfg->bytes_size)) != 0)
+		return 0;
+	if (len > max - 1)
+		len = max - 1;
+	len &= max - 1;
+	if (!len || bpf_probe_read_user(buf, len, (void *)(bytes + cfg->bytes_data)) != 0)
+		return 0;
+	return (__u16)len;
+}
+
+/*
+ * report_code writes a py_code_event for a code object not seen before,
+ * cut after the part of its line table that was copied.
+ */
+static __always_inline void report_code(struct py_config *cfg, struct py_scratch *s, __u32 pid,
+					__u64 code, __s32 first)
+{
+	struct py_code_event *e = &s->code;
 	e->kind = PY_CODE_RECORD;
 	e->pid = pid;
 	e->code = code;
 	e->firstlineno = first;
 	e->name_len = read_ascii(cfg, read_ptr(code + cfg->code_name), e->name, PY_CODE_NAME_MAX);
 	e->file_len = read_ascii(cfg, read_ptr(code + cfg->code_filename), e->file, PY_CODE_FILE_MAX);
-	bpf_ringbuf_submit(e, 0);
+	e->lines_len = read_lines(cfg, read_ptr(code + cfg->code_linetable), e->lines, PY_CODE_LINES_MAX);
+	__u64 size = __builtin_offsetof(struct py_code_event, lines) +
+		     (__u64)(e->lines_len & (PY_CODE_LINES_MAX - 1));
+	if (size > sizeof(*e))
+		size = sizeof(*e);
+	if (bpf_ringbuf_output(&py_events, e, size, 0) != 0)
+		bump(PY_STAT_RING_FULL);
 }
 
 /* walk_step records one frame and moves to its caller. */
@@ -286,10 +313,10 @@ static long walk_step(__u64 i, void *arg)
 	w->frame = win_u64(s, cfg->frame_previous);
 	__u32 flags = 0;
 	__u32 off = PY_OFFSET_NONE;
-	if (layout == PY_LAYOUT_310) {
+	if (layout == PY_LAYOUT_310 || layout == PY_LAYOUT_38) {
 		__s32 lasti = (__s32)win_u32(s, cfg->frame_instr);
 		if (lasti >= 0)
-			off = (__u32)lasti * 2;
+			off = layout == PY_LAYOUT_310 ? (__u32)lasti * 2 : (__u32)lasti;
 		flags = PY_FRAME_ENTRY;
 	} else {
 		__u8 owner = win_u8(s, cfg->frame_owner);
@@ -323,7 +350,7 @@ static long walk_step(__u64 i, void *arg)
 	if (!bpf_map_lookup_elem(&py_seen, &key)) {
 		__u8 one = 1;
 		bpf_map_update_elem(&py_seen, &key, &one, BPF_ANY);
-		report_code(cfg, ev->pid, code, first);
+		report_code(cfg, s, ev->pid, code, first);
 		s->fresh = 1;
 		bump(PY_STAT_NEW_CODE);
 	}
@@ -381,8 +408,12 @@ static __always_inline struct py_config *by_mapping(struct bpf_perf_event_data *
 	return bpf_map_lookup_elem(&py_procs, &pid);
 }
 
-/* An exec replaces the image: forget the process's interpreter. */
-SEC("tracepoint/sched/sched_process_exec")
+/*
+ * An exec replaces the image: forget the process's interpreter. A raw
+ * tracepoint is attached by name, without tracefs (often not mounted in a
+ * container); the program needs only the current task.
+ */
+SEC("raw_tracepoint/sched_process_exec")
 int on_exec(void *ctx)
 {
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;

@@ -21,8 +21,12 @@ type PyperfPyCodeEvent struct {
 	Firstlineno int32
 	NameLen     uint16
 	FileLen     uint16
+	LinesLen    uint16
+	Pad         uint16
 	Name        [128]int8
 	File        [256]int8
+	Lines       [16384]uint8
+	_           [4]byte
 }
 
 type PyperfPyCodeKey struct {
@@ -36,9 +40,10 @@ type PyperfPyCodeKey struct {
 type PyperfPyCodeLimits uint32
 
 const (
-	PyperfPyCodeLimitsPY_CODE_RECORD   PyperfPyCodeLimits = 4294967295
-	PyperfPyCodeLimitsPY_CODE_NAME_MAX PyperfPyCodeLimits = 128
-	PyperfPyCodeLimitsPY_CODE_FILE_MAX PyperfPyCodeLimits = 256
+	PyperfPyCodeLimitsPY_CODE_RECORD    PyperfPyCodeLimits = 4294967295
+	PyperfPyCodeLimitsPY_CODE_NAME_MAX  PyperfPyCodeLimits = 128
+	PyperfPyCodeLimitsPY_CODE_FILE_MAX  PyperfPyCodeLimits = 256
+	PyperfPyCodeLimitsPY_CODE_LINES_MAX PyperfPyCodeLimits = 16384
 )
 
 type PyperfPyConfig struct {
@@ -65,6 +70,10 @@ type PyperfPyConfig struct {
 	UnicodeState       uint32
 	UnicodeLength      uint32
 	UnicodeAsciiSize   uint32
+	CodeLinetable      uint32
+	BytesSize          uint32
+	BytesData          uint32
+	Pad                uint32
 	_                  [4]byte
 }
 
@@ -119,6 +128,7 @@ const (
 	PyperfPyLayoutPY_LAYOUT_311 PyperfPyLayout = 2
 	PyperfPyLayoutPY_LAYOUT_312 PyperfPyLayout = 3
 	PyperfPyLayoutPY_LAYOUT_313 PyperfPyLayout = 4
+	PyperfPyLayoutPY_LAYOUT_38  PyperfPyLayout = 5
 )
 
 type PyperfPyLimits uint32
@@ -133,6 +143,7 @@ type PyperfPyScratch struct {
 	Fresh uint8
 	_     [7]byte
 	Ev    PyperfPyEvent
+	Code  PyperfPyCodeEvent
 }
 
 type PyperfPyStat uint32

@@ -16,7 +16,14 @@
 // checked through their maps' instance types). For each, the walk records
 // the JSFunction's SharedFunctionInfo and, for Ignition frames (running in
 // the embedded builtins, with a Smi bytecode offset), the BytecodeArray and
-// offset; user space names the rest from the code around the instruction.
+// offset (for the leaf frame, the interpreter's offset register when its
+// bytecode register still holds the frame's BytecodeArray); user space
+// names the rest from the code around the instruction.
+// A sample in a builtin that runs without a frame of its own, or in the
+// first or last instructions of a function (before its frame is set up,
+// after it is torn down), leaves the frame pointer at its caller's frame:
+// for that leaf frame the walk also records a return address found at the
+// stack pointer.
 // The return value 1 keeps the perf sample.
 
 #include "vmlinux.h"
@@ -96,7 +103,38 @@ struct v8_walk {
 	struct v8_scratch *s;
 	__u64 fp;
 	__u64 pc;
+	__u64 sp; // the sampled stack pointer
+	// The interpreter's registers at the sample (x64): the bytecode
+	// offset (r9) and the BytecodeArray (r12), as the bytecode handlers
+	// receive them.
+	__u64 r9, r12;
 };
+
+#define V8_SP_WORDS 4
+
+// v8_stack_ret looks at the words at the stack pointer for what may be the
+// return address of code running without a frame of its own (the
+// arithmetic builtins Sparkplug code calls, a function's prologue): the
+// first that is
+// neither in node's code, nor a Smi, nor outside user space. User space
+// checks it against the code of the frame's function.
+static __always_inline __u64 v8_stack_ret(struct v8_config *cfg, __u64 sp)
+{
+	__u64 w[V8_SP_WORDS] = {};
+	if (!sp || bpf_probe_read_user(w, sizeof(w), (void *)sp) != 0)
+		return 0;
+	for (int k = 0; k < V8_SP_WORDS; k++) {
+		__u64 v = w[k];
+		if (v < 0x10000 || v >= 0x800000000000ull || (v & 0xffffffffull) == 0)
+			continue;
+		if (v >= cfg->text_lo && v < cfg->text_hi)
+			continue;
+		if (v >= cfg->copy_lo && v < cfg->copy_hi)
+			continue;
+		return v;
+	}
+	return 0;
+}
 
 // v8_step looks at one frame of the chain and moves to its caller.
 static long v8_step(__u64 i, void *arg)
@@ -151,6 +189,14 @@ static long v8_step(__u64 i, void *arg)
 					f->flags |= V8_FRAME_INTERPRETED;
 					f->bytecode = bc;
 					f->offset = (__u32)(off >> 32);
+					// The frame's slot is written when the handler
+					// calls out; in between (a loop of bytecodes that
+					// call nothing) the running offset is in r9, kept
+					// while r12 still holds this frame's bytecode.
+					if (i == 0 && w->r12 == bc && w->r9 > 0 && w->r9 < (1u << 24))
+						f->offset = (__u32)w->r9;
+				} else if (i == 0) {
+					f->bytecode = v8_stack_ret(cfg, w->sp);
 				}
 				ev->n = n + 1;
 			}
@@ -174,14 +220,18 @@ int on_v8_sample(struct bpf_perf_event_data *ctx)
 	v8_count(V8_STAT_SAMPLES);
 	// A sample taken in the kernel: the user registers are those saved
 	// when the thread entered it.
-	__u64 ip = ctx->regs.ip, bp = ctx->regs.bp;
+	__u64 ip = ctx->regs.ip, bp = ctx->regs.bp, sp = ctx->regs.sp;
+	__u64 r9 = ctx->regs.r9, r12 = ctx->regs.r12;
 	if (ip >= 0xffff800000000000ull) {
 		struct task_struct *task = bpf_get_current_task_btf();
 		struct pt_regs *tr = (struct pt_regs *)bpf_task_pt_regs(task);
 		if (!tr)
 			return 1;
 		if (bpf_probe_read_kernel(&ip, sizeof(ip), &tr->ip) != 0 ||
-		    bpf_probe_read_kernel(&bp, sizeof(bp), &tr->bp) != 0)
+		    bpf_probe_read_kernel(&bp, sizeof(bp), &tr->bp) != 0 ||
+		    bpf_probe_read_kernel(&sp, sizeof(sp), &tr->sp) != 0 ||
+		    bpf_probe_read_kernel(&r9, sizeof(r9), &tr->r9) != 0 ||
+		    bpf_probe_read_kernel(&r12, sizeof(r12), &tr->r12) != 0)
 			return 1;
 	}
 	__u32 zero = 0;
@@ -196,7 +246,7 @@ int on_v8_sample(struct bpf_perf_event_data *ctx)
 	ev->n = 0;
 	ev->truncated = 0;
 	ev->err = V8_ERR_NONE;
-	struct v8_walk w = {.cfg = cfg, .s = s, .fp = bp, .pc = ip};
+	struct v8_walk w = {.cfg = cfg, .s = s, .fp = bp, .pc = ip, .sp = sp, .r9 = r9, .r12 = r12};
 	bpf_loop(V8_MAX_FP_FRAMES, v8_step, &w, 0);
 	if (ev->n == 0) {
 		v8_count(V8_STAT_NO_JS);

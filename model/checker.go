@@ -311,9 +311,8 @@ func (c *Checker) FirstDivergence() *Divergence { return c.res.First }
 // an *InputError for malformed input (including an empty trace) or a read
 // error; a divergence is reported in the Result, not as an error.
 func CheckTrace(d *Decoder, rel Relation) (Result, error) {
-	src := newSource(d)
-	defer src.close()
-	return checkSource(d, src, rel)
+	res, _, err := checkLines(d, rel)
+	return res, err
 }
 
 // checkSource is CheckTrace over a given record source. Lines that do not

@@ -68,7 +68,7 @@ func (d *Decoder) ReadInto(rec *Record) error {
 // returns the last unterminated line (if any) with io.EOF.
 func (d *Decoder) readLine() ([]byte, error) {
 	line, err := d.r.ReadSlice('\n')
-	if errors.Is(err, bufio.ErrBufferFull) {
+	if err != nil && errors.Is(err, bufio.ErrBufferFull) {
 		d.long = append(d.long[:0], line...)
 		for errors.Is(err, bufio.ErrBufferFull) {
 			if len(d.long) > MaxLineBytes {

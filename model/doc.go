@@ -13,10 +13,12 @@
 //	nat.go       Nat, Lean's unbounded natural (uint64 fast path, math/big beyond)
 //	relation.go  Relation: Exact or Bisim (--relation)
 //	record.go    Record and the general decoder of one line
-//	canonical.go the fast path for step lines in the canonical layout
+//	canonical.go the decoder's fast path for step lines in the canonical layout
 //	json.go      the JSON scanner under both
 //	decoder.go   Decoder: a trace, one record at a time
-//	pipeline.go  parallel decoding for CheckTrace and CheckPair, in file order
+//	stepscan.go  the check's one-pass scanner of step lines, any key order and spacing
+//	checkfast.go CheckTrace's loop: steps judged in place as written, the rest decoded
+//	pipeline.go  parallel decoding for CheckPair, in file order
 //	order.go     record order: one init first, seq increasing, gaps
 //	checker.go   Checker (live, record by record) and CheckTrace
 //	pair.go      CheckPair

@@ -60,6 +60,8 @@ func FuzzDecodeRecord(f *testing.F) {
 // checkers agree on every input.
 func FuzzCheckTrace(f *testing.F) {
 	f.Add(genTrace(5, 1))
+	f.Add(respell(genTrace(5, 2), spelling{dumps: true}))
+	f.Add(respell(genTrace(5, 3), spelling{dumps: true, reversed: true}))
 	f.Add([]byte("{\"kind\":\"step\",\"seq\":3,\"action\":{\"type\":\"comment\",\"author\":\"a\",\"content\":\"\"},\"state\":{\"agent_id\":\"a\",\"shard_id\":0,\"data\":[1]}}\n" +
 		"{\"kind\":\"step\",\"seq\":7,\"action\":{\"type\":\"post\",\"author\":\"a\",\"content\":\"\\ud83d\\ude00\"},\"state\":{\"agent_id\":\"a\",\"shard_id\":0,\"data\":[1,1]}}\n"))
 	f.Add(traceOf(Record{Kind: KindInit, State: stateOf("a", 0)}, postStep(3, 1, "x", stateOf("a", 2, 1)),
@@ -67,6 +69,62 @@ func FuzzCheckTrace(f *testing.F) {
 		Record{Kind: KindLost, Lost: 1}, withPre(6, 2, stateOf("b", 1), "", stateOf("b", 1, 0)), "garbage"))
 	f.Fuzz(func(t *testing.T, trace []byte) {
 		checkBoth(t, trace)
+	})
+}
+
+// FuzzStepScan: what the check's fast path scanner takes, the decoder takes
+// alike: the same step, every field the check reads equal, the content's
+// length in scalar values included.
+func FuzzStepScan(f *testing.F) {
+	f.Add([]byte(stepLine))
+	for _, sp := range spellings {
+		for _, line := range bytes.Split(respell(genTrace(8, 3), sp), []byte("\n")) {
+			f.Add(line)
+		}
+	}
+	f.Add([]byte(`{"kind":"step","seq":1,"action":{"type":"post","author":"a","content":"\ud83d\ude00\ud800\udc00\udc00\ud800x\u00e9\n\""},"state":{"agent_id":"\u00e9","shard_id":0,"data":[9]}}`))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		var s stepScan
+		if !s.scan(line) {
+			return
+		}
+		var p parser
+		var r Record
+		if err := decodeGeneral(&p, line, &r); err != nil {
+			t.Fatalf("scanner took what the decoder rejects (%v): %q", err, line)
+		}
+		a := &r.Action
+		nums := func(sp natsSpan) []uint64 {
+			v, end := scanNats(line, sp.start, nil)
+			if end != sp.end || len(v) != sp.n || (sp.n > 0 && v[0] != sp.first) {
+				t.Fatalf("list %q read as %+v", line[sp.start:sp.end], sp)
+			}
+			return v
+		}
+		same := r.Kind == KindStep && r.Seq == s.seq && !r.HasPre && a.Type == s.typ && !a.ContentCapped && !a.ItemsCapped &&
+			!r.State.DataCapped && r.State.ShardID.Equal(NatOf(s.shard)) && smallsEqual(nums(s.data), r.State.Data)
+		var q parser
+		str := func(sp strSpan) string {
+			q.b, q.i = line, sp.start-1
+			b, err := q.strq()
+			if err != nil {
+				t.Fatalf("scanned string does not decode: %v", err)
+			}
+			return string(b)
+		}
+		same = same && str(s.agent) == r.State.AgentID
+		switch a.Type {
+		case Register:
+			same = same && str(s.name) == a.Name
+		case Post, Comment:
+			same = same && str(s.author) == a.Author && str(s.content) == a.Content &&
+				s.content.runes() == uint64(utf8.RuneCountInString(a.Content))
+		case Distribute:
+			same = same && smallsEqual(nums(s.items), a.Items)
+		}
+		if !same {
+			t.Fatalf("scanner and decoder read %q differently: %+v / %s", line, s, AppendRecord(nil, r))
+		}
 	})
 }
 

@@ -7,8 +7,9 @@ import (
 	"testing"
 )
 
-// checkBoth checks trace with the plain source and with the pipeline and
-// fails unless both give the same result and the same error.
+// checkBoth checks trace with the plain source, with the pipeline and with
+// the fast path (checkLines) and fails unless all give the same result and
+// the same error.
 func checkBoth(t *testing.T, trace []byte) (Result, error) {
 	t.Helper()
 	return checkBothRel(t, trace, Exact)
@@ -30,6 +31,13 @@ func checkBothRel(t *testing.T, trace []byte, rel Relation) (Result, error) {
 	}
 	if (e1 == nil) != (e2 == nil) || (e1 != nil && e1.Error() != e2.Error()) {
 		t.Fatalf("plain and pipelined errors differ: %v / %v", e1, e2)
+	}
+	r3, _, e3 := checkLines(NewDecoder(bytes.NewReader(trace), "t"), rel)
+	if j3, _ := r3.JSON(); !bytes.Equal(j1, j3) {
+		t.Fatalf("the decoder alone and the fast path differ:\n%s\n%s", j1, j3)
+	}
+	if (e1 == nil) != (e3 == nil) || (e1 != nil && e1.Error() != e3.Error()) {
+		t.Fatalf("the decoder alone and the fast path give different errors: %v / %v", e1, e3)
 	}
 	return r1, e1
 }

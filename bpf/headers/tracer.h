@@ -26,6 +26,7 @@ enum py_layout {
 	PY_LAYOUT_311 = 2, /* tstate->cframe->current_frame, is_entry, prev_instr */
 	PY_LAYOUT_312 = 3, /* tstate->cframe->current_frame, owner, prev_instr */
 	PY_LAYOUT_313 = 4, /* tstate->current_frame, owner, instr_ptr */
+	PY_LAYOUT_38 = 5,  /* as PY_LAYOUT_310, f_lasti in bytes (3.8, 3.9) */
 };
 
 /* Bits of py_frame.offset: the low 28 bits are the instruction's byte
@@ -81,6 +82,10 @@ struct py_config {
 	__u32 unicode_state;	    /* PyASCIIObject.state */
 	__u32 unicode_length;	    /* PyASCIIObject.length */
 	__u32 unicode_ascii_size;   /* sizeof(PyASCIIObject): compact ASCII data follows */
+	__u32 code_linetable;	    /* PyCodeObject.co_linetable (a bytes object) */
+	__u32 bytes_size;	    /* PyVarObject.ob_size of a bytes object */
+	__u32 bytes_data;	    /* PyBytesObject.ob_sval */
+	__u32 pad;
 };
 
 /* A py_events record that is not a py_event starts with PY_CODE_RECORD
@@ -89,12 +94,16 @@ enum py_code_limits {
 	PY_CODE_RECORD = 0xffffffff,
 	PY_CODE_NAME_MAX = 128, /* bytes of a name kept (a power of two) */
 	PY_CODE_FILE_MAX = 256, /* bytes of a file name kept (a power of two) */
+	PY_CODE_LINES_MAX = 16384, /* bytes of a line table kept (a power of two) */
 };
 
 /* A py_events record written before the first stack that holds a code
- * object not seen before (py_seen): its name and file name, read while it
- * is certainly alive, for when it is freed before userspace reads it. A
- * length of 0 means not read (not an ASCII string). */
+ * object not seen before (py_seen): its name, file name and the start of
+ * its line table, read while it is certainly alive, for when it is freed
+ * before userspace reads it. A name or file length of 0 means not read
+ * (not an ASCII string); lines_len is what was copied of the table (at
+ * most PY_CODE_LINES_MAX - 1 bytes, its start when it is longer), and the
+ * record ends there. */
 struct py_code_event {
 	__u32 kind; /* PY_CODE_RECORD */
 	__u32 pid;
@@ -102,8 +111,11 @@ struct py_code_event {
 	__s32 firstlineno;
 	__u16 name_len;
 	__u16 file_len;
+	__u16 lines_len;
+	__u16 pad;
 	char name[PY_CODE_NAME_MAX];
 	char file[PY_CODE_FILE_MAX];
+	__u8 lines[PY_CODE_LINES_MAX];
 };
 
 /* The py_files map key: an interpreter file (libpython, or a python

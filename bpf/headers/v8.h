@@ -49,7 +49,8 @@ struct v8_frame {
 	__u64 pc;       // the instruction running in the frame (a return address unless V8_FRAME_LEAF)
 	__u64 sfi;      // the JSFunction's SharedFunctionInfo (tagged pointer)
 	__u64 sfi_name; // its name_or_scope_info word at the time of the sample
-	__u64 bytecode; // interpreted frames: the BytecodeArray (tagged pointer)
+	__u64 bytecode; // interpreted frames: the BytecodeArray (tagged pointer); other leaf
+	                // frames: a return address found at the stack pointer, or 0
 	__u32 offset;   // interpreted frames: the bytecode offset
 	__u32 flags;    // V8_FRAME_*
 };

@@ -1,6 +1,7 @@
 package cpython
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/tracer-dev/tracer/bpf"
 	"github.com/tracer-dev/tracer/symbolize"
 )
 
@@ -35,13 +37,14 @@ type Codes struct {
 	cwd   string // the process's working directory, for relative file names
 	// early names code objects the kernel read when it first saw them
 	// (py_code_event), for those freed before this reader got to them.
-	early func(code uint64, first int32) (name, file string, ok bool)
+	early func(code uint64, first int32, minor int) *earlyCopy
 }
 
 type pyCode struct {
 	first int32
 	name  string
 	file  string
+	table []byte // co_linetable
 	lines []pyLineRange
 }
 
@@ -76,14 +79,18 @@ func (c *Codes) Counts() (read, failed uint64) {
 func (c *Codes) Frame(code uint64, offset uint32, firstLine int32) symbolize.Frame {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	var ec *earlyCopy
+	if c.early != nil {
+		ec = c.early(code, firstLine, c.layout.Minor)
+	}
 	pc, ok := c.cache[code]
 	if !ok || pc.first != firstLine {
 		var err error
 		pc, err = c.readCode(code)
 		c.reads++
 		if err != nil {
-			if f, ok := c.earlyFrame(code, firstLine); ok {
-				return f
+			if ec != nil {
+				return c.earlyFrame(code, offset, firstLine, ec)
 			}
 			c.fails++
 			return symbolize.Frame{Function: fmt.Sprintf("[python code 0x%x]", code), Module: "[python]", Addr: code, Kind: symbolize.Python}
@@ -92,13 +99,21 @@ func (c *Codes) Frame(code uint64, offset uint32, firstLine int32) symbolize.Fra
 	}
 	f := symbolize.Frame{Function: pc.name, File: pc.file, Line: int(pc.first), Module: "[python]", Addr: code, Kind: symbolize.Python}
 	if pc.first != firstLine {
-		if f, ok := c.earlyFrame(code, firstLine); ok {
-			return f
+		if ec != nil {
+			return c.earlyFrame(code, offset, firstLine, ec)
 		}
 		// The object changed between the sample and this read.
 		f.Function = "[freed python code]"
 		f.File, f.Line = "", 0
 		return f
+	}
+	// The object read may be another one with the same first line, put at
+	// the address of the sampled one after it was freed (module bodies all
+	// start at line 1, and one import follows another), or the freed one
+	// whose parts were already reused: the kernel's copy, taken while the
+	// sampled frame ran it, names the sampled one.
+	if ec != nil && !ec.matches(c.absolute(ec.file), pc) {
+		return c.earlyFrame(code, offset, firstLine, ec)
 	}
 	if line, ok := lineAt(pc.lines, offset); ok {
 		f.Line = line
@@ -106,18 +121,38 @@ func (c *Codes) Frame(code uint64, offset uint32, firstLine int32) symbolize.Fra
 	return f
 }
 
+// earlyCopy is what the kernel copied of a code object when it first saw
+// it: its names (cut at the copy's sizes) and the start of its line table.
+type earlyCopy struct {
+	name, file string
+	table      []byte
+	lines      []pyLineRange // table decoded
+}
+
+// matches says whether the code object pc read from the process (its file
+// name made absolute) is the one the kernel copied: same names, and a line
+// table that starts with the copy.
+func (ec *earlyCopy) matches(file string, pc *pyCode) bool {
+	same := func(copied, full string, max int) bool {
+		if len(copied) >= max-1 {
+			return strings.HasPrefix(full, copied)
+		}
+		return copied == full
+	}
+	return same(ec.name, pc.name, int(bpf.PyperfPyCodeLimitsPY_CODE_NAME_MAX)) &&
+		same(file, pc.file, int(bpf.PyperfPyCodeLimitsPY_CODE_FILE_MAX)) &&
+		bytes.HasPrefix(pc.table, ec.table)
+}
+
 // earlyFrame names a code object freed before it was read from the
-// kernel's copy of its names: its line is its first line (the line table
-// is not copied).
-func (c *Codes) earlyFrame(code uint64, first int32) (symbolize.Frame, bool) {
-	if c.early == nil {
-		return symbolize.Frame{}, false
+// kernel's copy: the line of an instruction past the copied part of the
+// line table is the function's first line.
+func (c *Codes) earlyFrame(code uint64, offset uint32, first int32, ec *earlyCopy) symbolize.Frame {
+	f := symbolize.Frame{Function: ec.name, File: c.absolute(ec.file), Line: int(first), Module: "[python]", Addr: code, Kind: symbolize.Python}
+	if line, ok := lineAt(ec.lines, offset); ok {
+		f.Line = line
 	}
-	name, file, ok := c.early(code, first)
-	if !ok {
-		return symbolize.Frame{}, false
-	}
-	return symbolize.Frame{Function: name, File: c.absolute(file), Line: int(first), Module: "[python]", Addr: code, Kind: symbolize.Python}, true
+	return f
 }
 
 // forget drops what was read at address code: another code object is there.
@@ -148,12 +183,20 @@ func (c *Codes) readCode(code uint64) (*pyCode, error) {
 	if err != nil {
 		return nil, fmt.Errorf("code line table: %w", err)
 	}
-	if l.Minor <= 10 {
-		pc.lines = decodeLinetable310(table, int(pc.first))
-	} else {
-		pc.lines = decodeLocationTable(table, int(pc.first))
-	}
+	pc.table = table
+	pc.lines = decodeLines(table, int(pc.first), l.Minor)
 	return pc, nil
+}
+
+// decodeLines decodes a co_linetable of interpreter minor version minor.
+func decodeLines(table []byte, first, minor int) []pyLineRange {
+	if minor <= 9 {
+		return decodeLnotab(table, first)
+	}
+	if minor <= 10 {
+		return decodeLinetable310(table, first)
+	}
+	return decodeLocationTable(table, first)
 }
 
 // absolute makes a file name relative to the process's working directory

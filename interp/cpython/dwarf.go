@@ -207,7 +207,7 @@ func (t *dwarfTypes) pythonOffsets(minor int) (Layout, error) {
 	}
 	get(&o.RuntimeInterpHead, "_PyRuntimeState", "interpreters.head")
 	get(&o.InterpNext, "PyInterpreterState", "next")
-	if minor == 10 {
+	if minor <= 10 {
 		get(&o.InterpThreadsHead, "PyInterpreterState", "tstate_head")
 	} else {
 		get(&o.InterpThreadsHead, "PyInterpreterState", "threads.head")
@@ -215,7 +215,7 @@ func (t *dwarfTypes) pythonOffsets(minor int) (Layout, error) {
 	get(&o.TstateNext, "PyThreadState", "next")
 	get(&o.TstateThreadID, "PyThreadState", "thread_id")
 	switch o.Chain {
-	case PyLayout310:
+	case PyLayout310, PyLayout38:
 		get(&o.TstateFrame, "PyThreadState", "frame")
 		get(&o.FrameCode, "PyFrameObject", "f_code")
 		get(&o.FramePrevious, "PyFrameObject", "f_back")
@@ -244,7 +244,7 @@ func (t *dwarfTypes) pythonOffsets(minor int) (Layout, error) {
 		get(&o.CodeQualname, "PyCodeObject", "co_qualname")
 		get(&o.CodeAdaptive, "PyCodeObject", "co_code_adaptive")
 	}
-	get(&o.CodeLinetable, "PyCodeObject", "co_linetable")
+	get(&o.CodeLinetable, "PyCodeObject", lineTableField(minor))
 	get(&o.CodeFirstlineno, "PyCodeObject", "co_firstlineno")
 	get(&o.UnicodeState, "PyASCIIObject", "state")
 	get(&o.UnicodeLength, "PyASCIIObject", "length")
@@ -266,9 +266,19 @@ func (t *dwarfTypes) pythonOffsets(minor int) (Layout, error) {
 	return o, nil
 }
 
+// lineTableField is the code object's field that holds its line table.
+func lineTableField(minor int) string {
+	if minor <= 9 {
+		return "co_lnotab"
+	}
+	return "co_linetable"
+}
+
 // layoutFor maps a 3.x minor version to its frame layout, 0 if unsupported.
 func layoutFor(minor int) int {
 	switch minor {
+	case 8, 9:
+		return PyLayout38
 	case 10:
 		return PyLayout310
 	case 11:

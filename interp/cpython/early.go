@@ -45,8 +45,12 @@ func (p *Frames) learnLocked(pf *File) uint32 {
 	// The kernel's dev_t (super_block.s_dev) packs major and minor as
 	// major<<20 | minor; stat's is the userspace encoding.
 	kdev := uint64(unix.Major(st.Dev))<<20 | uint64(unix.Minor(st.Dev))
-	if _, err := p.reader.AddFile(pf, id, kdev, st.Ino); err != nil {
+	ok, err := p.reader.AddFile(pf, id, kdev, st.Ino)
+	if err != nil {
 		p.note("%v", err)
+	}
+	if ok {
+		p.inKernel[id] = true
 	}
 	return id
 }
@@ -268,10 +272,14 @@ type earlyKey struct {
 	first int32
 }
 
-// maxEarly bounds the names kept from the kernel's reports; past it they
-// start again (the kernel reports a code object again once its own cache
-// has forgotten it).
-const maxEarly = 1 << 18
+// maxEarly and maxEarlyBytes bound the copies kept from the kernel's
+// reports (a copy holds up to 16 KiB of line table); past either they start
+// again (the kernel reports a code object again once its own cache has
+// forgotten it).
+const (
+	maxEarly      = 1 << 18
+	maxEarlyBytes = 64 << 20
+)
 
 // rememberEarly keeps the names the kernel read for a code object. The
 // kernel reports a code object the first time it sees it, including one
@@ -289,22 +297,34 @@ func (p *Frames) rememberEarly(ec *EarlyCode) {
 	}
 	p.earlyMu.Lock()
 	defer p.earlyMu.Unlock()
-	if p.early == nil || len(p.early) >= maxEarly {
-		p.early = map[earlyKey]*EarlyCode{}
+	size := len(ec.Name) + len(ec.File) + len(ec.Linetable)
+	if p.early == nil || len(p.early) >= maxEarly || p.earlyBytes+size > maxEarlyBytes {
+		p.early, p.earlyBytes = map[earlyKey]*EarlyCode{}, 0
 	}
 	p.early[earlyKey{ec.PID, ec.Code, ec.FirstLine}] = ec
+	p.earlyBytes += size
 }
 
-// earlyNames returns the lookup a process's Codes falls back on.
-func (p *Frames) earlyNames(pid int) func(uint64, int32) (string, string, bool) {
-	return func(code uint64, first int32) (string, string, bool) {
+// earlyNames returns the lookup a process's Codes falls back on: what the
+// kernel copied of a code object, its line table decoded for interpreter
+// minor version minor; nil if it copied nothing.
+func (p *Frames) earlyNames(pid int) func(code uint64, first int32, minor int) *earlyCopy {
+	return func(code uint64, first int32, minor int) *earlyCopy {
 		p.earlyMu.Lock()
 		defer p.earlyMu.Unlock()
 		ec := p.early[earlyKey{pid, code, first}]
 		if ec == nil {
-			return "", "", false
+			return nil
 		}
-		return ec.Name, ec.File, true
+		if ec.copy == nil {
+			lines := decodeLines(ec.Linetable, int(first), minor)
+			if len(ec.Linetable) >= int(bpf.PyperfPyCodeLimitsPY_CODE_LINES_MAX)-1 && len(lines) > 0 {
+				// A cut table: its last entry may be cut too.
+				lines = lines[:len(lines)-1]
+			}
+			ec.copy = &earlyCopy{name: ec.Name, file: ec.File, table: ec.Linetable, lines: lines}
+		}
+		return ec.copy
 	}
 }
 

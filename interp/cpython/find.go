@@ -27,7 +27,7 @@ type UnsupportedError struct {
 }
 
 func (e *UnsupportedError) Error() string {
-	return fmt.Sprintf("python %s (%s): %s; its samples show native frames only (Python frames are read for CPython 3.10 to 3.13)",
+	return fmt.Sprintf("python %s (%s): %s; its samples show native frames only (Python frames are read for CPython 3.8 to 3.13)",
 		e.Version, e.Path, e.Reason)
 }
 

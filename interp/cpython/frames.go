@@ -32,15 +32,17 @@ type Frames struct {
 	stacks   loader.ByThread[pyResolved] // named stacks, per thread
 	files    map[uint32]*File            // interpreter files by their number (Stack.File)
 	fileIDs  map[fileKey]uint32
+	inKernel map[uint32]bool // files the program recognises by itself (AddFile)
 	nextFile uint32
 
-	earlyMu  sync.Mutex
-	early    map[earlyKey]*EarlyCode // names the kernel read when it first saw a code object
-	stats    Stats
-	resolved int     // Python stacks named
-	unnamed  int     // of them, stacks with a code object that could not be read
-	addErrs  int     // processes the BPF program could not be told about
-	gone     []ended // processes and threads that exited, forgotten later (host.go)
+	earlyMu    sync.Mutex
+	early      map[earlyKey]*EarlyCode // names the kernel read when it first saw a code object
+	earlyBytes int                     // their names' and line tables' sizes
+	stats      Stats
+	resolved   int     // Python stacks named
+	unnamed    int     // of them, stacks with a code object that could not be read
+	addErrs    int     // processes the BPF program could not be told about
+	gone       []ended // processes and threads that exited, forgotten later (host.go)
 }
 
 // maxAddNotes bounds the notes about processes the BPF program could not be
@@ -128,11 +130,12 @@ type pyResolved struct {
 // plugin is not given to a session that runs.
 func NewFrames(log io.Writer) *Frames {
 	p := &Frames{
-		notes:   loader.NewNotes(log),
-		loaded:  make(chan struct{}),
-		procs:   map[int]*pyProc{},
-		files:   map[uint32]*File{},
-		fileIDs: map[fileKey]uint32{},
+		notes:    loader.NewNotes(log),
+		loaded:   make(chan struct{}),
+		procs:    map[int]*pyProc{},
+		files:    map[uint32]*File{},
+		fileIDs:  map[fileKey]uint32{},
+		inKernel: map[uint32]bool{},
 	}
 	go func() {
 		defer close(p.loaded)
@@ -187,6 +190,9 @@ func (p *Frames) Attach(events []*perf.Event, running int) error {
 			p.note("Python frames are off: %v", p.openErr)
 		}
 		return nil
+	}
+	if p.reader.execErr != nil {
+		p.note("python processes are recognised from their mapping records only, after their first samples: %v", p.reader.execErr)
 	}
 	p.consumed = make(chan struct{})
 	p.reader.Start()
@@ -255,7 +261,13 @@ func (p *Frames) Observe(rec loader.Record) {
 		}
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		if parent, ok := p.procs[r.PPID]; ok {
+		if parent, ok := p.procs[r.PPID]; ok && !p.inKernel[parent.file] {
+			// A child of a process whose interpreter the program
+			// recognises by itself is recognised at its first sample in
+			// it. Described from here, a child that has exec'd another
+			// python by the time its fork record is read would get its
+			// parent's addresses, and no stack until its mapping records
+			// are read.
 			if _, ok := p.procs[r.PID]; !ok {
 				child := *parent.proc
 				child.PID = r.PID

@@ -1,5 +1,7 @@
 package cpython
 
+import "math"
+
 // pyLineRange says that the instructions at byte offsets [start, end) of a
 // code object belong to source line line (-1: no line).
 type pyLineRange struct {
@@ -26,6 +28,24 @@ func decodeLinetable310(t []byte, firstLine int) []pyLineRange {
 		}
 	}
 	return out
+}
+
+// decodeLnotab decodes a CPython 3.8 or 3.9 co_lnotab: pairs of an
+// unsigned byte-offset delta and a signed line delta, the line changing at
+// the offset reached (Objects/lnotab_notes.txt of 3.9). The last line runs
+// to the end of the code, whose length the table does not hold.
+func decodeLnotab(t []byte, firstLine int) []pyLineRange {
+	var out []pyLineRange
+	line, start, addr := firstLine, 0, 0
+	for i := 0; i+1 < len(t); i += 2 {
+		addr += int(t[i])
+		if addr > start {
+			out = append(out, pyLineRange{start, addr, line})
+			start = addr
+		}
+		line += int(int8(t[i+1]))
+	}
+	return append(out, pyLineRange{start, math.MaxInt32, line})
 }
 
 // decodeLocationTable decodes the location table of CPython 3.11 and later

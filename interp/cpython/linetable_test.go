@@ -9,12 +9,17 @@ import (
 )
 
 // pythons are the interpreters the Python frame reader supports.
-var pythons = []struct{ name, path string }{
-	{"3.10", "/root/.pyenv/versions/3.10.13/bin/python3.10"},
-	{"3.11", "/root/.pyenv/versions/3.11.7/bin/python3.11"},
-	{"3.12", "/root/.pyenv/versions/3.12.1/bin/python3.12"},
-	{"3.13", "/root/.pyenv/versions/3.13.0/bin/python3.13"},
-	{"debian-3.11", "/usr/bin/python3.11"},
+var pythons = []struct {
+	name, path string
+	minor      int
+}{
+	{"3.8", "/root/.pyenv/versions/3.8.18/bin/python3.8", 8},
+	{"3.9", "/root/.pyenv/versions/3.9.18/bin/python3.9", 9},
+	{"3.10", "/root/.pyenv/versions/3.10.13/bin/python3.10", 10},
+	{"3.11", "/root/.pyenv/versions/3.11.7/bin/python3.11", 11},
+	{"3.12", "/root/.pyenv/versions/3.12.1/bin/python3.12", 12},
+	{"3.13", "/root/.pyenv/versions/3.13.0/bin/python3.13", 13},
+	{"debian-3.11", "/usr/bin/python3.11", 11},
 }
 
 func needPython(t *testing.T, path string) {
@@ -50,12 +55,7 @@ func TestLineTablesAgreeWithCoLines(t *testing.T) {
 			checked := 0
 			for _, co := range codes {
 				table, _ := hex.DecodeString(co.Table)
-				var r []pyLineRange
-				if py.name == "3.10" {
-					r = decodeLinetable310(table, co.First)
-				} else {
-					r = decodeLocationTable(table, co.First)
-				}
+				r := decodeLines(table, co.First, py.minor)
 				for _, l := range co.Lines {
 					for off := *l[0]; off < *l[1]; off += 2 {
 						got, ok := lineAt(r, uint32(off))

@@ -13,6 +13,7 @@ const (
 	PyLayout311 = int(bpf.PyperfPyLayoutPY_LAYOUT_311) // tstate->cframe->current_frame, is_entry, prev_instr
 	PyLayout312 = int(bpf.PyperfPyLayoutPY_LAYOUT_312) // tstate->cframe->current_frame, owner, prev_instr
 	PyLayout313 = int(bpf.PyperfPyLayoutPY_LAYOUT_313) // tstate->current_frame, owner, instr_ptr
+	PyLayout38  = int(bpf.PyperfPyLayoutPY_LAYOUT_38)  // as PyLayout310, f_lasti in bytes (3.8, 3.9)
 )
 
 // Layout says where one CPython version keeps what the frame walk (in BPF,
@@ -26,21 +27,21 @@ type Layout struct {
 
 	RuntimeInterpHead  uint32 // _PyRuntime.interpreters.head
 	InterpNext         uint32 // PyInterpreterState.next
-	InterpThreadsHead  uint32 // PyInterpreterState.threads.head (tstate_head in 3.10)
+	InterpThreadsHead  uint32 // PyInterpreterState.threads.head (tstate_head to 3.10)
 	TstateNext         uint32 // PyThreadState.next
 	TstateThreadID     uint32 // PyThreadState.thread_id (the pthread_t)
-	TstateFrame        uint32 // .frame (3.10), .cframe (3.11, 3.12), .current_frame (3.13)
+	TstateFrame        uint32 // .frame (to 3.10), .cframe (3.11, 3.12), .current_frame (3.13)
 	CFrameCurrentFrame uint32 // _PyCFrame.current_frame (3.11, 3.12)
 
 	FrameCode     uint32 // f_code (f_executable in 3.13)
-	FramePrevious uint32 // f_back (3.10) / previous
-	FrameInstr    uint32 // f_lasti (3.10) / prev_instr (3.11, 3.12) / instr_ptr (3.13)
-	FrameOwner    uint32 // is_entry (3.11) / owner (3.12, 3.13); unused in 3.10
+	FramePrevious uint32 // f_back (to 3.10) / previous
+	FrameInstr    uint32 // f_lasti (to 3.10) / prev_instr (3.11, 3.12) / instr_ptr (3.13)
+	FrameOwner    uint32 // is_entry (3.11) / owner (3.12, 3.13); unused to 3.10
 
 	CodeFilename    uint32 // PyCodeObject.co_filename
 	CodeName        uint32 // PyCodeObject.co_name
-	CodeQualname    uint32 // PyCodeObject.co_qualname (3.11+; 0 in 3.10)
-	CodeLinetable   uint32 // PyCodeObject.co_linetable
+	CodeQualname    uint32 // PyCodeObject.co_qualname (3.11+; 0 before)
+	CodeLinetable   uint32 // PyCodeObject.co_linetable (co_lnotab in 3.8, 3.9)
 	CodeFirstlineno uint32 // PyCodeObject.co_firstlineno
 	CodeAdaptive    uint32 // PyCodeObject.co_code_adaptive (3.11+)
 
@@ -78,6 +79,9 @@ func (o Layout) bpfConfig(runtime uint64, file uint32) bpf.PyperfPyConfig {
 		CodeAdaptive:       o.CodeAdaptive,
 		CodeFirstlineno:    o.CodeFirstlineno,
 		FrameWindow:        o.frameWindow(),
+		CodeLinetable:      o.CodeLinetable,
+		BytesSize:          o.BytesSize,
+		BytesData:          o.BytesData,
 	}
 }
 
@@ -92,7 +96,7 @@ func (o Layout) frameWindow() uint32 {
 			end = f.off + f.size
 		}
 	}
-	if o.Chain == PyLayout310 {
+	if o.Chain == PyLayout310 || o.Chain == PyLayout38 {
 		end = max(o.FrameCode, o.FramePrevious) + 8
 		end = max(end, o.FrameInstr+4)
 	}
@@ -101,7 +105,7 @@ func (o Layout) frameWindow() uint32 {
 
 // validate checks that the offsets fit what the BPF walk can read.
 func (o Layout) validate() error {
-	if o.Chain < PyLayout310 || o.Chain > PyLayout313 {
+	if o.Chain < PyLayout310 || o.Chain > PyLayout38 {
 		return fmt.Errorf("unknown frame layout %d", o.Chain)
 	}
 	if w := o.frameWindow(); w > 128 {
@@ -120,6 +124,24 @@ func (o Layout) validate() error {
 // _PyCFrame, PyFrameObject, PyCodeObject and PyASCIIObject. The tests check
 // that the DWARF of each pyenv build still agrees with it.
 var builtinLayouts = map[int]Layout{
+	8: {
+		Major: 3, Minor: 8, Chain: PyLayout38,
+		RuntimeInterpHead: 32, InterpNext: 0, InterpThreadsHead: 8,
+		TstateNext: 8, TstateThreadID: 176, TstateFrame: 24,
+		FrameCode: 32, FramePrevious: 24, FrameInstr: 104,
+		CodeFilename: 104, CodeName: 112, CodeLinetable: 120, CodeFirstlineno: 40,
+		UnicodeState: 32, UnicodeLength: 16, UnicodeASCIISize: 48, UnicodeCompactSize: 72,
+		BytesSize: 16, BytesData: 32,
+	},
+	9: {
+		Major: 3, Minor: 9, Chain: PyLayout38,
+		RuntimeInterpHead: 32, InterpNext: 0, InterpThreadsHead: 8,
+		TstateNext: 8, TstateThreadID: 176, TstateFrame: 24,
+		FrameCode: 32, FramePrevious: 24, FrameInstr: 104,
+		CodeFilename: 104, CodeName: 112, CodeLinetable: 120, CodeFirstlineno: 40,
+		UnicodeState: 32, UnicodeLength: 16, UnicodeASCIISize: 48, UnicodeCompactSize: 72,
+		BytesSize: 16, BytesData: 32,
+	},
 	10: {
 		Major: 3, Minor: 10, Chain: PyLayout310,
 		RuntimeInterpHead: 32, InterpNext: 0, InterpThreadsHead: 8,

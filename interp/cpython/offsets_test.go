@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/tracer-dev/tracer/loader"
@@ -13,7 +14,8 @@ import (
 // with an instruction when it is missing.
 func pyenvLib(t testing.TB, version string) string {
 	t.Helper()
-	minor := version[:len("3.1x")]
+	parts := strings.SplitN(version, ".", 3)
+	minor := parts[0] + "." + parts[1]
 	p := fmt.Sprintf("/root/.pyenv/versions/%s/lib/libpython%s.so.1.0", version, minor)
 	if _, err := os.Stat(p); err != nil {
 		t.Fatalf("%s is missing: install it with `pyenv install %s` (shared build: PYTHON_CONFIGURE_OPTS=--enable-shared)", p, version)
@@ -25,7 +27,7 @@ var pyenvVersions = []struct {
 	version string
 	minor   int
 }{
-	{"3.10.13", 10}, {"3.11.7", 11}, {"3.12.1", 12}, {"3.13.0", 13},
+	{"3.8.18", 8}, {"3.9.18", 9}, {"3.10.13", 10}, {"3.11.7", 11}, {"3.12.1", 12}, {"3.13.0", 13},
 }
 
 func TestDWARFOffsetsMatchBuiltinTable(t *testing.T) {
@@ -56,6 +58,8 @@ func TestInspectPython(t *testing.T) {
 		name, path, version, source string
 		minor                       int
 	}{
+		{"3.8", "/root/.pyenv/versions/3.8.18/lib/libpython3.8.so.1.0", "3.8", "dwarf+PyCode_Type members", 8},
+		{"3.9", "/root/.pyenv/versions/3.9.18/lib/libpython3.9.so.1.0", "3.9", "dwarf+PyCode_Type members", 9},
 		{"3.10", "/root/.pyenv/versions/3.10.13/lib/libpython3.10.so.1.0", "3.10", "dwarf+PyCode_Type members", 10},
 		{"3.11", "/root/.pyenv/versions/3.11.7/lib/libpython3.11.so.1.0", "3.11.7", "dwarf+PyCode_Type members", 11},
 		{"3.12", "/root/.pyenv/versions/3.12.1/lib/libpython3.12.so.1.0", "3.12.1", "dwarf+PyCode_Type members", 12},
@@ -83,13 +87,13 @@ func TestInspectPython(t *testing.T) {
 }
 
 func TestInspectPythonUnsupported(t *testing.T) {
-	p := "/root/.pyenv/versions/3.9.18/lib/libpython3.9.so.1.0"
+	p := "/root/.pyenv/versions/3.7.16/lib/libpython3.7m.so.1.0"
 	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("%s is missing: install it with `pyenv install 3.9.18`", p)
+		t.Fatalf("%s is missing: install it with `pyenv install 3.7.16`", p)
 	}
 	_, err := Inspect(p)
 	var ue *UnsupportedError
-	if !errors.As(err, &ue) || ue.Version != "3.9" {
-		t.Fatalf("got %v, want an UnsupportedError for 3.9", err)
+	if !errors.As(err, &ue) || ue.Version != "3.7" {
+		t.Fatalf("got %v, want an UnsupportedError for 3.7", err)
 	}
 }

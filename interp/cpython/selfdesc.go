@@ -101,7 +101,7 @@ func applyCodeMembers(o *Layout, m map[string]uint32) bool {
 		dst  *uint32
 	}{
 		{"co_filename", &o.CodeFilename}, {"co_name", &o.CodeName},
-		{"co_linetable", &o.CodeLinetable}, {"co_firstlineno", &o.CodeFirstlineno},
+		{lineTableField(o.Minor), &o.CodeLinetable}, {"co_firstlineno", &o.CodeFirstlineno},
 	}
 	if o.Minor >= 11 {
 		need = append(need, struct {

@@ -66,6 +66,9 @@ type EarlyCode struct {
 	FirstLine int32
 	Name      string // "" when not read (not an ASCII string)
 	File      string
+	Linetable []byte // the start of co_linetable (all of it when short)
+
+	copy *earlyCopy // for Codes, made once (Frames.earlyNames)
 }
 
 // Stats are the frame reader's counters, summed over CPUs.
@@ -86,9 +89,10 @@ type Stats struct {
 // every sampled thread of the processes added with AddProcess, on the perf
 // events it is attached to.
 type stackReader struct {
-	objs bpf.PyperfObjects
-	ring *loader.RingReader[*Stack]
-	exec link.Link // on_exec: forgets a process's interpreter at exec; nil if it could not be attached
+	objs    bpf.PyperfObjects
+	ring    *loader.RingReader[*Stack]
+	exec    link.Link // on_exec: forgets a process's interpreter at exec; nil if it could not be attached
+	execErr error     // why exec is nil
 
 	mu       sync.Mutex
 	attached []*perf.Event
@@ -116,9 +120,10 @@ func openStackReader() (*stackReader, error) {
 	p.ring = r
 	// Without it a process that execs keeps its old description until
 	// userspace sees the exec; AddFile is then not used (see AddFile).
-	if l, err := link.Tracepoint("sched", "sched_process_exec", p.objs.OnExec, nil); err == nil {
-		p.exec = l
-	}
+	// A raw tracepoint needs no tracefs (link.Tracepoint does, and it is
+	// often not mounted in a container: every process was then found from
+	// its mapping records only, tens of milliseconds after its start).
+	p.exec, p.execErr = link.AttachRawTracepoint(link.RawTracepointOptions{Name: "sched_process_exec", Program: p.objs.OnExec})
 	return p, nil
 }
 
@@ -233,10 +238,14 @@ const pyCodeRecord = uint32(bpf.PyperfPyCodeLimitsPY_CODE_RECORD)
 
 func decodePyCode(b []byte) (*EarlyCode, error) {
 	var ev bpf.PyperfPyCodeEvent
-	if len(b) < int(unsafe.Sizeof(ev)) {
-		return nil, errors.New("short python code record")
+	head := int(unsafe.Offsetof(ev.Lines))
+	if len(b) < head || len(b) > int(unsafe.Sizeof(ev)) {
+		return nil, errors.New("malformed python code record")
 	}
-	bpf.Read(b, &ev)
+	// The record ends after the part of the line table that was copied.
+	full := make([]byte, unsafe.Sizeof(ev))
+	copy(full, b)
+	bpf.Read(full, &ev)
 	str := func(c []int8, n uint16) string {
 		if int(n) > len(c) {
 			n = 0
@@ -248,7 +257,8 @@ func decodePyCode(b []byte) (*EarlyCode, error) {
 		return string(out)
 	}
 	return &EarlyCode{PID: int(ev.Pid), Code: ev.Code, FirstLine: ev.Firstlineno,
-		Name: str(ev.Name[:], ev.NameLen), File: str(ev.File[:], ev.FileLen)}, nil
+		Name: str(ev.Name[:], ev.NameLen), File: str(ev.File[:], ev.FileLen),
+		Linetable: append([]byte(nil), ev.Lines[:min(int(ev.LinesLen), len(b)-head)]...)}, nil
 }
 
 func decodePyStack(b []byte) (*Stack, error) {

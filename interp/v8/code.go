@@ -162,6 +162,7 @@ func (n *Namer) codeAt(a, pc uint64) *codeInfo {
 	ci := &codeInfo{obj: code, start: start, end: end}
 	kind := int(flags & l.CodeKindMask >> l.CodeKindShift)
 	ci.baseline = kind == l.CodeKindBaseline
+	ci.maglev = kind == l.CodeKindBaseline+1
 	spt, err := h.field(code, l.CodeSourcePositions)
 	if err == nil {
 		ci.positions, _ = h.bytes(spt, 1<<22)
@@ -175,7 +176,7 @@ func (n *Namer) codeAt(a, pc uint64) *codeInfo {
 		ci.bytecode = data
 		return ci
 	}
-	d, err := h.words(data, l.DeoptInliningPositions+1)
+	d, err := h.words(data, l.DeoptInliningPositions+4+deoptEntrySize*maxDeoptPoints)
 	if err != nil || len(d) <= l.DeoptInliningPositions {
 		return ci
 	}
@@ -184,17 +185,22 @@ func (n *Namer) codeAt(a, pc uint64) *codeInfo {
 		shared, _ = h.field(shared, l.SFIWrapperShared)
 	}
 	ci.sfi = shared
-	if isSmi(d[l.DeoptInlinedCount]) && smi(d[l.DeoptInlinedCount]) > 0 {
+	inlined := isSmi(d[l.DeoptInlinedCount]) && smi(d[l.DeoptInlinedCount]) > 0
+	if inlined {
 		ci.literals, _ = h.words(d[l.DeoptLiteralArray], int(smi(d[l.DeoptInlinedCount])))
 		ci.inlining, _ = h.bytes(d[l.DeoptInliningPositions], 1<<20)
+	}
+	if len(ci.positions) == 0 {
+		n.readPoints(ci, d, inlined)
 	}
 	return ci
 }
 
 // baselineOffset maps an offset in baseline code to the bytecode offset it
-// was compiled from: the code's table holds, per bytecode in order, the
-// length of its machine code (unsigned VLQs); the bytecode lengths come
-// from the bytecodes and the binary's table of bytecode sizes.
+// was compiled from: the code's table holds the end of the prologue, then
+// per bytecode in order the end of its machine code (unsigned VLQ
+// deltas); the bytecode lengths come from the bytecodes and the binary's
+// table of bytecode sizes. The prologue is given to the first bytecode.
 func (n *Namer) baselineOffset(ci *codeInfo, off uint64) (int, bool) {
 	l := n.h.l
 	sizes := l.BytecodeSizes
@@ -211,7 +217,7 @@ func (n *Namer) baselineOffset(ci *codeInfo, off uint64) (int, bool) {
 		return 0, false
 	}
 	pcOff, bcOff := uint64(0), 0
-	for i := 0; i < len(ci.positions); {
+	for i, entry := 0, 0; i < len(ci.positions); entry++ {
 		d, k := uvlq(ci.positions[i:])
 		if k == 0 {
 			return 0, false
@@ -220,6 +226,9 @@ func (n *Namer) baselineOffset(ci *codeInfo, off uint64) (int, bool) {
 		pcOff += d
 		if pcOff > off {
 			return bcOff, true
+		}
+		if entry == 0 {
+			continue // the first entry ends the prologue, not a bytecode
 		}
 		if bcOff >= len(code) {
 			return 0, false

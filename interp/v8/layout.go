@@ -83,6 +83,8 @@ type Layout struct {
 	TypeSFI, TypeScript, TypeScopeInfo uint16
 	TypeBytecodeArray, TypeCode        uint16
 	TypeIStream                        uint16 // 0 before V8 11
+	TypeInterpreterData                uint16 // 0 when not exported
+	TypeBytecodeWrapper                uint16 // 0 before V8 12.x
 	TypeFixedArray                     uint16
 	FirstNonstringType                 uint16
 	StringReprMask, StringEncMask      uint16
@@ -378,6 +380,12 @@ func (l *Layout) read(u32 func(string) (uint32, bool)) error {
 	if v, ok := get("type_InstructionStream__INSTRUCTION_STREAM_TYPE"); ok {
 		l.TypeIStream = uint16(v)
 	}
+	if v, ok := get("type_InterpreterData__INTERPRETER_DATA_TYPE"); ok {
+		l.TypeInterpreterData = uint16(v)
+	}
+	if v, ok := get("type_BytecodeWrapper__BYTECODE_WRAPPER_TYPE"); ok {
+		l.TypeBytecodeWrapper = uint16(v)
+	}
 	if v, ok := get("class_InstructionStream__instruction_start__uintptr_t"); ok {
 		l.IStreamInstructionStart = v
 	}
@@ -455,13 +463,17 @@ func (l *Layout) read(u32 func(string) (uint32, bool)) error {
 		// V8 11+: Code is a small object pointing at its InstructionStream.
 		l.CodeStartIsPointer = true
 		if okSPT && !okStart {
-			// V8 11.x exports the tables but not the rest.
+			// V8 11.x exports the tables but not the rest: after the
+			// InstructionStream pointer come the entry point, the flags
+			// (u32) and, before V8 11.4.59, a builtin id and kind-specific
+			// flags (two u16) ahead of the instruction size.
 			start = spt + 2*8
 			flags = start + 8
 			size = flags + 4
 			if !l.atLeast(11, 4, 59) {
 				size += 4
 			}
+			okFlags, okSize = true, true
 			fallback = append(fallback, "Code instruction fields")
 		} else if okStart && !okSPT {
 			// V8 12+: the tables precede the wrapper and stream pointers.

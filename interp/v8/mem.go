@@ -258,3 +258,20 @@ func (h *heap) words(p uint64, limit int) ([]uint64, error) {
 	}
 	return w, nil
 }
+
+// words0 reads the first k words of the object at tagged pointer p, its
+// map first.
+func (h *heap) words0(p uint64, k int) ([]uint64, error) {
+	if !isHeap(p) {
+		return nil, errors.New("no heap object")
+	}
+	b := make([]byte, 8*k)
+	if err := h.read(untag(p), b); err != nil {
+		return nil, err
+	}
+	w := make([]uint64, k)
+	for i := range w {
+		w[i] = binary.LittleEndian.Uint64(b[8*i:])
+	}
+	return w, nil
+}

@@ -18,7 +18,7 @@ type Frame struct {
 	SFI         uint64 // the function's SharedFunctionInfo (tagged pointer)
 	SFIName     uint64 // its name_or_scope_info word at the time of the sample
 	Interpreted bool   // an Ignition frame: Bytecode and Offset are set
-	Bytecode    uint64 // the BytecodeArray (tagged pointer)
+	Bytecode    uint64 // the BytecodeArray (tagged pointer); other leaf frames: a return address seen at the stack pointer, or 0
 	Offset      uint32 // the bytecode offset slot's value
 }
 
@@ -58,14 +58,20 @@ type scriptInfo struct {
 }
 
 type codeInfo struct {
-	obj        uint64 // the Code object (tagged)
-	start, end uint64 // its instructions
-	baseline   bool
-	sfi        uint64 // the outermost function (optimized code)
-	positions  []byte // source positions (optimized), bytecode offsets (baseline)
-	bytecode   uint64 // baseline: its BytecodeArray
-	literals   []uint64
-	inlining   []byte // InliningPosition entries
+	obj         uint64 // the Code object (tagged)
+	start, end  uint64 // its instructions
+	baseline    bool
+	maglev      bool         // CodeKind MAGLEV: the kind after BASELINE in every V8 with both
+	sfi         uint64       // the outermost function (optimized code)
+	positions   []byte       // source positions (optimized), bytecode offsets (baseline)
+	bytecode    uint64       // baseline, and code read through points: the BytecodeArray
+	points      []deoptPoint // code without source positions (Maglev): its deoptimization points
+	allLiterals []uint64     // points with frames: the literal array (functions)
+	protected   []uint64     // and the protected one (BytecodeArrays)
+	ownerSFI    uint64       // baseline: the function last checked against its bytecode
+	ownerOK     bool
+	literals    []uint64
+	inlining    []byte // InliningPosition entries
 }
 
 // NewNamer returns the namer of p's process.
@@ -139,11 +145,56 @@ func (n *Namer) compiled(f Frame, sfi *sfiInfo) []symbolize.Frame {
 	if !f.Leaf && pc > 0 {
 		pc-- // a return address: the call is the instruction before
 	}
-	ci := n.code(pc, f.SFI)
+	if f.Leaf && f.Bytecode != 0 && n.p.InBuiltins(pc) {
+		// Stopped in a builtin without a frame of its own, called from
+		// the function's code: name the call.
+		if ci := n.calledFrom(f.Bytecode-1, f.SFI); ci != nil {
+			pc = f.Bytecode - 1
+		}
+	}
+	owner := f.SFI
+	if f.Leaf {
+		owner = 0 // the sampled code may be a callee's (below)
+	}
+	ci := n.code(pc, owner)
 	if ci == nil {
 		n.complete = n.complete && n.p.InBuiltins(pc)
 		return []symbolize.Frame{n.frame(f, sfi, 0)}
 	}
+	if f.Leaf && pc == f.PC && !n.owns(ci, f.SFI) {
+		// The sample caught another function's code while the frame
+		// pointer was still its caller's: the callee's first or last
+		// instructions, before its frame is set up or after it is
+		// torn down. The callee, then the caller at the return address
+		// seen at the stack pointer.
+		var out []symbolize.Frame
+		if ci.sfi != 0 {
+			out = n.compiledIn(Frame{PC: f.PC, Leaf: true, SFI: ci.sfi}, n.sfi(ci.sfi, 0), ci, pc)
+		}
+		if f.Bytecode != 0 {
+			if cc := n.calledFrom(f.Bytecode-1, f.SFI); cc != nil && cc != ci {
+				return append(out, n.compiledIn(f, sfi, cc, f.Bytecode-1)...)
+			}
+		}
+		return append(out, n.frame(f, sfi, 0))
+	}
+	return n.compiledIn(f, sfi, ci, pc)
+}
+
+// owns says whether ci is code of the function sfi (tagged): its
+// optimized code, or baseline code of its bytecode.
+func (n *Namer) owns(ci *codeInfo, sfi uint64) bool {
+	if !ci.baseline {
+		return ci.sfi == 0 || ci.sfi == sfi
+	}
+	if ci.ownerSFI != sfi {
+		ci.ownerSFI, ci.ownerOK = sfi, ci.bytecode != 0 && n.sfiBytecode(sfi) == ci.bytecode
+	}
+	return ci.ownerOK
+}
+
+// compiledIn names the frame of f running code ci at pc.
+func (n *Namer) compiledIn(f Frame, sfi *sfiInfo, ci *codeInfo, pc uint64) []symbolize.Frame {
 	off := pc - ci.start
 	if ci.baseline {
 		line := 0
@@ -153,6 +204,9 @@ func (n *Namer) compiled(f Frame, sfi *sfiInfo) []symbolize.Frame {
 			}
 		}
 		return []symbolize.Frame{n.frame(f, sfi, line)}
+	}
+	if len(ci.positions) == 0 && len(ci.points) > 0 {
+		return n.pointFrames(f, sfi, ci, pointAt(ci.points, int64(off)))
 	}
 	pos := findPosition(ci.positions, int64(off))
 	var out []symbolize.Frame

@@ -1,0 +1,1101 @@
+package model
+
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
+// stepScan reads one step record in a single pass over its bytes, for the
+// check's fast path (checkLines): it takes the record's keys in any order and
+// any JSON whitespace, validates what it reads as the decoder does, and keeps
+// only what the check needs, without building strings: numbers as uint64s,
+// strings as spans of the line with their length in scalar values counted
+// during the scan. It reports false for anything it does not take (another
+// kind of record, a key it does not know, null, a capped list, a natural of
+// 20 digits or more, a repeated key, malformed input), leaving the line to
+// the decoder, whose result and message stay the reference: what scan takes,
+// the decoder takes alike (a fuzz test checks it).
+//
+// A trace is written by one writer, so its lines share one layout: the same
+// keys in the same order with the same spacing, only the values differ (and
+// the keys that follow the action's type). The first line of each action
+// type is read member by member; what lies between its values (keys,
+// separators, brackets, spaces) is kept as the layout, and the next lines
+// are matched against it a word at a time, reading only their values. A
+// line that does not match is read member by member again, and its layout
+// kept in turn.
+type stepScan struct {
+	seq            uint64 // t0, t1 and tid are only checked: nothing compares them
+	typ            ActionType
+	name, author   strSpan
+	content, agent strSpan
+	shard          uint64
+	items, data    natsSpan
+
+	// agentRaw is the agent_id of the last line remembered, as written: a
+	// valid string, so the same bytes in the next line need no scan.
+	// agentSame says the line's agent_id was those bytes.
+	agentRaw  []byte
+	agentEsc  bool
+	agentSame bool
+
+	// lastData is the data list of the last line remembered, as written (a
+	// valid list, brackets included; lastFirst its first element's index).
+	// A step that keeps the list writes the same bytes, a post writes one
+	// element and then the same elements: those bytes need no scan.
+	// dataRel says how the line's list relates to it: dataOther,
+	// dataSame, or dataPrepended.
+	lastData  []byte
+	lastN     int
+	lastFirst int
+	lastV     uint64 // the value of its first element
+	dataRel   int
+
+	marks  []mark // the values of the line read member by member
+	layout layout
+}
+
+// strSpan is a JSON string of the line: [start, end) its bytes as written
+// (its opening quote is at start-1), esc whether they hold escapes, and
+// skipped the number of those bytes that do not start a scalar value of the
+// decoded string (UTF-8 continuation bytes, the rest of an escape, the
+// second half of a surrogate pair).
+type strSpan struct {
+	start, end, skipped int
+	esc                 bool
+}
+
+// natsSpan is an array of naturals of the line, [start, end) with its
+// brackets, read without their values but the first's: equal lists in one
+// spelling are equal bytes. n is its length.
+type natsSpan struct {
+	start, end, n int
+	first         uint64
+}
+
+// raw returns the string's bytes as written.
+func (s strSpan) raw(line []byte) []byte { return line[s.start:s.end] }
+
+// runes is the decoded string's length in scalar values.
+func (s strSpan) runes() uint64 { return uint64(s.end - s.start - s.skipped) }
+
+// The members of a step, numbered, and as one bit each: a repeated key is
+// left to the decoder.
+const (
+	iKind = iota
+	iSeq
+	iT0
+	iT1
+	iTID
+	iAction
+	iState
+	iType
+	iName
+	iAuthor
+	iContent
+	iItems
+	iAgent
+	iShard
+	iData
+)
+
+const (
+	sKind    uint32 = 1 << iKind
+	sSeq     uint32 = 1 << iSeq
+	sT0      uint32 = 1 << iT0
+	sT1      uint32 = 1 << iT1
+	sTID     uint32 = 1 << iTID
+	sAction  uint32 = 1 << iAction
+	sState   uint32 = 1 << iState
+	sType    uint32 = 1 << iType
+	sName    uint32 = 1 << iName
+	sAuthor  uint32 = 1 << iAuthor
+	sContent uint32 = 1 << iContent
+	sItems   uint32 = 1 << iItems
+	sAgent   uint32 = 1 << iAgent
+	sShard   uint32 = 1 << iShard
+	sData    uint32 = 1 << iData
+)
+
+// mark is where the value of member f lies in a line: [start, end).
+type mark struct {
+	f          uint32
+	start, end int
+}
+
+// layout is what lies between the values of the lines of one trace: before
+// the action's type, the same for every line; after it, one for each type.
+type layout struct {
+	head  []piece
+	tails [Distribute + 1]tail // by action type; empty until a line of it is read
+	buf   []byte               // the bytes of head's pieces
+}
+
+// piece is the text that comes before the value of member f, with its
+// first 24 bytes as words (zero-padded) and masks of the bytes of text in
+// them, for a comparison without branches.
+type piece struct {
+	f    uint32
+	text []byte
+	w, m [3]uint64
+}
+
+// newPiece makes the piece of text before member f.
+func newPiece(f uint32, text []byte) piece {
+	p := piece{f: f, text: text}
+	for k := 0; k < 3 && 8*k < len(text); k++ {
+		p.w[k] = lw(string(text[8*k:]))
+		p.m[k] = ^uint64(0)
+		if n := len(text) - 8*k; n < 8 {
+			p.m[k] = 1<<(8*n) - 1
+		}
+	}
+	return p
+}
+
+// tail is the layout after the type: its pieces and the text after the
+// last value, to the end of the line.
+type tail struct {
+	pieces []piece
+	end    []byte
+	buf    []byte
+	ok     bool // kept for the head as it is
+}
+
+// The keys and values the fast path knows, as little-endian words of their
+// first 8 bytes (quotes included), with masks for the shorter ones: a key is
+// recognised by one load and one comparison.
+var (
+	kKind, kSeq, kT0, kT1, kTID, kAction, kState = lw(`"kind"`), lw(`"seq"`), lw(`"t0"`), lw(`"t1"`), lw(`"tid"`), lw(`"action"`), lw(`"state"`)
+	kType, kName, kAuthor, kContent, kItems      = lw(`"type"`), lw(`"name"`), lw(`"author"`), lw(`"content"`), lw(`"items"`)
+	kAgent, kShard, kData                        = lw(`"agent_id"`), lw(`"shard_id"`), lw(`"data"`)
+	kAgent2, kShard2                             = lw(`"agent_id"`[2:]), lw(`"shard_id"`[2:])
+	vStep, vPost, vComment, vRegister, vDistrib  = lw(`"step"`), lw(`"post"`), lw(`"comment"`), lw(`"register"`), lw(`"distribute"`)
+	vRegister2, vDistrib2                        = lw(`"register"`[2:]), lw(`"distribute"`[4:])
+)
+
+// Masks of the first n bytes of a word.
+const (
+	m4 = 1<<32 - 1
+	m5 = 1<<40 - 1
+	m6 = 1<<48 - 1
+	m7 = 1<<56 - 1
+)
+
+// lw is the little-endian word of the first 8 bytes of s (zero-padded).
+func lw(s string) uint64 {
+	var b [8]byte
+	copy(b[:], s)
+	return binary.LittleEndian.Uint64(b[:])
+}
+
+// word loads the 8 bytes at b[i:], zero-padded at the end of the line.
+func word(b []byte, i int) uint64 {
+	if len(b)-i >= 8 {
+		return binary.LittleEndian.Uint64(b[i:])
+	}
+	var w [8]byte
+	copy(w[:], b[i:])
+	return binary.LittleEndian.Uint64(w[:])
+}
+
+// scan reads line as a step record; see stepScan. Indexing past the end of
+// the line (a record cut short) panics, which scan recovers as "not taken":
+// the scanner's loops need no end checks of their own.
+func (s *stepScan) scan(b []byte) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	if s.replay(b) {
+		return true
+	}
+	if !s.members(b) {
+		return false
+	}
+	s.keep(b)
+	return true
+}
+
+// replay reads line b against the layout kept; false if it does not match.
+func (s *stepScan) replay(b []byte) bool {
+	return s.replayTo(b) == len(b)
+}
+
+// replayTo reads the line at the start of b against the layout kept, b
+// holding that line and maybe more: it returns the length of the line (the
+// index after the layout's end, where b ends or has its newline), or -1.
+// No newline is taken for whitespace (a line holds none), so a line cut
+// short is never read on into the next.
+func (s *stepScan) replayTo(b []byte) int {
+	l := &s.layout
+	if len(l.head) == 0 {
+		return -1
+	}
+	s.typ = 0
+	i := 0
+	if i = s.pieces(b, i, l.head); i < 0 {
+		return -1
+	}
+	t := &l.tails[s.typ] // the head ends with the type's value
+	if !t.ok {
+		return -1
+	}
+	if i = s.pieces(b, i, t.pieces); i < 0 {
+		return -1
+	}
+	if e := i + len(t.end); len(b) >= e && string(b[i:e]) == string(t.end) && (e == len(b) || b[e] == '\n') {
+		return e
+	}
+	return -1
+}
+
+// scanBuffered reads the line at the start of b, which holds more than that
+// line, against the layout kept; it returns the line's length, or -1.
+func (s *stepScan) scanBuffered(b []byte) (n int) {
+	defer func() {
+		if recover() != nil {
+			n = -1
+		}
+	}()
+	if n = s.replayTo(b); n == len(b) {
+		return -1 // no newline seen: the line may go on past b
+	}
+	return n
+}
+
+// pieces reads the values of line b from i on, each after its piece of
+// the layout; it returns the index after the last, or -1.
+func (s *stepScan) pieces(b []byte, i int, pieces []piece) int {
+	for k := range pieces {
+		p := &pieces[k]
+		n := len(p.text)
+		if len(b)-i >= 24 && n <= 24 { // three masked words, no branches
+			w := (*[24]byte)(b[i : i+24])
+			if (binary.LittleEndian.Uint64(w[:8])^p.w[0])&p.m[0]|
+				(binary.LittleEndian.Uint64(w[8:16])^p.w[1])&p.m[1]|
+				(binary.LittleEndian.Uint64(w[16:])^p.w[2])&p.m[2] != 0 {
+				return -1
+			}
+		} else if len(b)-i < n || string(b[i:i+n]) != string(p.text) {
+			return -1
+		}
+		if i = s.value(b, i+n, p.f); i < 0 {
+			return -1
+		}
+	}
+	return i
+}
+
+// keep keeps the layout of line b, just read member by member (its values
+// in s.marks), when the action's type comes before the members that depend
+// on it (as every writer of the trace format orders them).
+func (s *stepScan) keep(b []byte) {
+	l := &s.layout
+	t := 0
+	for t < len(s.marks) && s.marks[t].f != sType {
+		if s.marks[t].f&(sName|sAuthor|sContent|sItems) != 0 {
+			return
+		}
+		t++
+	}
+	// The head: the same as kept, else kept anew, and every tail with it.
+	same := len(l.head) == t+1
+	for k := 0; same && k <= t; k++ {
+		m, p := s.marks[k], l.head[k]
+		same = p.f == m.f && string(p.text) == string(b[prevEnd(s.marks, k):m.start])
+	}
+	if !same {
+		l.buf, l.head = l.buf[:0], l.head[:0]
+		for k := 0; k <= t; k++ {
+			l.buf = append(l.buf, b[prevEnd(s.marks, k):s.marks[k].start]...)
+		}
+		at := 0
+		for k := 0; k <= t; k++ {
+			n := s.marks[k].start - prevEnd(s.marks, k)
+			l.head = append(l.head, newPiece(s.marks[k].f, l.buf[at:at+n:at+n]))
+			at += n
+		}
+		for typ := range l.tails {
+			l.tails[typ].ok = false
+		}
+	}
+	tl := &l.tails[s.typ]
+	tl.buf = tl.buf[:0]
+	for k := t + 1; k < len(s.marks); k++ {
+		tl.buf = append(tl.buf, b[prevEnd(s.marks, k):s.marks[k].start]...)
+	}
+	last := s.marks[len(s.marks)-1].end
+	tl.buf = append(tl.buf, b[last:]...)
+	tl.pieces = tl.pieces[:0]
+	at := 0
+	for k := t + 1; k < len(s.marks); k++ {
+		n := s.marks[k].start - prevEnd(s.marks, k)
+		tl.pieces = append(tl.pieces, newPiece(s.marks[k].f, tl.buf[at:at+n:at+n]))
+		at += n
+	}
+	tl.ok = true
+	tl.end = tl.buf[at:]
+}
+
+// prevEnd is where the text before mark k starts: the end of the value
+// before it, or the start of the line.
+func prevEnd(marks []mark, k int) int {
+	if k == 0 {
+		return 0
+	}
+	return marks[k-1].end
+}
+
+// value reads the value of member f at b[i] (i < 0: -1); it returns the
+// index after it, or -1.
+func (s *stepScan) value(b []byte, i int, f uint32) int {
+	if i < 0 {
+		return -1
+	}
+	switch bits.TrailingZeros32(f) { // a jump table
+	case iSeq:
+		if s.seq, i = scanNat(b, i); s.seq == 0 {
+			return -1
+		}
+		return i
+	case iT0, iT1: // only checked, never compared
+		return scanDigits(b, i)
+	case iTID:
+		j := scanDigits(b, i)
+		if j-i > 18 { // 19 digits may exceed 2^62
+			if tid, _ := scanNat(b, i); tid > 1<<62 {
+				return -1
+			}
+		}
+		return j
+	case iType:
+		switch v := word(b, i); {
+		case v&m6 == vPost:
+			s.typ = Post
+			return i + 6
+		case v == vComment && b[i+8] == '"':
+			s.typ = Comment
+			return i + 9
+		case v == vRegister && word(b, i+2) == vRegister2:
+			s.typ = Register
+			return i + 10
+		case v == vDistrib && word(b, i+4) == vDistrib2:
+			s.typ = Distribute
+			return i + 12
+		}
+		return -1
+	case iName:
+		return scanString(b, i, &s.name)
+	case iAuthor:
+		return scanString(b, i, &s.author)
+	case iContent:
+		return scanString(b, i, &s.content)
+	case iItems:
+		return scanNatsSpan(b, i, &s.items)
+	case iAgent:
+		// The agent_id mostly repeats: the same bytes as the last one
+		// scanned are the same valid string.
+		r := s.agentRaw
+		if s.agentSame = len(b)-i > len(r)+1 && b[i] == '"' && b[i+1+len(r)] == '"' && string(b[i+1:i+1+len(r)]) == string(r); s.agentSame {
+			s.agent = strSpan{start: i + 1, end: i + 1 + len(r), esc: s.agentEsc}
+			return i + len(r) + 2
+		}
+		return scanString(b, i, &s.agent)
+	case iShard:
+		s.shard, i = scanNat(b, i)
+		return i
+	case iData:
+		return s.scanData(b, i)
+	}
+	return -1
+}
+
+// How a line's data list relates to the last one scanned.
+const (
+	dataOther = iota
+	dataSame
+	dataPrepended
+)
+
+// scanData reads the state's data list at b[i] into s.data, with no scan
+// of the bytes that repeat the last list scanned (see lastData).
+func (s *stepScan) scanData(b []byte, i int) int {
+	last := s.lastData
+	if len(last) > 0 && len(b)-i >= len(last) && string(b[i:i+len(last)]) == string(last) {
+		s.data = natsSpan{start: i, end: i + len(last), n: s.lastN, first: s.lastV}
+		s.dataRel = dataSame
+		return s.data.end
+	}
+	s.dataRel = dataOther
+	if s.lastN > 0 && b[i] == '[' {
+		// One element, a comma, then the last list's elements.
+		tail := last[s.lastFirst:]
+		_, j := next(b, i+1)
+		v, j := scanNat(b, j)
+		if j >= 0 {
+			if c, j := next(b, j); c == ',' {
+				if _, j = next(b, j+1); len(b)-j >= len(tail) && string(b[j:j+len(tail)]) == string(tail) {
+					s.data = natsSpan{start: i, end: j + len(tail), n: s.lastN + 1, first: v}
+					s.dataRel = dataPrepended
+				}
+			}
+		}
+	}
+	if s.dataRel == dataOther && scanNatsSpan(b, i, &s.data) < 0 {
+		return -1
+	}
+	return s.data.end
+}
+
+// remember keeps the agent_id and the data list of line b, just read
+// whole, for the next line (see agentRaw and lastData). The check's fast
+// path remembers the lines it takes, so that the next line is compared
+// with the state the checker holds.
+func (s *stepScan) remember(b []byte) {
+	if !s.agentSame {
+		s.agentRaw, s.agentEsc = append(s.agentRaw[:0], s.agent.raw(b)...), s.agent.esc
+	}
+	if s.dataRel != dataSame {
+		d := &s.data
+		s.lastData, s.lastN, s.lastV = append(s.lastData[:0], b[d.start:d.end]...), d.n, d.first
+		s.lastFirst = len(s.lastData) - 1 // the closing bracket, when the list is empty
+		if d.n > 0 {
+			_, s.lastFirst = next(s.lastData, 1)
+		}
+	}
+}
+
+// members reads line b member by member, noting where its values lie in
+// s.marks.
+func (s *stepScan) members(b []byte) bool {
+	s.typ, s.marks = 0, s.marks[:0]
+	c, i := next(b, 0)
+	if c != '{' {
+		return false
+	}
+	var seen uint32
+	c, i = next(b, i+1)
+	for {
+		if c != '"' {
+			return false
+		}
+		w := word(b, i)
+		var f uint32
+		switch byte(w >> 8) {
+		case 'k':
+			if w&m6 == kKind {
+				f, i = sKind, colon(b, i+6)
+				if i < 0 || word(b, i)&m6 != vStep {
+					return false
+				}
+				i += 6 // "step" stays in the layout
+			}
+		case 's':
+			if w&m5 == kSeq {
+				f, i = sSeq, s.member(b, colon(b, i+5), sSeq)
+			} else if w&m7 == kState {
+				f, i = sState, s.state(b, colon(b, i+7))
+			}
+		case 't':
+			switch {
+			case w&m4 == kT0:
+				f, i = sT0, s.member(b, colon(b, i+4), sT0)
+			case w&m4 == kT1:
+				f, i = sT1, s.member(b, colon(b, i+4), sT1)
+			case w&m5 == kTID:
+				f, i = sTID, s.member(b, colon(b, i+5), sTID)
+			}
+		case 'a':
+			if w == kAction {
+				f, i = sAction, s.action(b, colon(b, i+8))
+			}
+		}
+		if f == 0 || seen&f != 0 || i < 0 {
+			return false
+		}
+		seen |= f
+		if c, i = next(b, i); c == ',' {
+			c, i = next(b, i+1)
+			continue
+		}
+		if c != '}' {
+			return false
+		}
+		break
+	}
+	const must = sKind | sSeq | sAction | sState
+	return seen&must == must && skipMore(b, i+1) == len(b)
+}
+
+// member reads the value of member f at b[i] and marks where it lies.
+func (s *stepScan) member(b []byte, i int, f uint32) int {
+	j := s.value(b, i, f)
+	if j >= 0 {
+		s.marks = append(s.marks, mark{f: f, start: i, end: j})
+	}
+	return j
+}
+
+// action reads the action object at b[i]; it returns the index after it, or
+// -1.
+func (s *stepScan) action(b []byte, i int) int {
+	if i < 0 || b[i] != '{' {
+		return -1
+	}
+	c, i := next(b, i+1)
+	var seen uint32
+	for {
+		if c != '"' {
+			return -1
+		}
+		w := word(b, i)
+		var f uint32
+		switch byte(w >> 8) {
+		case 't':
+			if w&m6 == kType {
+				f, i = sType, s.member(b, colon(b, i+6), sType)
+			}
+		case 'n':
+			if w&m6 == kName {
+				f, i = sName, s.member(b, colon(b, i+6), sName)
+			}
+		case 'a':
+			if w == kAuthor {
+				f, i = sAuthor, s.member(b, colon(b, i+8), sAuthor)
+			}
+		case 'c':
+			if w == kContent && b[i+8] == '"' {
+				f, i = sContent, s.member(b, colon(b, i+9), sContent)
+			}
+		case 'i':
+			if w&m7 == kItems {
+				f, i = sItems, s.member(b, colon(b, i+7), sItems)
+			}
+		}
+		if f == 0 || seen&f != 0 || i < 0 {
+			return -1
+		}
+		seen |= f
+		if c, i = next(b, i); c == ',' {
+			c, i = next(b, i+1)
+			continue
+		}
+		if c != '}' {
+			return -1
+		}
+		break
+	}
+	// Exactly the members of the type: anything else the decoder judges.
+	var want uint32
+	switch s.typ {
+	case Register:
+		want = sType | sName
+	case Post, Comment:
+		want = sType | sAuthor | sContent
+	case Distribute:
+		want = sType | sItems
+	}
+	if want == 0 || seen != want {
+		return -1
+	}
+	return i + 1
+}
+
+// state reads the state object at b[i]; it returns the index after it, or
+// -1.
+func (s *stepScan) state(b []byte, i int) int {
+	if i < 0 || b[i] != '{' {
+		return -1
+	}
+	c, i := next(b, i+1)
+	var seen uint32
+	for {
+		if c != '"' {
+			return -1
+		}
+		w := word(b, i)
+		var f uint32
+		switch byte(w >> 8) {
+		case 'a':
+			if w == kAgent && word(b, i+2) == kAgent2 {
+				f, i = sAgent, s.member(b, colon(b, i+10), sAgent)
+			}
+		case 's':
+			if w == kShard && word(b, i+2) == kShard2 {
+				f, i = sShard, s.member(b, colon(b, i+10), sShard)
+			}
+		case 'd':
+			if w&m6 == kData {
+				f, i = sData, s.member(b, colon(b, i+6), sData)
+			}
+		}
+		if f == 0 || seen&f != 0 || i < 0 {
+			return -1
+		}
+		seen |= f
+		if c, i = next(b, i); c == ',' {
+			c, i = next(b, i+1)
+			continue
+		}
+		if c != '}' {
+			return -1
+		}
+		break
+	}
+	if seen != sAgent|sShard|sData {
+		return -1
+	}
+	return i + 1
+}
+
+// next returns the first byte at or after b[i] that is not JSON whitespace,
+// and its index: none or one space (the compact and the json.dumps
+// spellings) costs a comparison or two.
+func next(b []byte, i int) (byte, int) {
+	c := b[i]
+	if c > ' ' {
+		return c, i
+	}
+	if c == ' ' {
+		if c = b[i+1]; c > ' ' {
+			return c, i + 1
+		}
+	}
+	i = skipMore(b, i)
+	return b[i], i
+}
+
+// skipMore skips any JSON whitespace at b[i:] but a newline, which no line
+// holds: the scanner stops there even when b holds the lines after it.
+func skipMore(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// colon skips the ':' after a key, with any whitespace around it, and
+// returns the index of the value, or -1. ":" and ": " are read in one word.
+func colon(b []byte, i int) int {
+	if w := word(b, i); byte(w) == ':' {
+		if byte(w>>8) > ' ' {
+			return i + 1
+		}
+		if byte(w>>8) == ' ' && byte(w>>16) > ' ' {
+			return i + 2
+		}
+	}
+	return colonMore(b, i)
+}
+
+// colonMore is colon for other whitespace.
+func colonMore(b []byte, i int) int {
+	c, i := next(b, i)
+	if c != ':' {
+		return -1
+	}
+	_, i = next(b, i+1)
+	return i
+}
+
+// zeros is '0' in every byte of a word.
+const zeros = 0x3030303030303030
+
+// pow10 are the powers of ten up to 10^8.
+var pow10 = [9]uint64{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000}
+
+// scanNat reads a natural of plain digits at b[i:]: at most 19 (so below
+// 2^64), no leading zero; it returns the index after it, or -1 (with i < 0
+// it returns -1). What follows is for the caller to judge (a fraction or an
+// exponent is not a separator). Eight bytes are read at once: less '0' in
+// every byte, a digit is a byte below 10, the first byte that is not is the
+// lowest one marked (borrows and carries only go up), and the digits are
+// combined in three multiplications.
+func scanNat(b []byte, i int) (uint64, int) {
+	if i < 0 || len(b)-i < 8 {
+		return scanNatTail(b, i)
+	}
+	x := binary.LittleEndian.Uint64(b[i:]) - zeros
+	if not := (x | (x + 0x7676767676767676)) & highs; not != 0 {
+		n := bits.TrailingZeros64(not) >> 3
+		if n == 0 || (n > 1 && byte(x) == 0) {
+			return 0, -1
+		}
+		return digitsValue(x << (64 - 8*n)), i + n
+	}
+	if byte(x) == 0 {
+		return 0, -1 // a leading zero
+	}
+	v, j := digitsValue(x), i+8
+	if len(b)-j < 8 {
+		return scanNatMore(b, i, j, v)
+	}
+	x = binary.LittleEndian.Uint64(b[j:]) - zeros
+	if not := (x | (x + 0x7676767676767676)) & highs; not != 0 {
+		n := bits.TrailingZeros64(not) >> 3
+		if n == 0 {
+			return v, j
+		}
+		return v*pow10[n] + digitsValue(x<<(64-8*n)), j + n
+	}
+	return scanNatMore(b, i, j+8, v*pow10[8]+digitsValue(x))
+}
+
+// scanDigits is scanNat without the value.
+func scanDigits(b []byte, i int) int {
+	if i < 0 || len(b)-i < 8 {
+		_, j := scanNatTail(b, i)
+		return j
+	}
+	x := binary.LittleEndian.Uint64(b[i:]) - zeros
+	n := 8
+	if not := (x | (x + 0x7676767676767676)) & highs; not != 0 {
+		n = bits.TrailingZeros64(not) >> 3
+	} else if len(b)-i < 16 {
+		_, j := scanNatMore(b, i, i+8, 0)
+		return j
+	} else {
+		y := binary.LittleEndian.Uint64(b[i+8:]) - zeros
+		if not := (y | (y + 0x7676767676767676)) & highs; not == 0 {
+			_, j := scanNatMore(b, i, i+16, 0)
+			return j
+		} else {
+			n += bits.TrailingZeros64(not) >> 3
+		}
+	}
+	if n == 0 || (n > 1 && byte(x) == 0) {
+		return -1
+	}
+	return i + n
+}
+
+// digitsValue is the value of the 8 decimal digits (0 to 9, not ASCII) in
+// the bytes of x, the first in the low byte: pairs, then pairs of pairs,
+// then the two halves.
+func digitsValue(x uint64) uint64 {
+	x = (x*10 + x>>8) & 0x00ff00ff00ff00ff
+	x = (x*100 + x>>16) & 0x0000ffff0000ffff
+	return (x*10000 + x>>32) & 0xffffffff
+}
+
+// scanNatTail is scanNat near the end of the line, a digit at a time.
+func scanNatTail(b []byte, i int) (uint64, int) {
+	if i < 0 {
+		return 0, -1
+	}
+	return scanNatMore(b, i, i, 0)
+}
+
+// scanNatMore reads on the digits at b[j:] of the natural that starts at
+// b[i] with value v so far.
+func scanNatMore(b []byte, i, j int, v uint64) (uint64, int) {
+	for ; j < len(b); j++ {
+		d := b[j] - '0'
+		if d > 9 {
+			break
+		}
+		v = v*10 + uint64(d)
+	}
+	if n := j - i; n == 0 || n > 19 || (n > 1 && b[i] == '0') {
+		return 0, -1
+	}
+	return v, j
+}
+
+// scanNatsSpan reads the array of naturals at b[i] into sp: its elements
+// are checked as naturals, only the first is read as a number. It returns
+// the index after the array, or -1.
+func scanNatsSpan(b []byte, i int, sp *natsSpan) int {
+	if i < 0 || b[i] != '[' {
+		return -1
+	}
+	sp.start, sp.n, sp.first = i, 0, 0
+	c, i := next(b, i+1)
+	if c == ']' {
+		sp.end = i + 1
+		return i + 1
+	}
+	v, j := scanNat(b, i)
+	for {
+		if j < 0 {
+			return -1
+		}
+		if sp.n++; sp.n == 1 {
+			sp.first = v
+		}
+		if c, i = next(b, j); c == ',' {
+			_, i = next(b, i+1)
+			j = scanDigits(b, i)
+			continue
+		}
+		if c != ']' {
+			return -1
+		}
+		sp.end = i + 1
+		return i + 1
+	}
+}
+
+// scanNats reads an array of naturals at b[i] into dst[:0]; it returns the
+// index after it, or -1.
+func scanNats(b []byte, i int, dst []uint64) ([]uint64, int) {
+	dst = dst[:0]
+	if i < 0 || b[i] != '[' {
+		return dst, -1
+	}
+	c, i := next(b, i+1)
+	if c == ']' {
+		return dst, i + 1
+	}
+	for {
+		v, j := scanNat(b, i)
+		if j < 0 {
+			return dst, -1
+		}
+		dst = append(dst, v)
+		if c, i = next(b, j); c == ',' {
+			_, i = next(b, i+1)
+			continue
+		}
+		if c != ']' {
+			return dst, -1
+		}
+		return dst, i + 1
+	}
+}
+
+// scanString reads the JSON string at b[i] into sp, validating it as the
+// decoder does (no control characters, known escapes, valid UTF-8) without
+// unescaping it, and counts its scalar values. It returns the index after
+// the closing quote, or -1. The scan goes 8 bytes at a time, ASCII or not:
+// the first quote, backslash or control character of a word is found
+// exactly (the lowest byte that specialMask marks); in a word with bytes of
+// 0x80 and up, each first byte of a UTF-8 sequence is validated with the
+// bytes after it, and the continuation bytes are counted, which must be as
+// many as those sequences claim.
+func scanString(b []byte, i int, sp *strSpan) int {
+	if i < 0 || b[i] != '"' {
+		return -1
+	}
+	i++
+	start, skipped, esc := i, 0, false
+	conts, claimed := 0, 0 // continuation bytes seen, and claimed by first bytes
+	for {
+		var c byte
+		if len(b)-i >= 8 {
+			w := binary.LittleEndian.Uint64(b[i:])
+			m := specialMask(w)
+			k := 8
+			if m != 0 {
+				k = bits.TrailingZeros64(m) >> 3
+				w &= 1<<(8*k) - 1 // the plain bytes before it
+			}
+			if hi := w & highs; hi != 0 {
+				conts += bits.OnesCount64(hi &^ (w << 1))
+				for lead := hi & (w << 1); lead != 0; lead &= lead - 1 {
+					p := i + bits.TrailingZeros64(lead)>>3
+					if len(b)-p < 4 {
+						n := utf8SeqTail(b, p)
+						if n == 0 {
+							return -1
+						}
+						claimed += n - 1
+						continue
+					}
+					// utf8Seq, inline.
+					v := binary.LittleEndian.Uint32(b[p:])
+					x := utf8First[byte(v)]
+					n, r := x&7, utf8Ranges[x>>4]
+					if c1 := byte(v >> 8); v&utf8ContMask[n] != utf8ContVal[n] || c1 < r[0] || c1 > r[1] {
+						return -1
+					}
+					claimed += int(n) - 1
+				}
+			}
+			i += k
+			if k == 8 {
+				continue
+			}
+			c = b[i]
+		} else {
+			if c = b[i]; c >= 0x80 {
+				if c&0xc0 == 0x80 {
+					conts++
+				} else if n := utf8Seq(b, i); n == 0 {
+					return -1
+				} else {
+					claimed += n - 1
+				}
+				i++
+				continue
+			}
+			if c != '"' && c != '\\' && c >= 0x20 {
+				i++
+				continue
+			}
+		}
+		switch {
+		case c == '"':
+			if conts != claimed {
+				return -1 // a continuation byte without a first byte
+			}
+			*sp = strSpan{start: start, end: i, skipped: skipped + conts, esc: esc}
+			return i + 1
+		case c == '\\':
+			esc = true
+			for { // escapes mostly come in runs (json.dumps's \uXXXX)
+				if i = escape(b, i, &skipped); i < 0 {
+					return -1
+				}
+				if b[i] != '\\' {
+					break
+				}
+			}
+		default:
+			return -1
+		}
+	}
+}
+
+// specialMask marks with its high bit each byte of w that is a quote, a
+// backslash or a control character; the lowest mark is exact (higher ones
+// may be false).
+func specialMask(w uint64) uint64 {
+	q := w ^ (ones * '"')
+	s := w ^ (ones * '\\')
+	return ((q-ones)&^q | (s-ones)&^s | (w-ones*0x20)&^w) & highs
+}
+
+// utf8Seq validates the UTF-8 sequence at b[i], whose first byte is not
+// ASCII, as utf8.Valid does; it returns its length, or 0 when it is not
+// valid. With 4 bytes at hand it does so without branching on the length:
+// the first byte gives the length and the range of the second byte, and
+// one mask checks the continuation bytes.
+func utf8Seq(b []byte, i int) int {
+	if len(b)-i < 4 {
+		return utf8SeqTail(b, i)
+	}
+	v := binary.LittleEndian.Uint32(b[i:])
+	x := utf8First[byte(v)]
+	n, r := x&7, utf8Ranges[x>>4]
+	if c1 := byte(v >> 8); v&utf8ContMask[n] != utf8ContVal[n] || c1 < r[0] || c1 > r[1] {
+		return 0
+	}
+	return int(n)
+}
+
+// utf8SeqTail is utf8Seq near the end of the line.
+func utf8SeqTail(b []byte, i int) int {
+	x := utf8First[b[i]]
+	n, r := int(x&7), utf8Ranges[x>>4]
+	if n < 2 || len(b)-i < n || b[i+1] < r[0] || b[i+1] > r[1] {
+		return 0
+	}
+	for k := 2; k < n; k++ {
+		if b[i+k]&0xc0 != 0x80 {
+			return 0
+		}
+	}
+	return n
+}
+
+// The UTF-8 sequences: for each first byte, the length (0: not a first
+// byte) and, above it, the index of the range of the second byte; the
+// masks of the continuation bytes of a sequence of each length.
+var (
+	utf8First = func() (t [256]uint8) {
+		for c := 0xc2; c < 0xf5; c++ {
+			switch {
+			case c < 0xe0:
+				t[c] = 2
+			case c == 0xe0:
+				t[c] = 3 | 1<<4
+			case c == 0xed:
+				t[c] = 3 | 2<<4
+			case c < 0xf0:
+				t[c] = 3
+			case c == 0xf0:
+				t[c] = 4 | 3<<4
+			case c == 0xf4:
+				t[c] = 4 | 4<<4
+			default:
+				t[c] = 4
+			}
+		}
+		return t
+	}()
+	utf8Ranges   = [5][2]byte{{0x80, 0xbf}, {0xa0, 0xbf}, {0x80, 0x9f}, {0x90, 0xbf}, {0x80, 0x8f}}
+	utf8ContMask = [8]uint32{0: 0xffffffff, 2: 0xc000, 3: 0xc0c000, 4: 0xc0c0c000}
+	utf8ContVal  = [8]uint32{0: 1, 2: 0x8000, 3: 0x808000, 4: 0x80808000}
+)
+
+// unhex maps a hexadecimal digit to its value, anything else to 0xff.
+var unhex = func() (t [256]byte) {
+	for c := range t {
+		switch {
+		case c >= '0' && c <= '9':
+			t[c] = byte(c - '0')
+		case c >= 'a' && c <= 'f':
+			t[c] = byte(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			t[c] = byte(c - 'A' + 10)
+		default:
+			t[c] = 0xff
+		}
+	}
+	return t
+}()
+
+// hex4At reads the 4 hexadecimal digits at b[i:]; ok is false if they are
+// not all there.
+func hex4At(b []byte, i int) (r rune, ok bool) {
+	if len(b)-i < 4 {
+		return 0, false
+	}
+	v := binary.LittleEndian.Uint32(b[i:])
+	a, c, d, e := unhex[byte(v)], unhex[byte(v>>8)], unhex[byte(v>>16)], unhex[byte(v>>24)]
+	return rune(a)<<12 | rune(c)<<8 | rune(d)<<4 | rune(e), (a|c|d|e)&0xf0 == 0
+}
+
+// escape reads the escape at b[i], adding to *skipped the bytes of it that
+// do not start a scalar value; it returns the index after it, or -1.
+func escape(b []byte, i int, skipped *int) int {
+	if x := b[i+1]; x != 'u' {
+		switch x {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			*skipped++
+			return i + 2
+		}
+		return -1
+	}
+	if len(b)-i < 6 {
+		return -1
+	}
+	v := binary.LittleEndian.Uint32(b[i+2:])
+	h0, h1, h2, h3 := unhex[byte(v)], unhex[byte(v>>8)], unhex[byte(v>>16)], unhex[byte(v>>24)]
+	if (h0|h1|h2|h3)&0xf0 != 0 {
+		return -1
+	}
+	i += 6
+	*skipped += 5
+	if h0 != 0xd || h1 < 8 {
+		return i // not a surrogate
+	}
+	// A surrogate: with a low surrogate after a high one it is one scalar
+	// value; alone it is U+FFFD, one scalar value. The decoder reads the \u
+	// after any surrogate, so a malformed one there is an error even when it
+	// would be read on its own.
+	if len(b)-i >= 2 && b[i] == '\\' && b[i+1] == 'u' {
+		r2, ok := hex4At(b, i+2)
+		if !ok {
+			return -1
+		}
+		if h1 < 0xc && r2 >= 0xdc00 && r2 <= 0xdfff {
+			i += 6
+			*skipped += 6
+		}
+	}
+	return i
+}
