@@ -55,7 +55,15 @@ type sfiInfo struct {
 type scriptInfo struct {
 	name     string
 	lineEnds []int // offsets of the line ends
+	// reads counts the attempts to read the name and line ends: a read
+	// that failed (the script was being moved, or not yet complete) is
+	// tried again at the next lookups, in place, so the functions that
+	// already point at this script get its lines too.
+	reads int
 }
+
+// scriptReads bounds the attempts to read a script's name and line ends.
+const scriptReads = 4
 
 type codeInfo struct {
 	obj         uint64 // the Code object (tagged)
@@ -353,42 +361,64 @@ func (n *Namer) scopeInfo(p uint64) (string, int) {
 }
 
 func (n *Namer) script(p uint64) *scriptInfo {
-	if s, ok := n.scripts[p]; ok {
+	s, ok := n.scripts[p]
+	if ok && ((s.name != "" && s.lineEnds != nil) || s.reads >= scriptReads) {
 		return s
 	}
-	h, l := &n.h, n.h.l
-	s := &scriptInfo{}
-	if name, err := h.field(p, l.ScriptName); err == nil {
-		s.name, _ = h.str(name, 4096)
-		s.name = n.absolute(s.name)
+	if !ok {
+		if len(n.scripts) > 4096 {
+			n.scripts = map[uint64]*scriptInfo{}
+		}
+		s = &scriptInfo{}
+		n.scripts[p] = s
 	}
+	s.reads++
+	h, l := &n.h, n.h.l
+	if s.name == "" {
+		if name, err := h.field(p, l.ScriptName); err == nil {
+			s.name, _ = h.str(name, 4096)
+			s.name = n.absolute(s.name)
+		}
+	}
+	if s.lineEnds == nil {
+		s.lineEnds = n.lineEnds(p)
+	}
+	return s
+}
+
+// lineEnds reads the offsets of a script's line ends: V8's own array when
+// it was computed, otherwise counted in the source. Nil when neither could
+// be read.
+func (n *Namer) lineEnds(p uint64) []int {
+	h, l := &n.h, n.h.l
+	var ends []int
 	if le, err := h.field(p, l.ScriptLineEnds); err == nil && isHeap(le) {
 		if t, err := h.typeOf(le); err == nil && t == l.TypeFixedArray {
 			if w, err := h.words(le, 1<<22); err == nil {
 				for _, v := range w {
-					s.lineEnds = append(s.lineEnds, int(smi(v)))
+					ends = append(ends, int(smi(v)))
 				}
 			}
 		}
 	}
-	if s.lineEnds == nil {
-		// Line ends are computed on demand: count them in the source.
-		if src, err := h.field(p, l.ScriptSource); err == nil {
-			if text, err := h.str(src, maxString); err == nil {
-				for i := 0; i < len(text); i++ {
-					if text[i] == '\n' {
-						s.lineEnds = append(s.lineEnds, i)
-					}
-				}
-				s.lineEnds = append(s.lineEnds, len(text))
-			}
+	if ends != nil {
+		return ends
+	}
+	// Line ends are computed on demand: count them in the source.
+	src, err := h.field(p, l.ScriptSource)
+	if err != nil {
+		return nil
+	}
+	text, err := h.str(src, maxString)
+	if err != nil {
+		return nil
+	}
+	for i := 0; i < len(text); i++ {
+		if text[i] == '\n' {
+			ends = append(ends, i)
 		}
 	}
-	if len(n.scripts) > 4096 {
-		n.scripts = map[uint64]*scriptInfo{}
-	}
-	n.scripts[p] = s
-	return s
+	return append(ends, len(text))
 }
 
 // absolute makes a script name that is a path relative to the process's
