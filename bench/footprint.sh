@@ -130,7 +130,7 @@ done
 mib() { median <"$work/$1.rss" | awk '{ if ($1 == "-") print "-"; else printf "%.1f", $1 / 1024 }'; }
 cpu() { median <"$work/$1.cpu"; }
 per_m() { awk -v c="$(cpu "$1")" -v n="$steps" 'BEGIN { printf "%.2f", c * 1e6 / n }'; }
-echo "tracer footprint, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git describe --always --dirty 2>/dev/null || echo unknown)"
+echo "tracer footprint, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git describe --always --dirty 2>/dev/null || echo unknown), binary $tracer"
 echo "machine: $(nproc) CPUs, Linux $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg); medians of $rounds"
 echo "own process only (children excluded): peak RSS = VmHWM, CPU = utime+stime"
 echo

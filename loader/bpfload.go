@@ -1,6 +1,8 @@
 package loader
 
 import (
+	"sync/atomic"
+
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 )
@@ -13,9 +15,19 @@ import (
 // one decoding. (Loading the two collections at once, on this 2-CPU
 // machine when idle: both done at 31-38 ms, against 43-47 ms one after the
 // other; with one CPU busy elsewhere, about the same either way.)
-var kernelTypes = btf.NewCache()
+//
+// Once a session's programs are loaded, ReleaseKernelTypes lets the
+// decoded types go (about 4 MiB, and the mapping of the file): a program
+// loaded later (the V8 walker, when a node process appears) decodes them
+// again.
+var kernelTypes atomic.Pointer[btf.Cache]
 
 // LoadCollection loads spec into objs with the shared kernel types.
 func LoadCollection(spec *ebpf.CollectionSpec, objs any) error {
-	return spec.LoadAndAssign(objs, &ebpf.CollectionOptions{Cache: kernelTypes})
+	kernelTypes.CompareAndSwap(nil, btf.NewCache())
+	return spec.LoadAndAssign(objs, &ebpf.CollectionOptions{Cache: kernelTypes.Load()})
 }
+
+// ReleaseKernelTypes drops the shared kernel types decoded so far; a
+// collection loading meanwhile keeps what it took.
+func ReleaseKernelTypes() { kernelTypes.Store(nil) }

@@ -1,14 +1,16 @@
 // Package loader owns tracer's contact with the kernel and with the traced
 // process: loading BPF collections (with one shared decoding of the
-// kernel's BTF) and releasing uprobe links, opening the perf_event samplers
+// kernel's BTF, let go once a session's programs are loaded) and releasing uprobe links, opening the perf_event samplers
 // (elastic/go-perf) and reading their rings, starting the traced command
 // (gated so that it execs only once the samplers are enabled), forwarding
 // signals to it, privilege and kernel feature checks, and counting every
 // lost record. The BPF programs of one feature are loaded and read by that
 // feature's package (interp/cpython, interp/v8, capture), with the shared
-// pieces here: RingReader reads a walker's ring, ByThread joins what a
-// walker read in a sample's overflow handler with that sample, FileCache
-// keeps an interpreter file's layout, Notes are a part's remarks.
+// pieces here: RingReader reads a walker's ring (waiting on it through
+// RingWait, Go's own poller, never in a blocking system call: see
+// ringwait.go), ByThread joins what a walker read in a sample's overflow
+// handler with that sample, FileCache keeps an interpreter file's layout,
+// Notes are a part's remarks.
 //
 // Sampling (sampler*.go): one cpu-clock event per CPU for the target, with
 // user and kernel callchains and CLOCK_MONOTONIC timestamps, so a sample's

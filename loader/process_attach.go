@@ -6,6 +6,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -39,6 +40,8 @@ func Threads(pid int) ([]int, error) {
 
 // WatchExit returns a channel closed when process pid ends (through a pidfd),
 // or when stop is closed. A process that is already gone closes it at once.
+// The pidfd is watched by Go's poller: no thread waits in a system call
+// (see RingWait for why that matters).
 func WatchExit(pid int, stop <-chan struct{}) <-chan struct{} {
 	done := make(chan struct{})
 	fd, err := unix.PidfdOpen(pid, 0)
@@ -46,22 +49,37 @@ func WatchExit(pid int, stop <-chan struct{}) <-chan struct{} {
 		close(done)
 		return done
 	}
+	_ = unix.SetNonblock(fd, true) // what makes os.NewFile use the poller
+	f := os.NewFile(uintptr(fd), "pidfd")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		close(done)
+		return done
+	}
+	var stopped atomic.Bool
+	go func() {
+		select {
+		case <-stop:
+			stopped.Store(true)
+			_ = f.SetReadDeadline(time.Now()) // wakes the wait below
+		case <-done:
+		}
+	}()
 	go func() {
 		defer close(done)
-		defer unix.Close(fd)
-		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		for {
-			n, err := unix.Poll(fds, int(pollInterval/time.Millisecond))
-			if err == nil && n > 0 {
-				return
-			}
-			if err != nil && !errors.Is(err, unix.EINTR) {
-				return
-			}
-			select {
-			case <-stop:
-				return
-			default:
+		defer f.Close()
+		for !stopped.Load() {
+			err := rc.Read(func(fd uintptr) bool {
+				if stopped.Load() {
+					return true
+				}
+				fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+				n, err := unix.Poll(fds, 0)
+				return err == nil && n > 0
+			})
+			if err == nil || !errors.Is(err, os.ErrDeadlineExceeded) {
+				return // ended, stopped, or the descriptor failed
 			}
 		}
 	}()

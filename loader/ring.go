@@ -18,6 +18,7 @@ import (
 // counted (Malformed), never passed on.
 type RingReader[T any] struct {
 	reader *ringbuf.Reader
+	wait   *RingWait // waits for the ring without blocking a thread
 	decode func([]byte) (T, error)
 	out    chan T
 
@@ -29,9 +30,11 @@ type RingReader[T any] struct {
 }
 
 // ringPollInterval is how often a ring is read when its program has not
-// woken the reader (a walker wakes it only when 1 MiB is pending, or for a
-// record that must be read at once).
-const ringPollInterval = 20 * time.Millisecond
+// woken the reader (a walker wakes it only when a quarter of its ring is
+// pending, or for a record that must be read at once: a code object seen
+// for the first time). Only how soon a stack is named depends on it; each
+// look costs wake-ups of tracer's threads.
+const ringPollInterval = 100 * time.Millisecond
 
 // NewRingReader opens a reader of ring buffer m; what names the ring in
 // an error. decode turns one record into a T.
@@ -40,7 +43,12 @@ func NewRingReader[T any](m *ebpf.Map, what string, decode func([]byte) (T, erro
 	if err != nil {
 		return nil, fmt.Errorf("open %s ring: %w", what, err)
 	}
-	return &RingReader[T]{reader: r, decode: decode, out: make(chan T, 4096)}, nil
+	w, err := NewRingWait(m)
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("open %s ring: %w", what, err)
+	}
+	return &RingReader[T]{reader: r, wait: w, decode: decode, out: make(chan T, 4096)}, nil
 }
 
 // Records returns the records read, in ring order (per CPU in time order).
@@ -66,9 +74,7 @@ func (r *RingReader[T]) Stop() {
 	r.once.Do(func() {
 		r.stopping.Store(true)
 		if r.started {
-			// Wakes the reader: it returns what the ring holds, then
-			// ErrFlushed.
-			_ = r.reader.Flush()
+			r.wait.Stop() // the reader drains the ring and returns
 		} else {
 			close(r.out)
 		}
@@ -79,29 +85,43 @@ func (r *RingReader[T]) Stop() {
 // Close stops reading and closes the ring's reader (not the map).
 func (r *RingReader[T]) Close() error {
 	r.Stop()
-	return r.reader.Close()
+	err := r.reader.Close()
+	if werr := r.wait.Close(); err == nil {
+		err = werr
+	}
+	return err
 }
 
 func (r *RingReader[T]) read() {
 	defer r.wg.Done()
 	defer close(r.out)
 	var rec ringbuf.Record
+	hasData := func() bool { return r.reader.AvailableBytes() > 0 }
 	for {
-		r.reader.SetDeadline(time.Now().Add(ringPollInterval))
-		if err := r.reader.ReadInto(&rec); err != nil {
-			if errors.Is(err, ringbuf.ErrFlushed) || errors.Is(err, os.ErrDeadlineExceeded) {
-				if r.stopping.Load() {
-					return
-				}
-				continue
+		stopping := r.stopping.Load()
+		r.wait.Wait(ringPollInterval, hasData)
+		if !hasData() {
+			if stopping {
+				return
 			}
-			return // closed
-		}
-		v, err := r.decode(rec.RawSample)
-		if err != nil {
-			r.malformed.Add(1)
 			continue
 		}
-		r.out <- v
+		// A deadline already past: what the ring holds is read without
+		// waiting, then ReadInto says os.ErrDeadlineExceeded.
+		r.reader.SetDeadline(time.Now())
+		for {
+			if err := r.reader.ReadInto(&rec); err != nil {
+				if errors.Is(err, ringbuf.ErrFlushed) || errors.Is(err, os.ErrDeadlineExceeded) {
+					break
+				}
+				return // closed
+			}
+			v, err := r.decode(rec.RawSample)
+			if err != nil {
+				r.malformed.Add(1)
+				continue
+			}
+			r.out <- v
+		}
 	}
 }

@@ -210,10 +210,8 @@ func (s *Sampler) Start() {
 		return
 	}
 	s.started = true
-	for _, r := range s.rings {
-		s.wg.Add(1)
-		go s.read(r)
-	}
+	s.wg.Add(1)
+	go s.read()
 	go func() {
 		s.wg.Wait()
 		close(s.out)
@@ -271,17 +269,23 @@ func (s *Sampler) closeEvents() error {
 	return first
 }
 
-// read polls one ring until Stop, then drains it.
-func (s *Sampler) read(r ring) {
+// read polls the rings until Stop, then drains them. One goroutine reads
+// them all: each look wakes tracer's threads, once for every ring when
+// each had its own.
+func (s *Sampler) read() {
 	defer s.wg.Done()
 	t := time.NewTicker(pollInterval)
 	defer t.Stop()
 	var raw perf.RawRecord
 	for {
-		s.drain(r, &raw)
+		for _, r := range s.rings {
+			s.drain(r, &raw)
+		}
 		select {
 		case <-s.stop:
-			s.drain(r, &raw)
+			for _, r := range s.rings {
+				s.drain(r, &raw)
+			}
 			return
 		case <-t.C:
 		}

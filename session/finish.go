@@ -115,6 +115,13 @@ func (s *session) decorators() []Decorator {
 func (s *session) replay(recs []loader.Record, comms map[int]string, decorators []Decorator) ([]export.Sample, map[int]bool) {
 	var samples []export.Sample
 	pids := map[int]bool{}
+	var kernel [][]uint64
+	for _, rec := range recs {
+		if r, ok := rec.(*loader.Sample); ok && len(r.Kernel) > 0 && s.window.holds(r.Time) {
+			kernel = append(kernel, r.Kernel)
+		}
+	}
+	s.sym.PrepareKernel(kernel) // one read of kallsyms names them all
 	for _, rec := range recs {
 		switch r := rec.(type) {
 		case *loader.Mmap:

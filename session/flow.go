@@ -258,6 +258,7 @@ func (s *session) startReading() {
 		s.start = time.Now()
 	}
 	s.consumed = make(chan struct{})
+	loader.ReleaseKernelTypes() // the plugins' programs are loaded
 	s.sampler.Start()
 	warm := startWarmer(s.sym)
 	if s.stream != nil {

@@ -14,8 +14,8 @@ const warmPID = -1
 // warmer does while the target runs, on tracer's own goroutine, the work
 // that symbolizing its samples after it has ended would otherwise start
 // with: it opens the files the target maps (so a file the program deletes
-// before it exits, a `go run` binary, is still named), loads the kernel
-// symbols, and for each sampled address reads the symbol and line tables of
+// before it exits, a `go run` binary, is still named), and for each sampled
+// address reads the symbol and line tables of
 // the file it falls in (symbolize.Warm; files never sampled are never
 // read). On the node container that is most of the time between the
 // command's exit and tracer's (reading node's 79 000 symbols, decompressing
@@ -47,7 +47,6 @@ func startWarmer(sym *symbolize.Symbolizer) *warmer {
 	}()
 	go func() {
 		defer close(w.done)
-		sym.Kernel(0) // loads /proc/kallsyms
 		for rec := range w.in {
 			if r, ok := rec.(*loader.Sample); ok {
 				sym.Warm(warmPID, r.User)

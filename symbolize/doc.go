@@ -30,7 +30,9 @@
 //   - Go binaries: the .gopclntab function table, which survives stripping
 //     (go run and go test strip symbols) and carries files and lines.
 //   - [vdso]: this process's own vDSO image, which every process shares.
-//   - Kernel: text symbols of /proc/kallsyms, with module names.
+//   - Kernel: text symbols of /proc/kallsyms, with module names: the
+//     whole table, or for a session's samples (PrepareKernel) only the
+//     symbols of their addresses, kept in one read of the file.
 //   - JIT: perf map lines "START SIZE name" for addresses that no file
 //     symbol names (anonymous memory). Node's "JS:*transition /app.js:1:20"
 //     becomes Function "transition", File "/app.js", Line 1; Python's

@@ -1,6 +1,7 @@
 package symbolize
 
 import (
+	"cmp"
 	"debug/dwarf"
 	"debug/elf"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"sort"
+	"sync"
 )
 
 // lineTable maps code addresses to source lines from DWARF .debug_line.
@@ -22,6 +24,9 @@ type lineTable struct {
 	// each unit .debug_aranges names.
 	secs     *dwarfSections
 	unitOffs []uint64
+	// With the line-program path (programLineTable), "units" are line
+	// programs, each at progOffs[unit] in .debug_line.
+	progOffs []uint64
 	heads    [][]byte          // by unit, when .debug_info is compressed (unitHeads)
 	cus      []cuRange         // sorted by lo
 	rows     map[int]*unitRows // unit index → its decoded rows
@@ -69,6 +74,9 @@ func readLineTable(ra io.ReaderAt) (lt *lineTable) {
 	f, err := elf.NewFile(ra)
 	if err != nil || f.Section(".debug_info") == nil || f.Section(".debug_line") == nil {
 		return nil
+	}
+	if lt := programLineTable(f); lt != nil {
+		return lt
 	}
 	secs, ok := mappedSections(f, ra)
 	if ok {
@@ -157,9 +165,12 @@ func (lt *lineTable) unitLookup(unit int, pc uint64) (string, int, bool) {
 func (lt *lineTable) decode(unit int) *unitRows {
 	var lr *dwarf.LineReader
 	var err error
-	if lt.d != nil {
+	switch {
+	case lt.d != nil:
 		lr, err = lt.d.LineReader(lt.units[unit])
-	} else {
+	case lt.progOffs != nil:
+		lr, err = lt.secs.programLineReader(lt.progOffs[unit])
+	default:
 		var info []byte
 		if lt.heads != nil {
 			info = lt.heads[unit]
@@ -172,13 +183,17 @@ func (lt *lineTable) decode(unit int) *unitRows {
 	if err != nil || lr == nil {
 		return u
 	}
-	var rows []lineRow
+	scratch := rowScratch.Get().(*[]lineRow)
+	defer rowScratch.Put(scratch)
+	rows := (*scratch)[:0]
 	fileIndex := map[*dwarf.LineFile]uint32{}
+	var lastFile *dwarf.LineFile // rows come in runs of one file
+	var lastIndex uint32
 	var le dwarf.LineEntry
 	for len(rows) < maxLineRows {
 		if err := lr.Next(&le); err != nil {
 			if !errors.Is(err, io.EOF) {
-				rows = nil
+				rows = rows[:0]
 			}
 			break
 		}
@@ -186,22 +201,29 @@ func (lt *lineTable) decode(unit int) *unitRows {
 		if le.EndSequence {
 			row.line = endLine
 		}
-		i, ok := fileIndex[le.File] // nil: a row without a file
-		if !ok {
-			i = uint32(len(u.files))
-			fileIndex[le.File] = i
-			name := ""
-			if le.File != nil {
-				name = le.File.Name
+		if len(u.files) == 0 || le.File != lastFile {
+			i, ok := fileIndex[le.File] // nil: a row without a file
+			if !ok {
+				i = uint32(len(u.files))
+				fileIndex[le.File] = i
+				name := ""
+				if le.File != nil {
+					name = le.File.Name
+				}
+				u.files = append(u.files, name)
 			}
-			u.files = append(u.files, name)
+			lastFile, lastIndex = le.File, i
 		}
-		row.file = i
+		row.file = lastIndex
 		rows = append(rows, row)
 	}
+	*scratch = rows
 	// Sequences may come in any order; within one address the last row wins,
 	// except that an end marker never hides the start of the next sequence.
-	sort.SliceStable(rows, func(i, j int) bool { return rows[i].addr < rows[j].addr })
+	byAddr := func(a, b lineRow) int { return cmp.Compare(a.addr, b.addr) }
+	if !slices.IsSortedFunc(rows, byAddr) {
+		slices.SortStableFunc(rows, byAddr)
+	}
 	out := rows[:0]
 	for _, r := range rows {
 		if n := len(out); n > 0 && out[n-1].addr == r.addr {
@@ -213,6 +235,14 @@ func (lt *lineTable) decode(unit int) *unitRows {
 		}
 		out = append(out, r)
 	}
-	u.rows = slices.Clone(out) // the growth of rows is not kept
+	if len(out) == 0 {
+		return u
+	}
+	u.rows = slices.Clone(out) // the scratch goes back to the pool
 	return u
 }
+
+// rowScratch holds the buffers units are decoded into: a unit's rows are
+// copied out at their final length, and the buffer, grown to the largest
+// unit decoded, serves the next unit.
+var rowScratch = sync.Pool{New: func() any { return new([]lineRow) }}

@@ -54,6 +54,10 @@ type dwarfSections struct {
 	// (unitHeads), and fullInfo inflates it whole for the other path.
 	infoSection *elf.Section
 	mapped      *fileMapping // what the sections are read from
+	// The line-program path (programLineTable) reads the strings only for
+	// a first decode, from these.
+	strSection, lineStrSection *elf.Section
+	strsRead                   bool
 }
 
 // fullInfo returns .debug_info whole, inflating it if needed.

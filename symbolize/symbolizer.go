@@ -25,8 +25,11 @@ type Symbolizer struct {
 
 	kernel     *kernelSymbols
 	kernelRead bool
-	kernelErr  error
-	kcache     map[uint64]Frame
+	// kernelPrepared: PrepareKernel has read kallsyms for the addresses
+	// of the samples; the table is still unread.
+	kernelPrepared bool
+	kernelErr      error
+	kcache         map[uint64]Frame
 
 	warnings map[string]string // subject → one line
 }
@@ -123,12 +126,18 @@ func (s *Symbolizer) Kernel(addr uint64) Frame {
 		if s.kernelErr != nil {
 			s.warn("the kernel", s.kernelErr)
 		} else if s.kernel.len() == 0 {
-			s.warn("the kernel", fmt.Errorf("%s shows no addresses; run as root or set kernel.kptr_restrict=0", s.kallsyms))
+			s.warn("the kernel", s.noKernelAddresses())
 		}
 	}
 	f := s.kernel.frame(addr)
 	s.kcache[addr] = f
 	return f
+}
+
+// noKernelAddresses is the warning for a kallsyms file that shows no
+// addresses.
+func (s *Symbolizer) noKernelAddresses() error {
+	return fmt.Errorf("%s shows no addresses; run as root or set kernel.kptr_restrict=0", s.kallsyms)
 }
 
 // KernelErr reports why kernel symbols are unavailable, if they are.
