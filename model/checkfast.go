@@ -23,42 +23,63 @@ func checkLines(d *Decoder, rel Relation) (res Result, falls int, err error) {
 	c := NewChecker(rel)
 	c.res.Files = []string{d.Name()}
 	f := fastPath{p: &d.p}
-	var rec Record
 	records := 0
-	for {
-		// The lines the reader holds whole are read in place, with no
-		// search for their end: the layout ends where the line does.
-		if b, _ := d.r.Peek(d.r.Buffered()); len(b) > 0 && b[0] == '{' {
-			if n := f.scan.scanBuffered(b); n >= 0 && c.fastStep(&f, b[:n]) {
-				d.line++
-				records++
-				_, _ = d.r.Discard(n + 1)
+	loop := func() error {
+		var rec Record
+		for {
+			if b := d.mapped(); len(b) > 0 && b[0] == '{' {
+				// The mapped lines: each ends with a newline.
+				if n := f.scan.scanBuffered(b); n >= 0 && c.fastStep(&f, b[:n]) {
+					d.line++
+					records++
+					if err := d.advance(n + 1); err != nil {
+						return readErrorf(d.name, err)
+					}
+					continue
+				}
+			} else if b, _ := d.r.Peek(d.r.Buffered()); len(b) > 0 && b[0] == '{' {
+				// The lines the reader holds whole are read in place,
+				// with no search for their end: the layout ends where
+				// the line does.
+				if n := f.scan.scanBuffered(b); n >= 0 && c.fastStep(&f, b[:n]) {
+					d.line++
+					records++
+					_, _ = d.r.Discard(n + 1)
+					continue
+				}
+			}
+			line, rerr := d.readLine()
+			if rerr != nil && !errors.Is(rerr, io.EOF) {
+				return readErrorf(d.name, rerr)
+			}
+			if len(line) == 0 && rerr != nil {
+				return nil
+			}
+			d.line++
+			if (len(line) == 0 || line[0] != '{') && len(bytes.TrimSpace(line)) == 0 {
 				continue
 			}
+			records++
+			if f.scan.scan(line) && c.fastStep(&f, line) {
+				continue
+			}
+			falls++
+			f.sync(c) // the decoder's path reads the previous state, and may change it
+			if derr := decodeInto(&d.p, line, &rec); derr != nil {
+				c.Reject(badLine(&d.p, line, d.name, d.line, derr))
+				continue
+			}
+			rec.File, rec.Line = d.name, d.line
+			_ = c.Feed(rec) // counted in the result when out of place
 		}
-		line, rerr := d.readLine()
-		if rerr != nil && !errors.Is(rerr, io.EOF) {
-			return c.res, falls, readErrorf(d.name, rerr)
-		}
-		if len(line) == 0 && rerr != nil {
-			break
-		}
-		d.line++
-		if (len(line) == 0 || line[0] != '{') && len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		records++
-		if f.scan.scan(line) && c.fastStep(&f, line) {
-			continue
-		}
-		falls++
-		f.sync(c) // the decoder's path reads the previous state, and may change it
-		if derr := decodeInto(&d.p, line, &rec); derr != nil {
-			c.Reject(badLine(&d.p, line, d.name, d.line, derr))
-			continue
-		}
-		rec.File, rec.Line = d.name, d.line
-		_ = c.Feed(rec) // counted in the result when out of place
+	}
+	if d.mapFile != nil {
+		err = d.checkMapped(loop)
+	} else {
+		err = loop()
+	}
+	if err != nil {
+		return c.res, falls, err
 	}
 	if records == 0 {
 		return c.res, falls, &InputError{File: d.Name(), Msg: "empty trace: no records; a trace has one JSON record per line"}

@@ -171,6 +171,11 @@ func checkWays(t *testing.T, trace []byte, name string, rel Relation) (string, i
 	if fmt.Sprint(ferr) != fmt.Sprint(serr) {
 		t.Fatalf("fast path and decoder errors differ: %v / %v", ferr, serr)
 	}
+	// And the fast path reading the trace from a mapped file.
+	mapped, merr := checkMappedFile(t, trace, name, rel, nil)
+	if mj, _ := mapped.JSON(); !bytes.Equal(mj, fj) || fmt.Sprint(merr) != fmt.Sprint(ferr) {
+		t.Fatalf("mapped file and reader differ:\n%s %v\n%s %v", mj, merr, fj, ferr)
+	}
 	return string(fj) + "\nerror: " + fmt.Sprint(ferr), falls
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 )
 
 // MaxLineBytes bounds one line of a trace: a longer line is an input error,
@@ -22,12 +23,19 @@ type Decoder struct {
 	line int
 	long []byte // a line longer than the reader's buffer
 	p    parser
+
+	mapFile *os.File     // to be mapped by CheckTrace (see MapFile)
+	mapStop func() error //
+	m       *mapping     // the mapping CheckTrace reads, while it does
 }
+
+// readerSize is the size of the decoder's read buffer.
+const readerSize = 64 << 10
 
 // NewDecoder reads JSONL records from r; name (usually the file name) appears
 // in errors and in each record's File.
 func NewDecoder(r io.Reader, name string) *Decoder {
-	return &Decoder{r: bufio.NewReaderSize(r, 64<<10), name: name}
+	return &Decoder{r: bufio.NewReaderSize(r, readerSize), name: name}
 }
 
 // Name returns the name given to NewDecoder.
@@ -67,13 +75,17 @@ func (d *Decoder) ReadInto(rec *Record) error {
 // readLine returns the next line without its newline; at the end of input it
 // returns the last unterminated line (if any) with io.EOF.
 func (d *Decoder) readLine() ([]byte, error) {
+	if d.m != nil {
+		if line, ok, err := d.mappedLine(); ok || err != nil {
+			return line, err
+		}
+	}
 	line, err := d.r.ReadSlice('\n')
 	if err != nil && errors.Is(err, bufio.ErrBufferFull) {
 		d.long = append(d.long[:0], line...)
 		for errors.Is(err, bufio.ErrBufferFull) {
 			if len(d.long) > MaxLineBytes {
-				return nil, &InputError{File: d.name, Line: d.line + 1,
-					Msg: fmt.Sprintf("line longer than %d MiB: a record must fit on one line of at most that", MaxLineBytes>>20)}
+				return nil, lineTooLong(d)
 			}
 			line, err = d.r.ReadSlice('\n')
 			d.long = append(d.long, line...)
@@ -87,6 +99,12 @@ func (d *Decoder) readLine() ([]byte, error) {
 		return line, nil
 	}
 	return line, err
+}
+
+// lineTooLong is the error of a line longer than the reader takes.
+func lineTooLong(d *Decoder) error {
+	return &InputError{File: d.name, Line: d.line + 1,
+		Msg: fmt.Sprintf("line longer than %d MiB: a record must fit on one line of at most that", MaxLineBytes>>20)}
 }
 
 // readErrorf wraps an error reading the named trace (an *fs.PathError names

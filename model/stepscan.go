@@ -204,7 +204,10 @@ func word(b []byte, i int) uint64 {
 // the scanner's loops need no end checks of their own.
 func (s *stepScan) scan(b []byte) (ok bool) {
 	defer func() {
-		if recover() != nil {
+		if r := recover(); r != nil {
+			if isFault(r) {
+				panic(r)
+			}
 			ok = false
 		}
 	}()
@@ -255,7 +258,10 @@ func (s *stepScan) replayTo(b []byte) int {
 // line, against the layout kept; it returns the line's length, or -1.
 func (s *stepScan) scanBuffered(b []byte) (n int) {
 	defer func() {
-		if recover() != nil {
+		if r := recover(); r != nil {
+			if isFault(r) {
+				panic(r)
+			}
 			n = -1
 		}
 	}()

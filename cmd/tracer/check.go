@@ -110,7 +110,13 @@ func runCheck(c *cli.Context) error {
 			return inputFailure(args.json, c, err)
 		}
 		files = append(files, f)
-		decoders = append(decoders, model.NewDecoder(interruptible(ctx, f), path))
+		d := model.NewDecoder(interruptible(ctx, f), path)
+		if len(args.paths) == 1 {
+			// One trace is read through a memory mapping when it is a
+			// regular file, interrupted as the reader would be.
+			d.MapFile(f, func() error { return ctxErr(ctx) })
+		}
+		decoders = append(decoders, d)
 	}
 	res, err, finished := checkUntilInterrupted(ctx, decoders, rel, files)
 	if !finished {

@@ -94,10 +94,18 @@ type ctxReader struct {
 }
 
 func (c *ctxReader) Read(p []byte) (int, error) {
-	if c.ctx.Err() != nil {
-		return 0, errInterrupted
+	if err := ctxErr(c.ctx); err != nil {
+		return 0, err
 	}
 	return c.r.Read(p)
+}
+
+// ctxErr is errInterrupted once ctx is done.
+func ctxErr(ctx context.Context) error {
+	if ctx.Err() != nil {
+		return errInterrupted
+	}
+	return nil
 }
 
 // checkUntilInterrupted runs the check aside so that a signal ends it at
