@@ -877,17 +877,16 @@ func scanNats(b []byte, i int, dst []uint64) ([]uint64, int) {
 // unescaping it, and counts its scalar values. It returns the index after
 // the closing quote, or -1. The scan goes 8 bytes at a time, ASCII or not:
 // the first quote, backslash or control character of a word is found
-// exactly (the lowest byte that specialMask marks); in a word with bytes of
-// 0x80 and up, each first byte of a UTF-8 sequence is validated with the
-// bytes after it, and the continuation bytes are counted, which must be as
-// many as those sequences claim.
+// exactly (the lowest byte that specialMask marks), and the bytes before it
+// are validated as UTF-8 together (utf8Word), the continuation bytes a word
+// claims of the next carried over to it.
 func scanString(b []byte, i int, sp *strSpan) int {
 	if i < 0 || b[i] != '"' {
 		return -1
 	}
 	i++
 	start, skipped, esc := i, 0, false
-	conts, claimed := 0, 0 // continuation bytes seen, and claimed by first bytes
+	var carry uint64 // the continuation bytes due at the start of the next word
 	for {
 		var c byte
 		if len(b)-i >= 8 {
@@ -898,27 +897,17 @@ func scanString(b []byte, i int, sp *strSpan) int {
 				k = bits.TrailingZeros64(m) >> 3
 				w &= 1<<(8*k) - 1 // the plain bytes before it
 			}
-			if hi := w & highs; hi != 0 {
-				conts += bits.OnesCount64(hi &^ (w << 1))
-				for lead := hi & (w << 1); lead != 0; lead &= lead - 1 {
-					p := i + bits.TrailingZeros64(lead)>>3
-					if len(b)-p < 4 {
-						n := utf8SeqTail(b, p)
-						if n == 0 {
-							return -1
-						}
-						claimed += n - 1
-						continue
-					}
-					// utf8Seq, inline.
-					v := binary.LittleEndian.Uint32(b[p:])
-					x := utf8First[byte(v)]
-					n, r := x&7, utf8Ranges[x>>4]
-					if c1 := byte(v >> 8); v&utf8ContMask[n] != utf8ContVal[n] || c1 < r[0] || c1 > r[1] {
-						return -1
-					}
-					claimed += int(n) - 1
+			if w&highs|carry != 0 {
+				next := w >> 8
+				if k == 8 && len(b)-i > 8 {
+					next |= uint64(b[i+8]) << 56
 				}
+				conts, due, ok := utf8Word(w, next, carry)
+				if !ok {
+					return -1
+				}
+				skipped += conts
+				carry = due
 			}
 			i += k
 			if k == 8 {
@@ -926,15 +915,19 @@ func scanString(b []byte, i int, sp *strSpan) int {
 			}
 			c = b[i]
 		} else {
+			if carry != 0 {
+				return -1 // a sequence across the last bytes of the line: the decoder judges
+			}
 			if c = b[i]; c >= 0x80 {
 				if c&0xc0 == 0x80 {
-					conts++
-				} else if n := utf8Seq(b, i); n == 0 {
-					return -1
-				} else {
-					claimed += n - 1
+					return -1 // a continuation byte without a first byte
 				}
-				i++
+				n := utf8Seq(b, i)
+				if n == 0 {
+					return -1
+				}
+				skipped += n - 1
+				i += n
 				continue
 			}
 			if c != '"' && c != '\\' && c >= 0x20 {
@@ -944,10 +937,7 @@ func scanString(b []byte, i int, sp *strSpan) int {
 		}
 		switch {
 		case c == '"':
-			if conts != claimed {
-				return -1 // a continuation byte without a first byte
-			}
-			*sp = strSpan{start: start, end: i, skipped: skipped + conts, esc: esc}
+			*sp = strSpan{start: start, end: i, skipped: skipped, esc: esc}
 			return i + 1
 		case c == '\\':
 			esc = true
@@ -963,6 +953,43 @@ func scanString(b []byte, i int, sp *strSpan) int {
 			return -1
 		}
 	}
+}
+
+// utf8Word validates the bytes of w (the first in the low byte, the bytes
+// after a quote, backslash or control character zeroed) as UTF-8, as
+// utf8.Valid does, all at once: each byte is classed by its high bits (a
+// continuation byte, the first of a sequence of 2, 3 or 4, or never valid),
+// the first bytes claim the continuation bytes after them, which must be
+// exactly the continuation bytes of the word (with those due from the word
+// before, carry), and the first bytes that limit the byte after them (E0,
+// ED, F0, F4; C0, C1 and F5 to FF are never valid) are checked against it
+// (next: the bytes after each of w's). It returns the number of
+// continuation bytes, and those claimed in the next word as the bytes of a
+// word, or false.
+func utf8Word(w, next, carry uint64) (conts int, due uint64, ok bool) {
+	const lo4, lo3, b41 = ones * 0x0f, ones * 0x07, ones * 0x1e
+	h, b6, b5, b4, b3 := w&highs, w<<1&highs, w<<2&highs, w<<3&highs, w<<4&highs
+	cont := h &^ b6
+	lead := h & b6                           // 11xxxxxx
+	lead2 := lead &^ b5                      // 110xxxxx
+	lead34 := lead & b5                      // 111xxxxx
+	lead3 := lead34 &^ b4                    // 1110xxxx
+	lead4 := lead34 & b4 &^ b3               // 11110xxx
+	bad := lead34 & b4 & b3                  // F8 to FF
+	bad |= lead4 & (w << 5) & (w<<6 | w<<7)  // F5 to F7
+	bad |= lead2 &^ (((w & b41) + b41) << 2) // C0, C1: bits 4 to 1 all zero
+	// The byte after E0 (A0 to BF), ED (80 to 9F), F0 (90 to BF), F4 (80
+	// to 8F): its bits 5 and 4 (a continuation byte's are checked above).
+	n5, n4 := next<<2&highs, next<<3&highs
+	e0 := lead3 &^ (((w & lo4) + lo4) << 3)
+	ed := lead3 &^ ((((w ^ ones*0x0d) & lo4) + lo4) << 3)
+	f0 := lead4 &^ (((w & lo3) + lo3) << 4)
+	f4 := lead4 &^ ((((w ^ ones*0x04) & lo3) + lo3) << 4)
+	bad |= e0&^n5 | ed&n5 | f0&^(n5|n4) | f4&(n5|n4)
+	l2, l3 := lead2|lead3|lead4, lead3|lead4
+	claimed := l2<<8 | l3<<16 | lead4<<24 | carry
+	due = l2>>56 | l3>>48 | lead4>>40
+	return bits.OnesCount64(cont), due, bad == 0 && claimed == cont
 }
 
 // specialMask marks with its high bit each byte of w that is a quote, a
