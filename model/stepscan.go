@@ -132,18 +132,18 @@ type layout struct {
 }
 
 // piece is the text that comes before the value of member f, with its
-// first 24 bytes as words (zero-padded) and masks of the bytes of text in
+// first 32 bytes as words (zero-padded) and masks of the bytes of text in
 // them, for a comparison without branches.
 type piece struct {
 	f    uint32
 	text []byte
-	w, m [3]uint64
+	w, m [4]uint64
 }
 
 // newPiece makes the piece of text before member f.
 func newPiece(f uint32, text []byte) piece {
 	p := piece{f: f, text: text}
-	for k := 0; k < 3 && 8*k < len(text); k++ {
+	for k := 0; k < 4 && 8*k < len(text); k++ {
 		p.w[k] = lw(string(text[8*k:]))
 		p.m[k] = ^uint64(0)
 		if n := len(text) - 8*k; n < 8 {
@@ -277,11 +277,15 @@ func (s *stepScan) pieces(b []byte, i int, pieces []piece) int {
 	for k := range pieces {
 		p := &pieces[k]
 		n := len(p.text)
-		if len(b)-i >= 24 && n <= 24 { // three masked words, no branches
-			w := (*[24]byte)(b[i : i+24])
-			if (binary.LittleEndian.Uint64(w[:8])^p.w[0])&p.m[0]|
-				(binary.LittleEndian.Uint64(w[8:16])^p.w[1])&p.m[1]|
-				(binary.LittleEndian.Uint64(w[16:])^p.w[2])&p.m[2] != 0 {
+		if len(b)-i >= 32 && n <= 32 { // masked words, no branches on the bytes
+			w := (*[32]byte)(b[i : i+32])
+			d := (binary.LittleEndian.Uint64(w[:8])^p.w[0])&p.m[0] |
+				(binary.LittleEndian.Uint64(w[8:16])^p.w[1])&p.m[1] |
+				(binary.LittleEndian.Uint64(w[16:24])^p.w[2])&p.m[2]
+			if n > 24 { // json.dumps's "}, "state": {"agent_id": "
+				d |= (binary.LittleEndian.Uint64(w[24:]) ^ p.w[3]) & p.m[3]
+			}
+			if d != 0 {
 				return -1
 			}
 		} else if len(b)-i < n || string(b[i:i+n]) != string(p.text) {
