@@ -272,7 +272,8 @@ func (s *stepScan) scanBuffered(b []byte) (n int) {
 }
 
 // pieces reads the values of line b from i on, each after its piece of
-// the layout; it returns the index after the last, or -1.
+// the layout; it returns the index after the last, or -1. Each value is
+// read in the loop: a call for each would cost more than most values.
 func (s *stepScan) pieces(b []byte, i int, pieces []piece) int {
 	for k := range pieces {
 		p := &pieces[k]
@@ -291,11 +292,77 @@ func (s *stepScan) pieces(b []byte, i int, pieces []piece) int {
 		} else if len(b)-i < n || string(b[i:i+n]) != string(p.text) {
 			return -1
 		}
-		if i = s.value(b, i+n, p.f); i < 0 {
+		i += n
+		// The value of member p.f at b[i]; i becomes the index after it,
+		// or -1.
+		switch bits.TrailingZeros32(p.f) { // a jump table
+		case iSeq:
+			if s.seq, i = scanNat(b, i); s.seq == 0 {
+				return -1
+			}
+		case iT0, iT1: // only checked, never compared
+			i = scanDigits(b, i)
+		case iTID:
+			j := scanDigits(b, i)
+			if j-i > 18 { // 19 digits may exceed 2^62
+				if tid, _ := scanNat(b, i); tid > 1<<62 {
+					return -1
+				}
+			}
+			i = j
+		case iType:
+			switch v := word(b, i); {
+			case v&m6 == vPost:
+				s.typ, i = Post, i+6
+			case v == vComment && b[i+8] == '"':
+				s.typ, i = Comment, i+9
+			case v == vRegister && word(b, i+2) == vRegister2:
+				s.typ, i = Register, i+10
+			case v == vDistrib && word(b, i+4) == vDistrib2:
+				s.typ, i = Distribute, i+12
+			default:
+				return -1
+			}
+		case iName:
+			i = scanString(b, i, &s.name)
+		case iAuthor:
+			i = scanString(b, i, &s.author)
+		case iContent:
+			i = scanString(b, i, &s.content)
+		case iItems:
+			i = scanNatsSpan(b, i, &s.items)
+		case iAgent:
+			// The agent_id mostly repeats: the same bytes as the last
+			// one scanned are the same valid string.
+			r := s.agentRaw
+			if s.agentSame = len(b)-i > len(r)+1 && b[i] == '"' && b[i+1+len(r)] == '"' && string(b[i+1:i+1+len(r)]) == string(r); s.agentSame {
+				s.agent = strSpan{start: i + 1, end: i + 1 + len(r), esc: s.agentEsc}
+				i += len(r) + 2
+			} else {
+				i = scanString(b, i, &s.agent)
+			}
+		case iShard:
+			s.shard, i = scanNat(b, i)
+		case iData:
+			i = s.scanData(b, i)
+		default:
+			return -1
+		}
+		if i < 0 {
 			return -1
 		}
 	}
 	return i
+}
+
+// value reads the value of member f at b[i] (i < 0: -1); it returns the
+// index after it, or -1: pieces with a piece of no text.
+func (s *stepScan) value(b []byte, i int, f uint32) int {
+	if i < 0 {
+		return -1
+	}
+	one := [1]piece{{f: f}}
+	return s.pieces(b, i, one[:])
 }
 
 // keep keeps the layout of line b, just read member by member (its values
@@ -356,70 +423,6 @@ func prevEnd(marks []mark, k int) int {
 		return 0
 	}
 	return marks[k-1].end
-}
-
-// value reads the value of member f at b[i] (i < 0: -1); it returns the
-// index after it, or -1.
-func (s *stepScan) value(b []byte, i int, f uint32) int {
-	if i < 0 {
-		return -1
-	}
-	switch bits.TrailingZeros32(f) { // a jump table
-	case iSeq:
-		if s.seq, i = scanNat(b, i); s.seq == 0 {
-			return -1
-		}
-		return i
-	case iT0, iT1: // only checked, never compared
-		return scanDigits(b, i)
-	case iTID:
-		j := scanDigits(b, i)
-		if j-i > 18 { // 19 digits may exceed 2^62
-			if tid, _ := scanNat(b, i); tid > 1<<62 {
-				return -1
-			}
-		}
-		return j
-	case iType:
-		switch v := word(b, i); {
-		case v&m6 == vPost:
-			s.typ = Post
-			return i + 6
-		case v == vComment && b[i+8] == '"':
-			s.typ = Comment
-			return i + 9
-		case v == vRegister && word(b, i+2) == vRegister2:
-			s.typ = Register
-			return i + 10
-		case v == vDistrib && word(b, i+4) == vDistrib2:
-			s.typ = Distribute
-			return i + 12
-		}
-		return -1
-	case iName:
-		return scanString(b, i, &s.name)
-	case iAuthor:
-		return scanString(b, i, &s.author)
-	case iContent:
-		return scanString(b, i, &s.content)
-	case iItems:
-		return scanNatsSpan(b, i, &s.items)
-	case iAgent:
-		// The agent_id mostly repeats: the same bytes as the last one
-		// scanned are the same valid string.
-		r := s.agentRaw
-		if s.agentSame = len(b)-i > len(r)+1 && b[i] == '"' && b[i+1+len(r)] == '"' && string(b[i+1:i+1+len(r)]) == string(r); s.agentSame {
-			s.agent = strSpan{start: i + 1, end: i + 1 + len(r), esc: s.agentEsc}
-			return i + len(r) + 2
-		}
-		return scanString(b, i, &s.agent)
-	case iShard:
-		s.shard, i = scanNat(b, i)
-		return i
-	case iData:
-		return s.scanData(b, i)
-	}
-	return -1
 }
 
 // How a line's data list relates to the last one scanned.
