@@ -296,15 +296,33 @@ func (s *stepScan) pieces(b []byte, i int, pieces []piece) int {
 		// The value of member p.f at b[i]; i becomes the index after it,
 		// or -1.
 		switch bits.TrailingZeros32(p.f) { // a jump table
+		// Numbers of up to 15 digits are read here, longer ones and
+		// malformed ones by the scanners.
 		case iSeq:
+			if x, n := digitsAt(b, i); n < 8 && n > 0 && (n == 1 || byte(x) != 0) {
+				if s.seq, i = digitsValue(x<<(64-8*n)), i+n; s.seq == 0 {
+					return -1
+				}
+				break
+			}
 			if s.seq, i = scanNat(b, i); s.seq == 0 {
 				return -1
 			}
-		case iT0, iT1: // only checked, never compared
-			i = scanDigits(b, i)
-		case iTID:
+		case iT0, iT1, iTID: // only checked, never compared
+			if len(b)-i >= 16 {
+				x, n := digitsAt(b, i)
+				if n == 8 {
+					if _, n2 := digitsAt(b, i+8); n2 < 8 && byte(x) != 0 {
+						i += 8 + n2
+						break
+					}
+				} else if n > 0 && (n == 1 || byte(x) != 0) {
+					i += n
+					break
+				}
+			}
 			j := scanDigits(b, i)
-			if j-i > 18 { // 19 digits may exceed 2^62
+			if j-i > 18 && p.f == sTID { // 19 digits may exceed 2^62
 				if tid, _ := scanNat(b, i); tid > 1<<62 {
 					return -1
 				}
@@ -342,6 +360,10 @@ func (s *stepScan) pieces(b []byte, i int, pieces []piece) int {
 				i = scanString(b, i, &s.agent)
 			}
 		case iShard:
+			if x, n := digitsAt(b, i); n < 8 && n > 0 && (n == 1 || byte(x) != 0) {
+				s.shard, i = digitsValue(x<<(64-8*n)), i+n
+				break
+			}
 			s.shard, i = scanNat(b, i)
 		case iData:
 			i = s.scanData(b, i)
@@ -754,6 +776,17 @@ func scanNat(b []byte, i int) (uint64, int) {
 		return v*pow10[n] + digitsValue(x<<(64-8*n)), j + n
 	}
 	return scanNatMore(b, i, j+8, v*pow10[8]+digitsValue(x))
+}
+
+// digitsAt returns the 8 bytes at b[i:] less '0' in each (x) and how many
+// of them, from the first, are digits (n, 8 when all are); with fewer than
+// 8 bytes at b[i:], n is 8 (the caller reads on with scanNat).
+func digitsAt(b []byte, i int) (x uint64, n int) {
+	if len(b)-i < 8 {
+		return 0, 8
+	}
+	x = binary.LittleEndian.Uint64(b[i:]) - zeros
+	return x, bits.TrailingZeros64((x|(x+0x7676767676767676))&highs) >> 3
 }
 
 // scanDigits is scanNat without the value.
