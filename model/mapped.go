@@ -26,7 +26,7 @@ type mapping struct {
 
 // mapChunk is how many bytes are read between two calls of release and
 // stop (a variable for the tests).
-var mapChunk = 8 << 20
+var mapChunk = 4 << 20
 
 // errShrank is the read error of a mapped file that was cut short while it
 // was read.

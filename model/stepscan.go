@@ -983,9 +983,19 @@ func scanString(b []byte, i int, sp *strSpan) int {
 			esc = true
 			for { // escapes mostly come in runs (json.dumps's \uXXXX)
 				if len(b)-i >= 16 {
-					if j, n := escapeU(binary.LittleEndian.Uint64(b[i:]), binary.LittleEndian.Uint64(b[i+6:])); j > 0 {
-						i += j
-						skipped += n
+					// \uXXXX, its digits checked together; a surrogate
+					// (its first digits D8 to DF) by escapeU.
+					w := binary.LittleEndian.Uint64(b[i:])
+					if x := uint32(w >> 16); uint16(w) == '\\'|'u'<<8 && hexBad(x) == 0 {
+						if byte(x)|0x20 != 'd' || byte(x>>8) < '8' {
+							i += 6
+							skipped += 5
+						} else if j, n := escapeU(w, binary.LittleEndian.Uint64(b[i+6:])); j > 0 {
+							i += j
+							skipped += n
+						} else {
+							return -1 // a malformed \u after a surrogate
+						}
 						if b[i] != '\\' {
 							break
 						}
@@ -1151,7 +1161,7 @@ func hex4At(b []byte, i int) (r rune, ok bool) {
 // that is not 4 hexadecimal digits).
 func escapeU(w, next uint64) (n, skipped int) {
 	x, y := uint32(w>>16), uint32(next>>16)
-	if uint16(w) != '\\'|'u'<<8 || !hex4(x) {
+	if uint16(w) != '\\'|'u'<<8 || hexBad(x) != 0 {
 		return 0, 0
 	}
 	// The digits' values: '0' to '9' are 0x3X, letters 0x4X or 0x6X.
@@ -1162,7 +1172,7 @@ func escapeU(w, next uint64) (n, skipped int) {
 	if uint16(next) != '\\'|'u'<<8 {
 		return 6, 5 // a lone surrogate
 	}
-	if !hex4(y) {
+	if hexBad(y) != 0 {
 		return 0, 0
 	}
 	u := y&0x0f0f0f0f + 9*(y>>6&0x01010101)
@@ -1172,15 +1182,15 @@ func escapeU(w, next uint64) (n, skipped int) {
 	return 6, 5
 }
 
-// hex4 reports whether the 4 bytes of x are hexadecimal digits: each below
+// hexBad is 0 when the 4 bytes of x are hexadecimal digits: each below
 // 0x80, and from '0' to '9' or, with bit 5 set, from 'a' to 'f' (no carry
 // crosses a byte).
-func hex4(x uint32) bool {
+func hexBad(x uint32) uint32 {
 	const h = 0x80808080
 	l := x | 0x20202020
 	digit := (x + 0x50505050) &^ (x + 0x46464646)
 	letter := (l + 0x1f1f1f1f) &^ (l + 0x19191919)
-	return x&h == 0 && (digit|letter)&h == h
+	return x&h | ((digit|letter)&h ^ h)
 }
 
 // escape reads the escape at b[i], adding to *skipped the bytes of it that
