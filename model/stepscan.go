@@ -158,6 +158,7 @@ func newPiece(f uint32, text []byte) piece {
 type tail struct {
 	pieces []piece
 	end    []byte
+	endW   piece // end, as words
 	buf    []byte
 	ok     bool // kept for the head as it is
 }
@@ -248,7 +249,12 @@ func (s *stepScan) replayTo(b []byte) int {
 	if i = s.pieces(b, i, t.pieces); i < 0 {
 		return -1
 	}
-	if e := i + len(t.end); len(b) >= e && string(b[i:e]) == string(t.end) && (e == len(b) || b[e] == '\n') {
+	e := i + len(t.end)
+	if len(t.end) < 8 && len(b)-i >= 8 { // the end and the newline as one word
+		if (binary.LittleEndian.Uint64(b[i:])^t.endW.w[0])&t.endW.m[0] == 0 {
+			return e
+		}
+	} else if len(b) >= e && string(b[i:e]) == string(t.end) && (e == len(b) || b[e] == '\n') {
 		return e
 	}
 	return -1
@@ -436,6 +442,7 @@ func (s *stepScan) keep(b []byte) {
 	}
 	tl.ok = true
 	tl.end = tl.buf[at:]
+	tl.endW = newPiece(0, append(tl.end[:len(tl.end):len(tl.end)], '\n'))
 }
 
 // prevEnd is where the text before mark k starts: the end of the value
@@ -1002,7 +1009,10 @@ func scanString(b []byte, i int, sp *strSpan) int {
 						continue
 					}
 				}
-				if i = escape(b, i, &skipped); i < 0 {
+				if len(b)-i >= 3 && shortEscape[b[i+1]] { // \" \\ \/ \b \f \n \r \t
+					i += 2
+					skipped++
+				} else if i = escape(b, i, &skipped); i < 0 {
 					return -1
 				}
 				if b[i] != '\\' {
@@ -1014,6 +1024,10 @@ func scanString(b []byte, i int, sp *strSpan) int {
 		}
 	}
 }
+
+// shortEscape marks the bytes that make an escape of two bytes after a
+// backslash.
+var shortEscape = [256]bool{'"': true, '\\': true, '/': true, 'b': true, 'f': true, 'n': true, 'r': true, 't': true}
 
 // utf8Word validates the bytes of w (the first in the low byte, the bytes
 // after a quote, backslash or control character zeroed) as UTF-8, as
