@@ -285,12 +285,18 @@ func (s *stepScan) pieces(b []byte, i int, pieces []piece) int {
 		p := &pieces[k]
 		n := len(p.text)
 		if len(b)-i >= 32 && n <= 32 { // masked words, no branches on the bytes
+			// The pieces of a line come in the same order each time:
+			// the branches on their lengths are foreseen.
 			w := (*[32]byte)(b[i : i+32])
-			d := (binary.LittleEndian.Uint64(w[:8])^p.w[0])&p.m[0] |
-				(binary.LittleEndian.Uint64(w[8:16])^p.w[1])&p.m[1] |
-				(binary.LittleEndian.Uint64(w[16:24])^p.w[2])&p.m[2]
-			if n > 24 { // json.dumps's "}, "state": {"agent_id": "
-				d |= (binary.LittleEndian.Uint64(w[24:]) ^ p.w[3]) & p.m[3]
+			d := (binary.LittleEndian.Uint64(w[:8]) ^ p.w[0]) & p.m[0]
+			if n > 8 {
+				d |= (binary.LittleEndian.Uint64(w[8:16]) ^ p.w[1]) & p.m[1]
+				if n > 16 {
+					d |= (binary.LittleEndian.Uint64(w[16:24]) ^ p.w[2]) & p.m[2]
+					if n > 24 { // json.dumps's "}, "state": {"agent_id": "
+						d |= (binary.LittleEndian.Uint64(w[24:]) ^ p.w[3]) & p.m[3]
+					}
+				}
 			}
 			if d != 0 {
 				return -1
