@@ -27,25 +27,23 @@ func checkLines(d *Decoder, rel Relation) (res Result, falls int, err error) {
 	loop := func() error {
 		var rec Record
 		for {
-			if b := d.mapped(); len(b) > 0 && b[0] == '{' {
-				// The mapped lines: each ends with a newline.
-				if n := f.scan.scanBuffered(b); n >= 0 && c.fastStep(&f, b[:n]) {
-					d.line++
-					records++
-					if err := d.advance(n + 1); err != nil {
+			// The lines mapped, or held whole by the reader, are read in
+			// place, with no search for their end: the layout ends where
+			// the line does. The mapped ones up to the next mark only,
+			// where advance may stop the check.
+			if m := d.m; m != nil {
+				if took, lines := c.fastLines(&f, m.data[m.off:min(m.mark, len(m.data))]); lines > 0 {
+					d.line += lines
+					records += lines
+					if err := d.advance(took); err != nil {
 						return readErrorf(d.name, err)
 					}
-					continue
 				}
-			} else if b, _ := d.r.Peek(d.r.Buffered()); len(b) > 0 && b[0] == '{' {
-				// The lines the reader holds whole are read in place,
-				// with no search for their end: the layout ends where
-				// the line does.
-				if n := f.scan.scanBuffered(b); n >= 0 && c.fastStep(&f, b[:n]) {
-					d.line++
-					records++
-					_, _ = d.r.Discard(n + 1)
-					continue
+			} else if b, _ := d.r.Peek(d.r.Buffered()); len(b) > 0 {
+				if took, lines := c.fastLines(&f, b); lines > 0 {
+					d.line += lines
+					records += lines
+					_, _ = d.r.Discard(took)
 				}
 			}
 			line, rerr := d.readLine()
@@ -90,6 +88,33 @@ func checkLines(d *Decoder, rel Relation) (res Result, falls int, err error) {
 	return c.res, falls, nil
 }
 
+// fastLines takes the lines at the start of b, which holds more than them,
+// that the fast path takes, up to the first it does not: it returns how
+// many bytes and lines it took. One recovery serves every line: indexing
+// past the end of b (a line cut short, or cut by the end of b) panics, and
+// that line is not taken.
+func (c *Checker) fastLines(f *fastPath, b []byte) (took, lines int) {
+	defer func() {
+		if r := recover(); r != nil {
+			if isFault(r) || !f.scanning {
+				panic(r)
+			}
+			f.scanning = false
+		}
+	}()
+	for took < len(b) && b[took] == '{' {
+		f.scanning = true
+		n := f.scan.replayTo(b[took:])
+		f.scanning = false
+		if n < 0 || took+n == len(b) || !c.fastStep(f, b[took:took+n]) {
+			break // no newline seen: the line may go on past b
+		}
+		took += n + 1
+		lines++
+	}
+	return took, lines
+}
+
 // fastPath is the state of checkLines's fast path besides the checker's.
 type fastPath struct {
 	scan stepScan
@@ -101,6 +126,7 @@ type fastPath struct {
 	// then out of date (stale) until sync reads it from the scanner's.
 	ok          bool
 	stale       bool
+	scanning    bool     // in the scanner, whose panics fastLines recovers
 	name        []byte   // a decoded register name
 	nums, other []uint64 // scratch for comparing lists by value
 }

@@ -260,23 +260,6 @@ func (s *stepScan) replayTo(b []byte) int {
 	return -1
 }
 
-// scanBuffered reads the line at the start of b, which holds more than that
-// line, against the layout kept; it returns the line's length, or -1.
-func (s *stepScan) scanBuffered(b []byte) (n int) {
-	defer func() {
-		if r := recover(); r != nil {
-			if isFault(r) {
-				panic(r)
-			}
-			n = -1
-		}
-	}()
-	if n = s.replayTo(b); n == len(b) {
-		return -1 // no newline seen: the line may go on past b
-	}
-	return n
-}
-
 // pieces reads the values of line b from i on, each after its piece of
 // the layout; it returns the index after the last, or -1. Each value is
 // read in the loop: a call for each would cost more than most values.
