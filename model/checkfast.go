@@ -29,10 +29,10 @@ func checkLines(d *Decoder, rel Relation) (res Result, falls int, err error) {
 		for {
 			// The lines mapped, or held whole by the reader, are read in
 			// place, with no search for their end: the layout ends where
-			// the line does. The mapped ones up to the next mark only,
-			// where advance may stop the check.
+			// the line does. The mapped ones up to the next mark, where
+			// advance may stop the check.
 			if m := d.m; m != nil {
-				if took, lines := c.fastLines(&f, m.data[m.off:min(m.mark, len(m.data))]); lines > 0 {
+				if took, lines := c.fastLines(&f, m.data[m.off:], m.mark-m.off); lines > 0 {
 					d.line += lines
 					records += lines
 					if err := d.advance(took); err != nil {
@@ -40,7 +40,7 @@ func checkLines(d *Decoder, rel Relation) (res Result, falls int, err error) {
 					}
 				}
 			} else if b, _ := d.r.Peek(d.r.Buffered()); len(b) > 0 {
-				if took, lines := c.fastLines(&f, b); lines > 0 {
+				if took, lines := c.fastLines(&f, b, len(b)); lines > 0 {
 					d.line += lines
 					records += lines
 					_, _ = d.r.Discard(took)
@@ -89,11 +89,11 @@ func checkLines(d *Decoder, rel Relation) (res Result, falls int, err error) {
 }
 
 // fastLines takes the lines at the start of b, which holds more than them,
-// that the fast path takes, up to the first it does not: it returns how
-// many bytes and lines it took. One recovery serves every line: indexing
-// past the end of b (a line cut short, or cut by the end of b) panics, and
-// that line is not taken.
-func (c *Checker) fastLines(f *fastPath, b []byte) (took, lines int) {
+// that the fast path takes, up to the first it does not or the first that
+// starts at limit or after: it returns how many bytes and lines it took.
+// One recovery serves every line: indexing past the end of b (a line cut
+// short, or cut by the end of b) panics, and that line is not taken.
+func (c *Checker) fastLines(f *fastPath, b []byte, limit int) (took, lines int) {
 	defer func() {
 		if r := recover(); r != nil {
 			if isFault(r) || !f.scanning {
@@ -102,7 +102,8 @@ func (c *Checker) fastLines(f *fastPath, b []byte) (took, lines int) {
 			f.scanning = false
 		}
 	}()
-	for took < len(b) && b[took] == '{' {
+	limit = min(limit, len(b))
+	for took < limit && b[took] == '{' {
 		f.scanning = true
 		n := f.scan.replayTo(b[took:])
 		f.scanning = false
