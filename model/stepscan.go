@@ -983,10 +983,15 @@ func scanString(b []byte, i int, sp *strSpan) int {
 					// (its first digits D8 to DF) by escapeU.
 					w := binary.LittleEndian.Uint64(b[i:])
 					if x := uint32(w >> 16); uint16(w) == '\\'|'u'<<8 && hexBad(x) == 0 {
+						w2 := binary.LittleEndian.Uint64(b[i+6:])
 						if byte(x)|0x20 != 'd' || byte(x>>8) < '8' {
 							i += 6
 							skipped += 5
-						} else if j, n := escapeU(w, binary.LittleEndian.Uint64(b[i+6:])); j > 0 {
+						} else if h := byte(x >> 8); (h <= '9' || h|0x20 <= 'b') && uint16(w2) == '\\'|'u'<<8 &&
+							hexBad(uint32(w2>>16)) == 0 && byte(w2>>16)|0x20 == 'd' && byte(w2>>24)|0x20 >= 'c' {
+							i += 12 // a high surrogate, then a low one: one scalar value
+							skipped += 11
+						} else if j, n := escapeU(w, w2); j > 0 {
 							i += j
 							skipped += n
 						} else {
