@@ -987,6 +987,10 @@ func scanString(b []byte, i int, sp *strSpan) int {
 						if byte(x)|0x20 != 'd' || byte(x>>8) < '8' {
 							i += 6
 							skipped += 5
+							if y := uint32(w2 >> 16); uint16(w2) == '\\'|'u'<<8 && hexBad(y) == 0 && (byte(y)|0x20 != 'd' || byte(y>>8) < '8') {
+								i += 6 // and the next one, read already
+								skipped += 5
+							}
 						} else if h := byte(x >> 8); (h <= '9' || h|0x20 <= 'b') && uint16(w2) == '\\'|'u'<<8 &&
 							hexBad(uint32(w2>>16)) == 0 && byte(w2>>16)|0x20 == 'd' && byte(w2>>24)|0x20 >= 'c' {
 							i += 12 // a high surrogate, then a low one: one scalar value
