@@ -938,12 +938,22 @@ func scanString(b []byte, i int, sp *strSpan) int {
 				if k == 8 && len(b)-i > 8 {
 					next |= uint64(b[i+8]) << 56
 				}
-				conts, due, ok := utf8Word(w, next, carry)
-				if !ok {
+				// utf8Word, inline (a call would spill the loop's registers).
+				const lo4, lo3, b41 = ones * 0x0f, ones * 0x07, ones * 0x1e
+				h, b6, b5, b4, b3 := w&highs, w<<1&highs, w<<2&highs, w<<3&highs, w<<4&highs
+				cont, lead := h&^b6, h&b6
+				lead2, lead34 := lead&^b5, lead&b5
+				lead3, lead4 := lead34&^b4, lead34&b4&^b3
+				bad := lead34&b4&b3 | lead4&(w<<5)&(w<<6|w<<7) | lead2&^(((w&b41)+b41)<<2)
+				n5, n4 := next<<2&highs, next<<3&highs
+				bad |= lead3&^(((w&lo4)+lo4)<<3)&^n5 | lead3&^((((w^ones*0x0d)&lo4)+lo4)<<3)&n5 |
+					lead4&^(((w&lo3)+lo3)<<4)&^(n5|n4) | lead4&^((((w^ones*0x04)&lo3)+lo3)<<4)&(n5|n4)
+				l2, l3 := lead2|lead3|lead4, lead3|lead4
+				if bad != 0 || l2<<8|l3<<16|lead4<<24|carry != cont {
 					return -1
 				}
-				skipped += conts
-				carry = due
+				skipped += bits.OnesCount64(cont)
+				carry = l2>>56 | l3>>48 | lead4>>40
 			}
 			i += k
 			if k == 8 {
