@@ -1,0 +1,67 @@
+// Package cachedir owns the directory where tracer keeps what it reads
+// once and reuses in later sessions (CPython layouts, kernel symbols):
+// $XDG_CACHE_HOME/tracer, by default ~/.cache/tracer, one subdirectory per
+// kind. Everything in it may be removed at any time; readers treat a
+// missing, stale or unreadable entry as absent.
+package cachedir
+
+import (
+	"os"
+	"path/filepath"
+)
+
+// Root is tracer's cache directory, "" when the user has none.
+func Root() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "tracer")
+}
+
+// Dir is the subdirectory kind of Root, "" when the user has no cache
+// directory.
+func Dir(kind string) string {
+	root := Root()
+	if root == "" {
+		return ""
+	}
+	return filepath.Join(root, kind)
+}
+
+// Clear removes Root and everything in it.
+func Clear() error {
+	root := Root()
+	if root == "" {
+		return nil
+	}
+	return os.RemoveAll(root)
+}
+
+// WriteFile replaces dir/name with data atomically: a reader sees the old
+// file or the new one, never part of it. The directory is created (0700)
+// if needed and the file is readable by its owner only (0600), since an
+// entry may hold kernel addresses.
+func WriteFile(dir, name string, data []byte) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, "."+name+"-*")
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(0o600)
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), filepath.Join(dir, name))
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
+}
