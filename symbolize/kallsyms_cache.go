@@ -44,17 +44,23 @@ func WithKernelCache(dir string) Option {
 }
 
 // kernelCacheMagic opens a cache file; the version changes with the layout.
-var kernelCacheMagic = [8]byte{'t', 'r', 'k', 's', 'y', 'm', '0', '1'}
+var kernelCacheMagic = [8]byte{'t', 'r', 'k', 's', 'y', 'm', '0', '2'}
 
 // The layout of a cache file, little-endian:
 //
 //	magic    [8]byte
 //	key      [32]byte   runningKernelKey
 //	n, nmod, namesLen, 0  uint32
+//	index    ceil(n/kcBlock) × u64: the address of every kcBlock-th entry
 //	entries  n × {addr u64, name u32, nameLen u16, module u16}, sorted by addr
 //	modules  nmod × {name u32, len u32}; module 0 is the kernel image ("")
 //	names    namesLen bytes
+//
+// A lookup searches the index (a few pages), then one block of entries:
+// the pages of the file a session touches, and so its resident memory,
+// stay few.
 const (
+	kcBlock      = 64
 	kcHeaderSize = 8 + 32 + 16
 	kcEntrySize  = 16
 	kcModuleSize = 8
@@ -99,6 +105,7 @@ func runningKernelKey() (key [32]byte, ok bool) {
 // kernelCache is a mapped cache file.
 type kernelCache struct {
 	mapped  []byte
+	index   []byte
 	entries []byte
 	modules []byte
 	names   []byte
@@ -146,12 +153,14 @@ func parseKernelCache(b []byte, key [32]byte) *kernelCache {
 	}
 	le := binary.LittleEndian
 	n, nmod, namesLen := uint64(le.Uint32(b[40:])), uint64(le.Uint32(b[44:])), uint64(le.Uint32(b[48:]))
-	if nmod == 0 || uint64(len(b)) != kcHeaderSize+n*kcEntrySize+nmod*kcModuleSize+namesLen {
+	nidx := (n + kcBlock - 1) / kcBlock
+	if nmod == 0 || uint64(len(b)) != kcHeaderSize+nidx*8+n*kcEntrySize+nmod*kcModuleSize+namesLen {
 		return nil
 	}
-	e := kcHeaderSize + n*kcEntrySize
+	x := kcHeaderSize + nidx*8
+	e := x + n*kcEntrySize
 	m := e + nmod*kcModuleSize
-	return &kernelCache{entries: b[kcHeaderSize:e], modules: b[e:m], names: b[m:], n: int(n)}
+	return &kernelCache{index: b[kcHeaderSize:x], entries: b[x:e], modules: b[e:m], names: b[m:], n: int(n)}
 }
 
 func (c *kernelCache) close() {
@@ -185,7 +194,14 @@ func (c *kernelCache) frame(addr uint64) (f Frame, ok bool) {
 	if c == nil {
 		return Frame{}, false
 	}
-	i := sort.Search(c.n, func(i int) bool { return c.addr(i) > addr }) - 1
+	// The block of the last entry at or below addr, then the entry.
+	le := binary.LittleEndian
+	blk := sort.Search(len(c.index)/8, func(j int) bool { return le.Uint64(c.index[j*8:]) > addr }) - 1
+	if blk < 0 {
+		return Frame{}, false
+	}
+	lo, hi := blk*kcBlock, min(c.n, (blk+1)*kcBlock)
+	i := lo + sort.Search(hi-lo, func(i int) bool { return c.addr(lo+i) > addr }) - 1
 	if i < 0 || i+1 >= c.n {
 		return Frame{}, false
 	}
@@ -197,7 +213,6 @@ func (c *kernelCache) frame(addr uint64) (f Frame, ok bool) {
 	if addr-c.addr(i) > maxKernelSymbolSize {
 		return f, true
 	}
-	le := binary.LittleEndian
 	ent := c.entries[i*kcEntrySize:]
 	if f.Function, ok = c.name(uint64(le.Uint32(ent[8:])), uint64(le.Uint16(ent[12:]))); !ok || f.Function == "" {
 		return Frame{}, false
@@ -245,13 +260,17 @@ func encodeKernelCache(k *kernelSymbols, key [32]byte, modules map[string]bool) 
 		entries = le.AppendUint16(entries, e.nameLen)
 		entries = le.AppendUint16(entries, mod)
 	}
-	b := make([]byte, 0, kcHeaderSize+len(entries)+len(modRefs)*4+len(names))
+	n := len(entries) / kcEntrySize
+	b := make([]byte, 0, kcHeaderSize+(n/kcBlock+1)*8+len(entries)+len(modRefs)*4+len(names))
 	b = append(b, kernelCacheMagic[:]...)
 	b = append(b, key[:]...)
-	b = le.AppendUint32(b, uint32(len(entries)/kcEntrySize))
+	b = le.AppendUint32(b, uint32(n))
 	b = le.AppendUint32(b, uint32(len(modRefs)/2))
 	b = le.AppendUint32(b, uint32(len(names)))
 	b = le.AppendUint32(b, 0)
+	for i := 0; i < n; i += kcBlock {
+		b = append(b, entries[i*kcEntrySize:i*kcEntrySize+8]...)
+	}
 	b = append(b, entries...)
 	for _, r := range modRefs {
 		b = le.AppendUint32(b, r)

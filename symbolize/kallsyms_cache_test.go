@@ -185,6 +185,9 @@ func TestKernelCacheCorrupt(t *testing.T) {
 	key[0] = 1
 	good := encodeKernelCache(table, key, map[string]bool{"mymod": true})
 	corrupt := func(f func(b []byte) []byte) []byte { return f(slices.Clone(good)) }
+	n := int(good[40]) | int(good[41])<<8 // entries in the file
+	entries := kcHeaderSize + (n+kcBlock-1)/kcBlock*8
+	entry := func(i, field int) int { return entries + i*kcEntrySize + field }
 	for name, b := range map[string][]byte{
 		"empty":     {},
 		"garbage":   []byte(strings.Repeat("not a cache ", 20)),
@@ -193,20 +196,26 @@ func TestKernelCacheCorrupt(t *testing.T) {
 		"magic":     corrupt(func(b []byte) []byte { b[0] = 'X'; return b }),
 		"count":     corrupt(func(b []byte) []byte { b[40] = 0xff; b[41] = 0xff; return b }),
 		"name offset": corrupt(func(b []byte) []byte {
-			for i := range table.len() { // every entry's name far outside
-				b[kcHeaderSize+i*kcEntrySize+11] = 0x7f
+			for i := range n { // every entry's name far outside
+				b[entry(i, 11)] = 0x7f
 			}
 			return b
 		}),
 		"module index": corrupt(func(b []byte) []byte {
-			for i := range table.len() {
-				b[kcHeaderSize+i*kcEntrySize+15] = 0x40
+			for i := range n {
+				b[entry(i, 15)] = 0x40
+			}
+			return b
+		}),
+		"index": corrupt(func(b []byte) []byte {
+			for i := kcHeaderSize; i < entries; i++ {
+				b[i] = 0xff
 			}
 			return b
 		}),
 		"unsorted": corrupt(func(b []byte) []byte {
-			for i := range table.len() {
-				b[kcHeaderSize+i*kcEntrySize+7] = byte(i * 37)
+			for i := range n {
+				b[entry(i, 7)] = byte(i * 37)
 			}
 			return b
 		}),
