@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -19,7 +20,7 @@ import (
 // unloaded. The static text symbols (the kernel image's and the loaded
 // modules') are kept in one file of the user's cache directory
 // (kernel-symbols/kallsyms), keyed by the boot ID and a digest of
-// /proc/modules, mapped read-only and binary-searched.
+// /proc/modules, sorted by address and binary-searched in place.
 //
 // Code that comes and goes without either key changing (BPF programs,
 // ftrace and kprobe trampolines: "[bpf]", "[__builtin__ftrace]"…) is left
@@ -102,89 +103,121 @@ func runningKernelKey() (key [32]byte, ok bool) {
 	return key, true
 }
 
-// kernelCache is a mapped cache file.
+// kernelCache is an open cache file. Its index and module table are read
+// at open; a lookup reads one block of entries and a name. (Mapping the
+// file instead made every page touched 64 KiB resident, fault-around
+// included: the whole 5 MiB file for a few hundred addresses.)
 type kernelCache struct {
-	mapped  []byte
-	index   []byte
-	entries []byte
-	modules []byte
-	names   []byte
-	n       int
+	r        io.ReaderAt
+	closer   io.Closer
+	index    []uint64
+	modules  []uint64 // name offset<<32 | length, by module
+	n        int
+	entries  int64 // offset of entry 0
+	names    int64 // offset of the names
+	namesLen uint64
+	// The block of entries last read (block, and the entry after it).
+	block    int
+	blockBuf []byte
 }
 
-// openKernelCache maps dir's cache file if it was written for key by this
+// openKernelCache opens dir's cache file if it was written for key by this
 // user and is well formed; nil otherwise.
 func openKernelCache(dir string, key [32]byte) *kernelCache {
 	f, err := os.Open(filepath.Join(dir, kernelCacheName))
 	if err != nil {
 		return nil
 	}
-	defer f.Close()
 	var st syscall.Stat_t
-	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
-		return nil
-	}
 	// Only a regular file of this user that no one else may write is
 	// trusted to name the kernel's code.
-	if st.Mode&syscall.S_IFMT != syscall.S_IFREG || st.Uid != uint32(os.Geteuid()) || st.Mode&0o022 != 0 {
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG || st.Uid != uint32(os.Geteuid()) || st.Mode&0o022 != 0 {
+		f.Close()
 		return nil
 	}
-	if st.Size < kcHeaderSize || st.Size > maxKallsymsBytes {
-		return nil
-	}
-	b, err := syscall.Mmap(int(f.Fd()), 0, int(st.Size), syscall.PROT_READ, syscall.MAP_SHARED)
-	if err != nil {
-		return nil
-	}
-	c := parseKernelCache(b, key)
+	c := parseKernelCache(f, st.Size, key)
 	if c == nil {
-		syscall.Munmap(b)
+		f.Close()
 		return nil
 	}
-	c.mapped = b
+	c.closer = f
 	return c
 }
 
-// parseKernelCache checks b's header and sizes against key and returns its
-// parts; nil when they do not fit.
-func parseKernelCache(b []byte, key [32]byte) *kernelCache {
-	if len(b) < kcHeaderSize || [8]byte(b[:8]) != kernelCacheMagic || [32]byte(b[8:40]) != key {
+// parseKernelCache checks the header and sizes of the size bytes of r
+// against key and reads its index and module table; nil when they do not
+// fit.
+func parseKernelCache(r io.ReaderAt, size int64, key [32]byte) *kernelCache {
+	var h [kcHeaderSize]byte
+	if size < kcHeaderSize || size > maxKallsymsBytes {
+		return nil
+	}
+	if _, err := r.ReadAt(h[:], 0); err != nil || [8]byte(h[:8]) != kernelCacheMagic || [32]byte(h[8:40]) != key {
 		return nil
 	}
 	le := binary.LittleEndian
-	n, nmod, namesLen := uint64(le.Uint32(b[40:])), uint64(le.Uint32(b[44:])), uint64(le.Uint32(b[48:]))
+	n, nmod, namesLen := uint64(le.Uint32(h[40:])), uint64(le.Uint32(h[44:])), uint64(le.Uint32(h[48:]))
 	nidx := (n + kcBlock - 1) / kcBlock
-	if nmod == 0 || uint64(len(b)) != kcHeaderSize+nidx*8+n*kcEntrySize+nmod*kcModuleSize+namesLen {
+	if nmod == 0 || uint64(size) != kcHeaderSize+nidx*8+n*kcEntrySize+nmod*kcModuleSize+namesLen {
 		return nil
 	}
 	x := kcHeaderSize + nidx*8
 	e := x + n*kcEntrySize
 	m := e + nmod*kcModuleSize
-	return &kernelCache{index: b[kcHeaderSize:x], entries: b[x:e], modules: b[e:m], names: b[m:], n: int(n)}
+	b := make([]byte, nidx*8+nmod*kcModuleSize)
+	if _, err := r.ReadAt(b[:nidx*8], kcHeaderSize); err != nil {
+		return nil
+	}
+	if _, err := r.ReadAt(b[nidx*8:], int64(e)); err != nil {
+		return nil
+	}
+	c := &kernelCache{r: r, n: int(n), entries: int64(x), names: int64(m), namesLen: namesLen, block: -1, index: make([]uint64, nidx), modules: make([]uint64, nmod)}
+	for i := range c.index {
+		c.index[i] = le.Uint64(b[i*8:])
+	}
+	for i := range c.modules {
+		c.modules[i] = le.Uint64(b[nidx*8+uint64(i)*kcModuleSize:])
+	}
+	return c
 }
 
 func (c *kernelCache) close() {
-	if c != nil && c.mapped != nil {
-		syscall.Munmap(c.mapped)
-		c.mapped = nil
+	if c != nil && c.closer != nil {
+		c.closer.Close()
+		c.closer = nil
 	}
 }
 
-func (c *kernelCache) addr(i int) uint64 {
-	return binary.LittleEndian.Uint64(c.entries[i*kcEntrySize:])
+// readBlock reads block blk of entries and the entry after it into
+// c.blockBuf; false when it cannot be read.
+func (c *kernelCache) readBlock(blk int) bool {
+	if c.block == blk {
+		return true
+	}
+	lo, hi := blk*kcBlock, min(c.n, (blk+1)*kcBlock+1)
+	c.blockBuf = c.blockBuf[:cap(c.blockBuf)]
+	if len(c.blockBuf) < (hi-lo)*kcEntrySize {
+		c.blockBuf = make([]byte, (kcBlock+1)*kcEntrySize)
+	}
+	c.blockBuf = c.blockBuf[:(hi-lo)*kcEntrySize]
+	if _, err := c.r.ReadAt(c.blockBuf, c.entries+int64(lo)*kcEntrySize); err != nil {
+		c.block = -1
+		return false
+	}
+	c.block = blk
+	return true
 }
 
-func (c *kernelCache) module(i int) uint16 {
-	return binary.LittleEndian.Uint16(c.entries[i*kcEntrySize+14:])
-}
-
-// name returns the bytes at off, len of the names; ok is false out of
-// bounds.
+// name reads n bytes at off of the names; ok is false out of bounds.
 func (c *kernelCache) name(off, n uint64) (string, bool) {
-	if off+n > uint64(len(c.names)) {
+	if n == 0 || off+n > c.namesLen {
 		return "", false
 	}
-	return string(c.names[off : off+n]), true
+	b := make([]byte, n)
+	if _, err := c.r.ReadAt(b, c.names+int64(off)); err != nil {
+		return "", false
+	}
+	return string(b), true
 }
 
 // frame names addr as kernelSymbols.frame would on the table of
@@ -195,35 +228,37 @@ func (c *kernelCache) frame(addr uint64) (f Frame, ok bool) {
 		return Frame{}, false
 	}
 	// The block of the last entry at or below addr, then the entry.
+	blk := sort.Search(len(c.index), func(j int) bool { return c.index[j] > addr }) - 1
+	if blk < 0 || !c.readBlock(blk) {
+		return Frame{}, false
+	}
 	le := binary.LittleEndian
-	blk := sort.Search(len(c.index)/8, func(j int) bool { return le.Uint64(c.index[j*8:]) > addr }) - 1
-	if blk < 0 {
+	ents := c.blockBuf
+	at := func(i int) uint64 { return le.Uint64(ents[i*kcEntrySize:]) }
+	module := func(i int) uint16 { return le.Uint16(ents[i*kcEntrySize+14:]) }
+	n := len(ents) / kcEntrySize // the block, and the entry after it if any
+	i := sort.Search(min(n, kcBlock), func(i int) bool { return at(i) > addr }) - 1
+	if i < 0 || i+1 >= n {
 		return Frame{}, false
 	}
-	lo, hi := blk*kcBlock, min(c.n, (blk+1)*kcBlock)
-	i := lo + sort.Search(hi-lo, func(i int) bool { return c.addr(lo+i) > addr }) - 1
-	if i < 0 || i+1 >= c.n {
-		return Frame{}, false
-	}
-	mod := c.module(i)
-	if c.module(i+1) != mod || c.addr(i) > addr || c.addr(i+1) <= addr {
+	mod := module(i)
+	if module(i+1) != mod || at(i) > addr || at(i+1) <= addr {
 		return Frame{}, false
 	}
 	f = Frame{Addr: addr, Kind: Kernel, Module: kernelModule}
-	if addr-c.addr(i) > maxKernelSymbolSize {
+	if addr-at(i) > maxKernelSymbolSize {
 		return f, true
 	}
-	ent := c.entries[i*kcEntrySize:]
-	if f.Function, ok = c.name(uint64(le.Uint32(ent[8:])), uint64(le.Uint16(ent[12:]))); !ok || f.Function == "" {
+	ent := ents[i*kcEntrySize:]
+	if f.Function, ok = c.name(uint64(le.Uint32(ent[8:])), uint64(le.Uint16(ent[12:]))); !ok {
 		return Frame{}, false
 	}
 	if mod != 0 {
-		if uint64(mod)*kcModuleSize >= uint64(len(c.modules)) {
+		if int(mod) >= len(c.modules) {
 			return Frame{}, false
 		}
-		mb := c.modules[uint64(mod)*kcModuleSize:]
-		name, ok := c.name(uint64(le.Uint32(mb)), uint64(le.Uint32(mb[4:])))
-		if !ok || name == "" {
+		name, ok := c.name(c.modules[mod]&0xffffffff, c.modules[mod]>>32)
+		if !ok {
 			return Frame{}, false
 		}
 		f.Module = "[" + name + "]"
