@@ -72,14 +72,12 @@ const (
 // counts, which change without the symbols changing). ok is false when the
 // boot ID cannot be read.
 func runningKernelKey() (key [32]byte, ok bool) {
-	boot, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
-	if err != nil || len(bytes.TrimSpace(boot)) == 0 {
+	boot := cachedir.BootID()
+	if boot == "" {
 		return key, false
 	}
 	h := sha256.New()
-	h.Write([]byte("boot "))
-	h.Write(bytes.TrimSpace(boot))
-	h.Write([]byte("\n"))
+	h.Write([]byte("boot " + boot + "\n"))
 	// A kernel without modules has no /proc/modules: the boot ID is the key.
 	if f, err := os.Open("/proc/modules"); err == nil {
 		defer f.Close()

@@ -8,6 +8,7 @@ package cachedir
 import (
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Root is tracer's cache directory, "" when the user has none.
@@ -64,4 +65,14 @@ func WriteFile(dir, name string, data []byte) error {
 		os.Remove(tmp.Name())
 	}
 	return err
+}
+
+// BootID is the running kernel's boot ID (/proc/sys/kernel/random/boot_id),
+// which keys entries valid for one boot; "" when it cannot be read.
+func BootID() string {
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
 }
