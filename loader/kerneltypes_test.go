@@ -109,9 +109,16 @@ func TestKernelTypesCacheLoads(t *testing.T) {
 	kernelTypesDir = func() string { return dir }
 	t.Cleanup(func() { kernelTypesDir = old })
 
-	spec, err := bpf.LoadCapture()
+	// Only a collection loaded after the first ones uses a subset.
+	released := kernelTypesReleased.Load()
+	kernelTypesReleased.Store(true)
+	t.Cleanup(func() { kernelTypesReleased.Store(released) })
+	spec, err := bpf.LoadV8()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if capture, err := bpf.LoadCapture(); err != nil || !attachesByKernelTypes(capture) || attachesByKernelTypes(spec) {
+		t.Fatalf("capture attaches by kernel types: %v, v8: %v", err == nil && attachesByKernelTypes(capture), attachesByKernelTypes(spec))
 	}
 	entry := kernelTypesEntry(spec)
 	if entry == "" || filepath.Dir(entry) != dir {
@@ -119,7 +126,7 @@ func TestKernelTypesCacheLoads(t *testing.T) {
 	}
 	load := func(what string) {
 		t.Helper()
-		var objs bpf.CaptureObjects
+		var objs bpf.V8Objects
 		if err := LoadCollection(spec, &objs); err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
@@ -133,7 +140,11 @@ func TestKernelTypesCacheLoads(t *testing.T) {
 	if readKernelTypes(entry) == nil {
 		t.Fatal("the written subset does not read back")
 	}
+	before := subsetLoads.Load()
 	load("load from the subset")
+	if subsetLoads.Load() != before+1 {
+		t.Fatal("not loaded against the subset")
+	}
 
 	good, err := os.ReadFile(entry)
 	if err != nil {
@@ -153,7 +164,11 @@ func TestKernelTypesCacheLoads(t *testing.T) {
 		if readKernelTypes(entry) != nil {
 			t.Fatalf("%s: read as intact", name)
 		}
+		before := subsetLoads.Load()
 		load(name)
+		if subsetLoads.Load() != before {
+			t.Fatalf("%s: loaded against the subset", name)
+		}
 		f, err := os.Open(entry)
 		if err != nil {
 			t.Fatalf("%s: not written again: %v", name, err)
