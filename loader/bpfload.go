@@ -18,26 +18,21 @@ import (
 //
 // Once a session's programs are loaded, ReleaseKernelTypes lets the
 // decoded types go (about 4 MiB, and the mapping of the file): a program
-// loaded later (the V8 walker, when a node process appears) relocates
-// against the few kernel types it needs, kept on disk, instead of decoding
-// them all again.
+// loaded later (the V8 walker, when a node process appears) decodes them
+// again.
 var kernelTypes atomic.Pointer[btf.Cache]
 
 // LoadCollection loads spec into objs with the shared kernel types.
-// Loaded after ReleaseKernelTypes, its CO-RE relocations resolve against
-// the kernel types it needs, kept on disk (kerneltypes.go).
+// Its CO-RE relocations resolve against the kernel types it needs, kept on
+// disk (kerneltypes.go), when they are there.
 func LoadCollection(spec *ebpf.CollectionSpec, objs any) error {
 	kernelTypes.CompareAndSwap(nil, btf.NewCache())
 	cache := kernelTypes.Load()
-	entry := ""
-	if kernelTypesReleased.Load() && !attachesByKernelTypes(spec) {
-		entry = kernelTypesEntry(spec)
-	}
+	entry := kernelTypesEntry(spec)
 	if entry != "" {
 		if sub := readKernelTypes(entry); sub != nil {
 			err := spec.LoadAndAssign(objs, &ebpf.CollectionOptions{Cache: cache, Programs: ebpf.ProgramOptions{KernelTypes: sub}})
 			if err == nil {
-				subsetLoads.Add(1)
 				return nil
 			}
 			// Whatever failed, the whole kernel BTF decides, and the
@@ -55,31 +50,4 @@ func LoadCollection(spec *ebpf.CollectionSpec, objs any) error {
 
 // ReleaseKernelTypes drops the shared kernel types decoded so far; a
 // collection loading meanwhile keeps what it took.
-func ReleaseKernelTypes() {
-	kernelTypes.Store(nil)
-	kernelTypesReleased.Store(true)
-}
-
-// kernelTypesReleased: the session's first collections are loaded and
-// their kernel types let go. A collection loaded after that (the V8
-// walker) would decode the whole kernel BTF again for itself alone, and is
-// relocated against its kept subset instead. The first ones are not: the
-// transition capture's programs attach to BTF tracepoints, found in the
-// whole kernel BTF, which is then decoded anyway and shared.
-var kernelTypesReleased atomic.Bool
-
-// subsetLoads counts the collections loaded against a kept subset.
-var subsetLoads atomic.Int64
-
-// attachesByKernelTypes says whether a program of spec is attached through
-// the kernel's BTF (BTF tracepoints, fentry/fexit, LSM, struct_ops), which
-// the loading library looks up in the whole kernel BTF.
-func attachesByKernelTypes(spec *ebpf.CollectionSpec) bool {
-	for _, p := range spec.Programs {
-		switch p.Type {
-		case ebpf.Tracing, ebpf.LSM, ebpf.StructOps, ebpf.Extension:
-			return true
-		}
-	}
-	return false
-}
+func ReleaseKernelTypes() { kernelTypes.Store(nil) }
