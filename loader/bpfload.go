@@ -23,29 +23,9 @@ import (
 var kernelTypes atomic.Pointer[btf.Cache]
 
 // LoadCollection loads spec into objs with the shared kernel types.
-// Its CO-RE relocations resolve against the kernel types it needs, kept on
-// disk (kerneltypes.go), when they are there.
 func LoadCollection(spec *ebpf.CollectionSpec, objs any) error {
 	kernelTypes.CompareAndSwap(nil, btf.NewCache())
-	cache := kernelTypes.Load()
-	entry := kernelTypesEntry(spec)
-	if entry != "" {
-		if sub := readKernelTypes(entry); sub != nil {
-			err := spec.LoadAndAssign(objs, &ebpf.CollectionOptions{Cache: cache, Programs: ebpf.ProgramOptions{KernelTypes: sub}})
-			if err == nil {
-				return nil
-			}
-			// Whatever failed, the whole kernel BTF decides, and the
-			// subset is written again from it.
-		}
-	}
-	if err := spec.LoadAndAssign(objs, &ebpf.CollectionOptions{Cache: cache}); err != nil {
-		return err
-	}
-	if entry != "" {
-		writeKernelTypes(entry, spec, cache)
-	}
-	return nil
+	return spec.LoadAndAssign(objs, &ebpf.CollectionOptions{Cache: kernelTypes.Load()})
 }
 
 // ReleaseKernelTypes drops the shared kernel types decoded so far; a
