@@ -27,7 +27,7 @@ import (
 // written again. A file without a build ID is never cached.
 
 // lineCacheDir is the directory of the line cache ("" keeps none).
-var lineCacheDir = func() string { return cachedir.Dir("debug-lines") }
+var lineCacheDir = func() string { return cachedir.Dir(cachedir.DebugLines) }
 
 // lineCacheMagic opens a line cache file; the version changes with the
 // layout.

@@ -35,7 +35,7 @@ const kernelCacheName = "kallsyms"
 
 // DefaultKernelCacheDir is where the kernel symbol cache is kept, "" when
 // the user has no cache directory.
-func DefaultKernelCacheDir() string { return cachedir.Dir("kernel-symbols") }
+func DefaultKernelCacheDir() string { return cachedir.Dir(cachedir.KernelSymbols) }
 
 // WithKernelCache keeps the kernel symbol cache in dir instead of
 // DefaultKernelCacheDir; "" keeps none. It is only used with the running

@@ -9,8 +9,8 @@ import (
 )
 
 // cacheCommand shows and clears what tracer keeps between sessions: the
-// CPython layouts read from interpreters' DWARF, by build ID, and the
-// kernel's symbol table, by boot.
+// CPython layouts read from interpreters' DWARF, the kernel's symbol table
+// and inflated line programs (internal/cachedir.Kinds).
 func cacheCommand() *cli.Command {
 	dir := cachedir.Root()
 	if dir == "" {
@@ -23,10 +23,12 @@ func cacheCommand() *cli.Command {
 			"  python-layouts/   the CPython frame layouts read from an interpreter's debug information,\n" +
 			"                    one small file per interpreter build (by its build ID);\n" +
 			"  kernel-symbols/   the kernel's text symbols read from /proc/kallsyms, valid for one boot\n" +
-			"                    and one set of loaded modules (rebuilt when either changes).\n" +
+			"                    and one set of loaded modules (written again when either changes);\n" +
+			"  debug-lines/      the line programs of compressed debug files (libc's), inflated, one\n" +
+			"                    file per debug file (by its build ID).\n" +
 			"They are in " + dir + "\n" +
 			"(under $XDG_CACHE_HOME when it is set), readable by their owner only. Removing them is\n" +
-			"always safe: 'tracer cache clear', or rm -rf that directory.",
+			"always safe: 'tracer cache clear' removes these three directories.",
 		Subcommands: []*cli.Command{
 			{
 				Name:  "dir",
@@ -38,7 +40,7 @@ func cacheCommand() *cli.Command {
 			},
 			{
 				Name:  "clear",
-				Usage: "remove the cache directory",
+				Usage: "remove what tracer keeps between sessions",
 				Action: func(c *cli.Context) error {
 					if err := cachedir.Clear(); err != nil {
 						return fmt.Errorf("clear the cache: %w", err)

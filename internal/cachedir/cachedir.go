@@ -1,7 +1,7 @@
 // Package cachedir owns the directory where tracer keeps what it reads
-// once and reuses in later sessions (CPython layouts, kernel symbols):
-// $XDG_CACHE_HOME/tracer, by default ~/.cache/tracer, one subdirectory per
-// kind. Everything in it may be removed at any time; readers treat a
+// once and reuses in later sessions (CPython layouts, kernel symbols, line
+// programs): $XDG_CACHE_HOME/tracer, by default ~/.cache/tracer, one
+// subdirectory per kind (Kinds). Everything in it may be removed at any time; readers treat a
 // missing, stale or unreadable entry as absent.
 package cachedir
 
@@ -20,6 +20,16 @@ func Root() string {
 	return filepath.Join(dir, "tracer")
 }
 
+// The kinds of entry tracer keeps, each in its subdirectory of Root.
+const (
+	PythonLayouts = "python-layouts" // CPython frame layouts, by build ID
+	KernelSymbols = "kernel-symbols" // the kernel's text symbols, by boot
+	DebugLines    = "debug-lines"    // inflated line programs, by build ID
+)
+
+// Kinds are all the kinds, what Clear removes.
+var Kinds = []string{PythonLayouts, KernelSymbols, DebugLines}
+
 // Dir is the subdirectory kind of Root, "" when the user has no cache
 // directory.
 func Dir(kind string) string {
@@ -30,13 +40,18 @@ func Dir(kind string) string {
 	return filepath.Join(root, kind)
 }
 
-// Clear removes Root and everything in it.
+// Clear removes the entries of every kind, leaving whatever else is in
+// Root (tools that other programs keep there).
 func Clear() error {
-	root := Root()
-	if root == "" {
+	if Root() == "" {
 		return nil
 	}
-	return os.RemoveAll(root)
+	for _, k := range Kinds {
+		if err := os.RemoveAll(Dir(k)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // WriteFile replaces dir/name with data atomically: a reader sees the old

@@ -23,7 +23,7 @@ import (
 // LayoutCacheDir is the directory of the layout cache:
 // $XDG_CACHE_HOME/tracer/python-layouts, by default
 // ~/.cache/tracer/python-layouts. "" when the user has no cache directory.
-func LayoutCacheDir() string { return cachedir.Dir("python-layouts") }
+func LayoutCacheDir() string { return cachedir.Dir(cachedir.PythonLayouts) }
 
 // maxCacheEntry bounds what is read of one cache file.
 const maxCacheEntry = 64 << 10
