@@ -86,14 +86,15 @@ func cachedProgramLineTable(f *elf.File) *lineTable {
 		// The strings are read now, as the first decode would, to be kept.
 		lt.secs.readStrings()
 		// Failing to write only costs the next session the inflating.
-		cachedir.WriteFile(dir, filepath.Base(path), encodeLineCache(lt, key))
+		cachedir.WriteWith(dir, filepath.Base(path), func(w io.Writer) error { return writeLineCache(w, lt, key) })
 	}
 	return lt
 }
 
-// encodeLineCache lays out the ranges and sections of lt (from
-// programLineTable, its strings read) for key.
-func encodeLineCache(lt *lineTable, key [32]byte) []byte {
+// writeLineCache writes the ranges and sections of lt (from
+// programLineTable, its strings read) for key to w, without copying the
+// sections.
+func writeLineCache(w io.Writer, lt *lineTable, key [32]byte) error {
 	s := lt.secs
 	le := binary.LittleEndian
 	var flags uint32
@@ -103,25 +104,32 @@ func encodeLineCache(lt *lineTable, key [32]byte) []byte {
 	if s.lineStr != nil {
 		flags |= 2
 	}
-	b := make([]byte, lcHeaderSize, lcHeaderSize+len(lt.cus)*lcRangeSize+len(lt.progOffs)*8+len(s.line)+len(s.str)+len(s.lineStr))
-	copy(b, lineCacheMagic[:])
-	copy(b[8:], key[:])
-	for i, v := range []uint32{uint32(len(lt.cus)), uint32(len(lt.progOffs)), uint32(len(s.line)), uint32(len(s.str)), uint32(len(s.lineStr)), flags} {
-		le.PutUint32(b[40+4*i:], v)
-	}
+	ranges := make([]byte, 0, len(lt.cus)*lcRangeSize+len(lt.progOffs)*8)
 	for _, c := range lt.cus {
-		b = le.AppendUint64(b, c.lo)
-		b = le.AppendUint64(b, c.hi)
-		b = le.AppendUint32(b, uint32(c.unit))
+		ranges = le.AppendUint64(ranges, c.lo)
+		ranges = le.AppendUint64(ranges, c.hi)
+		ranges = le.AppendUint32(ranges, uint32(c.unit))
 	}
 	for _, o := range lt.progOffs {
-		b = le.AppendUint64(b, o)
+		ranges = le.AppendUint64(ranges, o)
 	}
-	b = append(b, s.line...)
-	b = append(b, s.str...)
-	b = append(b, s.lineStr...)
-	le.PutUint32(b[lcHeaderSize-4:], crc32.Checksum(b[lcHeaderSize:], castagnoli))
-	return b
+	parts := [][]byte{ranges, s.line, s.str, s.lineStr}
+	var sum uint32
+	for _, p := range parts {
+		sum = crc32.Update(sum, castagnoli, p)
+	}
+	h := make([]byte, lcHeaderSize)
+	copy(h, lineCacheMagic[:])
+	copy(h[8:], key[:])
+	for i, v := range []uint32{uint32(len(lt.cus)), uint32(len(lt.progOffs)), uint32(len(s.line)), uint32(len(s.str)), uint32(len(s.lineStr)), flags, sum} {
+		le.PutUint32(h[40+4*i:], v)
+	}
+	for _, p := range append([][]byte{h}, parts...) {
+		if _, err := w.Write(p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // readLineCache reads the line table kept at path for key; nil when it is

@@ -268,47 +268,99 @@ func (c *kernelCache) frame(addr uint64) (f Frame, ok bool) {
 // by a module of modules (the others are code that comes and goes) as a
 // cache file for key.
 func encodeKernelCache(k *kernelSymbols, key [32]byte, modules map[string]bool) []byte {
+	var buf bytes.Buffer
+	writeKernelCache(&buf, k, key, modules)
+	return buf.Bytes()
+}
+
+// writeKernelCache writes what encodeKernelCache returns to w, in two
+// passes over k and without a copy of the table.
+func writeKernelCache(w io.Writer, k *kernelSymbols, key [32]byte, modules map[string]bool) error {
 	le := binary.LittleEndian
-	var names []byte
+	// First pass: which symbols are kept, their modules' numbers in the
+	// file, and the sizes.
 	modIndex := map[uint16]uint16{0: 0}
-	modRefs := []uint32{0, 0} // module 0: the kernel image, no name
-	var entries []byte
-	for _, e := range k.syms {
-		mod, ok := modIndex[e.module]
-		if !ok {
-			name := k.modules[e.module]
-			if !modules[name] {
-				continue
-			}
-			mod = uint16(len(modRefs) / 2)
-			modIndex[e.module] = mod
-			modRefs = append(modRefs, uint32(len(names)), uint32(len(name)))
-			names = append(names, name...)
+	modNames := []string{""}
+	keep := func(m uint16) (uint16, bool) {
+		if i, ok := modIndex[m]; ok {
+			return i, true
 		}
-		c, at := e.name/nameChunk, e.name%nameChunk
-		off := len(names)
-		names = append(names, k.names[c][at:at+uint32(e.nameLen)]...)
-		entries = le.AppendUint64(entries, e.addr)
-		entries = le.AppendUint32(entries, uint32(off))
-		entries = le.AppendUint16(entries, e.nameLen)
-		entries = le.AppendUint16(entries, mod)
+		if name := k.modules[m]; modules[name] {
+			i := uint16(len(modNames))
+			modIndex[m], modNames = i, append(modNames, name)
+			return i, true
+		}
+		return 0, false
 	}
-	n := len(entries) / kcEntrySize
-	b := make([]byte, 0, kcHeaderSize+(n/kcBlock+1)*8+len(entries)+len(modRefs)*4+len(names))
+	var n, namesLen uint64
+	var index []byte // the address of every kcBlock-th kept symbol
+	for _, e := range k.syms {
+		if _, ok := keep(e.module); ok {
+			if n%kcBlock == 0 {
+				index = le.AppendUint64(index, e.addr)
+			}
+			n++
+			namesLen += uint64(e.nameLen)
+		}
+	}
+	var modLen uint64
+	for _, m := range modNames {
+		modLen += uint64(len(m))
+	}
+	b := make([]byte, 0, kcHeaderSize)
 	b = append(b, kernelCacheMagic[:]...)
 	b = append(b, key[:]...)
 	b = le.AppendUint32(b, uint32(n))
-	b = le.AppendUint32(b, uint32(len(modRefs)/2))
-	b = le.AppendUint32(b, uint32(len(names)))
+	b = le.AppendUint32(b, uint32(len(modNames)))
+	b = le.AppendUint32(b, uint32(modLen+namesLen))
 	b = le.AppendUint32(b, 0)
-	for i := 0; i < n; i += kcBlock {
-		b = append(b, entries[i*kcEntrySize:i*kcEntrySize+8]...)
+	if _, err := w.Write(b); err != nil {
+		return err
 	}
-	b = append(b, entries...)
-	for _, r := range modRefs {
-		b = le.AppendUint32(b, r)
+	if _, err := w.Write(index); err != nil {
+		return err
 	}
-	return append(b, names...)
+	// Second pass: the entries; the module names come first in the names.
+	var ent [kcEntrySize]byte
+	off := modLen
+	for _, e := range k.syms {
+		m, ok := keep(e.module)
+		if !ok {
+			continue
+		}
+		le.PutUint64(ent[:], e.addr)
+		le.PutUint32(ent[8:], uint32(off))
+		le.PutUint16(ent[12:], e.nameLen)
+		le.PutUint16(ent[14:], m)
+		if _, err := w.Write(ent[:]); err != nil {
+			return err
+		}
+		off += uint64(e.nameLen)
+	}
+	var mb [kcModuleSize]byte
+	off = 0
+	for _, m := range modNames {
+		le.PutUint32(mb[:], uint32(off))
+		le.PutUint32(mb[4:], uint32(len(m)))
+		if _, err := w.Write(mb[:]); err != nil {
+			return err
+		}
+		off += uint64(len(m))
+	}
+	for _, m := range modNames {
+		if _, err := io.WriteString(w, m); err != nil {
+			return err
+		}
+	}
+	for _, e := range k.syms {
+		if _, ok := keep(e.module); ok {
+			c, at := e.name/nameChunk, e.name%nameChunk
+			if _, err := w.Write(k.names[c][at : at+uint32(e.nameLen)]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // runningModules is the set of module names in /proc/modules.
@@ -359,7 +411,10 @@ func (s *Symbolizer) loadKernelTable() (*kernelSymbols, error) {
 	}
 	if s.openedKernelCache() == nil && s.kernelCacheKeyOK {
 		// Failing to write only costs the next session the read.
-		cachedir.WriteFile(s.kernelCacheDir, kernelCacheName, encodeKernelCache(k, s.kernelCacheKeyVal, s.loadedModules()))
+		mods := s.loadedModules()
+		cachedir.WriteWith(s.kernelCacheDir, kernelCacheName, func(w io.Writer) error {
+			return writeKernelCache(w, k, s.kernelCacheKeyVal, mods)
+		})
 	}
 	return k, nil
 }

@@ -6,6 +6,8 @@
 package cachedir
 
 import (
+	"bufio"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,6 +61,15 @@ func Clear() error {
 // if needed and the file is readable by its owner only (0600), since an
 // entry may hold kernel addresses.
 func WriteFile(dir, name string, data []byte) error {
+	return WriteWith(dir, name, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// WriteWith is WriteFile with the contents written by write, through a
+// buffer, so that a large entry need not be held whole in memory.
+func WriteWith(dir, name string, write func(io.Writer) error) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
@@ -66,7 +77,11 @@ func WriteFile(dir, name string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	_, err = tmp.Write(data)
+	bw := bufio.NewWriterSize(tmp, 64<<10)
+	err = write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
 	if err == nil {
 		err = tmp.Chmod(0o600)
 	}
