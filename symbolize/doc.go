@@ -32,7 +32,11 @@
 //   - [vdso]: this process's own vDSO image, which every process shares.
 //   - Kernel: text symbols of /proc/kallsyms, with module names: the
 //     whole table, or for a session's samples (PrepareKernel) only the
-//     symbols of their addresses, kept in one read of the file.
+//     symbols of their addresses, kept in one read of the file. The
+//     kernel image's and loaded modules' symbols are kept between sessions
+//     in the user's cache directory, per boot and module set
+//     (kallsyms_cache.go), and name the addresses they can answer for
+//     exactly as the file would.
 //   - JIT: perf map lines "START SIZE name" for addresses that no file
 //     symbol names (anonymous memory). Node's "JS:*transition /app.js:1:20"
 //     becomes Function "transition", File "/app.js", Line 1; Python's
@@ -57,7 +61,9 @@
 // tables raw (symtab.go: names are substrings of the string table, C++ names
 // demangled only when a frame is returned; node's 79 000 function symbols in
 // about 50 ms, BenchmarkReadSymbolsNode), DWARF line tables per compilation
-// unit. Warm does that reading early, while the target runs, for the files
+// unit (the inflated line programs of a compressed debug file, libc's, are
+// kept between sessions by build ID: dwarf_lines_cache.go). Warm does that
+// reading early, while the target runs, for the files
 // its samples fall in, so that the lookups after the target has ended find
 // the tables read.
 //
@@ -72,5 +78,6 @@
 // Fuzz targets: go test -fuzz FuzzELF -fuzzminimizetime 200x ./symbolize
 // (also FuzzPerfMap, FuzzProcMaps); seeds are in testdata/fuzz.
 //
-// The package imports nothing else of this module.
+// The package imports nothing else of this module but internal/cachedir,
+// the cache directory's helpers.
 package symbolize

@@ -75,7 +75,7 @@ func readLineTable(ra io.ReaderAt) (lt *lineTable) {
 	if err != nil || f.Section(".debug_info") == nil || f.Section(".debug_line") == nil {
 		return nil
 	}
-	if lt := programLineTable(f); lt != nil {
+	if lt := cachedProgramLineTable(f); lt != nil {
 		return lt
 	}
 	secs, ok := mappedSections(f, ra)

@@ -189,23 +189,29 @@ func (r *uleb) next() uint64 {
 // DW_FORM_sec_offset.
 var stmtListAbbrev = []byte{1, 0x11, 0, 0x10, 0x17, 0, 0, 0}
 
+// readStrings reads .debug_str and .debug_line_str, once.
+func (s *dwarfSections) readStrings() {
+	if s.strsRead {
+		return
+	}
+	s.strsRead = true
+	for _, x := range []struct {
+		sec *elf.Section
+		dst *[]byte
+	}{{s.strSection, &s.str}, {s.lineStrSection, &s.lineStr}} {
+		if x.sec != nil && x.sec.Type != elf.SHT_NOBITS {
+			*x.dst, _ = x.sec.Data() // a string left unread comes out empty
+		}
+	}
+}
+
 // programLineReader opens the line program at off in .debug_line through
 // a made-up unit (DWARF 4, 32-bit) whose one entry points at it.
 func (s *dwarfSections) programLineReader(off uint64) (*dwarf.LineReader, error) {
 	if off > 0xfffffff0 {
 		return nil, errNoUnit
 	}
-	if !s.strsRead {
-		s.strsRead = true
-		for _, x := range []struct {
-			sec *elf.Section
-			dst *[]byte
-		}{{s.strSection, &s.str}, {s.lineStrSection, &s.lineStr}} {
-			if x.sec != nil && x.sec.Type != elf.SHT_NOBITS {
-				*x.dst, _ = x.sec.Data() // a string left unread comes out empty
-			}
-		}
-	}
+	s.readStrings()
 	info := make([]byte, 16)
 	bo := binary.LittleEndian
 	bo.PutUint32(info, 12)    // unit length

@@ -46,6 +46,37 @@ func (s *Symbolizer) PrepareKernel(chains [][]uint64) {
 	s.kernelPrepared = true
 	slices.Sort(addrs)
 	addrs = slices.Compact(addrs)
+	if c := s.openedKernelCache(); c != nil {
+		// The cache names what it can; kallsyms is read for the rest only.
+		rest := addrs[:0]
+		for _, a := range addrs {
+			if f, ok := c.frame(a); ok {
+				s.kcache[a] = f
+			} else {
+				rest = append(rest, a)
+			}
+		}
+		if addrs = rest; len(addrs) == 0 {
+			return
+		}
+	} else if s.kernelCacheKeyOK {
+		// No cache for this boot yet: the whole table is read once, and
+		// written to the cache, to name the addresses.
+		s.kernelRead = true
+		s.kernel, s.kernelErr = s.loadKernelTable()
+		if s.kernelErr != nil {
+			s.warn("the kernel", s.kernelErr)
+			return
+		}
+		if s.kernel.len() == 0 {
+			s.warn("the kernel", s.noKernelAddresses())
+			return
+		}
+		for _, a := range addrs {
+			s.kcache[a] = s.kernel.frame(a)
+		}
+		return
+	}
 	frames, named, err := nameKallsyms(s.kallsyms, addrs)
 	if err != nil || !named {
 		// What Kernel does with the table: warn once, and name no

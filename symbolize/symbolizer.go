@@ -31,6 +31,17 @@ type Symbolizer struct {
 	kernelErr      error
 	kcache         map[uint64]Frame
 
+	// The kernel symbol cache (kallsyms_cache.go): its directory, how the
+	// running kernel and its modules are identified (nil: no cache), and
+	// the file once opened.
+	kernelCacheDir    string
+	kernelCacheKey    func() ([32]byte, bool)
+	loadedModules     func() map[string]bool
+	kernelCacheTried  bool
+	kernelCacheFile   *kernelCache
+	kernelCacheKeyOK  bool
+	kernelCacheKeyVal [32]byte
+
 	warnings map[string]string // subject → one line
 }
 
@@ -48,7 +59,10 @@ type Option func(*Symbolizer)
 func WithPerfMapDir(dir string) Option { return func(s *Symbolizer) { s.perfMapDir = dir } }
 
 // WithKallsyms reads kernel symbols from path instead of /proc/kallsyms.
-func WithKallsyms(path string) Option { return func(s *Symbolizer) { s.kallsyms = path } }
+// Its symbols are not cached (WithKernelCache).
+func WithKallsyms(path string) Option {
+	return func(s *Symbolizer) { s.kallsyms, s.kernelCacheKey = path, nil }
+}
 
 // WithDebugDirs looks for separate debug files (DIR/.build-id/…) in dirs
 // instead of /usr/lib/debug.
@@ -68,6 +82,10 @@ func New(opts ...Option) *Symbolizer {
 		byBuildID:  map[string]*object{},
 		kcache:     map[uint64]Frame{},
 		warnings:   map[string]string{},
+
+		kernelCacheDir: DefaultKernelCacheDir(),
+		kernelCacheKey: runningKernelKey,
+		loadedModules:  runningModules,
 	}
 	for _, o := range opts {
 		o(s)
@@ -80,6 +98,8 @@ func New(opts ...Option) *Symbolizer {
 func (s *Symbolizer) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.kernelCacheFile.close()
+	s.kernelCacheFile = nil
 	var first error
 	seen := map[*object]bool{}
 	for _, o := range s.files {
@@ -121,8 +141,12 @@ func (s *Symbolizer) Kernel(addr uint64) Frame {
 		return f
 	}
 	if !s.kernelRead {
+		if f, ok := s.openedKernelCache().frame(addr); ok {
+			s.kcache[addr] = f
+			return f
+		}
 		s.kernelRead = true
-		s.kernel, s.kernelErr = loadKallsyms(s.kallsyms)
+		s.kernel, s.kernelErr = s.loadKernelTable()
 		if s.kernelErr != nil {
 			s.warn("the kernel", s.kernelErr)
 		} else if s.kernel.len() == 0 {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/tracer-dev/tracer/internal/cachedir"
 	"github.com/tracer-dev/tracer/symbolize"
 )
 
@@ -22,22 +23,7 @@ import (
 // LayoutCacheDir is the directory of the layout cache:
 // $XDG_CACHE_HOME/tracer/python-layouts, by default
 // ~/.cache/tracer/python-layouts. "" when the user has no cache directory.
-func LayoutCacheDir() string {
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		return ""
-	}
-	return filepath.Join(dir, "tracer", "python-layouts")
-}
-
-// ClearLayoutCache removes the layout cache.
-func ClearLayoutCache() error {
-	dir := LayoutCacheDir()
-	if dir == "" {
-		return nil
-	}
-	return os.RemoveAll(dir)
-}
+func LayoutCacheDir() string { return cachedir.Dir(cachedir.PythonLayouts) }
 
 // maxCacheEntry bounds what is read of one cache file.
 const maxCacheEntry = 64 << 10
@@ -80,21 +66,5 @@ func writeCachedLayout(dir, path string, o Layout) {
 	if err != nil {
 		return
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return
-	}
-	tmp, err := os.CreateTemp(dir, ".layout-*")
-	if err != nil {
-		return
-	}
-	_, err = tmp.Write(append(b, '\n'))
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
+	cachedir.WriteFile(dir, filepath.Base(path), append(b, '\n'))
 }

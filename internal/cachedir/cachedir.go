@@ -1,0 +1,108 @@
+// Package cachedir owns the directory where tracer keeps what it reads
+// once and reuses in later sessions (CPython layouts, kernel symbols, line
+// programs): $XDG_CACHE_HOME/tracer, by default ~/.cache/tracer, one
+// subdirectory per kind (Kinds). Everything in it may be removed at any time; readers treat a
+// missing, stale or unreadable entry as absent.
+package cachedir
+
+import (
+	"bufio"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Root is tracer's cache directory, "" when the user has none.
+func Root() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "tracer")
+}
+
+// The kinds of entry tracer keeps, each in its subdirectory of Root.
+const (
+	PythonLayouts = "python-layouts" // CPython frame layouts, by build ID
+	KernelSymbols = "kernel-symbols" // the kernel's text symbols, by boot
+	DebugLines    = "debug-lines"    // inflated line programs, by build ID
+)
+
+// Kinds are all the kinds, what Clear removes.
+var Kinds = []string{PythonLayouts, KernelSymbols, DebugLines}
+
+// Dir is the subdirectory kind of Root, "" when the user has no cache
+// directory.
+func Dir(kind string) string {
+	root := Root()
+	if root == "" {
+		return ""
+	}
+	return filepath.Join(root, kind)
+}
+
+// Clear removes the entries of every kind, leaving whatever else is in
+// Root (tools that other programs keep there).
+func Clear() error {
+	if Root() == "" {
+		return nil
+	}
+	for _, k := range Kinds {
+		if err := os.RemoveAll(Dir(k)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteFile replaces dir/name with data atomically: a reader sees the old
+// file or the new one, never part of it. The directory is created (0700)
+// if needed and the file is readable by its owner only (0600), since an
+// entry may hold kernel addresses.
+func WriteFile(dir, name string, data []byte) error {
+	return WriteWith(dir, name, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// WriteWith is WriteFile with the contents written by write, through a
+// buffer, so that a large entry need not be held whole in memory.
+func WriteWith(dir, name string, write func(io.Writer) error) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, "."+name+"-*")
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(tmp, 64<<10)
+	err = write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = tmp.Chmod(0o600)
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), filepath.Join(dir, name))
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
+}
+
+// BootID is the running kernel's boot ID (/proc/sys/kernel/random/boot_id),
+// which keys entries valid for one boot; "" when it cannot be read.
+func BootID() string {
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
