@@ -1,6 +1,7 @@
 package model
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"io/fs"
@@ -58,39 +59,28 @@ func (d *Decoder) MapFile(f *os.File, stop func() error) bool {
 // calls it with faults turned into panics (see checkMapped): the file may
 // shrink between its Stat and its last byte read. The file's offset is
 // moved past the mapped lines, where the decoder's reader goes on.
-func (d *Decoder) openMapping() error {
+func (d *Decoder) openMapping() {
 	f := d.mapFile
 	d.mapFile = nil
 	st, err := f.Stat()
 	if err != nil || st.Size() == 0 {
-		return nil
+		return
 	}
 	m, err := mapFile(f, int(st.Size()))
 	if err != nil {
-		return nil // read as before
+		return // read as before
 	}
-	end := lastIndexNewline(m.data) + 1
+	end := bytes.LastIndexByte(m.data, '\n') + 1
 	if end == 0 {
 		m.unmap()
-		return nil
+		return
 	}
 	if _, err := f.Seek(int64(end), io.SeekStart); err != nil {
 		m.unmap()
-		return nil
+		return
 	}
 	m.data, m.mark, m.stop = m.data[:end], mapChunk, d.mapStop
 	d.m = m
-	return nil
-}
-
-// lastIndexNewline is bytes.LastIndexByte(b, '\n').
-func lastIndexNewline(b []byte) int {
-	for i := len(b) - 1; i >= 0; i-- {
-		if b[i] == '\n' {
-			return i
-		}
-	}
-	return -1
 }
 
 // closeMapping gives d's mapping back.
@@ -173,9 +163,7 @@ func (d *Decoder) checkMapped(check func() error) (err error) {
 		}
 		d.closeMapping()
 	}()
-	if err := d.openMapping(); err != nil {
-		return err
-	}
+	d.openMapping()
 	return check()
 }
 

@@ -1175,7 +1175,7 @@ func hex4At(b []byte, i int) (r rune, ok bool) {
 }
 
 // escapeU reads a \uXXXX escape, w its 8 bytes and what follows, next
-// the 8 bytes after its 6, without a table or a branch on its value: a
+// the 8 bytes after its 6, its digits checked together without a table: a
 // high surrogate followed by a low one is one scalar value, anything else
 // one (a lone surrogate is U+FFFD). It returns the escape's length and the
 // bytes of it that do not start a scalar value, or 0 when escape must read
