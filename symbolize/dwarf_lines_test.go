@@ -104,7 +104,7 @@ func TestProgramLineTableMatchesUnits(t *testing.T) {
 			}
 			continue
 		}
-		if got.progOffs == nil || len(got.progOffs) < 2 {
+		if len(got.progOffs) < 2 {
 			t.Fatalf("compressed DWARF 5: line-program path not taken (%d programs)", len(got.progOffs))
 		}
 		pcs := functionAddrs(t, plain, false, 1<<20)
