@@ -237,17 +237,7 @@ func TestWalkerLinesByCodeKind(t *testing.T) {
 	for name, node := range testbin.Nodes(t) {
 		for _, k := range kinds {
 			t.Run(name+"/"+k.name, func(t *testing.T) {
-				var flags []string
-				found := false
-				for _, f := range k.flags {
-					if exec.Command(node, append(f, "-e", "0")...).Run() == nil {
-						flags, found = f, true
-						break
-					}
-				}
-				if !found {
-					t.Skipf("%s has no %s (V8 before 11 has no Maglev)", node, k.name)
-				}
+				flags := nodeFlags(t, node, k.name, k.flags)
 				stacks, st := walkNode(t, node, "testdata/maglev.js", 400, flags...)
 				t.Logf("stats %+v, %d stacks", st, len(stacks))
 				lines, hot := map[int]int{}, 0
@@ -272,6 +262,19 @@ func TestWalkerLinesByCodeKind(t *testing.T) {
 	}
 }
 
+// nodeFlags returns the first set of flags node accepts, or skips the test:
+// the code kind they force is missing from that node.
+func nodeFlags(t *testing.T, node, kind string, sets [][]string) []string {
+	t.Helper()
+	for _, f := range sets {
+		if exec.Command(node, append(f, "-e", "0")...).Run() == nil {
+			return f
+		}
+	}
+	t.Skipf("%s has no %s (V8 before 11 has no Maglev)", node, kind)
+	return nil
+}
+
 // An optimized frame below a call is named at the call's line: TurboFan's
 // through its source positions, Maglev's through the safepoint of the
 // call and its deoptimization entry.
@@ -286,17 +289,7 @@ func TestWalkerCallerLine(t *testing.T) {
 	for name, node := range testbin.Nodes(t) {
 		for _, k := range kinds {
 			t.Run(name+"/"+k.name, func(t *testing.T) {
-				var flags []string
-				found := false
-				for _, f := range k.flags {
-					if exec.Command(node, append(f, "-e", "0")...).Run() == nil {
-						flags, found = f, true
-						break
-					}
-				}
-				if !found {
-					t.Skipf("%s has no %s (V8 before 11 has no Maglev)", node, k.name)
-				}
+				flags := nodeFlags(t, node, k.name, k.flags)
 				stacks, _ := walkNode(t, node, "testdata/caller.js", 400, flags...)
 				lines, n := map[int]int{}, 0
 				for _, s := range stacks {
