@@ -1,11 +1,10 @@
 package cpython_test
 
 import (
-	"os"
 	"runtime"
 	"testing"
 
-	"github.com/tracer-dev/tracer/loader"
+	"github.com/tracer-dev/tracer/internal/testbin"
 )
 
 // Locked in an init function, the main goroutine runs TestMain on the main
@@ -14,9 +13,4 @@ func init() { runtime.LockOSThread() }
 
 // TestMain lets the test binary serve as the exec shim and the release
 // helper when it re-executes itself.
-func TestMain(m *testing.M) {
-	if code, ok := loader.RunHelperRole(); ok {
-		os.Exit(code)
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testbin.RunOrServe(m) }
