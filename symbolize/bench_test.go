@@ -79,3 +79,78 @@ func benchProcess(b *testing.B, pid int) {
 		s.Close()
 	}
 }
+
+// pythonLoopFunctions are the libpython functions a sampled CPU-bound
+// Python loop (x += i * i % 7) falls in, its callers included.
+var pythonLoopFunctions = []string{
+	"Py_BytesMain", "Py_RunMain", "pymain_run_python", "PyRun_SimpleStringFlags",
+	"_PyRun_SimpleStringFlagsWithName", "run_mod", "run_eval_code_obj", "PyEval_EvalCode",
+	"_PyEval_Vector", "_PyEval_EvalFrameDefault", "PyLong_FromLong", "_PyLong_Multiply",
+	"_PyLong_Add", "long_mod", "l_mod", "PyNumber_Remainder", "PyDict_SetItem", "insertdict",
+	"PyDict_GetItemWithError", "_PyObject_Malloc", "_PyObject_Free", "rangeiter_next",
+	"gc_collect_main", "_Py_Dealloc", "PyUnicode_InternInPlace", "r_object",
+}
+
+// BenchmarkResolveLibpython is what Warm does in a session that samples
+// a Python loop: libpython is opened, and addresses of the functions the
+// loop falls in are named, reading its symbol table and the line programs
+// of their compilation units. "cold" keeps no cache between sessions;
+// "cached" finds what an earlier session kept.
+func BenchmarkResolveLibpython(b *testing.B) {
+	const lib = "/root/.pyenv/versions/3.11.7/lib/libpython3.11.so.1.0"
+	if _, err := os.Stat(lib); err != nil {
+		b.Skipf("pyenv python 3.11.7 is not installed: %v", err)
+	}
+	f, err := os.Open(lib)
+	if err != nil {
+		b.Fatal(err)
+	}
+	syms, err := readSymbols(f)
+	f.Close()
+	if err != nil {
+		b.Fatal(err)
+	}
+	want := map[string]bool{}
+	for _, n := range pythonLoopFunctions {
+		want[n] = true
+	}
+	var addrs []uint64
+	for _, s := range syms {
+		if want[s.name] {
+			for a := s.addr; a < s.addr+s.size; a += 32 {
+				addrs = append(addrs, a)
+			}
+		}
+	}
+	session := func() {
+		o, err := openFile(lib, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		named := 0
+		for _, a := range addrs {
+			if _, _, line, ok := o.resolve(a); ok && line > 0 {
+				named++
+			}
+		}
+		o.close()
+		if named < len(addrs)/2 {
+			b.Fatalf("%d of %d addresses have a line", named, len(addrs))
+		}
+	}
+	for _, bc := range []struct {
+		name string
+		dir  string
+	}{{"cold", ""}, {"cached", b.TempDir()}} {
+		b.Run(bc.name, func(b *testing.B) {
+			old := lineCacheDir
+			lineCacheDir = func() string { return bc.dir }
+			defer func() { lineCacheDir = old }()
+			session()
+			b.ResetTimer()
+			for range b.N {
+				session()
+			}
+		})
+	}
+}
