@@ -6,10 +6,8 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
-	"syscall"
 
 	"github.com/tracer-dev/tracer/internal/cachedir"
 )
@@ -85,8 +83,7 @@ func cachedProgramLineTable(f *elf.File) *lineTable {
 	if lt != nil {
 		// The strings are read now, as the first decode would, to be kept.
 		lt.secs.readStrings()
-		// Failing to write only costs the next session the inflating.
-		cachedir.WriteWith(dir, filepath.Base(path), func(w io.Writer) error { return writeLineCache(w, lt, key) })
+		writeCacheEntry(dir, filepath.Base(path), func(w io.Writer) error { return writeLineCache(w, lt, key) })
 	}
 	return lt
 }
@@ -135,17 +132,8 @@ func writeLineCache(w io.Writer, lt *lineTable, key [32]byte) error {
 // readLineCache reads the line table kept at path for key; nil when it is
 // missing, not the user's own, or does not match.
 func readLineCache(path string, key [32]byte) *lineTable {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	var st syscall.Stat_t
-	if syscall.Fstat(int(f.Fd()), &st) != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG || st.Uid != uint32(os.Geteuid()) || st.Mode&0o022 != 0 || st.Size > maxLineCacheFile {
-		return nil
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxLineCacheFile))
-	if err != nil {
+	b, ok := readCacheEntry(path, maxLineCacheFile)
+	if !ok {
 		return nil
 	}
 	return decodeLineCache(b, key)
@@ -192,4 +180,34 @@ func decodeLineCache(b []byte, key [32]byte) *lineTable {
 		secs.lineStr = lineStr
 	}
 	return &lineTable{secs: secs, progOffs: offs, cus: cus, rows: map[int]*unitRows{}}
+}
+
+// readCacheEntry reads the entry at path of the caches kept by build ID
+// (at most max bytes) and marks it used (cachedir.Touch); ok is false when
+// it is missing, larger, not the user's own or cannot be read.
+func readCacheEntry(path string, max int64) (b []byte, ok bool) {
+	f, st, err := cachedir.Open(path)
+	if err != nil {
+		return nil, false
+	}
+	defer f.Close()
+	if st.Size > max {
+		return nil, false
+	}
+	b = make([]byte, st.Size)
+	if _, err := io.ReadFull(f, b); err != nil {
+		return nil, false
+	}
+	cachedir.Touch(path, cachedir.ModTime(st))
+	return b, true
+}
+
+// writeCacheEntry writes the entry name of the caches kept by build ID in
+// dir, and removes the entries there not used for a while (cachedir.Prune):
+// these caches grow one file per build.
+func writeCacheEntry(dir, name string, write func(io.Writer) error) {
+	// Failing to write only costs the next session the work.
+	if cachedir.WriteWith(dir, name, write) == nil {
+		cachedir.Prune(dir)
+	}
 }

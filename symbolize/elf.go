@@ -23,7 +23,7 @@ type object struct {
 
 	symsRead bool
 	syms     []symbol
-	symErr   error
+	symErr   error // the first error reading them
 	gotab    *gosym.Table // Go function table (.gopclntab), nil for non-Go files
 
 	lines    *lineTable // DWARF line rows; nil when the file has none
@@ -43,7 +43,25 @@ type symbol struct {
 	addr, size uint64
 	name       string
 	demangled  bool
+	// Where the name was read (for the symbol cache): the string table
+	// src (nameSymtab…) at offset nameOff. Both fit in the padding after
+	// demangled.
+	src     nameSrc
+	nameOff uint32
 }
+
+// nameSrc is the string table a symbol's name was read from.
+type nameSrc uint8
+
+// The string tables names are read from: .symtab's, .dynsym's, and
+// .dynsym's with "@plt" added, of the file itself or (debugSrc added) of
+// its separate debug file. 0 is none known.
+const (
+	nameSymtab nameSrc = 1 + iota
+	nameDynsym
+	namePLT
+	debugSrc nameSrc = 3
+)
 
 // stGNUIFunc is STT_GNU_IFUNC, an indirect function (glibc's memcpy etc.).
 const stGNUIFunc = elf.SymType(10)
@@ -110,12 +128,7 @@ func (o *object) vaddr(off uint64) (uint64, bool) {
 // lookup returns the function symbol covering vaddr.
 func (o *object) lookup(vaddr uint64) (*symbol, bool) {
 	if !o.symsRead {
-		o.syms, o.symErr = readSymbols(o.ra)
-		if o.debug != nil {
-			if extra, err := readSymbols(o.debug.ra); err == nil {
-				o.syms = mergeSymbols(extra, o.syms)
-			}
-		}
+		o.syms, o.symErr = o.functionSymbols()
 		o.gotab = goTable(o.ra)
 		o.symsRead = true
 	}
@@ -168,7 +181,7 @@ func readSymbols(ra io.ReaderAt) ([]symbol, error) {
 	syms, dyn := tables[0], tables[1]
 	plt := pltSymbols(f, dyn)
 	cands := newCandidates(syms.funcCount() + dyn.funcCount() + len(plt))
-	add := func(t *symTable, base int) {
+	add := func(t *symTable, base int, src nameSrc) {
 		for i := 1; i < t.count(); i++ {
 			e, ok := t.funcEntry(i)
 			if !ok {
@@ -181,11 +194,11 @@ func readSymbols(ra io.ReaderAt) ([]symbol, error) {
 			if elf.ST_BIND(e.info) == elf.STB_GLOBAL {
 				r += rankGlobal
 			}
-			cands.add(symbol{addr: e.value, size: e.size, name: e.name}, r)
+			cands.add(symbol{addr: e.value, size: e.size, name: e.name, src: src, nameOff: e.nameOff}, r)
 		}
 	}
-	add(syms, rankSymtab)
-	add(dyn, rankDynamic)
+	add(syms, rankSymtab, nameSymtab)
+	add(dyn, rankDynamic, nameDynsym)
 	for _, p := range plt {
 		if cands.len() >= maxObjectSymbols {
 			break

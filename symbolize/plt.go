@@ -42,14 +42,16 @@ func pltSymbols(f *elf.File, dyn *symTable) []symbol {
 		if idx == 0 || idx >= uint64(dyn.count()) {
 			continue
 		}
-		name := dyn.entry(int(idx)).name
-		if name == "" {
+		e := dyn.entry(int(idx))
+		if e.name == "" {
 			continue
 		}
 		out = append(out, symbol{
-			addr: base + (i+skip)*pltEntrySize,
-			size: pltEntrySize,
-			name: name + "@plt",
+			addr:    base + (i+skip)*pltEntrySize,
+			size:    pltEntrySize,
+			name:    e.name + "@plt",
+			src:     namePLT,
+			nameOff: e.nameOff,
 		})
 	}
 	return out

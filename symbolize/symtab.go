@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unsafe"
 )
 
 // symTable is one ELF symbol table (.symtab or .dynsym) kept as raw bytes:
@@ -28,6 +29,7 @@ type symTable struct {
 // symEntry is one decoded entry.
 type symEntry struct {
 	name        string
+	nameOff     uint32 // of name in the string table
 	info        byte
 	shndx       elf.SectionIndex
 	value, size uint64
@@ -60,15 +62,26 @@ func readSymTable(f *elf.File, typ elf.SectionType) (*symTable, error) {
 	if len(data)%t.size != 0 {
 		return nil, errors.New("length of symbol section is not a multiple of the symbol size")
 	}
-	if sec.Link == 0 || int(sec.Link) >= len(f.Sections) {
-		return nil, errors.New("cannot load string table section: section has invalid string table link")
-	}
-	strs, err := f.Sections[sec.Link].Data()
+	strs, err := linkedStrings(f, sec)
 	if err != nil {
-		return nil, fmt.Errorf("cannot load string table section: %w", err)
+		return nil, err
 	}
-	t.data, t.strs = data, string(strs)
+	t.data, t.strs = data, strs
 	return t, nil
+}
+
+// linkedStrings reads the string table linked to the symbol table sec.
+func linkedStrings(f *elf.File, sec *elf.Section) (string, error) {
+	if sec.Link == 0 || int(sec.Link) >= len(f.Sections) {
+		return "", errors.New("cannot load string table section: section has invalid string table link")
+	}
+	b, err := f.Sections[sec.Link].Data()
+	if err != nil {
+		return "", fmt.Errorf("cannot load string table section: %w", err)
+	}
+	// Data returned a copy of the section, which nothing else holds: the
+	// string shares it rather than copying it again (node's is 11 MiB).
+	return unsafe.String(unsafe.SliceData(b), len(b)), nil
 }
 
 // count is the number of entries, the null entry included.
@@ -97,7 +110,7 @@ func (t *symTable) entry(i int) symEntry {
 		e.info = b[12]
 		e.shndx = elf.SectionIndex(t.bo.Uint16(b[14:16]))
 	}
-	e.name = t.name(name)
+	e.name, e.nameOff = t.name(name), name
 	return e
 }
 

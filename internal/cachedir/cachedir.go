@@ -7,10 +7,13 @@ package cachedir
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // Root is tracer's cache directory, "" when the user has none.
@@ -26,8 +29,12 @@ func Root() string {
 const (
 	PythonLayouts = "python-layouts" // CPython frame layouts, by build ID
 	KernelSymbols = "kernel-symbols" // the kernel's text symbols, by boot
-	DebugLines    = "debug-lines"    // inflated line programs, by build ID
+	DebugLines    = "debug-lines"    // symbol and line tables, by build ID
 )
+
+// KeepUnused is how long an entry of a kind that grows one file per build
+// (DebugLines) is kept without being used: Prune removes older ones.
+const KeepUnused = 30 * 24 * time.Hour
 
 // Kinds are all the kinds, what Clear removes.
 var Kinds = []string{PythonLayouts, KernelSymbols, DebugLines}
@@ -106,3 +113,58 @@ func BootID() string {
 	}
 	return strings.TrimSpace(string(b))
 }
+
+// Touch marks the entry at path, last modified at mtime, as used now: its
+// modification time is set to now, at most once a day, so that reading an
+// entry costs a write only the first time in a day.
+func Touch(path string, mtime time.Time) {
+	if now := time.Now(); now.Sub(mtime) > 24*time.Hour {
+		_ = os.Chtimes(path, now, now) // failing only makes the entry look older
+	}
+}
+
+// Prune removes the files of dir not modified (nor touched) for
+// KeepUnused, temporary files of interrupted writes included. Writers of a
+// kind that grows one file per build call it when they write a new entry.
+func Prune(dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	old := time.Now().Add(-KeepUnused)
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && fi.ModTime().Before(old) {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+// errNotOwn is an entry that is not a regular file of this user, or that
+// others may write.
+var errNotOwn = errors.New("not a regular file of this user, writable by it only")
+
+// Open opens the entry at path for reading, with its status, when it is a
+// regular file of this user that no one else may write: an entry names
+// code, and only the user's own is trusted to.
+func Open(path string) (*os.File, *syscall.Stat_t, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG || st.Uid != uint32(os.Geteuid()) || st.Mode&0o022 != 0 {
+		f.Close()
+		return nil, nil, errNotOwn
+	}
+	return f, &st, nil
+}
+
+// ModTime is the modification time in st.
+func ModTime(st *syscall.Stat_t) time.Time { return time.Unix(st.Mtim.Unix()) }
