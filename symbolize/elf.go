@@ -23,7 +23,7 @@ type object struct {
 
 	symsRead bool
 	syms     []symbol
-	symErr   error // the first error reading them
+	symErr   error        // the first error reading them
 	gotab    *gosym.Table // Go function table (.gopclntab), nil for non-Go files
 
 	lines    *lineTable // DWARF line rows; nil when the file has none
