@@ -30,6 +30,7 @@ type lineTable struct {
 	heads    [][]byte          // by unit, when .debug_info is compressed (unitHeads)
 	cus      []cuRange         // sorted by lo
 	rows     map[int]*unitRows // unit index → its decoded rows
+	cache    *rowCache         // rows kept between sessions, or nil
 }
 
 // cuRange is one address range of a compilation unit.
@@ -75,13 +76,25 @@ func readLineTable(ra io.ReaderAt) (lt *lineTable) {
 	if err != nil || f.Section(".debug_info") == nil || f.Section(".debug_line") == nil {
 		return nil
 	}
+	lt, kind := lineTableOf(f, ra)
+	if lt != nil {
+		lt.cache = openRowCache(f, kind, lt.unitCount())
+	}
+	return lt
+}
+
+// lineTableOf reads the unit ranges of the DWARF of f, whose contents are
+// ra, by the first of the three paths that can: the line programs alone
+// (programLineTable, through its cache), .debug_aranges (perUnitLineTable)
+// or the units' entries. kind names the path.
+func lineTableOf(f *elf.File, ra io.ReaderAt) (lt *lineTable, kind string) {
 	if lt := cachedProgramLineTable(f); lt != nil {
-		return lt
+		return lt, "program"
 	}
 	secs, ok := mappedSections(f, ra)
 	if ok {
 		if lt := perUnitLineTable(secs); lt != nil {
-			return lt
+			return lt, "unit"
 		}
 	}
 	var d *dwarf.Data
@@ -92,8 +105,9 @@ func readLineTable(ra io.ReaderAt) (lt *lineTable) {
 		}
 	}
 	if !ok {
+		var err error
 		if d, err = f.DWARF(); err != nil {
-			return nil
+			return nil, ""
 		}
 	}
 	lt = &lineTable{d: d, secs: secs, rows: map[int]*unitRows{}}
@@ -118,11 +132,25 @@ func readLineTable(ra io.ReaderAt) (lt *lineTable) {
 		r.SkipChildren()
 	}
 	if len(lt.cus) == 0 {
-		return nil
+		return nil, ""
 	}
 	sort.Slice(lt.cus, func(i, j int) bool { return lt.cus[i].lo < lt.cus[j].lo })
-	return lt
+	return lt, "entries"
 }
+
+// unitCount is the number of units (or line programs) of lt.
+func (lt *lineTable) unitCount() int {
+	switch {
+	case lt.d != nil:
+		return len(lt.units)
+	case lt.progOffs != nil:
+		return len(lt.progOffs)
+	}
+	return len(lt.unitOffs)
+}
+
+// close releases what lt holds open beyond its object's file.
+func (lt *lineTable) close() { lt.cache.close() }
 
 // lookup returns the source file and line of pc.
 func (lt *lineTable) lookup(pc uint64) (file string, line int, ok bool) {
@@ -150,7 +178,10 @@ func (lt *lineTable) lookup(pc uint64) (file string, line int, ok bool) {
 func (lt *lineTable) unitLookup(unit int, pc uint64) (string, int, bool) {
 	u, seen := lt.rows[unit]
 	if !seen {
-		u = lt.decode(unit)
+		if u = lt.cache.get(unit); u == nil {
+			u = lt.decode(unit)
+			lt.cache.add(unit, u)
+		}
 		lt.rows[unit] = u
 	}
 	rows := u.rows

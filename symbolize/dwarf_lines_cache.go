@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"io"
+	"os"
 	"path/filepath"
 	"strconv"
 
@@ -186,7 +187,7 @@ func decodeLineCache(b []byte, key [32]byte) *lineTable {
 // (at most max bytes) and marks it used (cachedir.Touch); ok is false when
 // it is missing, larger, not the user's own or cannot be read.
 func readCacheEntry(path string, max int64) (b []byte, ok bool) {
-	f, st, err := cachedir.Open(path)
+	f, st, err := cachedir.Open(path, os.O_RDONLY)
 	if err != nil {
 		return nil, false
 	}

@@ -11,19 +11,10 @@ import (
 // it has none or it is not compressed DWARF 5.
 func libcDebug(t *testing.T) (*elf.File, string) {
 	t.Helper()
-	const libc = "/usr/lib/x86_64-linux-gnu/libc.so.6"
-	lf, err := elf.Open(libc)
+	path, libc := libcDebugPath(t)
+	f, err := os.Open(path)
 	if err != nil {
-		t.Skipf("no %s: %v", libc, err)
-	}
-	id := buildID(lf)
-	lf.Close()
-	if len(id) < 3 {
-		t.Skipf("%s has no build ID", libc)
-	}
-	f, err := os.Open(filepath.Join(DefaultDebugDir, ".build-id", id[:2], id[2:]+".debug"))
-	if err != nil {
-		t.Skipf("libc has no separate debug file here (%v): install libc6-dbg to run this test", err)
+		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.Close() })
 	ef, err := elf.NewFile(f)
@@ -34,6 +25,27 @@ func libcDebug(t *testing.T) (*elf.File, string) {
 		t.Skip("libc's debug file is not compressed DWARF 5")
 	}
 	return ef, libc
+}
+
+// libcDebugPath finds this machine's libc and its separate debug file,
+// skipping when it has none.
+func libcDebugPath(t *testing.T) (debug, libc string) {
+	t.Helper()
+	libc = "/usr/lib/x86_64-linux-gnu/libc.so.6"
+	lf, err := elf.Open(libc)
+	if err != nil {
+		t.Skipf("no %s: %v", libc, err)
+	}
+	id := buildID(lf)
+	lf.Close()
+	if len(id) < 3 {
+		t.Skipf("%s has no build ID", libc)
+	}
+	debug = filepath.Join(DefaultDebugDir, ".build-id", id[:2], id[2:]+".debug")
+	if _, err := os.Stat(debug); err != nil {
+		t.Skipf("libc has no separate debug file here (%v): install libc6-dbg to run this test", err)
+	}
+	return debug, libc
 }
 
 // The line cache gives libc's lines as the line-program path does: when it

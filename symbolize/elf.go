@@ -96,6 +96,9 @@ func (o *object) close() error {
 	if o.debug != nil {
 		_ = o.debug.close()
 	}
+	if o.lines != nil {
+		o.lines.close()
+	}
 	if o.closer == nil {
 		return nil
 	}

@@ -80,10 +80,19 @@ func buildFixtures() error {
 }
 
 func TestMain(m *testing.M) {
+	// The caches kept by build ID go to a directory of the run's own, not
+	// the user's: the fixtures are new builds every run.
+	cache, err := os.MkdirTemp("", "symbolize-cache-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	lineCacheDir = func() string { return cache }
 	code := m.Run()
 	if fixtureSet.dir != "" {
 		os.RemoveAll(fixtureSet.dir)
 	}
+	os.RemoveAll(cache)
 	os.Exit(code)
 }
 

@@ -163,3 +163,28 @@ func BenchmarkReadSymbolsNode(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFunctionSymbolsNode reads node's function symbols as a session
+// does, without the symbol cache ("cold") and from it ("cached").
+func BenchmarkFunctionSymbolsNode(b *testing.B) {
+	f, err := os.Open("/usr/bin/node")
+	if err != nil {
+		b.Skipf("no node here: %v", err)
+	}
+	defer f.Close()
+	o, err := openObject(f, f.Name())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct{ name, dir string }{{"cold", ""}, {"cached", b.TempDir()}} {
+		b.Run(bc.name, func(b *testing.B) {
+			withCacheDir(b, bc.dir)
+			for range b.N {
+				syms, err := o.functionSymbols()
+				if err != nil || len(syms) < 50000 {
+					b.Fatalf("%d symbols, %v", len(syms), err)
+				}
+			}
+		})
+	}
+}

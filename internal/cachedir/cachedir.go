@@ -146,11 +146,12 @@ func Prune(dir string) {
 // others may write.
 var errNotOwn = errors.New("not a regular file of this user, writable by it only")
 
-// Open opens the entry at path for reading, with its status, when it is a
-// regular file of this user that no one else may write: an entry names
-// code, and only the user's own is trusted to.
-func Open(path string) (*os.File, *syscall.Stat_t, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+// Open opens the entry at path (os.O_RDONLY, or os.O_RDWR and other
+// flags), with its status, when it is a regular file of this user that no
+// one else may write: an entry names code, and only the user's own is
+// trusted to. A link is not followed.
+func Open(path string, flag int) (*os.File, *syscall.Stat_t, error) {
+	f, err := os.OpenFile(path, flag|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, nil, err
 	}
