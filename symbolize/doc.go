@@ -61,11 +61,20 @@
 // tables raw (symtab.go: names are substrings of the string table, C++ names
 // demangled only when a frame is returned; node's 79 000 function symbols in
 // about 50 ms, BenchmarkReadSymbolsNode), DWARF line tables per compilation
-// unit (the inflated line programs of a compressed debug file, libc's, are
-// kept between sessions by build ID: dwarf_lines_cache.go). Warm does that
-// reading early, while the target runs, for the files
+// unit. Warm does that reading early, while the target runs, for the files
 // its samples fall in, so that the lookups after the target has ended find
 // the tables read.
+//
+// What that reading finds in a file with a build ID is kept between
+// sessions in the user's cache directory (debug-lines/, one file per build
+// and kind): the sorted function symbols, as addresses, sizes and offsets
+// into the file's string tables (symtab_cache.go); each compilation unit's
+// decoded line rows, added as units are first decoded (dwarf_rows_cache.go);
+// and the inflated line programs of a compressed debug file, libc's
+// (dwarf_lines_cache.go). A later session reads them instead of the tables:
+// a session sampling a Python loop spends about 2 ms instead of 20 on
+// libpython's symbols and lines (BenchmarkResolveLibpython). Entries not
+// used for 30 days are removed when a new one is written.
 //
 // Callers should symbolize a sample after the mapping records that precede
 // it in time have been added (e.g. at the end of the session, or after

@@ -24,6 +24,13 @@ import (
 // and checked against a CRC-32C of its contents, and a file that does not
 // match, is not the user's own, or cannot be read is passed over and
 // written again. A file without a build ID is never cached.
+//
+// The symbol cache (symtab_cache.go) and the row cache
+// (dwarf_rows_cache.go) keep their files in the same directory, which
+// grows one file per build and kind: an entry is marked used when it is
+// read (its modification time set, at most once a day, cachedir.Touch), and
+// whenever an entry is written, those not used for 30 days are removed
+// (cachedir.Prune).
 
 // lineCacheDir is the directory of the line cache ("" keeps none).
 var lineCacheDir = func() string { return cachedir.Dir(cachedir.DebugLines) }

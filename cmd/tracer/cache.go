@@ -10,7 +10,7 @@ import (
 
 // cacheCommand shows and clears what tracer keeps between sessions: the
 // CPython layouts read from interpreters' DWARF, the kernel's symbol table
-// and inflated line programs (internal/cachedir.Kinds).
+// and the symbol and line tables of ELF files (internal/cachedir.Kinds).
 func cacheCommand() *cli.Command {
 	dir := cachedir.Root()
 	if dir == "" {
@@ -24,8 +24,10 @@ func cacheCommand() *cli.Command {
 			"                    one small file per interpreter build (by its build ID);\n" +
 			"  kernel-symbols/   the kernel's text symbols read from /proc/kallsyms, valid for one boot\n" +
 			"                    and one set of loaded modules (written again when either changes);\n" +
-			"  debug-lines/      the line programs of compressed debug files (libc's), inflated, one\n" +
-			"                    file per debug file (by its build ID).\n" +
+			"  debug-lines/      the function symbols and decoded source lines of the programs and\n" +
+			"                    libraries sampled, and the inflated line programs of compressed debug\n" +
+			"                    files (libc's): files per build (by its build ID), removed when not\n" +
+			"                    used for 30 days.\n" +
 			"They are in " + dir + "\n" +
 			"(under $XDG_CACHE_HOME when it is set), readable by their owner only. Removing them is\n" +
 			"always safe: 'tracer cache clear' removes these three directories.",

@@ -27,7 +27,7 @@ func TestCacheDirClear(t *testing.T) {
 	if got := strings.TrimSpace(run("cache", "dir")); got != dir {
 		t.Fatalf("cache dir: %q, want %q", got, dir)
 	}
-	for _, f := range []string{"python-layouts/abc-3.12.json", "kernel-symbols/kallsyms", "debug-lines/abc.lines", "other-tool/keep"} {
+	for _, f := range []string{"python-layouts/abc-3.12.json", "kernel-symbols/kallsyms", "debug-lines/abc.lines", "debug-lines/abc.syms", "debug-lines/abc.rows", "other-tool/keep"} {
 		p := filepath.Join(dir, f)
 		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 			t.Fatal(err)

@@ -1,6 +1,6 @@
 // Package cachedir owns the directory where tracer keeps what it reads
-// once and reuses in later sessions (CPython layouts, kernel symbols, line
-// programs): $XDG_CACHE_HOME/tracer, by default ~/.cache/tracer, one
+// once and reuses in later sessions (CPython layouts, kernel symbols, the
+// symbol and line tables of ELF files): $XDG_CACHE_HOME/tracer, by default ~/.cache/tracer, one
 // subdirectory per kind (Kinds). Everything in it may be removed at any time; readers treat a
 // missing, stale or unreadable entry as absent.
 package cachedir
