@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"syscall"
 
 	"github.com/tracer-dev/tracer/internal/cachedir"
 )
@@ -122,15 +121,10 @@ type kernelCache struct {
 // openKernelCache opens dir's cache file if it was written for key by this
 // user and is well formed; nil otherwise.
 func openKernelCache(dir string, key [32]byte) *kernelCache {
-	f, err := os.Open(filepath.Join(dir, kernelCacheName))
-	if err != nil {
-		return nil
-	}
-	var st syscall.Stat_t
 	// Only a regular file of this user that no one else may write is
 	// trusted to name the kernel's code.
-	if err := syscall.Fstat(int(f.Fd()), &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG || st.Uid != uint32(os.Geteuid()) || st.Mode&0o022 != 0 {
-		f.Close()
+	f, st, err := cachedir.Open(filepath.Join(dir, kernelCacheName), os.O_RDONLY)
+	if err != nil {
 		return nil
 	}
 	c := parseKernelCache(f, st.Size, key)
