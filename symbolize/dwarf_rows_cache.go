@@ -101,11 +101,26 @@ func openRowCache(f *elf.File, kind string, nunits int) *rowCache {
 		return c
 	}
 	c.f, c.records = fh, map[int]rowRecord{}
+	// The records' heads are read through a window on the file: one read
+	// covers the heads of many small records, and a large one's body is
+	// skipped.
+	win := make([]byte, 0, 64<<10)
+	var winOff int64
+	head := func(off int64) []byte {
+		if off < winOff || off+rcRecordHead > winOff+int64(len(win)) {
+			n, _ := fh.ReadAt(win[:cap(win)], off)
+			win, winOff = win[:n], off
+			if n < rcRecordHead {
+				return nil
+			}
+		}
+		return win[off-winOff:][:rcRecordHead]
+	}
 	off := int64(rcHeaderSize)
 	le := binary.LittleEndian
-	var h [rcRecordHead]byte
 	for off+rcRecordHead <= st.Size {
-		if _, err := fh.ReadAt(h[:], off); err != nil || crc32.Checksum(h[:20], castagnoli) != le.Uint32(h[20:]) {
+		h := head(off)
+		if h == nil || crc32.Checksum(h[:20], castagnoli) != le.Uint32(h[20:]) {
 			break
 		}
 		unit := int(le.Uint32(h[0:]))
