@@ -128,21 +128,41 @@ type mark struct {
 type layout struct {
 	head  []piece
 	tails [Distribute + 1]tail // by action type; empty until a line of it is read
-	buf   []byte               // the bytes of head's pieces
+	keys  []key                // head as read: the text before each value
+	buf   []byte               // the bytes of keys' texts
 }
 
-// piece is the text that comes before the value of member f, with its
-// first 32 bytes as words (zero-padded) and masks of the bytes of text in
-// them, for a comparison without branches.
-type piece struct {
+// key is the text before the value of member f in a line.
+type key struct {
 	f    uint32
 	text []byte
-	w, m [4]uint64
 }
 
-// newPiece makes the piece of text before member f.
-func newPiece(f uint32, text []byte) piece {
-	p := piece{f: f, text: text}
+// piece is up to 32 bytes of text of the layout and what follows them: the
+// value of member kind, or, with kind iNone, the next piece (a longer text
+// is cut into pieces). The text is held as words (zero-padded) with masks
+// of its bytes in them, for a comparison without branches on the bytes.
+type piece struct {
+	w, m [4]uint64
+	n    int32 // the length of the text
+	kind int32 // iSeq to iData, or iNone
+}
+
+// iNone is the kind of a piece followed by another piece, not a value.
+const iNone = iData + 1
+
+// appendPieces appends the pieces of text before the value of member f.
+func appendPieces(ps []piece, f uint32, text []byte) []piece {
+	for len(text) > 32 {
+		ps = append(ps, newPiece(iNone, text[:32]))
+		text = text[32:]
+	}
+	return append(ps, newPiece(int32(bits.TrailingZeros32(f)), text))
+}
+
+// newPiece makes the piece of text (up to 32 bytes) followed by kind.
+func newPiece(kind int32, text []byte) piece {
+	p := piece{n: int32(len(text)), kind: kind}
 	for k := 0; k < 4 && 8*k < len(text); k++ {
 		p.w[k] = lw(string(text[8*k:]))
 		p.m[k] = ^uint64(0)
@@ -151,6 +171,21 @@ func newPiece(f uint32, text []byte) piece {
 		}
 	}
 	return p
+}
+
+// matchAt reports whether line b holds p's text at b[i:], with fewer than
+// 32 bytes from b[i] to the end of b.
+func (p *piece) matchAt(b []byte, i int) bool {
+	n := int(p.n)
+	if len(b)-i < n {
+		return false
+	}
+	for k := 0; k < n; k++ {
+		if b[i+k] != byte(p.w[k>>3]>>(8*(k&7))) {
+			return false
+		}
+	}
+	return true
 }
 
 // tail is the layout after the type: its pieces and the text after the
@@ -266,17 +301,16 @@ func (s *stepScan) replayTo(b []byte) int {
 func (s *stepScan) pieces(b []byte, i int, pieces []piece) int {
 	for k := range pieces {
 		p := &pieces[k]
-		n := len(p.text)
-		if len(b)-i >= 32 && n <= 32 { // masked words, no branches on the bytes
+		if len(b)-i >= 32 { // masked words, no branches on the bytes
 			// The pieces of a line come in the same order each time:
 			// the branches on their lengths are foreseen.
-			w := (*[32]byte)(b[i : i+32])
+			w := (*[32]byte)(b[i:])
 			d := (binary.LittleEndian.Uint64(w[:8]) ^ p.w[0]) & p.m[0]
-			if n > 8 {
+			if p.n > 8 {
 				d |= (binary.LittleEndian.Uint64(w[8:16]) ^ p.w[1]) & p.m[1]
-				if n > 16 {
+				if p.n > 16 {
 					d |= (binary.LittleEndian.Uint64(w[16:24]) ^ p.w[2]) & p.m[2]
-					if n > 24 { // json.dumps's "}, "state": {"agent_id": "
+					if p.n > 24 { // json.dumps's "}, "state": {"agent_id": "
 						d |= (binary.LittleEndian.Uint64(w[24:]) ^ p.w[3]) & p.m[3]
 					}
 				}
@@ -284,13 +318,13 @@ func (s *stepScan) pieces(b []byte, i int, pieces []piece) int {
 			if d != 0 {
 				return -1
 			}
-		} else if len(b)-i < n || string(b[i:i+n]) != string(p.text) {
+		} else if !p.matchAt(b, i) {
 			return -1
 		}
-		i += n
+		i += int(p.n)
 		// The value of member p.f at b[i]; i becomes the index after it,
 		// or -1.
-		switch bits.TrailingZeros32(p.f) { // a jump table
+		switch p.kind { // a jump table
 		// Numbers of up to 15 digits are read here, longer ones and
 		// malformed ones by the scanners.
 		case iSeq:
@@ -317,7 +351,7 @@ func (s *stepScan) pieces(b []byte, i int, pieces []piece) int {
 				}
 			}
 			j := scanDigits(b, i)
-			if j-i > 18 && p.f == sTID { // 19 digits may exceed 2^62
+			if j-i > 18 && p.kind == iTID { // 19 digits may exceed 2^62
 				if tid, _ := scanNat(b, i); tid > 1<<62 {
 					return -1
 				}
@@ -362,6 +396,7 @@ func (s *stepScan) pieces(b []byte, i int, pieces []piece) int {
 			s.shard, i = scanNat(b, i)
 		case iData:
 			i = s.scanData(b, i)
+		case iNone:
 		default:
 			return -1
 		}
@@ -378,7 +413,7 @@ func (s *stepScan) value(b []byte, i int, f uint32) int {
 	if i < 0 {
 		return -1
 	}
-	one := [1]piece{{f: f}}
+	one := [1]piece{{kind: int32(bits.TrailingZeros32(f))}}
 	return s.pieces(b, i, one[:])
 }
 
@@ -395,20 +430,22 @@ func (s *stepScan) keep(b []byte) {
 		t++
 	}
 	// The head: the same as kept, else kept anew, and every tail with it.
-	same := len(l.head) == t+1
+	same := len(l.keys) == t+1
 	for k := 0; same && k <= t; k++ {
-		m, p := s.marks[k], l.head[k]
-		same = p.f == m.f && string(p.text) == string(b[prevEnd(s.marks, k):m.start])
+		m, y := s.marks[k], l.keys[k]
+		same = y.f == m.f && string(y.text) == string(b[prevEnd(s.marks, k):m.start])
 	}
 	if !same {
-		l.buf, l.head = l.buf[:0], l.head[:0]
+		l.buf, l.keys, l.head = l.buf[:0], l.keys[:0], l.head[:0]
 		for k := 0; k <= t; k++ {
 			l.buf = append(l.buf, b[prevEnd(s.marks, k):s.marks[k].start]...)
 		}
 		at := 0
 		for k := 0; k <= t; k++ {
 			n := s.marks[k].start - prevEnd(s.marks, k)
-			l.head = append(l.head, newPiece(s.marks[k].f, l.buf[at:at+n:at+n]))
+			y := key{f: s.marks[k].f, text: l.buf[at : at+n : at+n]}
+			l.keys = append(l.keys, y)
+			l.head = appendPieces(l.head, y.f, y.text)
 			at += n
 		}
 		for typ := range l.tails {
@@ -426,12 +463,12 @@ func (s *stepScan) keep(b []byte) {
 	at := 0
 	for k := t + 1; k < len(s.marks); k++ {
 		n := s.marks[k].start - prevEnd(s.marks, k)
-		tl.pieces = append(tl.pieces, newPiece(s.marks[k].f, tl.buf[at:at+n:at+n]))
+		tl.pieces = appendPieces(tl.pieces, s.marks[k].f, tl.buf[at:at+n:at+n])
 		at += n
 	}
 	tl.ok = true
 	tl.end = tl.buf[at:]
-	tl.endW = newPiece(0, append(tl.end[:len(tl.end):len(tl.end)], '\n'))
+	tl.endW = newPiece(iNone, append(tl.end[:len(tl.end):len(tl.end)], '\n'))
 }
 
 // prevEnd is where the text before mark k starts: the end of the value
