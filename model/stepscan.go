@@ -130,6 +130,9 @@ type layout struct {
 	tails [Distribute + 1]tail // by action type; empty until a line of it is read
 	keys  []key                // head as read: the text before each value
 	buf   []byte               // the bytes of keys' texts
+
+	tmpl       headTemplate
+	tbuf, dbuf []byte // scratch for the template
 }
 
 // key is the text before the value of member f in a line.
@@ -273,8 +276,17 @@ func (s *stepScan) replayTo(b []byte) int {
 		return -1
 	}
 	s.typ = 0
-	i := 0
-	if i = s.pieces(b, i, l.head); i < 0 {
+	i := -1
+	if l.tmpl.nw > 0 && len(b) >= headMax {
+		if i = l.tmpl.match((*[headMax]byte)(b), s); i >= 0 {
+			s.typ, i = typeAt(b, i)
+		} else if i = s.pieces(b, 0, l.head); i >= 0 {
+			l.template(b) // the values have other lengths now
+		}
+	} else {
+		i = s.pieces(b, 0, l.head)
+	}
+	if i < 0 {
 		return -1
 	}
 	t := &l.tails[s.typ] // the head ends with the type's value
@@ -358,18 +370,7 @@ func (s *stepScan) pieces(b []byte, i int, pieces []piece) int {
 			}
 			i = j
 		case iType:
-			switch v := word(b, i); {
-			case v&m6 == vPost:
-				s.typ, i = Post, i+6
-			case v == vComment && b[i+8] == '"':
-				s.typ, i = Comment, i+9
-			case v == vRegister && word(b, i+2) == vRegister2:
-				s.typ, i = Register, i+10
-			case v == vDistrib && word(b, i+4) == vDistrib2:
-				s.typ, i = Distribute, i+12
-			default:
-				return -1
-			}
+			s.typ, i = typeAt(b, i)
 		case iName:
 			i = scanString(b, i, &s.name)
 		case iAuthor:
@@ -451,6 +452,7 @@ func (s *stepScan) keep(b []byte) {
 		for typ := range l.tails {
 			l.tails[typ].ok = false
 		}
+		l.template(b)
 	}
 	tl := &l.tails[s.typ]
 	tl.buf = tl.buf[:0]

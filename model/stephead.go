@@ -1,0 +1,135 @@
+package model
+
+import "encoding/binary"
+
+// headTemplate is the head of the layout with the values of one line in
+// place, when they are all naturals (seq, t0, t1, tid): a trace's next
+// lines mostly write those with as many digits, and then their head, up to
+// the action's type, is matched a word at a time, the text as bytes and
+// the values as digits, with no piece of it apart.
+type headTemplate struct {
+	words  [headMax / 8]tword
+	nw     int // the words of the head
+	n      int // the head's length: the index of the type's value
+	firsts [8]int32 // the first digit of each value of more than one digit
+	nf     int
+	seqAt  int // where seq lies: [seqAt, seqAt+seqLen)
+	seqLen int
+}
+
+// headMax is the length of the longest head with a template; a line is
+// matched against it with headMax bytes at hand (the line and those after
+// it), else member by member.
+const headMax = 128
+
+// tword is a word of a head template: text its bytes, with the digits of a
+// value as '0'; mask 0xff at the bytes of text and 0xf0 at the digits (a
+// digit's high half is 3); digits 0x10 at the digits, the bit that adding 6
+// to a digit's low half must leave clear.
+type tword struct{ text, mask, digits uint64 }
+
+// match reads the head of line b against the template, with headMax bytes
+// at b: it returns the index of the type's value, or -1, with s.seq read.
+func (t *headTemplate) match(b *[headMax]byte, s *stepScan) int {
+	var d uint64
+	for k := 0; k < t.nw; k += 2 { // two words at a time
+		w, x := &t.words[k&(headMax/8-1)], binary.LittleEndian.Uint64(b[8*(k&(headMax/8-1)):])
+		v, y := &t.words[(k+1)&(headMax/8-1)], binary.LittleEndian.Uint64(b[8*((k+1)&(headMax/8-1)):])
+		d |= (x^w.text)&w.mask | ((x&(ones*0x0f))+ones*6)&w.digits |
+			(y^v.text)&v.mask | ((y&(ones*0x0f))+ones*6)&v.digits
+	}
+	if d != 0 {
+		return -1
+	}
+	for _, f := range t.firsts[:t.nf&7] {
+		if b[f&(headMax-1)] == '0' {
+			return -1
+		}
+	}
+	if t.seqLen <= 8 {
+		x := binary.LittleEndian.Uint64(b[t.seqAt&(headMax-1):]) - zeros
+		s.seq = digitsValue(x << (64 - 8*t.seqLen))
+	} else {
+		s.seq, _ = scanNat(b[:], t.seqAt)
+	}
+	if s.seq == 0 {
+		return -1
+	}
+	return t.n
+}
+
+// template makes the head template of line b, whose head the layout's
+// keys match, or none when the head holds other values.
+func (l *layout) template(b []byte) {
+	t := &l.tmpl
+	t.nw, t.nf, t.n = 0, 0, 0
+	i := 0
+	var text, digits []byte // the head's bytes as template bytes
+	text, digits = l.tbuf[:0], l.dbuf[:0]
+	for _, y := range l.keys {
+		text = append(text, y.text...)
+		for range y.text {
+			digits = append(digits, 0)
+		}
+		i += len(y.text)
+		if y.f == sType {
+			break
+		}
+		if y.f&(sSeq|sT0|sT1|sTID) == 0 {
+			return
+		}
+		j := scanDigits(b, i)
+		if j < 0 {
+			return
+		}
+		if j-i > 1 {
+			if t.nf == len(t.firsts) {
+				return
+			}
+			t.firsts[t.nf] = int32(i)
+			t.nf++
+		}
+		if y.f == sSeq {
+			t.seqAt, t.seqLen = i, j-i
+		}
+		for ; i < j; i++ {
+			text, digits = append(text, '0'), append(digits, 1)
+		}
+	}
+	l.tbuf, l.dbuf = text, digits
+	if len(text) > headMax {
+		return
+	}
+	t.words = [headMax / 8]tword{}
+	for k := 0; k < len(text); k += 8 {
+		var w tword
+		for x := 0; x < 8 && k+x < len(text); x++ {
+			sh := 8 * x
+			w.text |= uint64(text[k+x]) << sh
+			if digits[k+x] != 0 {
+				w.mask |= 0xf0 << sh
+				w.digits |= 0x10 << sh
+			} else {
+				w.mask |= 0xff << sh
+			}
+		}
+		t.words[k/8] = w
+	}
+	t.nw, t.n = (len(text)+7)/8, len(text)
+}
+
+// typeAt reads the action's type at b[i]; it returns it and the index
+// after it, or -1.
+func typeAt(b []byte, i int) (ActionType, int) {
+	switch v := word(b, i); {
+	case v&m6 == vPost:
+		return Post, i + 6
+	case v == vComment && b[i+8] == '"':
+		return Comment, i + 9
+	case v == vRegister && word(b, i+2) == vRegister2:
+		return Register, i + 10
+	case v == vDistrib && word(b, i+4) == vDistrib2:
+		return Distribute, i + 12
+	}
+	return 0, -1
+}
