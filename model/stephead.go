@@ -9,8 +9,8 @@ import "encoding/binary"
 // the values as digits, with no piece of it apart.
 type headTemplate struct {
 	words  [headMax / 8]tword
-	nw     int // the words of the head
-	n      int // the head's length: the index of the type's value
+	nw     int      // the words of the head
+	n      int      // the head's length: the index of the type's value
 	firsts [8]int32 // the first digit of each value of more than one digit
 	nf     int
 	seqAt  int // where seq lies: [seqAt, seqAt+seqLen)
