@@ -18,9 +18,12 @@ type headTemplate struct {
 }
 
 // headMax is the length of the longest head with a template; a line is
-// matched against it with headMax bytes at hand (the line and those after
-// it), else member by member.
-const headMax = 128
+// matched against it with headAt bytes at hand (the line and those after
+// it: the head, the type's value, and more), else piece by piece.
+const (
+	headMax = 128
+	headAt  = headMax + 16
+)
 
 // tword is a word of a head template: text its bytes, with the digits of a
 // value as '0'; mask 0xff at the bytes of text and 0xf0 at the digits (a
@@ -28,9 +31,10 @@ const headMax = 128
 // to a digit's low half must leave clear.
 type tword struct{ text, mask, digits uint64 }
 
-// match reads the head of line b against the template, with headMax bytes
-// at b: it returns the index of the type's value, or -1, with s.seq read.
-func (t *headTemplate) match(b *[headMax]byte, s *stepScan) int {
+// match reads the head of line b against the template, and the action's
+// type after it: it returns the index after the type's value, or -1, with
+// s.seq and s.typ read.
+func (t *headTemplate) match(b *[headAt]byte, s *stepScan) int {
 	var d uint64
 	for k := 0; k < t.nw; k += 2 { // two words at a time
 		w, x := &t.words[k&(headMax/8-1)], binary.LittleEndian.Uint64(b[8*(k&(headMax/8-1)):])
@@ -55,7 +59,22 @@ func (t *headTemplate) match(b *[headMax]byte, s *stepScan) int {
 	if s.seq == 0 {
 		return -1
 	}
-	return t.n
+	i := t.n & (headMax - 1) // t.n, below headMax
+	switch v := binary.LittleEndian.Uint64(b[i:]); {
+	case v&m6 == vPost:
+		s.typ = Post
+		return i + 6
+	case v == vComment && b[i+8] == '"':
+		s.typ = Comment
+		return i + 9
+	case v == vRegister && binary.LittleEndian.Uint64(b[i+2:]) == vRegister2:
+		s.typ = Register
+		return i + 10
+	case v == vDistrib && binary.LittleEndian.Uint64(b[i+4:]) == vDistrib2:
+		s.typ = Distribute
+		return i + 12
+	}
+	return -1
 }
 
 // template makes the head template of line b, whose head the layout's
@@ -97,7 +116,7 @@ func (l *layout) template(b []byte) {
 		}
 	}
 	l.tbuf, l.dbuf = text, digits
-	if len(text) > headMax {
+	if len(text) >= headMax {
 		return
 	}
 	t.words = [headMax / 8]tword{}

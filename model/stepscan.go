@@ -278,9 +278,8 @@ func (s *stepScan) replayTo(b []byte) int {
 	}
 	s.typ = 0
 	i := -1
-	if l.tmpl.nw > 0 && len(b) >= headMax {
-		if i = l.tmpl.match((*[headMax]byte)(b), s); i >= 0 {
-			s.typ, i = typeAt(b, i)
+	if l.tmpl.nw > 0 && len(b) >= headAt {
+		if i = l.tmpl.match((*[headAt]byte)(b), s); i >= 0 {
 		} else if i = s.pieces(b, 0, l.head); i >= 0 {
 			l.template(b) // the values have other lengths now
 		}
