@@ -31,17 +31,23 @@ const (
 // to a digit's low half must leave clear.
 type tword struct{ text, mask, digits uint64 }
 
+// diff is 0 when the 8 bytes at b are the word's: its text, and digits.
+func (w *tword) diff(b []byte) uint64 {
+	x := binary.LittleEndian.Uint64(b)
+	return (x^w.text)&w.mask | ((x&(ones*0x0f))+ones*6)&w.digits
+}
+
 // match reads the head of line b against the template, and the action's
 // type after it: it returns the index after the type's value, or -1, with
 // s.seq and s.typ read.
 func (t *headTemplate) match(b *[headAt]byte, s *stepScan) int {
-	var d uint64
-	for k := 0; k < t.nw; k += 2 { // two words at a time
-		w, x := &t.words[k&(headMax/8-1)], binary.LittleEndian.Uint64(b[8*(k&(headMax/8-1)):])
-		v, y := &t.words[(k+1)&(headMax/8-1)], binary.LittleEndian.Uint64(b[8*((k+1)&(headMax/8-1)):])
-		d |= (x^w.text)&w.mask | ((x&(ones*0x0f))+ones*6)&w.digits |
-			(y^v.text)&v.mask | ((y&(ones*0x0f))+ones*6)&v.digits
-	}
+	// Every word, those past the head too (no text, no digits): no
+	// branches, no loop.
+	w := &t.words
+	d := w[0].diff(b[0:]) | w[1].diff(b[8:]) | w[2].diff(b[16:]) | w[3].diff(b[24:]) |
+		w[4].diff(b[32:]) | w[5].diff(b[40:]) | w[6].diff(b[48:]) | w[7].diff(b[56:]) |
+		w[8].diff(b[64:]) | w[9].diff(b[72:]) | w[10].diff(b[80:]) | w[11].diff(b[88:]) |
+		w[12].diff(b[96:]) | w[13].diff(b[104:]) | w[14].diff(b[112:]) | w[15].diff(b[120:])
 	if d != 0 {
 		return -1
 	}
