@@ -11,7 +11,7 @@ type headTemplate struct {
 	words  [headMax / 8]tword
 	nw     int      // the words of the head
 	n      int      // the head's length: the index of the type's value
-	firsts [8]int32 // the first digit of each value of more than one digit
+	firsts [4]int32 // the first digit of each value of more than one digit
 	nf     int
 	seqAt  int // where seq lies: [seqAt, seqAt+seqLen)
 	seqLen int
@@ -51,7 +51,7 @@ func (t *headTemplate) match(b *[headAt]byte, s *stepScan) int {
 	if d != 0 {
 		return -1
 	}
-	for _, f := range t.firsts[:t.nf&7] {
+	for _, f := range t.firsts[:t.nf] {
 		if b[f&(headMax-1)] == '0' {
 			return -1
 		}
@@ -87,7 +87,7 @@ func (t *headTemplate) match(b *[headAt]byte, s *stepScan) int {
 // keys match, or none when the head holds other values.
 func (l *layout) template(b []byte) {
 	t := &l.tmpl
-	t.nw, t.nf, t.n = 0, 0, 0
+	t.nw, t.nf, t.n, t.seqLen, l.misses = 0, 0, 0, 0, 0
 	i := 0
 	var text, digits []byte // the head's bytes as template bytes
 	text, digits = l.tbuf[:0], l.dbuf[:0]
@@ -104,7 +104,7 @@ func (l *layout) template(b []byte) {
 			return
 		}
 		j := scanDigits(b, i)
-		if j < 0 {
+		if j < 0 || (y.f == sTID && j-i > 18) { // a tid of 19 digits may exceed 2^62
 			return
 		}
 		if j-i > 1 {
@@ -122,7 +122,7 @@ func (l *layout) template(b []byte) {
 		}
 	}
 	l.tbuf, l.dbuf = text, digits
-	if len(text) >= headMax {
+	if len(text) >= headMax || t.seqLen == 0 {
 		return
 	}
 	t.words = [headMax / 8]tword{}

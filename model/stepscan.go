@@ -133,6 +133,7 @@ type layout struct {
 	buf   []byte               // the bytes of keys' texts
 
 	tmpl       headTemplate
+	misses     int    // lines in a row whose head the template missed
 	tbuf, dbuf []byte // scratch for the template
 }
 
@@ -280,8 +281,14 @@ func (s *stepScan) replayTo(b []byte) int {
 	i := -1
 	if l.tmpl.nw > 0 && len(b) >= headAt {
 		if i = l.tmpl.match((*[headAt]byte)(b), s); i >= 0 {
+			l.misses = 0
 		} else if i = s.pieces(b, 0, l.head); i >= 0 {
-			l.template(b) // the values have other lengths now
+			// The values have other lengths: after a few lines that do,
+			// the template is made anew of this one (lengths that
+			// alternate keep the one there is).
+			if l.misses++; l.misses >= 4 {
+				l.template(b)
+			}
 		}
 	} else {
 		i = s.pieces(b, 0, l.head)
