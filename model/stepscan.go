@@ -21,9 +21,11 @@ import (
 // the keys that follow the action's type). The first line of each action
 // type is read member by member; what lies between its values (keys,
 // separators, brackets, spaces) is kept as the layout, and the next lines
-// are matched against it a word at a time, reading only their values. A
-// line that does not match is read member by member again, and its layout
-// kept in turn.
+// are matched against it a word at a time, reading only their values. When
+// the values before the type are all naturals, the lines mostly write them
+// with as many digits as the line before, and that head is matched as one
+// template, text and digits together (headTemplate). A line that does not
+// match is read member by member again, and its layout kept in turn.
 type stepScan struct {
 	seq            uint64 // t0, t1 and tid are only checked: nothing compares them
 	typ            ActionType
