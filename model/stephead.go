@@ -11,7 +11,7 @@ type headTemplate struct {
 	words  [headMax / 8]tword
 	nw     int      // the words of the head
 	n      int      // the head's length: the index of the type's value
-	firsts [4]int32 // the first digit of each value of more than one digit
+	firsts [4]int32 // the first digit of each value of more than one digit, else 0
 	nf     int
 	seqAt  int // where seq lies: [seqAt, seqAt+seqLen)
 	seqLen int
@@ -55,10 +55,10 @@ func (t *headTemplate) match(b *[headAt]byte, s *stepScan) int {
 	if d != 0 {
 		return -1
 	}
-	for _, f := range t.firsts[:t.nf] {
-		if b[f&(headMax-1)] == '0' {
-			return -1
-		}
+	// No leading zero: the unused firsts are 0, the line's first byte.
+	f := &t.firsts
+	if b[f[0]&(headMax-1)] == '0' || b[f[1]&(headMax-1)] == '0' || b[f[2]&(headMax-1)] == '0' || b[f[3]&(headMax-1)] == '0' {
+		return -1
 	}
 	if t.seqLen <= 8 {
 		x := binary.LittleEndian.Uint64(b[t.seqAt&(headMax-1):]) - zeros
@@ -92,6 +92,7 @@ func (t *headTemplate) match(b *[headAt]byte, s *stepScan) int {
 func (l *layout) template(b []byte) {
 	t := &l.tmpl
 	t.nw, t.nf, t.n, t.seqLen, l.misses = 0, 0, 0, 0, 0
+	t.firsts = [4]int32{}
 	i := 0
 	var text, digits []byte // the head's bytes as template bytes
 	text, digits = l.tbuf[:0], l.dbuf[:0]
