@@ -343,8 +343,8 @@ func (s *stepScan) pieces(b []byte, i int, pieces []piece) int {
 			return -1
 		}
 		i += int(p.n)
-		// The value of member p.f at b[i]; i becomes the index after it,
-		// or -1.
+		// The value of member p.kind at b[i]; i becomes the index after
+		// it, or -1.
 		switch p.kind { // a jump table
 		// Numbers of up to 15 digits are read here, longer ones and
 		// malformed ones by the scanners.
@@ -391,6 +391,7 @@ func (s *stepScan) pieces(b []byte, i int, pieces []piece) int {
 		case iAgent:
 			// The agent_id mostly repeats: the same bytes as the last
 			// one scanned are the same valid string.
+			// In its quotes, as words (agentQ) when those fit.
 			if q := &s.agentQ; q.n > 0 && len(b)-i >= 32 {
 				w := (*[32]byte)(b[i:])
 				d := (binary.LittleEndian.Uint64(w[:8])^q.w[0])&q.m[0] | (binary.LittleEndian.Uint64(w[8:16])^q.w[1])&q.m[1] |
@@ -398,8 +399,10 @@ func (s *stepScan) pieces(b []byte, i int, pieces []piece) int {
 				if s.agentSame = d == 0; s.agentSame {
 					s.agent = strSpan{start: i + 1, end: i + int(q.n) - 1, esc: s.agentEsc}
 					i += int(q.n)
-					break
+				} else {
+					i = scanString(b, i, &s.agent)
 				}
+				break
 			}
 			r := s.agentRaw
 			if s.agentSame = len(b)-i > len(r)+1 && b[i] == '"' && b[i+1+len(r)] == '"' && string(b[i+1:i+1+len(r)]) == string(r); s.agentSame {
