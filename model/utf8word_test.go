@@ -7,13 +7,14 @@ import (
 	"unicode/utf8"
 )
 
-// TestUTF8Word holds utf8Word, the readable form of the word-at-a-time
-// UTF-8 check scanString does inline, to utf8.Valid: on words whose
-// sequences all end inside the word it agrees with utf8.Valid, and it
-// counts their continuation bytes.
+// TestUTF8Word holds utf8Word, the UTF-8 automaton scanString runs a word
+// at a time, to utf8.Valid: on 16 bytes read as two words, the second
+// starting in the state the first ends in, it accepts exactly what
+// utf8.Valid accepts, and ends inside a sequence exactly when the bytes
+// are valid up to a sequence cut short at their end.
 func TestUTF8Word(t *testing.T) {
 	// Bytes at the edges of UTF-8's classes, and plain ones.
-	edges := []byte{0x00, 'a', 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf,
+	edges := []byte{'a', 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf,
 		0xe0, 0xe1, 0xec, 0xed, 0xee, 0xef, 0xf0, 0xf1, 0xf3, 0xf4, 0xf5, 0xf7, 0xf8, 0xff}
 	r := rand.New(rand.NewSource(1))
 	var b [16]byte
@@ -21,35 +22,30 @@ func TestUTF8Word(t *testing.T) {
 		for i := range b {
 			b[i] = edges[r.Intn(len(edges))]
 		}
-		if n%2 == 0 { // valid text too, in every alignment
-			s := []rune{'é', '€', '😀', 'x', 0x10ffff, 0xd7ff, 0xe000}
+		if n%2 == 0 { // valid text too, in every alignment, maybe cut short
+			s := []rune{'é', '€', '😀', 'x', 0x10ffff, 0xd7ff, 0xe000, 0x800, 0x10000, 0xfffd}
 			var text []byte
-			for len(text) < 16 {
+			for len(text) < 20 {
 				text = utf8.AppendRune(text, s[r.Intn(len(s))])
 			}
-			copy(b[:], text[r.Intn(3):])
+			copy(b[:], text[r.Intn(4):])
 		}
-		// next holds the byte after each of w's, as scanString builds it.
-		w := binary.LittleEndian.Uint64(b[:8])
-		next := w>>8 | uint64(b[8])<<56
-		conts, due, ok := utf8Word(w, next, 0)
-		valid := utf8.Valid(b[:8])
-		if ok && due == 0 && !valid {
-			t.Fatalf("% x: utf8Word takes it, utf8.Valid does not", b[:8])
+		st := utf8Word(binary.LittleEndian.Uint64(b[:8]), utf8Accept)
+		st = utf8Word(binary.LittleEndian.Uint64(b[8:]), st)
+		valid := utf8.Valid(b[:])
+		if (st == utf8Accept) != valid {
+			t.Fatalf("% x: the automaton ends in state %d, utf8.Valid says %v", b, st, valid)
 		}
-		if valid && !(ok && due == 0) {
-			t.Fatalf("% x: utf8.Valid takes it, utf8Word gives ok %v due %#x", b[:8], ok, due)
-		}
-		if valid {
-			want := 0
-			for _, c := range b[:8] {
-				if c&0xc0 == 0x80 {
-					want++
-				}
+		// Inside a sequence: valid once the sequence is completed.
+		cut := false
+		for k := 1; k <= 3 && !valid; k++ {
+			if c := b[16-k]; c >= 0xc0 {
+				cut = utf8.Valid(b[:16-k]) && !utf8.FullRune(b[16-k:])
+				break
 			}
-			if conts != want {
-				t.Fatalf("% x: %d continuation bytes, want %d", b[:8], conts, want)
-			}
+		}
+		if inside := st != utf8Accept && st != utf8Error; inside != cut {
+			t.Fatalf("% x: the automaton ends in state %d; valid up to a sequence cut short: %v", b, st, cut)
 		}
 	}
 }
