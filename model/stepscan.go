@@ -934,7 +934,7 @@ func scanString(b []byte, i int, sp *strSpan) int {
 				w &= 1<<(8*k) - 1 // the plain bytes before it
 			}
 			if w&highs != 0 || st != utf8Accept {
-				st = utf8Word(w, st)
+				st = utf8Four(w>>32, utf8Four(w, st))
 				if st == utf8Error {
 					return -1
 				}
@@ -1022,43 +1022,40 @@ func scanString(b []byte, i int, sp *strSpan) int {
 // backslash.
 var shortEscape = [256]bool{'"': true, '\\': true, '/': true, 'b': true, 'f': true, 'n': true, 'r': true, 't': true}
 
-// utf8Word runs the UTF-8 automaton over the 8 bytes of w, the first in
-// the low byte, from state st, and returns the state after them: utf8Error
-// once a byte breaks UTF-8 as utf8.Valid judges it, utf8Accept between
-// sequences, another state inside one (the word may end inside a sequence;
-// the state carries over to the next word). A zero byte is taken as ASCII:
-// scanString zeroes the bytes from the first quote, backslash or control
-// character on, so a sequence cut short there leads to utf8Error.
+// utf8Four runs the UTF-8 automaton over the low 4 bytes of w, the first
+// in the low byte, from state st, and returns the state after them:
+// utf8Error once a byte breaks UTF-8 as utf8.Valid judges it, utf8Accept
+// between sequences, another state inside one (a word may end inside a
+// sequence; the state carries over to the next). scanString runs it twice
+// on each word that is not plain ASCII (4 bytes at a time, so that it is
+// inlined there). A zero byte is taken as ASCII: scanString zeroes the
+// bytes from the first quote, backslash or control character on, so a
+// sequence cut short there leads to utf8Error.
 //
 // The automaton is shift-based: each state is a bit offset (a multiple of
 // 6) into the table entry of the next byte, and the 6 bits there are the
-// next state. The table is read at an index that does not depend on the
+// next state. The entry is loaded at an index that does not depend on the
 // state, so the only work that waits on the state is a shift.
-func utf8Word(w, st uint64) uint64 {
-	t := &utf8DFA
-	st = t[byte(w)] >> (st & 63)
-	st = t[byte(w>>8)] >> (st & 63)
-	st = t[byte(w>>16)] >> (st & 63)
-	st = t[byte(w>>24)] >> (st & 63)
-	st = t[byte(w>>32)] >> (st & 63)
-	st = t[byte(w>>40)] >> (st & 63)
-	st = t[byte(w>>48)] >> (st & 63)
-	st = t[w>>56] >> (st & 63)
+func utf8Four(w, st uint64) uint64 {
+	st = utf8DFA[byte(w)] >> (st & 63)
+	st = utf8DFA[byte(w>>8)] >> (st & 63)
+	st = utf8DFA[byte(w>>16)] >> (st & 63)
+	st = utf8DFA[byte(w>>24)] >> (st & 63)
 	return st & 63
 }
 
-// The states of the UTF-8 automaton (utf8Word): utf8Error is 0, so that
+// The states of the UTF-8 automaton (utf8Four): utf8Error is 0, so that
 // every entry keeps it; the others are named by what they still need.
 const (
-	utf8Error  = 0
-	utf8Accept = 6 * iota // between sequences
-	utf8Need1             // one continuation byte
-	utf8Need2             // two
-	utf8Need3             // three
-	utf8AfterE0           // A0 to BF, then one
-	utf8AfterED           // 80 to 9F, then one
-	utf8AfterF0           // 90 to BF, then two
-	utf8AfterF4           // 80 to 8F, then two
+	utf8Error   = 0
+	utf8Accept  = 6 * iota // between sequences
+	utf8Need1              // one continuation byte
+	utf8Need2              // two
+	utf8Need3              // three
+	utf8AfterE0            // A0 to BF, then one
+	utf8AfterED            // 80 to 9F, then one
+	utf8AfterF0            // 90 to BF, then two
+	utf8AfterF4            // 80 to 8F, then two
 )
 
 // utf8DFA is the table of the UTF-8 automaton: for each byte, the next

@@ -7,12 +7,12 @@ import (
 	"unicode/utf8"
 )
 
-// TestUTF8Word holds utf8Word, the UTF-8 automaton scanString runs a word
-// at a time, to utf8.Valid: on 16 bytes read as two words, the second
-// starting in the state the first ends in, it accepts exactly what
+// TestUTF8Automaton holds utf8Four, the UTF-8 automaton scanString runs 4
+// bytes at a time, to utf8.Valid: on 16 bytes read 4 at a time, each run
+// starting in the state the one before ends in, it accepts exactly what
 // utf8.Valid accepts, and ends inside a sequence exactly when the bytes
 // are valid up to a sequence cut short at their end.
-func TestUTF8Word(t *testing.T) {
+func TestUTF8Automaton(t *testing.T) {
 	// Bytes at the edges of UTF-8's classes, and plain ones.
 	edges := []byte{'a', 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf,
 		0xe0, 0xe1, 0xec, 0xed, 0xee, 0xef, 0xf0, 0xf1, 0xf3, 0xf4, 0xf5, 0xf7, 0xf8, 0xff}
@@ -30,8 +30,10 @@ func TestUTF8Word(t *testing.T) {
 			}
 			copy(b[:], text[r.Intn(4):])
 		}
-		st := utf8Word(binary.LittleEndian.Uint64(b[:8]), utf8Accept)
-		st = utf8Word(binary.LittleEndian.Uint64(b[8:]), st)
+		st := uint64(utf8Accept)
+		for k := 0; k < 16; k += 4 {
+			st = utf8Four(uint64(binary.LittleEndian.Uint32(b[k:])), st)
+		}
 		valid := utf8.Valid(b[:])
 		if (st == utf8Accept) != valid {
 			t.Fatalf("% x: the automaton ends in state %d, utf8.Valid says %v", b, st, valid)
