@@ -931,7 +931,7 @@ func scanString(b []byte, i int, sp *strSpan) int {
 			k := 8
 			if m != 0 {
 				k = bits.TrailingZeros64(m) >> 3
-				w &= 1<<(8*k) - 1 // the plain bytes before it
+				w &= (m ^ (m - 1)) >> 8 // the plain bytes before it: the bits below its mark's byte
 			}
 			if w&highs != 0 || st != utf8Accept {
 				st = utf8Four(w>>32, utf8Four(w, st))
