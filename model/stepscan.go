@@ -976,27 +976,32 @@ func scanString(b []byte, i int, sp *strSpan) int {
 				if len(b)-i >= 16 {
 					// \uXXXX, its digits checked together; a surrogate
 					// (its first digits D8 to DF) by escapeU.
-					w := binary.LittleEndian.Uint64(b[i:])
+					v := (*[16]byte)(b[i : i+16])
+					w := binary.LittleEndian.Uint64(v[:])
 					if x := uint32(w >> 16); uint16(w) == '\\'|'u'<<8 && hexBad(x) == 0 {
-						w2 := binary.LittleEndian.Uint64(b[i+6:])
+						w2 := binary.LittleEndian.Uint64(v[6:])
+						next := byte(w2) // the byte after the escapes read
 						if byte(x)|0x20 != 'd' || byte(x>>8) < '8' {
 							i += 6
 							skipped += 5
 							if y := uint32(w2 >> 16); uint16(w2) == '\\'|'u'<<8 && hexBad(y) == 0 && (byte(y)|0x20 != 'd' || byte(y>>8) < '8') {
 								i += 6 // and the next one, read already
 								skipped += 5
+								next = byte(w2 >> 48)
 							}
 						} else if h := byte(x >> 8); (h <= '9' || h|0x20 <= 'b') && uint16(w2) == '\\'|'u'<<8 &&
 							hexBad(uint32(w2>>16)) == 0 && byte(w2>>16)|0x20 == 'd' && byte(w2>>24)|0x20 >= 'c' {
 							i += 12 // a high surrogate, then a low one: one scalar value
 							skipped += 11
+							next = byte(w2 >> 48)
 						} else if j, n := escapeU(w, w2); j > 0 {
 							i += j
 							skipped += n
+							next = b[i]
 						} else {
 							return -1 // a malformed \u after a surrogate
 						}
-						if b[i] != '\\' {
+						if next != '\\' {
 							break
 						}
 						continue
