@@ -967,9 +967,6 @@ func scanString(b []byte, i int, sp *strSpan) int {
 			}
 		}
 		switch {
-		case c == '"':
-			*sp = strSpan{start: start, end: i, skipped: skipped, esc: esc}
-			return i + 1
 		case c == '\\':
 			esc = true
 			for { // escapes mostly come in runs (json.dumps's \uXXXX)
@@ -1017,6 +1014,9 @@ func scanString(b []byte, i int, sp *strSpan) int {
 					break
 				}
 			}
+		case c == '"':
+			*sp = strSpan{start: start, end: i, skipped: skipped, esc: esc}
+			return i + 1
 		default:
 			return -1
 		}
