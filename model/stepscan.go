@@ -913,9 +913,10 @@ func scanNats(b []byte, i int, dst []uint64) ([]uint64, int) {
 // unescaping it, and counts its scalar values. It returns the index after
 // the closing quote, or -1. The scan goes 8 bytes at a time, ASCII or not:
 // the first quote, backslash or control character of a word is found
-// exactly (the lowest byte that specialMask marks), and the bytes before it
-// are validated as UTF-8 together (utf8Word), the continuation bytes a word
-// claims of the next carried over to it.
+// exactly (the lowest byte that specialMask marks), and the bytes before it,
+// when they are not all ASCII, are run through the UTF-8 automaton
+// (utf8Four), whose state carries over to the next word; the scalar values
+// are the bytes less the continuation bytes, counted in the word at once.
 func scanString(b []byte, i int, sp *strSpan) int {
 	if i < 0 || b[i] != '"' {
 		return -1
@@ -1131,9 +1132,13 @@ var utf8DFA = func() (t [256]uint64) {
 // backslash or a control character; the lowest mark is exact (higher ones
 // may be false).
 func specialMask(w uint64) uint64 {
+	// A byte of q or s is zero where w holds a quote or a backslash; the
+	// borrow of subtracting 1 (or 0x20 from w) sets its high bit where the
+	// byte is below that. A byte whose own high bit is set is not marked:
+	// q and s have w's high bits, as '"' and '\\' are ASCII.
 	q := w ^ (ones * '"')
 	s := w ^ (ones * '\\')
-	return ((q-ones)&^q | (s-ones)&^s | (w-ones*0x20)&^w) & highs
+	return ((q - ones) | (s - ones) | (w - ones*0x20)) &^ w & highs
 }
 
 // utf8Seq validates the UTF-8 sequence at b[i], whose first byte is not
