@@ -125,8 +125,14 @@ type fastPath struct {
 	// writes them the same way, and equal bytes are equal values, so no
 	// decoding is needed to compare them. The checker's own data list is
 	// then out of date (stale) until sync reads it from the scanner's.
-	ok          bool
-	stale       bool
+	ok    bool
+	stale bool
+	// agentStale: a register step changed the agent_id, and the checker's
+	// AgentID is out of date until agentID decodes the scanner's copy of
+	// it. The next steps mostly write it with the same bytes, which the
+	// scanner compares without decoding.
+	agentStale  bool
+	quoted      []byte   // the remembered agent_id in quotes, for the parser
 	scanning    bool     // in the scanner, whose panics fastLines recovers
 	name        []byte   // a decoded register name
 	nums, other []uint64 // scratch for comparing lists by value
@@ -135,6 +141,9 @@ type fastPath struct {
 // sync brings the checker's previous state up to date before the decoder's
 // path uses it, and forgets what the fast path knew of it.
 func (f *fastPath) sync(c *Checker) {
+	if f.agentStale && !f.agentID(c) {
+		c.prev.AgentID = "" // unreachable: the scanner validated the bytes
+	}
 	if f.stale {
 		f.nums, _ = scanNats(f.scan.lastData, 0, f.nums)
 		c.prev.Data = c.prev.Data[:0]
@@ -144,6 +153,28 @@ func (f *fastPath) sync(c *Checker) {
 		f.stale = false
 	}
 	f.ok = false
+}
+
+// agentID brings the checker's AgentID up to date from the agent_id the
+// scanner remembers; false if it does not decode.
+func (f *fastPath) agentID(c *Checker) bool {
+	if !f.agentStale {
+		return true
+	}
+	f.agentStale = false
+	raw := f.scan.agentRaw
+	if !f.scan.agentEsc {
+		c.prev.AgentID = f.p.intern(raw)
+		return true
+	}
+	f.quoted = append(append(append(f.quoted[:0], '"'), raw...), '"')
+	f.p.b, f.p.i = f.quoted, 0
+	a, err := f.p.strq()
+	if err != nil {
+		return false
+	}
+	c.prev.AgentID = f.p.intern(a)
+	return true
 }
 
 // decode returns the string sp of line, unescaped (in the parser's scratch
@@ -210,7 +241,7 @@ func (c *Checker) fastStep(f *fastPath, line []byte) bool {
 		}
 	} else if !agentEq {
 		a, ok := f.decode(line, s.agent)
-		agentEq = ok && string(a) == prev.AgentID
+		agentEq = ok && f.agentID(c) && string(a) == prev.AgentID
 	}
 	var n int
 	switch s.typ {
@@ -242,11 +273,7 @@ func (c *Checker) fastStep(f *fastPath, line []byte) bool {
 		return false
 	}
 	if s.typ == Register && !sameRaw {
-		a, ok := f.decode(line, s.agent)
-		if !ok {
-			return false
-		}
-		prev.AgentID = f.p.intern(a)
+		f.agentStale = true // the new agent_id is decoded when needed
 	}
 	// What Feed does for this step: order, counts, check, keep.
 	c.ord.sawStep, c.ord.lastSeq = true, s.seq
