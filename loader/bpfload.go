@@ -23,9 +23,14 @@ import (
 var kernelTypes atomic.Pointer[btf.Cache]
 
 // LoadCollection loads spec into objs with the shared kernel types.
+// It notes where the kernel placed the programs (OwnKernelCode).
 func LoadCollection(spec *ebpf.CollectionSpec, objs any) error {
 	kernelTypes.CompareAndSwap(nil, btf.NewCache())
-	return spec.LoadAndAssign(objs, &ebpf.CollectionOptions{Cache: kernelTypes.Load()})
+	if err := spec.LoadAndAssign(objs, &ebpf.CollectionOptions{Cache: kernelTypes.Load()}); err != nil {
+		return err
+	}
+	noteKernelCode(objs)
+	return nil
 }
 
 // ReleaseKernelTypes drops the shared kernel types decoded so far; a

@@ -83,49 +83,91 @@ func FuzzStepScan(f *testing.F) {
 		}
 	}
 	f.Add([]byte(`{"kind":"step","seq":1,"action":{"type":"post","author":"a","content":"\ud83d\ude00\ud800\udc00\udc00\ud800x\u00e9\n\""},"state":{"agent_id":"\u00e9","shard_id":0,"data":[9]}}`))
+	// Layouts to read the line against, kept from the lines of a trace in
+	// each spelling, with the last line remembered (its agent_id and data
+	// list).
+	var primed []stepScan
+	for _, sp := range spellings {
+		var s stepScan
+		for _, line := range bytes.Split(respell(genTrace(12, 4), sp), []byte("\n"))[1:12] {
+			if !s.scan(line) {
+				f.Fatalf("not taken: %q", line)
+			}
+			s.remember(line)
+		}
+		primed = append(primed, s)
+	}
 	f.Fuzz(func(t *testing.T, line []byte) {
 		var s stepScan
-		if !s.scan(line) {
-			return
+		if s.scan(line) {
+			scannedAlike(t, &s, line)
 		}
-		var p parser
-		var r Record
-		if err := decodeGeneral(&p, line, &r); err != nil {
-			t.Fatalf("scanner took what the decoder rejects (%v): %q", err, line)
-		}
-		a := &r.Action
-		nums := func(sp natsSpan) []uint64 {
-			v, end := scanNats(line, sp.start, nil)
-			if end != sp.end || len(v) != sp.n || (sp.n > 0 && v[0] != sp.first) {
-				t.Fatalf("list %q read as %+v", line[sp.start:sp.end], sp)
+		// Read in place against a layout, as the check's fast path reads
+		// it: the line, its newline and more bytes after it.
+		buf := append(append(line[:len(line):len(line)], '\n'), bytes.Repeat([]byte{'7'}, headAt)...)
+		for _, p := range primed {
+			p.layout.misses = 3 // a miss makes the template anew
+			if n := replayed(&p, buf); n == len(line) {
+				scannedAlike(t, &p, line)
 			}
-			return v
-		}
-		same := r.Kind == KindStep && r.Seq == s.seq && !r.HasPre && a.Type == s.typ && !a.ContentCapped && !a.ItemsCapped &&
-			!r.State.DataCapped && r.State.ShardID.Equal(NatOf(s.shard)) && smallsEqual(nums(s.data), r.State.Data)
-		var q parser
-		str := func(sp strSpan) string {
-			q.b, q.i = line, sp.start-1
-			b, err := q.strq()
-			if err != nil {
-				t.Fatalf("scanned string does not decode: %v", err)
-			}
-			return string(b)
-		}
-		same = same && str(s.agent) == r.State.AgentID
-		switch a.Type {
-		case Register:
-			same = same && str(s.name) == a.Name
-		case Post, Comment:
-			same = same && str(s.author) == a.Author && str(s.content) == a.Content &&
-				s.content.runes() == uint64(utf8.RuneCountInString(a.Content))
-		case Distribute:
-			same = same && smallsEqual(nums(s.items), a.Items)
-		}
-		if !same {
-			t.Fatalf("scanner and decoder read %q differently: %+v / %s", line, s, AppendRecord(nil, r))
 		}
 	})
+}
+
+// replayed is stepScan.replayTo with its index panics recovered, as
+// fastLines recovers them: -1.
+func replayed(s *stepScan, b []byte) (n int) {
+	defer func() {
+		if r := recover(); r != nil {
+			if isFault(r) {
+				panic(r)
+			}
+			n = -1
+		}
+	}()
+	return s.replayTo(b)
+}
+
+// scannedAlike fails unless the decoder takes line as s read it.
+func scannedAlike(t *testing.T, s *stepScan, line []byte) {
+	t.Helper()
+	var p parser
+	var r Record
+	if err := decodeGeneral(&p, line, &r); err != nil {
+		t.Fatalf("scanner took what the decoder rejects (%v): %q", err, line)
+	}
+	a := &r.Action
+	nums := func(sp natsSpan) []uint64 {
+		v, end := scanNats(line, sp.start, nil)
+		if end != sp.end || len(v) != sp.n || (sp.n > 0 && v[0] != sp.first) {
+			t.Fatalf("list %q read as %+v", line[sp.start:sp.end], sp)
+		}
+		return v
+	}
+	same := r.Kind == KindStep && r.Seq == s.seq && !r.HasPre && a.Type == s.typ && !a.ContentCapped && !a.ItemsCapped &&
+		!r.State.DataCapped && r.State.ShardID.Equal(NatOf(s.shard)) && smallsEqual(nums(s.data), r.State.Data)
+	var q parser
+	str := func(sp strSpan) string {
+		q.b, q.i = line, sp.start-1
+		b, err := q.strq()
+		if err != nil {
+			t.Fatalf("scanned string does not decode: %v", err)
+		}
+		return string(b)
+	}
+	same = same && str(s.agent) == r.State.AgentID
+	switch a.Type {
+	case Register:
+		same = same && str(s.name) == a.Name
+	case Post, Comment:
+		same = same && str(s.author) == a.Author && str(s.content) == a.Content &&
+			s.content.runes() == uint64(utf8.RuneCountInString(a.Content))
+	case Distribute:
+		same = same && smallsEqual(nums(s.items), a.Items)
+	}
+	if !same {
+		t.Fatalf("scanner and decoder read %q differently: %+v / %s", line, s, AppendRecord(nil, r))
+	}
 }
 
 // FuzzCheckPair: no pair of inputs panics the pair checker, and it gives the

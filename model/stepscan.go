@@ -21,9 +21,11 @@ import (
 // the keys that follow the action's type). The first line of each action
 // type is read member by member; what lies between its values (keys,
 // separators, brackets, spaces) is kept as the layout, and the next lines
-// are matched against it a word at a time, reading only their values. A
-// line that does not match is read member by member again, and its layout
-// kept in turn.
+// are matched against it a word at a time, reading only their values. When
+// the values before the type are all naturals, the lines mostly write them
+// with as many digits as the line before, and that head is matched as one
+// template, text and digits together (headTemplate). A line that does not
+// match is read member by member again, and its layout kept in turn.
 type stepScan struct {
 	seq            uint64 // t0, t1 and tid are only checked: nothing compares them
 	typ            ActionType
@@ -38,6 +40,7 @@ type stepScan struct {
 	agentRaw  []byte
 	agentEsc  bool
 	agentSame bool
+	agentQ    piece // agentRaw in its quotes, as words (no text: longer than 32 bytes)
 
 	// lastData is the data list of the last line remembered, as written (a
 	// valid list, brackets included; lastFirst its first element's index).
@@ -128,21 +131,45 @@ type mark struct {
 type layout struct {
 	head  []piece
 	tails [Distribute + 1]tail // by action type; empty until a line of it is read
-	buf   []byte               // the bytes of head's pieces
+	keys  []key                // head as read: the text before each value
+	buf   []byte               // the bytes of keys' texts
+
+	tmpl       headTemplate
+	misses     int    // lines in a row whose head the template missed
+	tbuf, dbuf []byte // scratch for the template
 }
 
-// piece is the text that comes before the value of member f, with its
-// first 32 bytes as words (zero-padded) and masks of the bytes of text in
-// them, for a comparison without branches.
-type piece struct {
+// key is the text before the value of member f in a line.
+type key struct {
 	f    uint32
 	text []byte
-	w, m [4]uint64
 }
 
-// newPiece makes the piece of text before member f.
-func newPiece(f uint32, text []byte) piece {
-	p := piece{f: f, text: text}
+// piece is up to 32 bytes of text of the layout and what follows them: the
+// value of member kind, or, with kind iNone, the next piece (a longer text
+// is cut into pieces). The text is held as words (zero-padded) with masks
+// of its bytes in them, for a comparison without branches on the bytes.
+type piece struct {
+	w, m [4]uint64
+	n    int32 // the length of the text
+	kind int32 // iSeq to iData, or iNone
+}
+
+// iNone is the kind of a piece followed by another piece, not a value.
+const iNone = iData + 1
+
+// appendPieces appends the pieces of text before the value of member f.
+func appendPieces(ps []piece, f uint32, text []byte) []piece {
+	for len(text) > 32 {
+		ps = append(ps, newPiece(iNone, text[:32]))
+		text = text[32:]
+	}
+	return append(ps, newPiece(int32(bits.TrailingZeros32(f)), text))
+}
+
+// newPiece makes the piece of text (up to 32 bytes) followed by kind.
+func newPiece(kind int32, text []byte) piece {
+	p := piece{n: int32(len(text)), kind: kind}
 	for k := 0; k < 4 && 8*k < len(text); k++ {
 		p.w[k] = lw(string(text[8*k:]))
 		p.m[k] = ^uint64(0)
@@ -151,6 +178,21 @@ func newPiece(f uint32, text []byte) piece {
 		}
 	}
 	return p
+}
+
+// matchAt reports whether line b holds p's text at b[i:], with fewer than
+// 32 bytes from b[i] to the end of b.
+func (p *piece) matchAt(b []byte, i int) bool {
+	n := int(p.n)
+	if len(b)-i < n {
+		return false
+	}
+	for k := 0; k < n; k++ {
+		if b[i+k] != byte(p.w[k>>3]>>(8*(k&7))) {
+			return false
+		}
+	}
+	return true
 }
 
 // tail is the layout after the type: its pieces and the text after the
@@ -238,8 +280,22 @@ func (s *stepScan) replayTo(b []byte) int {
 		return -1
 	}
 	s.typ = 0
-	i := 0
-	if i = s.pieces(b, i, l.head); i < 0 {
+	i := -1
+	if l.tmpl.nw > 0 && len(b) >= headAt {
+		if i = l.tmpl.match((*[headAt]byte)(b), s); i >= 0 {
+			l.misses = 0
+		} else if i = s.pieces(b, 0, l.head); i >= 0 {
+			// The values have other lengths: after a few lines that do,
+			// the template is made anew of this one (lengths that
+			// alternate keep the one there is).
+			if l.misses++; l.misses >= 4 {
+				l.template(b)
+			}
+		}
+	} else {
+		i = s.pieces(b, 0, l.head)
+	}
+	if i < 0 {
 		return -1
 	}
 	t := &l.tails[s.typ] // the head ends with the type's value
@@ -266,17 +322,16 @@ func (s *stepScan) replayTo(b []byte) int {
 func (s *stepScan) pieces(b []byte, i int, pieces []piece) int {
 	for k := range pieces {
 		p := &pieces[k]
-		n := len(p.text)
-		if len(b)-i >= 32 && n <= 32 { // masked words, no branches on the bytes
+		if len(b)-i >= 32 { // masked words, no branches on the bytes
 			// The pieces of a line come in the same order each time:
 			// the branches on their lengths are foreseen.
-			w := (*[32]byte)(b[i : i+32])
+			w := (*[32]byte)(b[i:])
 			d := (binary.LittleEndian.Uint64(w[:8]) ^ p.w[0]) & p.m[0]
-			if n > 8 {
+			if p.n > 8 {
 				d |= (binary.LittleEndian.Uint64(w[8:16]) ^ p.w[1]) & p.m[1]
-				if n > 16 {
+				if p.n > 16 {
 					d |= (binary.LittleEndian.Uint64(w[16:24]) ^ p.w[2]) & p.m[2]
-					if n > 24 { // json.dumps's "}, "state": {"agent_id": "
+					if p.n > 24 { // json.dumps's "}, "state": {"agent_id": "
 						d |= (binary.LittleEndian.Uint64(w[24:]) ^ p.w[3]) & p.m[3]
 					}
 				}
@@ -284,13 +339,13 @@ func (s *stepScan) pieces(b []byte, i int, pieces []piece) int {
 			if d != 0 {
 				return -1
 			}
-		} else if len(b)-i < n || string(b[i:i+n]) != string(p.text) {
+		} else if !p.matchAt(b, i) {
 			return -1
 		}
-		i += n
-		// The value of member p.f at b[i]; i becomes the index after it,
-		// or -1.
-		switch bits.TrailingZeros32(p.f) { // a jump table
+		i += int(p.n)
+		// The value of member p.kind at b[i]; i becomes the index after
+		// it, or -1.
+		switch p.kind { // a jump table
 		// Numbers of up to 15 digits are read here, longer ones and
 		// malformed ones by the scanners.
 		case iSeq:
@@ -317,25 +372,14 @@ func (s *stepScan) pieces(b []byte, i int, pieces []piece) int {
 				}
 			}
 			j := scanDigits(b, i)
-			if j-i > 18 && p.f == sTID { // 19 digits may exceed 2^62
+			if j-i > 18 && p.kind == iTID { // 19 digits may exceed 2^62
 				if tid, _ := scanNat(b, i); tid > 1<<62 {
 					return -1
 				}
 			}
 			i = j
 		case iType:
-			switch v := word(b, i); {
-			case v&m6 == vPost:
-				s.typ, i = Post, i+6
-			case v == vComment && b[i+8] == '"':
-				s.typ, i = Comment, i+9
-			case v == vRegister && word(b, i+2) == vRegister2:
-				s.typ, i = Register, i+10
-			case v == vDistrib && word(b, i+4) == vDistrib2:
-				s.typ, i = Distribute, i+12
-			default:
-				return -1
-			}
+			s.typ, i = typeAt(b, i)
 		case iName:
 			i = scanString(b, i, &s.name)
 		case iAuthor:
@@ -347,6 +391,19 @@ func (s *stepScan) pieces(b []byte, i int, pieces []piece) int {
 		case iAgent:
 			// The agent_id mostly repeats: the same bytes as the last
 			// one scanned are the same valid string.
+			// In its quotes, as words (agentQ) when those fit.
+			if q := &s.agentQ; q.n > 0 && len(b)-i >= 32 {
+				w := (*[32]byte)(b[i:])
+				d := (binary.LittleEndian.Uint64(w[:8])^q.w[0])&q.m[0] | (binary.LittleEndian.Uint64(w[8:16])^q.w[1])&q.m[1] |
+					(binary.LittleEndian.Uint64(w[16:24])^q.w[2])&q.m[2] | (binary.LittleEndian.Uint64(w[24:])^q.w[3])&q.m[3]
+				if s.agentSame = d == 0; s.agentSame {
+					s.agent = strSpan{start: i + 1, end: i + int(q.n) - 1, esc: s.agentEsc}
+					i += int(q.n)
+				} else {
+					i = scanString(b, i, &s.agent)
+				}
+				break
+			}
 			r := s.agentRaw
 			if s.agentSame = len(b)-i > len(r)+1 && b[i] == '"' && b[i+1+len(r)] == '"' && string(b[i+1:i+1+len(r)]) == string(r); s.agentSame {
 				s.agent = strSpan{start: i + 1, end: i + 1 + len(r), esc: s.agentEsc}
@@ -362,6 +419,7 @@ func (s *stepScan) pieces(b []byte, i int, pieces []piece) int {
 			s.shard, i = scanNat(b, i)
 		case iData:
 			i = s.scanData(b, i)
+		case iNone:
 		default:
 			return -1
 		}
@@ -378,7 +436,7 @@ func (s *stepScan) value(b []byte, i int, f uint32) int {
 	if i < 0 {
 		return -1
 	}
-	one := [1]piece{{f: f}}
+	one := [1]piece{{kind: int32(bits.TrailingZeros32(f))}}
 	return s.pieces(b, i, one[:])
 }
 
@@ -395,25 +453,28 @@ func (s *stepScan) keep(b []byte) {
 		t++
 	}
 	// The head: the same as kept, else kept anew, and every tail with it.
-	same := len(l.head) == t+1
+	same := len(l.keys) == t+1
 	for k := 0; same && k <= t; k++ {
-		m, p := s.marks[k], l.head[k]
-		same = p.f == m.f && string(p.text) == string(b[prevEnd(s.marks, k):m.start])
+		m, y := s.marks[k], l.keys[k]
+		same = y.f == m.f && string(y.text) == string(b[prevEnd(s.marks, k):m.start])
 	}
 	if !same {
-		l.buf, l.head = l.buf[:0], l.head[:0]
+		l.buf, l.keys, l.head = l.buf[:0], l.keys[:0], l.head[:0]
 		for k := 0; k <= t; k++ {
 			l.buf = append(l.buf, b[prevEnd(s.marks, k):s.marks[k].start]...)
 		}
 		at := 0
 		for k := 0; k <= t; k++ {
 			n := s.marks[k].start - prevEnd(s.marks, k)
-			l.head = append(l.head, newPiece(s.marks[k].f, l.buf[at:at+n:at+n]))
+			y := key{f: s.marks[k].f, text: l.buf[at : at+n : at+n]}
+			l.keys = append(l.keys, y)
+			l.head = appendPieces(l.head, y.f, y.text)
 			at += n
 		}
 		for typ := range l.tails {
 			l.tails[typ].ok = false
 		}
+		l.template(b)
 	}
 	tl := &l.tails[s.typ]
 	tl.buf = tl.buf[:0]
@@ -426,12 +487,12 @@ func (s *stepScan) keep(b []byte) {
 	at := 0
 	for k := t + 1; k < len(s.marks); k++ {
 		n := s.marks[k].start - prevEnd(s.marks, k)
-		tl.pieces = append(tl.pieces, newPiece(s.marks[k].f, tl.buf[at:at+n:at+n]))
+		tl.pieces = appendPieces(tl.pieces, s.marks[k].f, tl.buf[at:at+n:at+n])
 		at += n
 	}
 	tl.ok = true
 	tl.end = tl.buf[at:]
-	tl.endW = newPiece(0, append(tl.end[:len(tl.end):len(tl.end)], '\n'))
+	tl.endW = newPiece(iNone, append(tl.end[:len(tl.end):len(tl.end)], '\n'))
 }
 
 // prevEnd is where the text before mark k starts: the end of the value
@@ -487,6 +548,10 @@ func (s *stepScan) scanData(b []byte, i int) int {
 func (s *stepScan) remember(b []byte) {
 	if !s.agentSame {
 		s.agentRaw, s.agentEsc = append(s.agentRaw[:0], s.agent.raw(b)...), s.agent.esc
+		s.agentQ = piece{}
+		if q := b[s.agent.start-1 : s.agent.end+1]; len(q) <= 32 {
+			s.agentQ = newPiece(iNone, q)
+		}
 	}
 	if s.dataRel != dataSame {
 		d := &s.data
@@ -913,16 +978,17 @@ func scanNats(b []byte, i int, dst []uint64) ([]uint64, int) {
 // unescaping it, and counts its scalar values. It returns the index after
 // the closing quote, or -1. The scan goes 8 bytes at a time, ASCII or not:
 // the first quote, backslash or control character of a word is found
-// exactly (the lowest byte that specialMask marks), and the bytes before it
-// are validated as UTF-8 together (utf8Word), the continuation bytes a word
-// claims of the next carried over to it.
+// exactly (the lowest byte that specialMask marks), and the bytes before it,
+// when they are not all ASCII, are run through the UTF-8 automaton
+// (utf8Four), whose state carries over to the next word; the scalar values
+// are the bytes less the continuation bytes, counted in the word at once.
 func scanString(b []byte, i int, sp *strSpan) int {
 	if i < 0 || b[i] != '"' {
 		return -1
 	}
 	i++
 	start, skipped, esc := i, 0, false
-	var carry uint64 // the continuation bytes due at the start of the next word
+	st := uint64(utf8Accept) // the UTF-8 state between words
 	for {
 		var c byte
 		if len(b)-i >= 8 {
@@ -931,29 +997,14 @@ func scanString(b []byte, i int, sp *strSpan) int {
 			k := 8
 			if m != 0 {
 				k = bits.TrailingZeros64(m) >> 3
-				w &= 1<<(8*k) - 1 // the plain bytes before it
+				w &= (m ^ (m - 1)) >> 8 // the plain bytes before it: the bits below its mark's byte
 			}
-			if w&highs|carry != 0 {
-				next := w >> 8
-				if k == 8 && len(b)-i > 8 {
-					next |= uint64(b[i+8]) << 56
-				}
-				// utf8Word, inline (a call would spill the loop's registers).
-				const lo4, lo3, b41 = ones * 0x0f, ones * 0x07, ones * 0x1e
-				h, b6, b5, b4, b3 := w&highs, w<<1&highs, w<<2&highs, w<<3&highs, w<<4&highs
-				cont, lead := h&^b6, h&b6
-				lead2, lead34 := lead&^b5, lead&b5
-				lead3, lead4 := lead34&^b4, lead34&b4&^b3
-				bad := lead34&b4&b3 | lead4&(w<<5)&(w<<6|w<<7) | lead2&^(((w&b41)+b41)<<2)
-				n5, n4 := next<<2&highs, next<<3&highs
-				bad |= lead3&^(((w&lo4)+lo4)<<3)&^n5 | lead3&^((((w^ones*0x0d)&lo4)+lo4)<<3)&n5 |
-					lead4&^(((w&lo3)+lo3)<<4)&^(n5|n4) | lead4&^((((w^ones*0x04)&lo3)+lo3)<<4)&(n5|n4)
-				l2, l3 := lead2|lead3|lead4, lead3|lead4
-				if bad != 0 || l2<<8|l3<<16|lead4<<24|carry != cont {
+			if w&highs != 0 || st != utf8Accept {
+				st = utf8Four(w>>32, utf8Four(w, st))
+				if st == utf8Error {
 					return -1
 				}
-				skipped += bits.OnesCount64(cont)
-				carry = l2>>56 | l3>>48 | lead4>>40
+				skipped += bits.OnesCount64(w &^ (w << 1) & highs) // continuation bytes
 			}
 			i += k
 			if k == 8 {
@@ -961,7 +1012,7 @@ func scanString(b []byte, i int, sp *strSpan) int {
 			}
 			c = b[i]
 		} else {
-			if carry != 0 {
+			if st != utf8Accept {
 				return -1 // a sequence across the last bytes of the line: the decoder judges
 			}
 			if c = b[i]; c >= 0x80 {
@@ -982,36 +1033,38 @@ func scanString(b []byte, i int, sp *strSpan) int {
 			}
 		}
 		switch {
-		case c == '"':
-			*sp = strSpan{start: start, end: i, skipped: skipped, esc: esc}
-			return i + 1
 		case c == '\\':
 			esc = true
 			for { // escapes mostly come in runs (json.dumps's \uXXXX)
 				if len(b)-i >= 16 {
 					// \uXXXX, its digits checked together; a surrogate
 					// (its first digits D8 to DF) by escapeU.
-					w := binary.LittleEndian.Uint64(b[i:])
+					v := (*[16]byte)(b[i : i+16])
+					w := binary.LittleEndian.Uint64(v[:])
 					if x := uint32(w >> 16); uint16(w) == '\\'|'u'<<8 && hexBad(x) == 0 {
-						w2 := binary.LittleEndian.Uint64(b[i+6:])
+						w2 := binary.LittleEndian.Uint64(v[6:])
+						next := byte(w2) // the byte after the escapes read
 						if byte(x)|0x20 != 'd' || byte(x>>8) < '8' {
 							i += 6
 							skipped += 5
 							if y := uint32(w2 >> 16); uint16(w2) == '\\'|'u'<<8 && hexBad(y) == 0 && (byte(y)|0x20 != 'd' || byte(y>>8) < '8') {
 								i += 6 // and the next one, read already
 								skipped += 5
+								next = byte(w2 >> 48)
 							}
 						} else if h := byte(x >> 8); (h <= '9' || h|0x20 <= 'b') && uint16(w2) == '\\'|'u'<<8 &&
 							hexBad(uint32(w2>>16)) == 0 && byte(w2>>16)|0x20 == 'd' && byte(w2>>24)|0x20 >= 'c' {
 							i += 12 // a high surrogate, then a low one: one scalar value
 							skipped += 11
+							next = byte(w2 >> 48)
 						} else if j, n := escapeU(w, w2); j > 0 {
 							i += j
 							skipped += n
+							next = b[i]
 						} else {
 							return -1 // a malformed \u after a surrogate
 						}
-						if b[i] != '\\' {
+						if next != '\\' {
 							break
 						}
 						continue
@@ -1027,6 +1080,9 @@ func scanString(b []byte, i int, sp *strSpan) int {
 					break
 				}
 			}
+		case c == '"':
+			*sp = strSpan{start: start, end: i, skipped: skipped, esc: esc}
+			return i + 1
 		default:
 			return -1
 		}
@@ -1037,50 +1093,117 @@ func scanString(b []byte, i int, sp *strSpan) int {
 // backslash.
 var shortEscape = [256]bool{'"': true, '\\': true, '/': true, 'b': true, 'f': true, 'n': true, 'r': true, 't': true}
 
-// utf8Word validates the bytes of w (the first in the low byte, the bytes
-// after a quote, backslash or control character zeroed) as UTF-8, as
-// utf8.Valid does, all at once: each byte is classed by its high bits (a
-// continuation byte, the first of a sequence of 2, 3 or 4, or never valid),
-// the first bytes claim the continuation bytes after them, which must be
-// exactly the continuation bytes of the word (with those due from the word
-// before, carry), and the first bytes that limit the byte after them (E0,
-// ED, F0, F4; C0, C1 and F5 to FF are never valid) are checked against it
-// (next: the bytes after each of w's). It returns the number of
-// continuation bytes, and those claimed in the next word as the bytes of a
-// word, or false.
-func utf8Word(w, next, carry uint64) (conts int, due uint64, ok bool) {
-	const lo4, lo3, b41 = ones * 0x0f, ones * 0x07, ones * 0x1e
-	h, b6, b5, b4, b3 := w&highs, w<<1&highs, w<<2&highs, w<<3&highs, w<<4&highs
-	cont := h &^ b6
-	lead := h & b6                           // 11xxxxxx
-	lead2 := lead &^ b5                      // 110xxxxx
-	lead34 := lead & b5                      // 111xxxxx
-	lead3 := lead34 &^ b4                    // 1110xxxx
-	lead4 := lead34 & b4 &^ b3               // 11110xxx
-	bad := lead34 & b4 & b3                  // F8 to FF
-	bad |= lead4 & (w << 5) & (w<<6 | w<<7)  // F5 to F7
-	bad |= lead2 &^ (((w & b41) + b41) << 2) // C0, C1: bits 4 to 1 all zero
-	// The byte after E0 (A0 to BF), ED (80 to 9F), F0 (90 to BF), F4 (80
-	// to 8F): its bits 5 and 4 (a continuation byte's are checked above).
-	n5, n4 := next<<2&highs, next<<3&highs
-	e0 := lead3 &^ (((w & lo4) + lo4) << 3)
-	ed := lead3 &^ ((((w ^ ones*0x0d) & lo4) + lo4) << 3)
-	f0 := lead4 &^ (((w & lo3) + lo3) << 4)
-	f4 := lead4 &^ ((((w ^ ones*0x04) & lo3) + lo3) << 4)
-	bad |= e0&^n5 | ed&n5 | f0&^(n5|n4) | f4&(n5|n4)
-	l2, l3 := lead2|lead3|lead4, lead3|lead4
-	claimed := l2<<8 | l3<<16 | lead4<<24 | carry
-	due = l2>>56 | l3>>48 | lead4>>40
-	return bits.OnesCount64(cont), due, bad == 0 && claimed == cont
+// utf8Four runs the UTF-8 automaton over the low 4 bytes of w, the first
+// in the low byte, from state st, and returns the state after them:
+// utf8Error once a byte breaks UTF-8 as utf8.Valid judges it, utf8Accept
+// between sequences, another state inside one (a word may end inside a
+// sequence; the state carries over to the next). scanString runs it twice
+// on each word that is not plain ASCII (4 bytes at a time, so that it is
+// inlined there). A zero byte is taken as ASCII: scanString zeroes the
+// bytes from the first quote, backslash or control character on, so a
+// sequence cut short there leads to utf8Error.
+//
+// The automaton is shift-based: each state is a bit offset (a multiple of
+// 6) into the table entry of the next byte, and the 6 bits there are the
+// next state. The entry is loaded at an index that does not depend on the
+// state, so the only work that waits on the state is a shift.
+func utf8Four(w, st uint64) uint64 {
+	st = utf8DFA[byte(w)] >> (st & 63)
+	st = utf8DFA[byte(w>>8)] >> (st & 63)
+	st = utf8DFA[byte(w>>16)] >> (st & 63)
+	st = utf8DFA[byte(w>>24)] >> (st & 63)
+	return st & 63
 }
+
+// The states of the UTF-8 automaton (utf8Four): utf8Error is 0, so that
+// every entry keeps it; the others are named by what they still need.
+const (
+	utf8Error   = 0
+	utf8Accept  = 6 * iota // between sequences
+	utf8Need1              // one continuation byte
+	utf8Need2              // two
+	utf8Need3              // three
+	utf8AfterE0            // A0 to BF, then one
+	utf8AfterED            // 80 to 9F, then one
+	utf8AfterF0            // 90 to BF, then two
+	utf8AfterF4            // 80 to 8F, then two
+)
+
+// utf8DFA is the table of the UTF-8 automaton: for each byte, the next
+// state from each state, at the state's offset.
+var utf8DFA = func() (t [256]uint64) {
+	next := func(st, c int) int {
+		cont := c >= 0x80 && c <= 0xbf
+		switch st {
+		case utf8Accept:
+			switch {
+			case c < 0x80:
+				return utf8Accept
+			case c >= 0xc2 && c <= 0xdf:
+				return utf8Need1
+			case c == 0xe0:
+				return utf8AfterE0
+			case c == 0xed:
+				return utf8AfterED
+			case c >= 0xe1 && c <= 0xef:
+				return utf8Need2
+			case c == 0xf0:
+				return utf8AfterF0
+			case c >= 0xf1 && c <= 0xf3:
+				return utf8Need3
+			case c == 0xf4:
+				return utf8AfterF4
+			}
+		case utf8Need1:
+			if cont {
+				return utf8Accept
+			}
+		case utf8Need2:
+			if cont {
+				return utf8Need1
+			}
+		case utf8Need3:
+			if cont {
+				return utf8Need2
+			}
+		case utf8AfterE0:
+			if c >= 0xa0 && c <= 0xbf {
+				return utf8Need1
+			}
+		case utf8AfterED:
+			if c >= 0x80 && c <= 0x9f {
+				return utf8Need1
+			}
+		case utf8AfterF0:
+			if c >= 0x90 && c <= 0xbf {
+				return utf8Need2
+			}
+		case utf8AfterF4:
+			if c >= 0x80 && c <= 0x8f {
+				return utf8Need2
+			}
+		}
+		return utf8Error
+	}
+	for c := range t {
+		for st := utf8Accept; st <= utf8AfterF4; st += 6 {
+			t[c] |= uint64(next(st, c)) << st
+		}
+	}
+	return t
+}()
 
 // specialMask marks with its high bit each byte of w that is a quote, a
 // backslash or a control character; the lowest mark is exact (higher ones
 // may be false).
 func specialMask(w uint64) uint64 {
+	// A byte of q or s is zero where w holds a quote or a backslash; the
+	// borrow of subtracting 1 (or 0x20 from w) sets its high bit where the
+	// byte is below that. A byte whose own high bit is set is not marked:
+	// q and s have w's high bits, as '"' and '\\' are ASCII.
 	q := w ^ (ones * '"')
 	s := w ^ (ones * '\\')
-	return ((q-ones)&^q | (s-ones)&^s | (w-ones*0x20)&^w) & highs
+	return ((q - ones) | (s - ones) | (w - ones*0x20)) &^ w & highs
 }
 
 // utf8Seq validates the UTF-8 sequence at b[i], whose first byte is not

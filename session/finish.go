@@ -121,6 +121,9 @@ func (s *session) replay(recs []loader.Record, comms map[int]string, decorators 
 			kernel = append(kernel, r.Kernel)
 		}
 	}
+	for _, c := range loader.OwnKernelCode() { // gone from kallsyms once closed
+		s.sym.AddBPFCode(c.Addr, c.Size, c.Name)
+	}
 	s.sym.PrepareKernel(kernel) // one read of kallsyms names them all
 	for _, rec := range recs {
 		switch r := rec.(type) {

@@ -36,7 +36,9 @@
 //     kernel image's and loaded modules' symbols are kept between sessions
 //     in the user's cache directory, per boot and module set
 //     (kallsyms_cache.go), and name the addresses they can answer for
-//     exactly as the file would.
+//     exactly as the file would. The caller's own BPF programs, which
+//     kallsyms lists only while they are loaded, are named from where the
+//     kernel placed them (AddBPFCode).
 //   - JIT: perf map lines "START SIZE name" for addresses that no file
 //     symbol names (anonymous memory). Node's "JS:*transition /app.js:1:20"
 //     becomes Function "transition", File "/app.js", Line 1; Python's

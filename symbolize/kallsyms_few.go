@@ -34,9 +34,14 @@ func (s *Symbolizer) PrepareKernel(chains [][]uint64) {
 	for _, chain := range chains {
 		for i, a := range chain {
 			if a = callSite(i, a); a < perfContextMax {
-				if _, ok := s.kcache[a]; !ok {
-					addrs = append(addrs, a)
+				if _, ok := s.kcache[a]; ok {
+					continue
 				}
+				if f, ok := s.ownKernelFrame(a); ok {
+					s.kcache[a] = f
+					continue
+				}
+				addrs = append(addrs, a)
 			}
 		}
 	}

@@ -30,6 +30,7 @@ type Symbolizer struct {
 	kernelPrepared bool
 	kernelErr      error
 	kcache         map[uint64]Frame
+	bpfCode        []bpfCode // AddBPFCode
 
 	// The kernel symbol cache (kallsyms_cache.go): its directory, how the
 	// running kernel and its modules are identified (nil: no cache), and
@@ -138,6 +139,10 @@ func (s *Symbolizer) Kernel(addr uint64) Frame {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if f, ok := s.kcache[addr]; ok {
+		return f
+	}
+	if f, ok := s.ownKernelFrame(addr); ok {
+		s.kcache[addr] = f
 		return f
 	}
 	if !s.kernelRead {
