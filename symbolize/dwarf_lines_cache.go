@@ -8,7 +8,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
+	"syscall"
 
 	"github.com/tracer-dev/tracer/internal/cachedir"
 )
@@ -138,13 +140,34 @@ func writeLineCache(w io.Writer, lt *lineTable, key [32]byte) error {
 }
 
 // readLineCache reads the line table kept at path for key; nil when it is
-// missing, not the user's own, or does not match.
+// missing, not the user's own, or does not match. The file is mapped, not
+// read onto the heap: the sections are used in place, the pages of the
+// line programs decoded (none, when the row cache has their rows) staying
+// the page cache's. Entries are replaced by renaming, never cut short, so
+// the mapping stays whole; a fault in it is a panic (readLineTable).
 func readLineCache(path string, key [32]byte) *lineTable {
-	b, ok := readCacheEntry(path, maxLineCacheFile)
-	if !ok {
+	f, st, err := cachedir.Open(path, os.O_RDONLY)
+	if err != nil {
 		return nil
 	}
-	return decodeLineCache(b, key)
+	defer f.Close()
+	if st.Size < lcHeaderSize || st.Size > maxLineCacheFile {
+		return nil
+	}
+	data, err := syscall.Mmap(int(f.Fd()), 0, int(st.Size), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return nil
+	}
+	m := &fileMapping{b: data}
+	lt := decodeLineCache(data, key)
+	if lt == nil {
+		m.unmap()
+		return nil
+	}
+	lt.secs.mapped = m
+	runtime.AddCleanup(lt.secs, (*fileMapping).unmap, m)
+	cachedir.Touch(path, cachedir.ModTime(st))
+	return lt
 }
 
 // decodeLineCache reads a line cache file's contents b for key; nil when
