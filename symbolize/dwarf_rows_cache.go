@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/tracer-dev/tracer/internal/cachedir"
 )
@@ -165,13 +166,13 @@ func (c *rowCache) get(unit int) *unitRows {
 	if !ok {
 		return nil
 	}
-	body, ok := c.body(r)
+	u, ok := c.read(r)
 	if !ok {
 		delete(c.records, unit)
 		c.rewrite = true
 		return nil
 	}
-	return decodeRowRecord(r, body)
+	return u
 }
 
 // body reads and checks the body of r.
@@ -183,36 +184,63 @@ func (c *rowCache) body(r rowRecord) ([]byte, bool) {
 	return b, true
 }
 
-// decodeRowRecord reads the rows of a record's checked body; nil when they
-// are not well formed.
-func decodeRowRecord(r rowRecord, body []byte) *unitRows {
-	names, rows := body[:r.namesLen], body[r.namesLen:]
-	u := &unitRows{}
+// read reads the rows of record r; ok is false when the record is damaged
+// or its rows are not well formed. The rows are read straight into the
+// []lineRow when the host lays it out as the record does (rowBytes), and
+// decoded otherwise.
+func (c *rowCache) read(r rowRecord) (u *unitRows, ok bool) {
+	names := make([]byte, r.namesLen)
+	u = &unitRows{}
+	if r.nrows > 0 {
+		u.rows = make([]lineRow, r.nrows)
+	}
+	raw := rowBytes(u.rows)
+	inPlace := raw != nil
+	if !inPlace {
+		raw = make([]byte, len(u.rows)*rcRowSize)
+	}
+	if _, err := c.f.ReadAt(names, r.off); err != nil {
+		return nil, false
+	}
+	if _, err := c.f.ReadAt(raw, r.off+int64(r.namesLen)); err != nil {
+		return nil, false
+	}
+	if crc32.Update(crc32.Checksum(names, castagnoli), castagnoli, raw) != r.bodyCRC {
+		return nil, false
+	}
 	if r.nfiles > 0 {
 		if len(names) == 0 || names[len(names)-1] != 0 {
-			return nil
+			return nil, false
 		}
 		u.files = strings.Split(string(names[:len(names)-1]), "\x00")
 		if len(u.files) != int(r.nfiles) {
-			return nil
+			return nil, false
 		}
 	} else if len(names) != 0 {
-		return nil
-	}
-	if r.nrows == 0 {
-		return u
+		return nil, false
 	}
 	le := binary.LittleEndian
-	u.rows = make([]lineRow, r.nrows)
 	for i := range u.rows {
-		b := rows[i*rcRowSize:]
-		row := lineRow{addr: le.Uint64(b), file: le.Uint32(b[8:]), line: int32(le.Uint32(b[12:]))}
-		if row.file >= r.nfiles || (i > 0 && row.addr <= u.rows[i-1].addr) {
-			return nil
+		if !inPlace {
+			b := raw[i*rcRowSize:]
+			u.rows[i] = lineRow{addr: le.Uint64(b), file: le.Uint32(b[8:]), line: int32(le.Uint32(b[12:]))}
 		}
-		u.rows[i] = row
+		if u.rows[i].file >= r.nfiles || (i > 0 && u.rows[i].addr <= u.rows[i-1].addr) {
+			return nil, false
+		}
 	}
-	return u
+	return u, true
+}
+
+// rowBytes is the memory of rows, when it is laid out as a record's rows
+// are (little-endian, 16 bytes a row, the fields in order); nil otherwise.
+func rowBytes(rows []lineRow) []byte {
+	var row lineRow
+	if len(rows) == 0 || binary.NativeEndian.Uint16([]byte{1, 0}) != 1 ||
+		unsafe.Sizeof(row) != rcRowSize || unsafe.Offsetof(row.file) != 8 || unsafe.Offsetof(row.line) != 12 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(rows))), len(rows)*rcRowSize)
 }
 
 // encodeRowRecord is the record of unit's rows u; ok is false when they
