@@ -236,9 +236,11 @@ func readCacheEntry(path string, max int64) (b []byte, ok bool) {
 // writeCacheEntry writes the entry name of the caches kept by build ID in
 // dir, and removes the entries there not used for a while (cachedir.Prune):
 // these caches grow one file per build.
-func writeCacheEntry(dir, name string, write func(io.Writer) error) {
-	// Failing to write only costs the next session the work.
-	if cachedir.WriteWith(dir, name, write) == nil {
+// Failing to write only costs the next session the work.
+func writeCacheEntry(dir, name string, write func(io.Writer) error) error {
+	err := cachedir.WriteWith(dir, name, write)
+	if err == nil {
 		cachedir.Prune(dir)
 	}
+	return err
 }

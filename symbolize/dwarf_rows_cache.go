@@ -55,17 +55,19 @@ const (
 	rcRowSize    = 16
 )
 
-// maxRowCacheFile bounds a row cache file.
+// maxRowCacheFile bounds a row cache file (the rows of all of
+// libpython3.11's units take 4.7 MiB).
 const maxRowCacheFile = 64 << 20
 
 // rowCache is the row cache file of one line table.
 type rowCache struct {
-	dir, name string
-	key       [32]byte
-	nunits    int
-	f         *os.File          // the file as it was opened, nil when it did not match
-	records   map[int]rowRecord // unit → its first record in f
-	rewrite   bool              // write the file anew before adding to it
+	dir, name  string
+	key        [32]byte
+	nunits     int
+	f          *os.File          // the file as it was opened, nil when it did not match
+	records    map[int]rowRecord // unit → its first record in f
+	rewrite    bool              // write the file anew before adding to it
+	unwritable bool              // writing it failed: nothing more is added
 }
 
 // rowRecord is where a unit's record is, and its header.
@@ -288,7 +290,9 @@ func (c *rowCache) add(unit int, u *unitRows) {
 	if !c.rewrite && c.append(rec) {
 		return
 	}
-	c.rewrite = false // whether or not writing works: once a session
+	if c.unwritable {
+		return
+	}
 	var kept [][]byte
 	size := rcHeaderSize + len(rec)
 	if c.f != nil {
@@ -312,7 +316,7 @@ func (c *rowCache) add(unit int, u *unitRows) {
 			size += len(kept[len(kept)-1])
 		}
 	}
-	writeCacheEntry(c.dir, c.name, func(w io.Writer) error {
+	err := writeCacheEntry(c.dir, c.name, func(w io.Writer) error {
 		for _, b := range append([][]byte{rowCacheMagic[:], c.key[:]}, append(kept, rec)...) {
 			if _, err := w.Write(b); err != nil {
 				return err
@@ -320,6 +324,9 @@ func (c *rowCache) add(unit int, u *unitRows) {
 		}
 		return nil
 	})
+	// Later units are appended to the file written; when it cannot be
+	// written, nothing more is tried this session.
+	c.rewrite, c.unwritable = false, err != nil
 }
 
 // append adds rec at the end of the file, when it is still one of c's and

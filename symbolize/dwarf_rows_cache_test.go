@@ -254,3 +254,32 @@ func TestRowCacheAge(t *testing.T) {
 		t.Fatalf("the entry written: %v", err)
 	}
 }
+
+// A cache directory that cannot be written costs nothing but the caching:
+// the lines are those decoding gives, and after a failed write nothing more
+// is tried in the session.
+func TestRowCacheUnwritable(t *testing.T) {
+	lib := pythonLib(t)
+	f, err := os.Open(lib)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	pcs := everyNth(functionAddrs(t, lib, false, 1), 300)
+	withCacheDir(t, "")
+	plain := readLineTable(f)
+	want := lookupAll(plain, pcs)
+	notDir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notDir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	withCacheDir(t, filepath.Join(notDir, "cache"))
+	lt := readLineTable(f)
+	got := lookupAll(lt, pcs)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatal("the lines differ when the cache cannot be written")
+	}
+	if lt.cache == nil || !lt.cache.unwritable || len(lt.rows) < 2 {
+		t.Fatalf("cache %+v after %d units", lt.cache, len(lt.rows))
+	}
+}
