@@ -1037,37 +1037,45 @@ func scanString(b []byte, i int, sp *strSpan) int {
 			esc = true
 			for { // escapes mostly come in runs (json.dumps's \uXXXX)
 				if len(b)-i >= 16 {
-					// \uXXXX, its digits checked together; a surrogate
-					// (its first digits D8 to DF) by escapeU.
+					// \uXXXX, its digits checked and classed by hexPair,
+					// and the \uXXXX after it, read already. A high
+					// surrogate followed by a low one is one scalar value;
+					// any other escape is one (a lone surrogate is
+					// U+FFFD). The second escape is taken with the first
+					// unless it is a high surrogate, which may pair with
+					// the escape after it.
 					v := (*[16]byte)(b[i : i+16])
 					w := binary.LittleEndian.Uint64(v[:])
-					if x := uint32(w >> 16); uint16(w) == '\\'|'u'<<8 && hexBad(x) == 0 {
-						w2 := binary.LittleEndian.Uint64(v[6:])
-						next := byte(w2) // the byte after the escapes read
-						if byte(x)|0x20 != 'd' || byte(x>>8) < '8' {
-							i += 6
-							skipped += 5
-							if y := uint32(w2 >> 16); uint16(w2) == '\\'|'u'<<8 && hexBad(y) == 0 && (byte(y)|0x20 != 'd' || byte(y>>8) < '8') {
-								i += 6 // and the next one, read already
-								skipped += 5
-								next = byte(w2 >> 48)
-							}
-						} else if h := byte(x >> 8); (h <= '9' || h|0x20 <= 'b') && uint16(w2) == '\\'|'u'<<8 &&
-							hexBad(uint32(w2>>16)) == 0 && byte(w2>>16)|0x20 == 'd' && byte(w2>>24)|0x20 >= 'c' {
-							i += 12 // a high surrogate, then a low one: one scalar value
+					w2 := binary.LittleEndian.Uint64(v[6:])
+					e := hexPair[uint16(w>>16)]
+					if uint16(w) == '\\'|'u'<<8 && e&hexPair[uint16(w>>32)]&pairHex != 0 {
+						e2 := hexPair[uint16(w2>>16)]
+						u2 := uint16(w2) == '\\'|'u'<<8 && e2&hexPair[uint16(w2>>32)]&pairHex != 0
+						next := byte(w2) // the byte after the escapes taken
+						switch {
+						case u2 && e2&pairHigh == 0 && (e&pairHigh == 0 || e2&pairLow == 0):
+							i += 12 // two escapes, neither a pair nor the first half of one
+							skipped += 10
+							next = byte(w2 >> 48)
+						case u2 && e2&pairLow != 0:
+							i += 12 // a high surrogate, then a low one
 							skipped += 11
 							next = byte(w2 >> 48)
-						} else if j, n := escapeU(w, w2); j > 0 {
-							i += j
-							skipped += n
-							next = b[i]
-						} else {
-							return -1 // a malformed \u after a surrogate
+						default:
+							i += 6
+							skipped += 5
 						}
-						if next != '\\' {
-							break
+						switch {
+						case next == '\\':
+							continue
+						case next == '"': // the string ends with the run
+							*sp = strSpan{start: start, end: i, skipped: skipped, esc: true}
+							return i + 1
+						case next == ' ' && b[i+1] == '\\': // runs between words
+							i++
+							continue
 						}
-						continue
+						break
 					}
 				}
 				if len(b)-i >= 3 && shortEscape[b[i+1]] { // \" \\ \/ \b \f \n \r \t
@@ -1337,6 +1345,35 @@ func hexBad(x uint32) uint32 {
 	letter := (l + 0x1f1f1f1f) &^ (l + 0x19191919)
 	return x&h | ((digit|letter)&h ^ h)
 }
+
+// hexPair classes two bytes, the first in the low byte, as the digits of a
+// \uXXXX escape: pairHex when they are both hexadecimal digits (0 when
+// not); then, when they are the first two digits, pairHigh for D8 to DB (a
+// high surrogate) and pairLow for DC to DF (a low one).
+var hexPair = func() *[1 << 16]uint8 {
+	t := new([1 << 16]uint8)
+	const digits = "0123456789abcdefABCDEF"
+	for _, a := range []byte(digits) {
+		for _, c := range []byte(digits) {
+			x := uint8(pairHex)
+			switch v := unhex[a]<<4 | unhex[c]; {
+			case v >= 0xd8 && v <= 0xdb:
+				x |= pairHigh
+			case v >= 0xdc:
+				x |= pairLow
+			}
+			t[uint16(a)|uint16(c)<<8] = x
+		}
+	}
+	return t
+}()
+
+// The classes of hexPair.
+const (
+	pairHex  = 1
+	pairHigh = 2
+	pairLow  = 4
+)
 
 // escape reads the escape at b[i], adding to *skipped the bytes of it that
 // do not start a scalar value; it returns the index after it, or -1.
