@@ -1049,19 +1049,17 @@ func scanString(b []byte, i int, sp *strSpan) int {
 					w2 := binary.LittleEndian.Uint64(v[6:])
 					e := hexPair[uint16(w>>16)]
 					if uint16(w) == '\\'|'u'<<8 && e&hexPair[uint16(w>>32)]&pairHex != 0 {
+						// The second escape is taken when it is a \u with 4
+						// digits (x is 0) and not a high surrogate; it makes
+						// a pair when it is a low surrogate after a high one.
 						e2 := hexPair[uint16(w2>>16)]
-						u2 := uint16(w2) == '\\'|'u'<<8 && e2&hexPair[uint16(w2>>32)]&pairHex != 0
+						x := uint64(uint16(w2)^('\\'|'u'<<8)) | uint64(^(e2&hexPair[uint16(w2>>32)])&pairHex)
 						next := byte(w2) // the byte after the escapes taken
-						switch {
-						case u2 && e2&pairHigh == 0 && (e&pairHigh == 0 || e2&pairLow == 0):
-							i += 12 // two escapes, neither a pair nor the first half of one
-							skipped += 10
+						if x|uint64(e2&pairHigh) == 0 {
+							i += 12
+							skipped += 10 + int(e&(e2>>1)&pairHigh)>>1
 							next = byte(w2 >> 48)
-						case u2 && e2&pairLow != 0:
-							i += 12 // a high surrogate, then a low one
-							skipped += 11
-							next = byte(w2 >> 48)
-						default:
+						} else {
 							i += 6
 							skipped += 5
 						}
