@@ -1348,8 +1348,7 @@ func hexBad(x uint32) uint32 {
 // \uXXXX escape: pairHex when they are both hexadecimal digits (0 when
 // not); then, when they are the first two digits, pairHigh for D8 to DB (a
 // high surrogate) and pairLow for DC to DF (a low one).
-var hexPair = func() *[1 << 16]uint8 {
-	t := new([1 << 16]uint8)
+var hexPair = func() (t [1 << 16]uint8) {
 	const digits = "0123456789abcdefABCDEF"
 	for _, a := range []byte(digits) {
 		for _, c := range []byte(digits) {
