@@ -1356,7 +1356,7 @@ var hexPair = func() (t [1 << 16]uint8) {
 			switch v := unhex[a]<<4 | unhex[c]; {
 			case v >= 0xd8 && v <= 0xdb:
 				x |= pairHigh
-			case v >= 0xdc:
+			case v >= 0xdc && v <= 0xdf:
 				x |= pairLow
 			}
 			t[uint16(a)|uint16(c)<<8] = x
