@@ -1051,7 +1051,10 @@ func scanString(b []byte, i int, sp *strSpan) int {
 					if uint16(w) == '\\'|'u'<<8 && e&hexPair[uint16(w>>32)]&pairHex != 0 {
 						// The second escape is taken when it is a \u with 4
 						// digits (x is 0) and not a high surrogate; it makes
-						// a pair when it is a low surrogate after a high one.
+						// a pair, one byte more skipped, when it is a low
+						// surrogate after a high one (e2>>1 moves pairLow
+						// onto pairHigh). A malformed \u after a surrogate
+						// is found on the next turn, as an escape of its own.
 						e2 := hexPair[uint16(w2>>16)]
 						x := uint64(uint16(w2)^('\\'|'u'<<8)) | uint64(^(e2&hexPair[uint16(w2>>32)])&pairHex)
 						next := byte(w2) // the byte after the escapes taken
@@ -1301,47 +1304,6 @@ func hex4At(b []byte, i int) (r rune, ok bool) {
 	v := binary.LittleEndian.Uint32(b[i:])
 	a, c, d, e := unhex[byte(v)], unhex[byte(v>>8)], unhex[byte(v>>16)], unhex[byte(v>>24)]
 	return rune(a)<<12 | rune(c)<<8 | rune(d)<<4 | rune(e), (a|c|d|e)&0xf0 == 0
-}
-
-// escapeU reads a \uXXXX escape, w its 8 bytes and what follows, next
-// the 8 bytes after its 6, its digits checked together without a table: a
-// high surrogate followed by a low one is one scalar value, anything else
-// one (a lone surrogate is U+FFFD). It returns the escape's length and the
-// bytes of it that do not start a scalar value, or 0 when escape must read
-// it (another escape, a malformed one, or a surrogate followed by a \u
-// that is not 4 hexadecimal digits).
-func escapeU(w, next uint64) (n, skipped int) {
-	x, y := uint32(w>>16), uint32(next>>16)
-	if uint16(w) != '\\'|'u'<<8 || hexBad(x) != 0 {
-		return 0, 0
-	}
-	// The digits' values: '0' to '9' are 0x3X, letters 0x4X or 0x6X.
-	v := x&0x0f0f0f0f + 9*(x>>6&0x01010101)
-	if byte(v) != 0xd || byte(v>>8) < 8 {
-		return 6, 5 // not a surrogate
-	}
-	if uint16(next) != '\\'|'u'<<8 {
-		return 6, 5 // a lone surrogate
-	}
-	if hexBad(y) != 0 {
-		return 0, 0
-	}
-	u := y&0x0f0f0f0f + 9*(y>>6&0x01010101)
-	if byte(v>>8) < 0xc && byte(u) == 0xd && byte(u>>8) >= 0xc {
-		return 12, 11 // a pair
-	}
-	return 6, 5
-}
-
-// hexBad is 0 when the 4 bytes of x are hexadecimal digits: each below
-// 0x80, and from '0' to '9' or, with bit 5 set, from 'a' to 'f' (no carry
-// crosses a byte).
-func hexBad(x uint32) uint32 {
-	const h = 0x80808080
-	l := x | 0x20202020
-	digit := (x + 0x50505050) &^ (x + 0x46464646)
-	letter := (l + 0x1f1f1f1f) &^ (l + 0x19191919)
-	return x&h | ((digit|letter)&h ^ h)
 }
 
 // hexPair classes two bytes, the first in the low byte, as the digits of a
