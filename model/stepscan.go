@@ -1057,22 +1057,22 @@ func scanString(b []byte, i int, sp *strSpan) int {
 						// is found on the next turn, as an escape of its own.
 						e2 := hexPair[uint16(w2>>16)]
 						x := uint64(uint16(w2)^('\\'|'u'<<8)) | uint64(^(e2&hexPair[uint16(w2>>32)])&pairHex)
-						next := byte(w2) // the byte after the escapes taken
+						next := uint16(w2) // the two bytes after the escapes taken
 						if x|uint64(e2&pairHigh) == 0 {
 							i += 12
 							skipped += 10 + int(e&(e2>>1)&pairHigh)>>1
-							next = byte(w2 >> 48)
+							next = uint16(w2 >> 48)
 						} else {
 							i += 6
 							skipped += 5
 						}
 						switch {
-						case next == '\\':
+						case byte(next) == '\\':
 							continue
-						case next == '"': // the string ends with the run
+						case byte(next) == '"': // the string ends with the run
 							*sp = strSpan{start: start, end: i, skipped: skipped, esc: true}
 							return i + 1
-						case next == ' ' && b[i+1] == '\\': // runs between words
+						case next == ' '|'\\'<<8: // runs between words
 							i++
 							continue
 						}
