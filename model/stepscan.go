@@ -3,6 +3,7 @@ package model
 import (
 	"encoding/binary"
 	"math/bits"
+	"slices"
 )
 
 // stepScan reads one step record in a single pass over its bytes, for the
@@ -53,6 +54,24 @@ type stepScan struct {
 	lastFirst int
 	lastV     uint64 // the value of its first element
 	dataRel   int
+
+	// run is the state run of the last line remembered: its bytes from
+	// the piece before the agent_id to the data list (in json.dumps's
+	// spelling `}, "state": {"agent_id": "a", "shard_id": 0, "data": `),
+	// read through a tail whose last pieces are agent, shard and data,
+	// with runID the tail's name for their texts (0: no run). Most steps
+	// keep the agent_id and the shard: a line read through a tail of the
+	// same runID that holds the same bytes there has the same agent_id
+	// (at runAgent in the run, after its quote) and the same shard_id
+	// (runShard), and only its data list is read.
+	run      []byte
+	runID    int
+	runAgent int
+	runShard uint64
+	// The line's: where its run starts, the runID of its tail (0: it
+	// was read member by member), and whether its run was the last one.
+	runAt, lineRunID int
+	runHit           bool
 
 	marks  []mark // the values of the line read member by member
 	layout layout
@@ -136,6 +155,7 @@ type layout struct {
 
 	tmpl       headTemplate
 	misses     int    // lines in a row whose head the template missed
+	runIDs     int    // the last runID given to a tail
 	tbuf, dbuf []byte // scratch for the template
 }
 
@@ -203,6 +223,10 @@ type tail struct {
 	endW   piece // end, as words
 	buf    []byte
 	ok     bool // kept for the head as it is
+	// The pieces from run on are those of the state run (see
+	// stepScan.run), with runID the name of their texts, or none: run
+	// is len(pieces), runID 0.
+	run, runID int
 }
 
 // The keys and values the fast path knows, as little-endian words of their
@@ -302,7 +326,21 @@ func (s *stepScan) replayTo(b []byte) int {
 	if !t.ok {
 		return -1
 	}
-	if i = s.pieces(b, i, t.pieces); i < 0 {
+	if i = s.pieces(b, i, t.pieces[:t.run]); i < 0 {
+		return -1
+	}
+	s.runAt, s.lineRunID = i, t.runID
+	r := s.run
+	if s.runHit = t.runID == s.runID && t.runID != 0 && len(b)-i >= len(r) && string(b[i:i+len(r)]) == string(r); s.runHit {
+		// The same agent_id and shard_id as the last line remembered.
+		a := i + s.runAgent
+		s.agent = strSpan{start: a, end: a + len(s.agentRaw), esc: s.agentEsc}
+		s.agentSame, s.shard = true, s.runShard
+		i = s.scanData(b, i+len(r))
+	} else {
+		i = s.pieces(b, i, t.pieces[t.run:])
+	}
+	if i < 0 {
 		return -1
 	}
 	e := i + len(t.end)
@@ -492,6 +530,23 @@ func (s *stepScan) keep(b []byte) {
 	}
 	tl.ok = true
 	tl.end = tl.buf[at:]
+	// The state run: pieces agent, shard and data at the end, named as
+	// in another tail with the same texts there, else anew.
+	n := len(tl.pieces)
+	tl.run, tl.runID = n, 0
+	if n >= 3 && tl.pieces[n-3].kind == iAgent && tl.pieces[n-2].kind == iShard && tl.pieces[n-1].kind == iData {
+		tl.run = n - 3
+		for k := range l.tails {
+			if o := &l.tails[k]; o != tl && o.ok && o.runID != 0 && slices.Equal(o.pieces[o.run:], tl.pieces[tl.run:]) {
+				tl.runID = o.runID
+				break
+			}
+		}
+		if tl.runID == 0 {
+			l.runIDs++
+			tl.runID = l.runIDs
+		}
+	}
 	tl.endW = newPiece(iNone, append(tl.end[:len(tl.end):len(tl.end)], '\n'))
 }
 
@@ -546,6 +601,13 @@ func (s *stepScan) scanData(b []byte, i int) int {
 // path remembers the lines it takes, so that the next line is compared
 // with the state the checker holds.
 func (s *stepScan) remember(b []byte) {
+	if !s.runHit {
+		s.runID = s.lineRunID
+		if s.runID != 0 {
+			s.run = append(s.run[:0], b[s.runAt:s.data.start]...)
+			s.runAgent, s.runShard = s.agent.start-s.runAt, s.shard
+		}
+	}
 	if !s.agentSame {
 		s.agentRaw, s.agentEsc = append(s.agentRaw[:0], s.agent.raw(b)...), s.agent.esc
 		s.agentQ = piece{}
@@ -567,6 +629,7 @@ func (s *stepScan) remember(b []byte) {
 // s.marks.
 func (s *stepScan) members(b []byte) bool {
 	s.typ, s.marks = 0, s.marks[:0]
+	s.lineRunID, s.runHit = 0, false
 	c, i := next(b, 0)
 	if c != '{' {
 		return false
