@@ -260,7 +260,7 @@ func (c *Checker) fastStep(f *fastPath, line []byte) bool {
 			exact = s.data.first == s.content.runes() && f.sameTail(c, line, s.data, 1, dataPrepended)
 		case Distribute:
 			obs, items := line[s.data.start:s.data.end], line[s.items.start:s.items.end]
-			if exact = string(obs) == string(items); !exact {
+			if exact = s.dataRel == dataItems || string(obs) == string(items); !exact {
 				f.nums, _ = scanNats(line, s.data.start, f.nums)
 				f.other, _ = scanNats(line, s.items.start, f.other)
 				exact = slices.Equal(f.nums, f.other)

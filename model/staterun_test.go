@@ -12,11 +12,14 @@ import (
 // only when its agent_id and shard_id are the last line's: an agent_id or a
 // shard_id that changes, with as many bytes or not, is found as the decoder
 // finds it; spacing that changes there for good, or for one type of action
-// only, is read member by member once and then through the run again.
+// only, is read member by member once and then through the run again. A
+// distribute's data list is compared with its items as written, and by
+// value when it is spaced otherwise.
 func TestCheckFastPathStateRun(t *testing.T) {
 	agent := regexp.MustCompile(`"agent_id": ?"[^"]*"`)
 	shard := regexp.MustCompile(`"shard_id": ?\d+`)
 	state := regexp.MustCompile(`"state": ?\{`)
+	data := regexp.MustCompile(`("data": ?)\[`)
 	agentSame := regexp.MustCompile(`("agent_id": ?"CICADA-Harbot)-`)
 	set := func(re *regexp.Regexp, line []byte, v string) []byte {
 		return re.ReplaceAllLiteral(line, []byte(v))
@@ -52,6 +55,18 @@ func TestCheckFastPathStateRun(t *testing.T) {
 			}
 			return line
 		}, `"first_divergence":{"seq":303`, 400},
+		{"data list other than the items", func(i int, line []byte) []byte {
+			if i > 200 && bytes.Contains(line, []byte(`"distribute"`)) {
+				return data.ReplaceAll(line, []byte(`${1}[5,`))
+			}
+			return line
+		}, `"verdict":"divergent"`, 400},
+		{"data list spaced other than the items", func(i int, line []byte) []byte {
+			if bytes.Contains(line, []byte(`"distribute"`)) {
+				return data.ReplaceAll(line, []byte(`${1}[ `))
+			}
+			return line
+		}, `"verdict":"conforming"`, 1 + 1},
 		{"spacing changes for good", func(i int, line []byte) []byte {
 			if i >= 250 {
 				return set(state, line, `"state":  {`)

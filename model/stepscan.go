@@ -303,7 +303,7 @@ func (s *stepScan) replayTo(b []byte) int {
 	if len(l.head) == 0 {
 		return -1
 	}
-	s.typ = 0
+	s.typ, s.items.end = 0, 0
 	i := -1
 	if l.tmpl.nw > 0 && len(b) >= headAt {
 		if i = l.tmpl.match((*[headAt]byte)(b), s); i >= 0 {
@@ -559,28 +559,37 @@ func prevEnd(marks []mark, k int) int {
 	return marks[k-1].end
 }
 
-// How a line's data list relates to the last one scanned.
+// How a line's data list relates to the last one scanned, or to the
+// line's items.
 const (
 	dataOther = iota
 	dataSame
 	dataPrepended
+	dataItems
 )
 
 // scanData reads the state's data list at b[i] into s.data, with no scan
-// of the bytes that repeat the last list scanned (see lastData).
+// of the bytes that repeat the last list scanned (see lastData) or the
+// distribute's items. What the action's type mostly writes is tried
+// first: a post prepends one element, a distribute writes its items, the
+// other types keep the list.
 func (s *stepScan) scanData(b []byte, i int) int {
+	s.dataRel = dataOther
 	last := s.lastData
-	if len(last) > 0 && len(b)-i >= len(last) && string(b[i:i+len(last)]) == string(last) {
+	if it := s.items; s.typ == Distribute {
+		// The line's items (read before, else it.end is 0).
+		if n := it.end - it.start; it.end > 0 && len(b)-i >= n && string(b[i:i+n]) == string(b[it.start:it.end]) {
+			s.data = natsSpan{start: i, end: i + n, n: it.n, first: it.first}
+			s.dataRel = dataItems
+		}
+	} else if s.typ != Post && len(last) > 0 && len(b)-i >= len(last) && string(b[i:i+len(last)]) == string(last) {
 		s.data = natsSpan{start: i, end: i + len(last), n: s.lastN, first: s.lastV}
 		s.dataRel = dataSame
-		return s.data.end
-	}
-	s.dataRel = dataOther
-	if s.lastN > 0 && b[i] == '[' {
+	} else if s.lastN > 0 && b[i] == '[' {
 		// One element, a comma, then the last list's elements.
 		tail := last[s.lastFirst:]
 		_, j := next(b, i+1)
-		v, j := scanNat(b, j)
+		v, j := natAt(b, j)
 		if j >= 0 {
 			if c, j := next(b, j); c == ',' {
 				if _, j = next(b, j+1); len(b)-j >= len(tail) && string(b[j:j+len(tail)]) == string(tail) {
@@ -594,6 +603,14 @@ func (s *stepScan) scanData(b []byte, i int) int {
 		return -1
 	}
 	return s.data.end
+}
+
+// natAt is scanNat, with a natural of up to 7 digits read inline.
+func natAt(b []byte, i int) (uint64, int) {
+	if x, n := digitsAt(b, i); n < 8 && n > 0 && (n == 1 || byte(x) != 0) {
+		return digitsValue(x << (64 - 8*n)), i + n
+	}
+	return scanNat(b, i)
 }
 
 // remember keeps the agent_id and the data list of line b, just read
@@ -628,7 +645,7 @@ func (s *stepScan) remember(b []byte) {
 // members reads line b member by member, noting where its values lie in
 // s.marks.
 func (s *stepScan) members(b []byte) bool {
-	s.typ, s.marks = 0, s.marks[:0]
+	s.typ, s.marks, s.items.end = 0, s.marks[:0], 0
 	s.lineRunID, s.runHit = 0, false
 	c, i := next(b, 0)
 	if c != '{' {
