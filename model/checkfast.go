@@ -220,7 +220,9 @@ func (f *fastPath) sameTail(c *Checker, line []byte, obs natsSpan, skip, rel int
 func (c *Checker) fastStep(f *fastPath, line []byte) bool {
 	s := &f.scan
 	prev := &c.prev
-	if !c.havePrev || s.seq != c.ord.lastSeq+1 || prev.DataCapped || prev.ShardID.big != nil {
+	// After a step the fast path took (f.ok), the previous state is one
+	// it takes.
+	if s.seq != c.ord.lastSeq+1 || !f.ok && (!c.havePrev || prev.DataCapped || prev.ShardID.big != nil) {
 		return false
 	}
 	// The agent_id: the register's name, else the previous one.
@@ -289,8 +291,9 @@ func (c *Checker) fastStep(f *fastPath, line []byte) bool {
 	}
 	s.remember(line)
 	f.ok, f.stale = true, true
-	c.prevSeq = s.seq
-	c.shard, c.haveShard, c.shardSeq = prev.ShardID, true, s.seq
+	// The shard_id to keep (c.shard) is the previous state's already:
+	// Checker.keep sets both.
+	c.prevSeq, c.shardSeq = s.seq, s.seq
 	return true
 }
 
