@@ -197,12 +197,9 @@ func (f *fastPath) prevLen(c *Checker) int {
 }
 
 // sameTail reports whether the list obs of line, less its first skip
-// elements, is the previous state's list: the scanner found it so (rel),
-// else the numbers are the same.
-func (f *fastPath) sameTail(c *Checker, line []byte, obs natsSpan, skip, rel int) bool {
-	if f.ok && f.scan.dataRel == rel {
-		return true
-	}
+// elements, is the previous state's list, by value (when the scanner did
+// not find the same bytes as the last line's).
+func (f *fastPath) sameTail(c *Checker, line []byte, obs natsSpan, skip int) bool {
 	f.nums, _ = scanNats(line, obs.start, f.nums)
 	if f.ok {
 		f.other, _ = scanNats(f.scan.lastData, 0, f.other)
@@ -259,7 +256,7 @@ func (c *Checker) fastStep(f *fastPath, line []byte) bool {
 	if bisim {
 		switch s.typ {
 		case Post:
-			exact = s.data.first == s.content.runes() && f.sameTail(c, line, s.data, 1, dataPrepended)
+			exact = s.data.first == s.content.runes() && (f.ok && s.dataRel == dataPrepended || f.sameTail(c, line, s.data, 1))
 		case Distribute:
 			obs, items := line[s.data.start:s.data.end], line[s.items.start:s.items.end]
 			if exact = s.dataRel == dataItems || string(obs) == string(items); !exact {
@@ -268,7 +265,7 @@ func (c *Checker) fastStep(f *fastPath, line []byte) bool {
 				exact = slices.Equal(f.nums, f.other)
 			}
 		default:
-			exact = f.sameTail(c, line, s.data, 0, dataSame)
+			exact = f.ok && s.dataRel == dataSame || f.sameTail(c, line, s.data, 0)
 		}
 	}
 	if held := exact || (c.rel == Bisim && bisim); !held {

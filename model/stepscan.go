@@ -41,7 +41,6 @@ type stepScan struct {
 	agentRaw  []byte
 	agentEsc  bool
 	agentSame bool
-	agentQ    piece // agentRaw in its quotes, as words (no text: longer than 32 bytes)
 
 	// lastData is the data list of the last line remembered, as written (a
 	// valid list, brackets included; lastFirst its first element's index).
@@ -428,20 +427,9 @@ func (s *stepScan) pieces(b []byte, i int, pieces []piece) int {
 			i = scanNatsSpan(b, i, &s.items)
 		case iAgent:
 			// The agent_id mostly repeats: the same bytes as the last
-			// one scanned are the same valid string.
-			// In its quotes, as words (agentQ) when those fit.
-			if q := &s.agentQ; q.n > 0 && len(b)-i >= 32 {
-				w := (*[32]byte)(b[i:])
-				d := (binary.LittleEndian.Uint64(w[:8])^q.w[0])&q.m[0] | (binary.LittleEndian.Uint64(w[8:16])^q.w[1])&q.m[1] |
-					(binary.LittleEndian.Uint64(w[16:24])^q.w[2])&q.m[2] | (binary.LittleEndian.Uint64(w[24:])^q.w[3])&q.m[3]
-				if s.agentSame = d == 0; s.agentSame {
-					s.agent = strSpan{start: i + 1, end: i + int(q.n) - 1, esc: s.agentEsc}
-					i += int(q.n)
-				} else {
-					i = scanString(b, i, &s.agent)
-				}
-				break
-			}
+			// one scanned are the same valid string. (Mostly the state
+			// run has found them already: this is the line after a
+			// register, or after a change of layout.)
 			r := s.agentRaw
 			if s.agentSame = len(b)-i > len(r)+1 && b[i] == '"' && b[i+1+len(r)] == '"' && string(b[i+1:i+1+len(r)]) == string(r); s.agentSame {
 				s.agent = strSpan{start: i + 1, end: i + 1 + len(r), esc: s.agentEsc}
@@ -627,10 +615,6 @@ func (s *stepScan) remember(b []byte) {
 	}
 	if !s.agentSame {
 		s.agentRaw, s.agentEsc = append(s.agentRaw[:0], s.agent.raw(b)...), s.agent.esc
-		s.agentQ = piece{}
-		if q := b[s.agent.start-1 : s.agent.end+1]; len(q) <= 32 {
-			s.agentQ = newPiece(iNone, q)
-		}
 	}
 	if s.dataRel != dataSame {
 		d := &s.data
