@@ -11,7 +11,7 @@ import (
 // end to the data list, compared whole with the last line's) takes a line
 // only when its agent_id and shard_id are the last line's: an agent_id or a
 // shard_id that changes, with as many bytes or not, is found as the decoder
-// finds it; spacing that changes there for good, or for one type of action
+// finds it, and a register's agent_id that is not its name; spacing that changes there for good, or for one type of action
 // only, is read member by member once and then through the run again. A
 // distribute's data list is compared with its items as written, and by
 // value when it is spaced otherwise.
@@ -55,6 +55,18 @@ func TestCheckFastPathStateRun(t *testing.T) {
 			}
 			return line
 		}, `"first_divergence":{"seq":303`, 400},
+		{"register's agent_id other than its name", func(i int, line []byte) []byte {
+			if i > 100 && bytes.Contains(line, []byte(`"register"`)) {
+				return agentSame.ReplaceAll(line, []byte(`${1}_`))
+			}
+			return line
+		}, `"verdict":"divergent"`, 400},
+		{"register's name escaped", func(i int, line []byte) []byte {
+			if bytes.Contains(line, []byte(`"register"`)) {
+				return bytes.ReplaceAll(line, []byte(`Harbot-`), []byte(`Harb\u006ft-`))
+			}
+			return line
+		}, `"verdict":"conforming"`, 1},
 		{"data list other than the items", func(i int, line []byte) []byte {
 			if i > 200 && bytes.Contains(line, []byte(`"distribute"`)) {
 				return data.ReplaceAll(line, []byte(`${1}[5,`))

@@ -302,7 +302,7 @@ func (s *stepScan) replayTo(b []byte) int {
 	if len(l.head) == 0 {
 		return -1
 	}
-	s.typ, s.items.end = 0, 0
+	s.typ, s.items.end, s.name.end = 0, 0, 0
 	i := -1
 	if l.tmpl.nw > 0 && len(b) >= headAt {
 		if i = l.tmpl.match((*[headAt]byte)(b), s); i >= 0 {
@@ -428,9 +428,18 @@ func (s *stepScan) pieces(b []byte, i int, pieces []piece) int {
 		case iAgent:
 			// The agent_id mostly repeats: the same bytes as the last
 			// one scanned are the same valid string. (Mostly the state
-			// run has found them already: this is the line after a
-			// register, or after a change of layout.)
+			// run has found them already: this is a register, or the line
+			// after a change of layout.) A register's is mostly its name,
+			// read before it (else s.name.end is 0).
 			r := s.agentRaw
+			if n := s.name; s.typ == Register && n.end > 0 {
+				if r = n.raw(b); len(b)-i > len(r)+1 && b[i] == '"' && b[i+1+len(r)] == '"' && string(b[i+1:i+1+len(r)]) == string(r) {
+					s.agent = strSpan{start: i + 1, end: i + 1 + len(r), skipped: n.skipped, esc: n.esc}
+					s.agentSame, i = false, i+len(r)+2
+					break
+				}
+				r = s.agentRaw
+			}
 			if s.agentSame = len(b)-i > len(r)+1 && b[i] == '"' && b[i+1+len(r)] == '"' && string(b[i+1:i+1+len(r)]) == string(r); s.agentSame {
 				s.agent = strSpan{start: i + 1, end: i + 1 + len(r), esc: s.agentEsc}
 				i += len(r) + 2
@@ -629,7 +638,7 @@ func (s *stepScan) remember(b []byte) {
 // members reads line b member by member, noting where its values lie in
 // s.marks.
 func (s *stepScan) members(b []byte) bool {
-	s.typ, s.marks, s.items.end = 0, s.marks[:0], 0
+	s.typ, s.marks, s.items.end, s.name.end = 0, s.marks[:0], 0, 0
 	s.lineRunID, s.runHit = 0, false
 	c, i := next(b, 0)
 	if c != '{' {
