@@ -27,14 +27,17 @@ const (
 
 // tword is a word of a head template: text its bytes, with the digits of a
 // value as '0'; mask 0xff at the bytes of text and 0xf0 at the digits (a
-// digit's high half is 3); digits 0x10 at the digits, the bit that adding 6
-// to a digit's low half must leave clear.
+// digit's high half is 3); digits 0x40 at the digits, the bit that adding
+// 6 to a byte from 0x30 to 0x3f sets when it is above '9'.
 type tword struct{ text, mask, digits uint64 }
 
 // diff is 0 when the 8 bytes at b are the word's: its text, and digits.
+// Adding 6 to every byte carries into the next one only from a byte of
+// 0xfa or more: at a digit or the text (ASCII), the mask finds it already;
+// past the head, no digit follows.
 func (w *tword) diff(b []byte) uint64 {
 	x := binary.LittleEndian.Uint64(b)
-	return (x^w.text)&w.mask | ((x&(ones*0x0f))+ones*6)&w.digits
+	return (x^w.text)&w.mask | (x+ones*6)&w.digits
 }
 
 // match reads the head of line b against the template, and the action's
@@ -143,7 +146,7 @@ func (l *layout) template(b []byte) {
 			w.text |= uint64(text[k+x]) << sh
 			if digits[k+x] != 0 {
 				w.mask |= 0xf0 << sh
-				w.digits |= 0x10 << sh
+				w.digits |= 0x40 << sh
 			} else {
 				w.mask |= 0xff << sh
 			}
