@@ -586,7 +586,12 @@ func (s *stepScan) scanData(b []byte, i int) int {
 		// One element, a comma, then the last list's elements.
 		tail := last[s.lastFirst:]
 		_, j := next(b, i+1)
-		v, j := natAt(b, j)
+		var v uint64
+		if x, n := digitsAt(b, j); n < 8 && n > 0 && (n == 1 || byte(x) != 0) {
+			v, j = digitsValue(x<<(64-8*n)), j+n // mostly 1 or 2 digits
+		} else {
+			v, j = scanNat(b, j)
+		}
 		if j >= 0 {
 			if c, j := next(b, j); c == ',' {
 				if _, j = next(b, j+1); len(b)-j >= len(tail) && string(b[j:j+len(tail)]) == string(tail) {
@@ -600,14 +605,6 @@ func (s *stepScan) scanData(b []byte, i int) int {
 		return -1
 	}
 	return s.data.end
-}
-
-// natAt is scanNat, with a natural of up to 7 digits read inline.
-func natAt(b []byte, i int) (uint64, int) {
-	if x, n := digitsAt(b, i); n < 8 && n > 0 && (n == 1 || byte(x) != 0) {
-		return digitsValue(x << (64 - 8*n)), i + n
-	}
-	return scanNat(b, i)
 }
 
 // remember keeps the agent_id and the data list of line b, just read
