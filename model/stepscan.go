@@ -25,8 +25,11 @@ import (
 // are matched against it a word at a time, reading only their values. When
 // the values before the type are all naturals, the lines mostly write them
 // with as many digits as the line before, and that head is matched as one
-// template, text and digits together (headTemplate). A line that does not
-// match is read member by member again, and its layout kept in turn.
+// template, text and digits together (headTemplate). After the action, the
+// state's agent_id and shard_id mostly repeat too: the bytes from the
+// action's end to the data list are compared with the last line's at once
+// (the state run). A line that does not match is read member by member
+// again, and its layout kept in turn.
 type stepScan struct {
 	seq            uint64 // t0, t1 and tid are only checked: nothing compares them
 	typ            ActionType
