@@ -197,12 +197,9 @@ func (f *fastPath) prevLen(c *Checker) int {
 }
 
 // sameTail reports whether the list obs of line, less its first skip
-// elements, is the previous state's list: the scanner found it so (rel),
-// else the numbers are the same.
-func (f *fastPath) sameTail(c *Checker, line []byte, obs natsSpan, skip, rel int) bool {
-	if f.ok && f.scan.dataRel == rel {
-		return true
-	}
+// elements, is the previous state's list, by value (when the scanner did
+// not find the same bytes as the last line's).
+func (f *fastPath) sameTail(c *Checker, line []byte, obs natsSpan, skip int) bool {
 	f.nums, _ = scanNats(line, obs.start, f.nums)
 	if f.ok {
 		f.other, _ = scanNats(f.scan.lastData, 0, f.other)
@@ -220,7 +217,9 @@ func (f *fastPath) sameTail(c *Checker, line []byte, obs natsSpan, skip, rel int
 func (c *Checker) fastStep(f *fastPath, line []byte) bool {
 	s := &f.scan
 	prev := &c.prev
-	if !c.havePrev || s.seq != c.ord.lastSeq+1 || prev.DataCapped || prev.ShardID.big != nil {
+	// After a step the fast path took (f.ok), the previous state is one
+	// it takes.
+	if s.seq != c.ord.lastSeq+1 || !f.ok && (!c.havePrev || prev.DataCapped || prev.ShardID.big != nil) {
 		return false
 	}
 	// The agent_id: the register's name, else the previous one.
@@ -257,16 +256,16 @@ func (c *Checker) fastStep(f *fastPath, line []byte) bool {
 	if bisim {
 		switch s.typ {
 		case Post:
-			exact = s.data.first == s.content.runes() && f.sameTail(c, line, s.data, 1, dataPrepended)
+			exact = s.data.first == s.content.runes() && (f.ok && s.dataRel == dataPrepended || f.sameTail(c, line, s.data, 1))
 		case Distribute:
 			obs, items := line[s.data.start:s.data.end], line[s.items.start:s.items.end]
-			if exact = string(obs) == string(items); !exact {
+			if exact = s.dataRel == dataItems || string(obs) == string(items); !exact {
 				f.nums, _ = scanNats(line, s.data.start, f.nums)
 				f.other, _ = scanNats(line, s.items.start, f.other)
 				exact = slices.Equal(f.nums, f.other)
 			}
 		default:
-			exact = f.sameTail(c, line, s.data, 0, dataSame)
+			exact = f.ok && s.dataRel == dataSame || f.sameTail(c, line, s.data, 0)
 		}
 	}
 	if held := exact || (c.rel == Bisim && bisim); !held {
@@ -289,8 +288,9 @@ func (c *Checker) fastStep(f *fastPath, line []byte) bool {
 	}
 	s.remember(line)
 	f.ok, f.stale = true, true
-	c.prevSeq = s.seq
-	c.shard, c.haveShard, c.shardSeq = prev.ShardID, true, s.seq
+	// The shard_id to keep (c.shard) is the previous state's already:
+	// Checker.keep sets both.
+	c.prevSeq, c.shardSeq = s.seq, s.seq
 	return true
 }
 

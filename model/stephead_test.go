@@ -66,6 +66,17 @@ func TestHeadTemplateAgrees(t *testing.T) {
 			}
 			return line
 		},
+		// A head of more than 14 words, its action's type key misspelt
+		// now and then near its end.
+		"long head": func(i int, line []byte) []byte {
+			line = setNumber(line, "t0", fmt.Sprintf("100000000000000%04d", i))
+			line = setNumber(line, "t1", fmt.Sprintf("100000000000001%04d", i))
+			line = setNumber(line, "tid", "100000000000000042")
+			if i%40 == 13 {
+				line = bytes.Replace(line, []byte(`"type"`), []byte(`"typo"`), 1)
+			}
+			return line
+		},
 		// t0 one digit shorter for good from line 200, tid alternating
 		// between 4 and 5 digits on lines 300 to 340.
 		"lengths change": func(i int, line []byte) []byte {

@@ -3,6 +3,7 @@ package model
 import (
 	"encoding/binary"
 	"math/bits"
+	"slices"
 )
 
 // stepScan reads one step record in a single pass over its bytes, for the
@@ -24,8 +25,11 @@ import (
 // are matched against it a word at a time, reading only their values. When
 // the values before the type are all naturals, the lines mostly write them
 // with as many digits as the line before, and that head is matched as one
-// template, text and digits together (headTemplate). A line that does not
-// match is read member by member again, and its layout kept in turn.
+// template, text and digits together (headTemplate). After the action, the
+// state's agent_id and shard_id mostly repeat too: the bytes from the
+// action's end to the data list are compared with the last line's at once
+// (the state run). A line that does not match is read member by member
+// again, and its layout kept in turn.
 type stepScan struct {
 	seq            uint64 // t0, t1 and tid are only checked: nothing compares them
 	typ            ActionType
@@ -40,7 +44,6 @@ type stepScan struct {
 	agentRaw  []byte
 	agentEsc  bool
 	agentSame bool
-	agentQ    piece // agentRaw in its quotes, as words (no text: longer than 32 bytes)
 
 	// lastData is the data list of the last line remembered, as written (a
 	// valid list, brackets included; lastFirst its first element's index).
@@ -53,6 +56,24 @@ type stepScan struct {
 	lastFirst int
 	lastV     uint64 // the value of its first element
 	dataRel   int
+
+	// run is the state run of the last line remembered: its bytes from
+	// the piece before the agent_id to the data list (in json.dumps's
+	// spelling `}, "state": {"agent_id": "a", "shard_id": 0, "data": `),
+	// read through a tail whose last pieces are agent, shard and data,
+	// with runID the tail's name for their texts (0: no run). Most steps
+	// keep the agent_id and the shard: a line read through a tail of the
+	// same runID that holds the same bytes there has the same agent_id
+	// (at runAgent in the run, after its quote) and the same shard_id
+	// (runShard), and only its data list is read.
+	run      []byte
+	runID    int
+	runAgent int
+	runShard uint64
+	// The line's: where its run starts, the runID of its tail (0: it
+	// was read member by member), and whether its run was the last one.
+	runAt, lineRunID int
+	runHit           bool
 
 	marks  []mark // the values of the line read member by member
 	layout layout
@@ -136,6 +157,7 @@ type layout struct {
 
 	tmpl       headTemplate
 	misses     int    // lines in a row whose head the template missed
+	runIDs     int    // the last runID given to a tail
 	tbuf, dbuf []byte // scratch for the template
 }
 
@@ -203,6 +225,10 @@ type tail struct {
 	endW   piece // end, as words
 	buf    []byte
 	ok     bool // kept for the head as it is
+	// The pieces from run on are those of the state run (see
+	// stepScan.run), with runID the name of their texts, or none: run
+	// is len(pieces), runID 0.
+	run, runID int
 }
 
 // The keys and values the fast path knows, as little-endian words of their
@@ -279,7 +305,7 @@ func (s *stepScan) replayTo(b []byte) int {
 	if len(l.head) == 0 {
 		return -1
 	}
-	s.typ = 0
+	s.typ, s.items.end, s.name.end = 0, 0, 0
 	i := -1
 	if l.tmpl.nw > 0 && len(b) >= headAt {
 		if i = l.tmpl.match((*[headAt]byte)(b), s); i >= 0 {
@@ -302,7 +328,21 @@ func (s *stepScan) replayTo(b []byte) int {
 	if !t.ok {
 		return -1
 	}
-	if i = s.pieces(b, i, t.pieces); i < 0 {
+	if i = s.pieces(b, i, t.pieces[:t.run]); i < 0 {
+		return -1
+	}
+	s.runAt, s.lineRunID = i, t.runID
+	r := s.run
+	if s.runHit = t.runID == s.runID && t.runID != 0 && len(b)-i >= len(r) && string(b[i:i+len(r)]) == string(r); s.runHit {
+		// The same agent_id and shard_id as the last line remembered.
+		a := i + s.runAgent
+		s.agent = strSpan{start: a, end: a + len(s.agentRaw), esc: s.agentEsc}
+		s.agentSame, s.shard = true, s.runShard
+		i = s.scanData(b, i+len(r))
+	} else {
+		i = s.pieces(b, i, t.pieces[t.run:])
+	}
+	if i < 0 {
 		return -1
 	}
 	e := i + len(t.end)
@@ -390,21 +430,19 @@ func (s *stepScan) pieces(b []byte, i int, pieces []piece) int {
 			i = scanNatsSpan(b, i, &s.items)
 		case iAgent:
 			// The agent_id mostly repeats: the same bytes as the last
-			// one scanned are the same valid string.
-			// In its quotes, as words (agentQ) when those fit.
-			if q := &s.agentQ; q.n > 0 && len(b)-i >= 32 {
-				w := (*[32]byte)(b[i:])
-				d := (binary.LittleEndian.Uint64(w[:8])^q.w[0])&q.m[0] | (binary.LittleEndian.Uint64(w[8:16])^q.w[1])&q.m[1] |
-					(binary.LittleEndian.Uint64(w[16:24])^q.w[2])&q.m[2] | (binary.LittleEndian.Uint64(w[24:])^q.w[3])&q.m[3]
-				if s.agentSame = d == 0; s.agentSame {
-					s.agent = strSpan{start: i + 1, end: i + int(q.n) - 1, esc: s.agentEsc}
-					i += int(q.n)
-				} else {
-					i = scanString(b, i, &s.agent)
-				}
-				break
-			}
+			// one scanned are the same valid string. (Mostly the state
+			// run has found them already: this is a register, or the line
+			// after a change of layout.) A register's is mostly its name,
+			// read before it (else s.name.end is 0).
 			r := s.agentRaw
+			if n := s.name; s.typ == Register && n.end > 0 {
+				if r = n.raw(b); len(b)-i > len(r)+1 && b[i] == '"' && b[i+1+len(r)] == '"' && string(b[i+1:i+1+len(r)]) == string(r) {
+					s.agent = strSpan{start: i + 1, end: i + 1 + len(r), skipped: n.skipped, esc: n.esc}
+					s.agentSame, i = false, i+len(r)+2
+					break
+				}
+				r = s.agentRaw
+			}
 			if s.agentSame = len(b)-i > len(r)+1 && b[i] == '"' && b[i+1+len(r)] == '"' && string(b[i+1:i+1+len(r)]) == string(r); s.agentSame {
 				s.agent = strSpan{start: i + 1, end: i + 1 + len(r), esc: s.agentEsc}
 				i += len(r) + 2
@@ -492,6 +530,23 @@ func (s *stepScan) keep(b []byte) {
 	}
 	tl.ok = true
 	tl.end = tl.buf[at:]
+	// The state run: pieces agent, shard and data at the end, named as
+	// in another tail with the same texts there, else anew.
+	n := len(tl.pieces)
+	tl.run, tl.runID = n, 0
+	if n >= 3 && tl.pieces[n-3].kind == iAgent && tl.pieces[n-2].kind == iShard && tl.pieces[n-1].kind == iData {
+		tl.run = n - 3
+		for k := range l.tails {
+			if o := &l.tails[k]; o != tl && o.ok && o.runID != 0 && slices.Equal(o.pieces[o.run:], tl.pieces[tl.run:]) {
+				tl.runID = o.runID
+				break
+			}
+		}
+		if tl.runID == 0 {
+			l.runIDs++
+			tl.runID = l.runIDs
+		}
+	}
 	tl.endW = newPiece(iNone, append(tl.end[:len(tl.end):len(tl.end)], '\n'))
 }
 
@@ -504,28 +559,42 @@ func prevEnd(marks []mark, k int) int {
 	return marks[k-1].end
 }
 
-// How a line's data list relates to the last one scanned.
+// How a line's data list relates to the last one scanned, or to the
+// line's items.
 const (
 	dataOther = iota
 	dataSame
 	dataPrepended
+	dataItems
 )
 
 // scanData reads the state's data list at b[i] into s.data, with no scan
-// of the bytes that repeat the last list scanned (see lastData).
+// of the bytes that repeat the last list scanned (see lastData) or the
+// distribute's items. What the action's type mostly writes is tried
+// first: a post prepends one element, a distribute writes its items, the
+// other types keep the list.
 func (s *stepScan) scanData(b []byte, i int) int {
+	s.dataRel = dataOther
 	last := s.lastData
-	if len(last) > 0 && len(b)-i >= len(last) && string(b[i:i+len(last)]) == string(last) {
+	if it := s.items; s.typ == Distribute {
+		// The line's items (read before, else it.end is 0).
+		if n := it.end - it.start; it.end > 0 && len(b)-i >= n && string(b[i:i+n]) == string(b[it.start:it.end]) {
+			s.data = natsSpan{start: i, end: i + n, n: it.n, first: it.first}
+			s.dataRel = dataItems
+		}
+	} else if s.typ != Post && len(last) > 0 && len(b)-i >= len(last) && string(b[i:i+len(last)]) == string(last) {
 		s.data = natsSpan{start: i, end: i + len(last), n: s.lastN, first: s.lastV}
 		s.dataRel = dataSame
-		return s.data.end
-	}
-	s.dataRel = dataOther
-	if s.lastN > 0 && b[i] == '[' {
+	} else if s.lastN > 0 && b[i] == '[' {
 		// One element, a comma, then the last list's elements.
 		tail := last[s.lastFirst:]
 		_, j := next(b, i+1)
-		v, j := scanNat(b, j)
+		var v uint64
+		if x, n := digitsAt(b, j); n < 8 && n > 0 && (n == 1 || byte(x) != 0) {
+			v, j = digitsValue(x<<(64-8*n)), j+n // mostly 1 or 2 digits
+		} else {
+			v, j = scanNat(b, j)
+		}
 		if j >= 0 {
 			if c, j := next(b, j); c == ',' {
 				if _, j = next(b, j+1); len(b)-j >= len(tail) && string(b[j:j+len(tail)]) == string(tail) {
@@ -546,12 +615,15 @@ func (s *stepScan) scanData(b []byte, i int) int {
 // path remembers the lines it takes, so that the next line is compared
 // with the state the checker holds.
 func (s *stepScan) remember(b []byte) {
+	if !s.runHit {
+		s.runID = s.lineRunID
+		if s.runID != 0 {
+			s.run = append(s.run[:0], b[s.runAt:s.data.start]...)
+			s.runAgent, s.runShard = s.agent.start-s.runAt, s.shard
+		}
+	}
 	if !s.agentSame {
 		s.agentRaw, s.agentEsc = append(s.agentRaw[:0], s.agent.raw(b)...), s.agent.esc
-		s.agentQ = piece{}
-		if q := b[s.agent.start-1 : s.agent.end+1]; len(q) <= 32 {
-			s.agentQ = newPiece(iNone, q)
-		}
 	}
 	if s.dataRel != dataSame {
 		d := &s.data
@@ -566,7 +638,8 @@ func (s *stepScan) remember(b []byte) {
 // members reads line b member by member, noting where its values lie in
 // s.marks.
 func (s *stepScan) members(b []byte) bool {
-	s.typ, s.marks = 0, s.marks[:0]
+	s.typ, s.marks, s.items.end, s.name.end = 0, s.marks[:0], 0, 0
+	s.lineRunID, s.runHit = 0, false
 	c, i := next(b, 0)
 	if c != '{' {
 		return false
