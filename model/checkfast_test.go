@@ -319,28 +319,12 @@ func TestScanStringAgreesWithDecoder(t *testing.T) {
 		}
 	}
 	inner = append(inner, []byte(`\ud83d\ude00`), []byte(`\ud800\udc00\udc00`), []byte(`\ud800\u12`), []byte(`\uDBFF\uDFFFx`), []byte(`é\"😀`))
-	var p parser
 	var sp strSpan
 	for _, in := range inner {
 		for pre := 0; pre < 9; pre++ {
 			for _, post := range []string{"", ",\"padding after the string\"}"} {
 				line := append(append(append([]byte(`"`), strings.Repeat("x", pre)...), in...), `"`+post...)
-				end := func() (end int) {
-					defer func() { // past the end of the line, as scan recovers it
-						if recover() != nil {
-							end = -1
-						}
-					}()
-					return scanString(line, 0, &sp)
-				}()
-				p.b, p.i = line, 0
-				dec, err := p.strq()
-				if (end >= 0) != (err == nil && p.i == end) {
-					t.Fatalf("%q: scanner ends at %d, decoder at %d with %v", line, end, p.i, err)
-				}
-				if end >= 0 && sp.runes() != uint64(utf8.RuneCount(dec)) {
-					t.Fatalf("%q: %d scalar values, the decoder decodes %d", line, sp.runes(), utf8.RuneCount(dec))
-				}
+				scanAgrees(t, line, &sp)
 			}
 		}
 	}
@@ -402,4 +386,29 @@ func TestCheckFastPathStopsAtNewline(t *testing.T) {
 			}
 		}
 	}
+}
+
+// scanAgrees scans the string at the start of line, as the fast path does
+// (past the end of the line is "not taken", as scan recovers it), and fails
+// t unless the decoder reads it alike: taken where the decoder reads it, up
+// to the same end, with as many scalar values. It returns the scanner's end.
+func scanAgrees(t *testing.T, line []byte, sp *strSpan) int {
+	t.Helper()
+	end := func() (end int) {
+		defer func() {
+			if recover() != nil {
+				end = -1
+			}
+		}()
+		return scanString(line, 0, sp)
+	}()
+	p := parser{b: line}
+	dec, err := p.strq()
+	if (end >= 0) != (err == nil && p.i == end) {
+		t.Fatalf("%q: scanner ends at %d, decoder at %d with %v", line, end, p.i, err)
+	}
+	if end >= 0 && sp.runes() != uint64(utf8.RuneCount(dec)) {
+		t.Fatalf("%q: %d scalar values, the decoder decodes %d", line, sp.runes(), utf8.RuneCount(dec))
+	}
+	return end
 }

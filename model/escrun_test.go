@@ -3,7 +3,6 @@ package model
 import (
 	"strings"
 	"testing"
-	"unicode/utf8"
 )
 
 // TestScanStringEscapeRuns: on runs of up to three escapes, joined or
@@ -27,28 +26,12 @@ func TestScanStringEscapeRuns(t *testing.T) {
 			}
 		}
 	}
-	var p parser
 	var sp strSpan
 	for _, in := range inner {
 		for pre := 0; pre < 9; pre++ {
 			for _, post := range []string{"", ` `, ",\"padding after the string\"}"} {
 				line := []byte(`"` + strings.Repeat("y", pre) + in + `"` + post)
-				end := func() (end int) {
-					defer func() { // past the end of the line, as scan recovers it
-						if recover() != nil {
-							end = -1
-						}
-					}()
-					return scanString(line, 0, &sp)
-				}()
-				p.b, p.i = line, 0
-				dec, err := p.strq()
-				if (end >= 0) != (err == nil && p.i == end) {
-					t.Fatalf("%q: scanner ends at %d, decoder at %d with %v", line, end, p.i, err)
-				}
-				if end >= 0 && sp.runes() != uint64(utf8.RuneCount(dec)) {
-					t.Fatalf("%q: %d scalar values, the decoder decodes %d", line, sp.runes(), utf8.RuneCount(dec))
-				}
+				end := scanAgrees(t, line, &sp)
 				if end >= 0 && sp.esc != strings.Contains(in, `\`) {
 					t.Fatalf("%q: esc %v", line, sp.esc)
 				}
